@@ -1,0 +1,29 @@
+# Two entry points that work on a fresh machine: `make demo` and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test venv system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Chromium (browser test) and PostgreSQL binaries (token store, journal) come from Debian.
+system-deps:
+	bash .ci/system-deps
+
+demo: venv
+	bash .ci/system-deps --postgres-only
+	$(BIN)/sergas-nb demo
+
+test: venv system-deps
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) reports .sergas-nb

@@ -1,0 +1,48 @@
+"""``sergas-nb``: the emulator, migrations and the demo from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sergas-nb", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    emu = sub.add_parser("emulator", help="serve a local Zoho CRM v8 emulator on loopback")
+    emu.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    emu.add_argument("--port", type=int, default=8765)
+    emu.add_argument("--seed", type=int, default=42)
+    emu.add_argument("--accounts", type=int, default=5000)
+    emu.add_argument("--token-ttl", type=float, default=3600.0, help="access token lifetime in seconds")
+    emu.add_argument("--auto-approve", action="store_true", help="consent page approves without a click")
+
+    mig = sub.add_parser("migrate", help="apply migrations/*.sql to DATABASE_URL, each once")
+    mig.add_argument("--database-url", default=None)
+
+    demo = sub.add_parser("demo", help="run every notebook against the emulator, write reports/")
+    demo.add_argument("--reports", default="reports")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "emulator":
+        from sergas_nb.emulator.server import serve_forever
+
+        return serve_forever(host=args.host, port=args.port, seed=args.seed, accounts=args.accounts,
+                             token_ttl=args.token_ttl, auto_approve=args.auto_approve)
+    if args.command == "migrate":
+        from sergas_nb.migrate import main as migrate_main
+
+        return migrate_main(args.database_url)
+    if args.command == "demo":
+        from sergas_nb.demo import main as demo_main
+
+        return demo_main(reports=args.reports)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
