@@ -1,0 +1,163 @@
+"""HTTP plumbing: one pooled, time-bounded requests.Session, and the shim the SDK talks through.
+
+The SDK calls module-level ``requests.get/put/post/patch/delete`` (util/api_http_connector.py) and
+``requests.post`` (api/authenticator/oauth_token.py): writes and token calls carry no timeout, and
+every call opens a new connection (sdk-behaviour.md pitfalls 2 and 3). ``install_sdk_transport``
+replaces the ``requests`` name *inside those two SDK modules* with a ``RequestsShim`` that sends
+through our Session (default timeout, keep-alive, host allow-list, response observer). This is
+the one place sergas_nb reaches into the SDK; everything else uses its public API.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 60.0)   # (connect, read) seconds
+_SDK_MODULES = (
+    "zohocrmsdk.src.com.zoho.crm.api.util.api_http_connector",
+    "zohocrmsdk.src.com.zoho.api.authenticator.oauth_token",
+)
+
+
+class OffHostRequest(requests.exceptions.ConnectionError):
+    """The SDK tried to reach a host this client was not configured for; nothing was sent."""
+
+
+class BoundedSession(requests.Session):
+    """A Session whose every request has a timeout (ours unless the caller gives one)."""
+
+    def __init__(self, timeout: tuple[float, float] | float = DEFAULT_TIMEOUT, pool_size: int = 8) -> None:
+        super().__init__()
+        self.timeout = timeout
+        # No urllib3-level retries: retry policy lives in _retry.py, where it knows what is safe.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().request(method, url, *args, **kwargs)
+
+
+@dataclass
+class Seen:
+    """What the shim observed of one SDK exchange (status is None when no answer came)."""
+
+    method: str
+    url: str
+    status: int | None
+    duration: float
+    error: BaseException | None = None
+
+
+class _Route(threading.local):
+    session: requests.Session | None = None
+    allowed: frozenset[str] = frozenset()
+    observer: Callable[[Seen], None] | None = None
+
+
+class RequestsShim:
+    """Stands in for the ``requests`` module inside the SDK's two HTTP-calling modules.
+
+    ``get/put/post/patch/delete/request`` go to the Session routed for the current thread (set by
+    ``routed``); attribute lookups it does not define (exceptions, Response, ...) fall through to
+    the real module, so the SDK's ``except requests...`` clauses still work.
+    """
+
+    def __init__(self) -> None:
+        self._route = _Route()
+        self._default = BoundedSession()
+
+    def routed(self, session: requests.Session, allowed_urls: list[str],
+               observer: Callable[[Seen], None] | None = None) -> _Routing:
+        return _Routing(self._route, session, allowed_urls, observer)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        session = self._route.session or self._default
+        allowed = self._route.allowed
+        host = _origin(url)
+        if allowed and host not in allowed:
+            # The SDK's api_domain switch (or a token stored for another host) would move us
+            # elsewhere: refuse rather than send credentials to a host we were not given.
+            raise OffHostRequest(f"refused SDK request to {host}: this client talks to {', '.join(sorted(allowed))}")
+        start = time.perf_counter()
+        try:
+            resp = session.request(method, url, **kwargs)
+        except BaseException as exc:
+            self._observe(Seen(method, url, None, time.perf_counter() - start, exc))
+            raise
+        self._observe(Seen(method, url, resp.status_code, time.perf_counter() - start))
+        return resp
+
+    def _observe(self, seen: Seen) -> None:
+        if self._route.observer is not None:
+            self._route.observer(seen)
+
+    def get(self, url: str, **kw: Any) -> requests.Response:
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw: Any) -> requests.Response:
+        return self.request("POST", url, **kw)
+
+    def put(self, url: str, **kw: Any) -> requests.Response:
+        return self.request("PUT", url, **kw)
+
+    def patch(self, url: str, **kw: Any) -> requests.Response:
+        return self.request("PATCH", url, **kw)
+
+    def delete(self, url: str, **kw: Any) -> requests.Response:
+        return self.request("DELETE", url, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(requests, name)
+
+
+class _Routing:
+    """Context manager: SDK calls in this thread go through ``session`` to ``allowed_urls`` only."""
+
+    def __init__(self, route: _Route, session: requests.Session, allowed_urls: list[str],
+                 observer: Callable[[Seen], None] | None) -> None:
+        self._route, self._new = route, (session, frozenset(_origin(u) for u in allowed_urls), observer)
+        self._old: tuple[Any, Any, Any] | None = None
+
+    def __enter__(self) -> None:
+        r = self._route
+        self._old = (r.session, r.allowed, r.observer)
+        r.session, r.allowed, r.observer = self._new
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._old is not None
+        self._route.session, self._route.allowed, self._route.observer = self._old
+
+
+def _origin(url: str) -> str:
+    p = urlsplit(url)
+    port = p.port or (443 if p.scheme == "https" else 80)
+    return f"{p.scheme}://{(p.hostname or '').lower()}:{port}"
+
+
+_shim: RequestsShim | None = None
+_install_lock = threading.Lock()
+
+
+def install_sdk_transport() -> RequestsShim:
+    """Put the shim into the SDK's HTTP modules (idempotent); returns it."""
+    global _shim
+    with _install_lock:
+        if _shim is None:
+            _shim = RequestsShim()
+        for name in _SDK_MODULES:
+            module = importlib.import_module(name)
+            if getattr(module, "requests", None) is not _shim:
+                module.requests = _shim  # type: ignore[attr-defined]
+        return _shim

@@ -1,0 +1,57 @@
+"""In-memory record of what a client did: calls, token refreshes, rate-limit events."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+
+COLUMNS = ["at", "kind", "operation", "module", "status", "duration", "records", "retries", "detail"]
+
+
+@dataclass
+class Event:
+    """One row of ``ZohoClient.metrics()``.
+
+    kind: ``call`` (one public operation, retries included), ``token_refresh`` or ``rate_limit``.
+    status: ``ok`` or the error code (``TOO_MANY_REQUESTS``, ``INVALID_TOKEN``, ``TIMEOUT``, ...).
+    """
+
+    kind: str
+    operation: str
+    status: str
+    duration: float = 0.0
+    records: int = 0
+    retries: int = 0
+    module: str | None = None
+    detail: str | None = None
+    at: pd.Timestamp = field(default_factory=lambda: pd.Timestamp(time.time(), unit="s", tz="UTC"))
+
+
+class Metrics:
+    """Thread-safe append-only event list, kept to the last ``limit`` events."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._events: list[Event] = []
+        self._lock = threading.Lock()
+        self._limit = limit
+
+    def add(self, event: Event) -> None:
+        with self._lock:
+            self._events.append(event)
+            if len(self._events) > self._limit:
+                del self._events[: len(self._events) - self._limit]
+
+    def count(self, kind: str) -> int:
+        with self._lock:
+            return sum(1 for e in self._events if e.kind == kind)
+
+    def frame(self) -> pd.DataFrame:
+        with self._lock:
+            rows = [asdict(e) for e in self._events]
+        df = pd.DataFrame(rows, columns=COLUMNS)
+        return df.astype({"at": "datetime64[us, UTC]", "kind": "string", "operation": "string",
+                          "module": "string", "status": "string", "duration": "Float64",
+                          "records": "Int64", "retries": "Int64", "detail": "string"})

@@ -1,0 +1,73 @@
+"""When to try a call again, and how long to wait: exponential backoff with jitter (tenacity).
+
+Safe to repeat:
+- 429 TOO_MANY_REQUESTS, always: Zoho refused the call, nothing was applied.
+- connection refused / connect timeout, always: the request never left this machine.
+- 5xx, read timeouts, dropped connections and malformed answers only for calls that are safe to
+  repeat (reads, COQL): a write may have been applied before the answer was lost.
+A 401 INVALID_TOKEN is not handled here: the client refreshes once and retries once.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from sergas_nb.errors import ZohoAPIError, ZohoRateLimitError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """``attempts`` in all (1 = no retry); waits grow ``base * 2**n`` up to ``max_wait``, with full jitter."""
+
+    attempts: int = 4
+    base: float = 0.5
+    max_wait: float = 8.0
+
+
+def retriable(exc: BaseException, idempotent: bool) -> bool:
+    """Whether ``exc`` may be retried for a call that is (or is not) safe to repeat."""
+    if isinstance(exc, ZohoRateLimitError):
+        return True
+    if not isinstance(exc, ZohoAPIError):
+        return False
+    if exc.details.get("not_sent"):
+        return True
+    if exc.status is None or exc.status >= 500 or exc.code == "MALFORMED_RESPONSE":
+        return idempotent
+    return False
+
+
+def run(fn: Callable[[], T], *, idempotent: bool, policy: RetryPolicy,
+        on_retry: Callable[[BaseException, int, float], None] | None = None) -> tuple[T, int]:
+    """``fn()`` with retries; returns (result, retries used). The last error propagates as is."""
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        backoff = random.uniform(0, min(policy.max_wait, policy.base * 2 ** (state.attempt_number - 1)))
+        retry_after = getattr(exc, "retry_after", None)
+        # Zoho documents no Retry-After, but honour one if it comes (capped: never hang a notebook).
+        return max(backoff, min(float(retry_after), policy.max_wait)) if retry_after else backoff
+
+    def before_sleep(state: RetryCallState) -> None:
+        if on_retry is not None and state.outcome is not None:
+            on_retry(state.outcome.exception(), state.attempt_number,  # type: ignore[arg-type]
+                     state.next_action.sleep if state.next_action else 0.0)
+
+    retrying = Retrying(stop=stop_after_attempt(max(1, policy.attempts)), wait=wait, reraise=True,
+                        retry=retry_if_exception(lambda e: retriable(e, idempotent)), before_sleep=before_sleep)
+    attempts = 0
+
+    def counted() -> T:
+        nonlocal attempts
+        attempts += 1
+        return fn()
+
+    result = retrying(counted)
+    return result, attempts - 1

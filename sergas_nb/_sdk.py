@@ -1,0 +1,363 @@
+"""The official SDK, set up safely: initialisation, tokens, and record writes with every outcome read.
+
+- ``SdkBinding`` owns one SDK ``Initializer`` per client. The SDK keeps a process-wide initializer;
+  ``active()`` makes ours current (under one process-wide lock), re-pins the environment to the
+  configured host (the SDK's ``api_domain`` switch must never move us) and routes the SDK's HTTP
+  through our bounded Session with a host allow-list (see _http.py).
+- ``SDKConfig(update_api_domain=False, auto_refresh_fields=False, pick_list_validation=False)``:
+  picklist values are validated by frames.to_payload against the *actual* values the API takes
+  (the SDK compares ``display_value``s, which differ in localised orgs).
+- Writes: JSON payload rows (frames.to_payload) become ``Record`` objects (ids as int, picklists as
+  ``Choice``, dates/datetimes as Python objects, lookups as Record/MinifiedUser with an id),
+  sent in batches of at most 100; every record's outcome is read from the ``ActionWrapper``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import threading
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
+from zohocrmsdk.src.com.zoho.api.logger import Logger
+from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
+from zohocrmsdk.src.com.zoho.crm.api.exception import SDKException
+from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+from zohocrmsdk.src.com.zoho.crm.api.parameter_map import ParameterMap
+from zohocrmsdk.src.com.zoho.crm.api.record import (
+    ActionWrapper,
+    BodyWrapper,
+    DeleteRecordsParam,
+    Record,
+    RecordOperations,
+)
+from zohocrmsdk.src.com.zoho.crm.api.record import APIException as RecordAPIException
+from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
+from zohocrmsdk.src.com.zoho.crm.api.users import MinifiedUser
+from zohocrmsdk.src.com.zoho.crm.api.util import Choice
+
+from sergas_nb import _secrets, frames
+from sergas_nb._http import OffHostRequest, RequestsShim, Seen, install_sdk_transport
+from sergas_nb.errors import ZohoAPIError, ZohoAuthError, ZohoError, ZohoRateLimitError
+
+BATCH = 100
+_SDK_LOCK = threading.RLock()   # the SDK's initializer is process-wide: one SDK call at a time
+
+
+@dataclass
+class Outcome:
+    """One record's result as Zoho reported it."""
+
+    id: str | None
+    status: str          # "success" | "error"
+    code: str | None
+    message: str | None
+    field: str | None
+    action: str | None = None   # upsert: "insert" | "update"
+
+
+class MemoryTokenStore(TokenStore):
+    """Tokens kept in this process only (emulator use without a database): nothing on disk."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, OAuthToken] = {}
+        self._lock = threading.RLock()
+
+    def find_token(self, token: Any) -> Any:
+        with self._lock:
+            for stored in self._tokens.values():
+                if token.get_id() and stored.get_id() == token.get_id():
+                    return stored
+                if token.get_refresh_token() and stored.get_refresh_token() == token.get_refresh_token():
+                    return stored
+        return None
+
+    def save_token(self, token: Any) -> None:
+        with self._lock:
+            if not token.get_id():
+                token.set_id(uuid.uuid4().hex)
+            _secrets.register(token.get_access_token(), token.get_refresh_token())
+            self._tokens[token.get_id()] = token
+
+    def delete_token(self, id: str) -> None:  # noqa: A002 - SDK's name
+        with self._lock:
+            self._tokens.pop(id, None)
+
+    def get_tokens(self) -> list[Any]:
+        with self._lock:
+            return list(self._tokens.values())
+
+    def delete_tokens(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+    def find_token_by_id(self, id: str) -> Any:  # noqa: A002
+        with self._lock:
+            return self._tokens.get(id)
+
+
+def resource_dir_for(api_url: str, client_id: str) -> str:
+    """A private directory for the SDK's field-metadata file, one per host and client."""
+    key = hashlib.sha256(f"{api_url}|{client_id}".encode()).hexdigest()[:16]
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sergas_nb" / "sdk" / key
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return str(base)
+
+
+class SdkBinding:
+    """One client's SDK: initialise, hand out access tokens, write records."""
+
+    def __init__(self, *, api_url: str, accounts_url: str, upload_url: str, client_id: str,
+                 client_secret: str, refresh_token: str, redirect_url: str | None,
+                 store: TokenStore, session: requests.Session, resource_dir: str,
+                 observer: Any = None) -> None:
+        self.api_url, self.accounts_url, self.upload_url = api_url, accounts_url, upload_url
+        self.token_url = accounts_url + "/oauth/v2/token"
+        self.store = store
+        self._session = session
+        self._observer = observer
+        self._shim: RequestsShim = install_sdk_transport()
+        self._environment = DataCenter.Environment(api_url, self.token_url, upload_url)
+        self._config = SDKConfig(auto_refresh_fields=False, pick_list_validation=False,
+                                 update_api_domain=False)
+        self._token = OAuthToken(client_id=client_id, client_secret=client_secret, refresh_token=refresh_token,
+                                 redirect_url=redirect_url)
+        self._resource_dir = resource_dir
+        self._initializer: Initializer | None = None
+
+    # -- set-up / switching ---------------------------------------------------------------------
+    def start(self) -> None:
+        """``Initializer.initialize``: finds or fetches a token (network), names the user."""
+        with _SDK_LOCK, self._routing():
+            try:
+                Initializer.initialize(environment=self._environment, token=self._token, store=self.store,
+                                       sdk_config=self._config, resource_path=self._resource_dir,
+                                       logger=Logger.get_instance(Logger.Levels.WARNING, None))
+            except SDKException as exc:
+                raise sdk_error(exc, "initialising the Zoho SDK") from None
+            self._initializer = Initializer.initializer
+        if not self._token.get_access_token():
+            raise ZohoAuthError("The Zoho SDK initialised without an access token", code="NO_ACCESS_TOKEN")
+
+    def _routing(self) -> Any:
+        return self._shim.routed(self._session, [self.api_url, self.accounts_url, self.upload_url], self._observer)
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        """Make this client's initializer current, pinned to the configured host, for one SDK call."""
+        if self._initializer is None:
+            raise ZohoError("the Zoho SDK is not initialised for this client")
+        with _SDK_LOCK, self._routing():
+            Initializer.initializer = self._initializer
+            Initializer.LOCAL.init = None
+            # The SDK may have switched environment to a token's api_domain: pin it back.
+            self._initializer.environment = self._environment
+            yield
+
+    @property
+    def token_id(self) -> str | None:
+        return self._token.get_id()
+
+    # -- tokens -----------------------------------------------------------------------------------
+    def access_token(self) -> str:
+        """A valid access token for the fast read path (refreshed first when expiring)."""
+        fast = getattr(self.store, "access_token", None)
+        try:
+            if callable(fast):
+                token = fast(self.token_id)
+            else:
+                with self.active():
+                    token = self._token.get_token()
+        except SDKException as exc:
+            raise sdk_error(exc, "getting an access token") from None
+        if not token:
+            raise ZohoAuthError("No access token available", code="NO_ACCESS_TOKEN")
+        _secrets.register(token)
+        return str(token)
+
+    def force_refresh(self, rejected: str | None) -> str:
+        """After a 401 INVALID_TOKEN: one refresh (the store's own when it has one)."""
+        forced = getattr(self.store, "force_refresh", None)
+        try:
+            if callable(forced):
+                token = forced(self.token_id, rejected)
+            else:
+                with self.active():
+                    stored = self.store.find_token_by_id(self.token_id) if self.token_id else None
+                    target = stored if stored is not None else self._token
+                    if rejected is None or target.get_access_token() == rejected:
+                        target.set_expires_in("0")   # the SDK refreshes tokens within 5 s of expiry
+                    token = target.get_token()
+        except SDKException as exc:
+            raise sdk_error(exc, "refreshing the access token") from None
+        _secrets.register(token)
+        return str(token)
+
+    # -- writes -----------------------------------------------------------------------------------
+    def write(self, module: str, operation: str, rows: Sequence[Mapping[str, Any]],
+              fmap: Mapping[str, Mapping[str, Any]], *, trigger: list[str] | None = None,
+              duplicate_check_fields: list[str] | None = None) -> list[Outcome]:
+        """One call of at most 100 records; outcomes in input order. Raises for whole-call failures."""
+        if len(rows) > BATCH:
+            raise ValueError(f"at most {BATCH} records a call")
+        ops = RecordOperations(module)
+        body = BodyWrapper()
+        body.set_data([to_sdk_record(r, fmap) for r in rows])
+        if trigger is not None:
+            body.set_trigger(list(trigger))
+        if duplicate_check_fields:
+            body.set_duplicate_check_fields(list(duplicate_check_fields))
+        method = {"insert": ops.create_records, "update": ops.update_records, "upsert": ops.upsert_records}[operation]
+        with self.active():
+            response = self._call(lambda: method(body), operation)
+        return self._outcomes(response, len(rows), [str(r.get("id")) if r.get("id") else None for r in rows])
+
+    def delete(self, module: str, ids: Sequence[str]) -> list[Outcome]:
+        if len(ids) > BATCH:
+            raise ValueError(f"at most {BATCH} records a call")
+        params = ParameterMap()
+        for i in ids:
+            params.add(DeleteRecordsParam.ids, int(i))
+        with self.active():
+            response = self._call(lambda: RecordOperations(module).delete_records(params), "delete")
+        return self._outcomes(response, len(ids), list(ids))
+
+    def _call(self, fn: Any, operation: str) -> Any:
+        self._last: Seen | None = None
+        try:
+            response = fn()
+        except SDKException as exc:
+            raise sdk_error(exc, operation) from None
+        if response is None:
+            # The SDK swallowed an error (logged it) and returned None: say what we saw on the wire.
+            raise ZohoAPIError(f"{operation}: the SDK returned no response (unreadable answer)",
+                               code="NO_RESPONSE", status=None)
+        return response
+
+    def _outcomes(self, response: Any, n: int, ids: list[str | None]) -> list[Outcome]:
+        status = response.get_status_code()
+        obj = response.get_object()
+        if isinstance(obj, RecordAPIException):
+            raise api_exception_error(obj, status)
+        if not isinstance(obj, ActionWrapper):
+            raise ZohoAPIError(f"Unexpected answer to a write (HTTP {status}, {type(obj).__name__})",
+                               code="MALFORMED_RESPONSE", status=status)
+        items = obj.get_data() or []
+        if len(items) != n:
+            raise ZohoAPIError(f"Zoho answered {len(items)} outcomes for {n} records", code="MALFORMED_RESPONSE",
+                               status=status)
+        out = []
+        for item, rid in zip(items, ids):
+            details = item.get_details() or {}
+            code = _value(item.get_code())
+            state = str(_value(item.get_status()) or "").lower()
+            got_id = details.get("id") if isinstance(details, Mapping) else None
+            field = details.get("api_name") if isinstance(details, Mapping) else None
+            action = _value(item.get_action()) if hasattr(item, "get_action") else None
+            out.append(Outcome(str(got_id) if got_id is not None else rid,
+                               "success" if state == "success" else "error",
+                               str(code) if code is not None else None, _value(item.get_message()),
+                               str(field) if field else None, str(action) if action else None))
+        return out
+
+
+def _value(v: Any) -> Any:
+    return v.get_value() if isinstance(v, Choice) else v
+
+
+def to_sdk_record(row: Mapping[str, Any], fmap: Mapping[str, Mapping[str, Any]]) -> Record:
+    """A JSON payload row (frames.to_payload) as the SDK's Record, typed as its converter wants."""
+    record = Record()
+    for key, value in row.items():
+        if key == "id":
+            record.set_id(int(value))
+            continue
+        kind = frames.kind_of(fmap.get(key))
+        if value is None:
+            record.add_key_value(key, None)
+        elif kind == frames.PICK:
+            record.add_key_value(key, Choice(value))
+        elif kind == frames.MULTI:
+            record.add_key_value(key, [Choice(v) for v in value])
+        elif kind == frames.DATE:
+            record.add_key_value(key, dt.date.fromisoformat(value))
+        elif kind == frames.DATETIME:
+            record.add_key_value(key, dt.datetime.fromisoformat(value))
+        elif kind == frames.LOOKUP:
+            ref = Record()
+            ref.set_id(int(value["id"]))
+            record.add_key_value(key, ref)
+        elif kind == frames.USER:
+            user = MinifiedUser()
+            user.set_id(int(value["id"]))
+            record.add_key_value(key, user)
+        elif kind == frames.INT:
+            record.add_key_value(key, int(value))
+        elif kind == frames.FLOAT:
+            record.add_key_value(key, float(value))
+        else:
+            record.add_key_value(key, value)
+    return record
+
+
+def api_exception_error(exc: Any, status: int | None) -> ZohoAPIError:
+    """A whole-call APIException from the SDK as our error (429 → rate limit, 401 → auth)."""
+    code = str(_value(exc.get_code()) or "UNKNOWN")
+    message = str(_value(exc.get_message()) or code)
+    details = exc.get_details() if isinstance(exc.get_details(), dict) else {}
+    if status == 429 or code == "TOO_MANY_REQUESTS":
+        return ZohoRateLimitError(_secrets.redact(message), code=code, status=status, details=details)
+    if status == 401:
+        return _AuthFailure(_secrets.redact(message), code=code, status=status, details=details)
+    return ZohoAPIError(_secrets.redact(message), code=code, status=status, details=details)
+
+
+class _AuthFailure(ZohoAPIError):
+    """Internal: a 401 from a CRM call (the client refreshes once, then raises ZohoAuthError)."""
+
+
+def sdk_error(exc: SDKException, doing: str) -> ZohoError:
+    """An SDKException (or a transport error it wraps) as our error. Never leaks secrets."""
+    cause = exc.cause
+    while isinstance(cause, SDKException) and cause.cause is not None:
+        cause = cause.cause
+    if isinstance(cause, ZohoError):
+        return cause
+    if isinstance(cause, requests.exceptions.RequestException):
+        return transport_error(cause, doing)
+    code = str(exc.code or "SDK_ERROR")
+    text = _secrets.redact(f"{doing}: {exc}")
+    if "TOKEN" in code.upper() or code in ("INVALID_CLIENT", "invalid_client") or "token" in doing:
+        if "Access Denied" in text:
+            return ZohoRateLimitError(text, code="OAUTH_THROTTLED", status=None)
+        return ZohoAuthError(text, code=code)
+    return ZohoAPIError(text, code=code, status=None)
+
+
+def transport_error(exc: BaseException, doing: str) -> ZohoAPIError:
+    """A requests failure: ``not_sent`` when the request surely never reached the server."""
+    not_sent = isinstance(exc, (requests.exceptions.ConnectTimeout, OffHostRequest)) or (
+        isinstance(exc, requests.exceptions.ConnectionError) and _refused(exc))
+    if isinstance(exc, OffHostRequest):
+        code = "OFF_HOST"
+    elif isinstance(exc, requests.exceptions.Timeout):
+        code = "TIMEOUT"
+    else:
+        code = "CONNECTION_ERROR"
+    hint = "" if not_sent or code == "OFF_HOST" else " (a write may or may not have been applied)"
+    return ZohoAPIError(_secrets.redact(f"{doing}: {type(exc).__name__}: {exc}{hint}"), code=code, status=None,
+                        details={"not_sent": not_sent and code != "OFF_HOST"})
+
+
+def _refused(exc: BaseException) -> bool:
+    text = repr(exc)
+    return "NewConnectionError" in text or "Connection refused" in text or "Errno 111" in text

@@ -1,0 +1,96 @@
+"""Assembly of the emulator: one ``Emulator`` (state, OAuth, limits, faults) and its ASGI app."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from sergas_nb.emulator.errors import EmulatorError
+from sergas_nb.emulator.faults import FaultMiddleware, Faults
+from sergas_nb.emulator.limits import Limits
+from sergas_nb.emulator.oauth import OAuthServer
+from sergas_nb.emulator.routes import control, records, search, settings, users
+from sergas_nb.emulator.routes.common import error_response, internal_error, log
+from sergas_nb.emulator.routes.pagination import PageTokens
+from sergas_nb.emulator.state.store import Store
+
+SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.ALL", "ZohoCRM.users.READ", "ZohoCRM.org.READ",
+          "ZohoCRM.coql.READ", "ZohoCRM.bulk.ALL", "ZohoSearch.securesearch.READ", "ZohoFiles.files.ALL")
+DEFAULT_USER_EMAIL = "analyst@sergas.local"
+
+
+class Emulator:
+    """Everything one running emulator holds. Routes reach it as ``request.app.state.emulator``."""
+
+    def __init__(self, base_url_getter: Callable[[], str], *, seed: int = 42, accounts: int = 2000,
+                 token_ttl: float = 3600.0, auto_approve: bool = True, user_email: str = DEFAULT_USER_EMAIL,
+                 concurrency: int = 20, sub_concurrency: int = 10, credits_per_day: int = 1_000_000) -> None:
+        self.base_url_getter = base_url_getter
+        self.user_email = user_email
+        self.store = Store(seed, accounts, user_email=user_email)
+        self.oauth = OAuthServer(base_url_getter, access_ttl=token_ttl, auto_approve=auto_approve,
+                                 user_email=user_email)
+        self.limits = Limits(concurrency, sub_concurrency, credits_per_day)
+        self.faults = Faults()
+        # A fresh secret per emulator: page tokens from another run are rejected, as Zoho's would be.
+        self.page_tokens = PageTokens(secrets.token_bytes(32))
+
+    def register_default_client(self, redirect_uris: list[str], name: str = "sergas-nb local") -> tuple[str, str, str]:
+        """A registered client plus a pre-issued refresh token: (client_id, client_secret, refresh_token)."""
+        client_id = "1000." + secrets.token_hex(15).upper()
+        client_secret = secrets.token_hex(21)
+        self.oauth.register_client(client_id, client_secret, redirect_uris, name)
+        refresh = self.oauth.issue_refresh_token(client_id, list(SCOPES), self.user_email)
+        return client_id, client_secret, refresh
+
+    def reset(self) -> None:
+        """Seeded data, faults, latency, limits and OAuth state back to how they started."""
+        self.store.reset()
+        self.faults.reset()
+        self.limits.reset()
+        self.oauth.reset()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths and wrong methods answered in Zoho's envelope rather than Starlette's text."""
+    status = getattr(exc, "status_code", 500)
+    if status == 405:
+        return error_response(EmulatorError("INVALID_REQUEST_METHOD", "The http request method type is not a valid one",
+                                            status=405))
+    if status == 404:
+        return error_response(EmulatorError("INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one",
+                                            status=404))
+    return error_response(EmulatorError("INVALID_DATA", "invalid data", status=status))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("emulator error on %s %s: %r", request.method, request.url.path, exc)
+    return error_response(internal_error())
+
+
+def build_app(emu: Emulator) -> Any:
+    """The ASGI application: controls, OAuth, CRM routes, wrapped in fault injection."""
+    routes: list[BaseRoute] = [
+        *control.routes(),
+        *emu.oauth.control_routes("/__emulator__/oauth"),
+        *emu.oauth.routes(),
+        *users.routes(),
+        *settings.routes(),
+        *search.routes(),
+        *records.routes(),
+    ]
+
+    async def root(request: Request) -> Response:
+        return Response(b"sergas-nb local Zoho CRM v8 emulator\n", media_type="text/plain")
+
+    routes.append(Route("/", root, methods=["GET"]))
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _server_error})
+    app.state.emulator = emu
+    return FaultMiddleware(app, emu.faults)

@@ -1,0 +1,186 @@
+"""Test controls that change how the emulator answers: latency, one-shot faults, request counters.
+
+Faults are matched by method and a path regex and fire for the next ``count`` matching requests.
+Kinds: ``status`` (any HTTP status with Zoho's JSON envelope or an HTML page, like a proxy's 502),
+``429``, ``reset`` (the TCP connection is aborted: the client sees a connection reset), ``stall``
+(sleep, then answer normally), ``malformed`` (200 with truncated JSON).
+
+The connection reset needs the transport, which ASGI hides: ``transport_protocol`` subclasses
+uvicorn's HTTP protocol to publish the transport in a context variable that the request task inherits
+(asyncio copies the context when the protocol creates the task inside ``data_received``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+CURRENT_TRANSPORT: contextvars.ContextVar[Any] = contextvars.ContextVar("emulator_transport", default=None)
+CONTROL_PREFIX = "/__emulator__"
+KINDS = ("status", "429", "reset", "stall", "malformed")
+
+
+@dataclass
+class Fault:
+    kind: str
+    path: str = ".*"
+    method: str | None = None
+    count: int = 1
+    status: int = 500
+    body: str = "zoho"  # "zoho" JSON envelope or "html"
+    code: str | None = None
+    message: str | None = None
+    seconds: float = 5.0
+    fired: int = 0
+    _regex: re.Pattern[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+        if self.count < 1:
+            raise ValueError("count must be at least 1")
+        self._regex = re.compile(self.path)  # raises re.error for a bad pattern
+        self.method = self.method.upper() if self.method else None
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and self._regex.search(path) is not None
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "path": self.path, "method": self.method, "count": self.count,
+                "status": self.status, "body": self.body, "seconds": self.seconds, "fired": self.fired}
+
+
+class Faults:
+    """Latency settings, pending faults and per-path request counters."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.pending: list[Fault] = []
+            self.fixed_latency = 0.0
+            self.per_record_latency = 0.0
+            self.requests: Counter[str] = Counter()
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self.pending.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.pending.clear()
+
+    def set_latency(self, fixed: float = 0.0, per_record: float = 0.0) -> None:
+        if fixed < 0 or per_record < 0:
+            raise ValueError("latency must not be negative")
+        self.fixed_latency, self.per_record_latency = float(fixed), float(per_record)
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """Count the request and return the fault it triggers, if any (consuming one shot)."""
+        with self._lock:
+            self.requests[f"{method} {path}"] += 1
+            for fault in self.pending:
+                if fault.matches(method, path):
+                    fault.count -= 1
+                    fault.fired += 1
+                    if fault.count <= 0:
+                        self.pending.remove(fault)
+                    return fault
+        return None
+
+    async def delay(self, n_records: int = 0) -> None:
+        """The configured latency: fixed per call plus per record in the answer or request."""
+        seconds = self.fixed_latency + self.per_record_latency * n_records
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            by_path: Counter[str] = Counter()
+            for key, n in self.requests.items():
+                by_path[key.partition(" ")[2]] += n
+            return {"total": sum(self.requests.values()), "requests": dict(self.requests),
+                    "by_path": dict(by_path), "pending_faults": [f.describe() for f in self.pending],
+                    "latency": {"fixed": self.fixed_latency, "per_record": self.per_record_latency}}
+
+
+_HTML_502 = (b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
+             b"</center><hr><center>ZGS</center></body></html>")
+
+
+def _fault_response(fault: Fault) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    if fault.kind == "429":
+        body = {"status": "error", "code": "TOO_MANY_REQUESTS",
+                "message": fault.message or "You have made too many requests. Please try again later.",
+                "details": {}}
+        return 429, [(b"content-type", b"application/json;charset=UTF-8")], orjson.dumps(body)
+    if fault.kind == "malformed":
+        return 200, [(b"content-type", b"application/json;charset=UTF-8")], b'{"data": [{"id": "62508530'
+    if fault.body == "html":
+        html = _HTML_502 if fault.status == 502 else (
+            f"<html><head><title>{fault.status}</title></head><body><h1>{fault.status}</h1></body></html>".encode())
+        return fault.status, [(b"content-type", b"text/html;charset=UTF-8")], html
+    code = fault.code or ("INTERNAL_ERROR" if fault.status >= 500 else "INVALID_DATA")
+    message = fault.message or ("Internal server error occurred." if fault.status >= 500 else "invalid data")
+    body = {"status": "error", "code": code, "message": message, "details": {}}
+    return fault.status, [(b"content-type", b"application/json;charset=UTF-8")], orjson.dumps(body)
+
+
+class FaultMiddleware:
+    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware): counts requests and fires faults."""
+
+    def __init__(self, app: Any, faults: Faults) -> None:
+        self.app = app
+        self.faults = faults
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        fault = self.faults.take(scope["method"], scope["path"])
+        if fault is None:
+            await self.app(scope, receive, send)
+            return
+        if fault.kind == "stall":
+            await asyncio.sleep(fault.seconds)
+            await self.app(scope, receive, send)
+            return
+        if fault.kind == "reset":
+            transport = CURRENT_TRANSPORT.get()
+            if transport is not None:
+                transport.abort()
+                # Wait for uvicorn to notice the loss so it does not try to write a 500 afterwards.
+                for _ in range(50):
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                return
+            fault = Fault("status", status=500)  # no transport (other server): degrade to a 500
+        status, headers, body = _fault_response(fault)
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def transport_protocol(base: type) -> type:
+    """A uvicorn HTTP protocol class that publishes its transport to the request task."""
+
+    class TransportPublishingProtocol(base):  # type: ignore[misc, valid-type]
+        def data_received(self, data: bytes) -> None:
+            token = CURRENT_TRANSPORT.set(self.transport)
+            try:
+                super().data_received(data)
+            finally:
+                CURRENT_TRANSPORT.reset(token)
+
+    TransportPublishingProtocol.__name__ = f"TransportPublishing{base.__name__}"
+    return TransportPublishingProtocol

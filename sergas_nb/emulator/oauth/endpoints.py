@@ -1,0 +1,137 @@
+"""Starlette endpoints of the accounts server and its test controls (translation only)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from .models import ConsentError, parse_scopes
+
+LIMIT_NAMES = ("refresh_limit", "refresh_window", "max_live_tokens", "code_ttl")
+from .pages import consent_page, error_page
+
+if TYPE_CHECKING:
+    from .server import OAuthServer
+
+AUTH_PATH = "/oauth/v2/auth"
+TOKEN_PATH = "/oauth/v2/token"
+REVOKE_PATH = "/oauth/v2/token/revoke"
+
+
+async def _params(request: Request) -> dict[str, str]:
+    """Query parameters merged with a urlencoded body (body wins).
+
+    Zoho accepts token parameters in the query string or the form body; the SDK sends a form body,
+    sometimes without a Content-Type header, so any non-JSON body is read as urlencoded. Parsed by
+    hand so the emulator needs no python-multipart.
+    """
+    params = dict(request.query_params)
+    raw = await request.body()
+    if raw:
+        text = raw.decode("utf-8", errors="replace")
+        if request.headers.get("content-type", "").startswith("application/json"):
+            try:
+                data = json.loads(text)
+            except ValueError:
+                data = None
+            if isinstance(data, dict):
+                params.update({str(k): _text(v) for k, v in data.items()})
+        else:
+            params.update(parse_qsl(text, keep_blank_values=True))
+    return params
+
+
+def _text(value: object) -> str:
+    """A JSON value as form text: lists (e.g. scopes) become comma-separated, as Zoho writes scopes."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return ",".join(_text(v) for v in value)
+    return json.dumps(value)
+
+
+def oauth_routes(server: OAuthServer) -> list[BaseRoute]:
+    async def authorize(request: Request) -> Response:
+        params = await _params(request)
+        try:
+            client, scopes = server.check_authorize(params)
+            if request.method == "POST" and params.get("action") == "reject":
+                return RedirectResponse(server.deny(params), status_code=302)
+            if request.method == "POST" or server.auto_approve:
+                return RedirectResponse(server.approve(params), status_code=302)
+        except ConsentError as e:
+            return HTMLResponse(error_page(e.title, e.message), status_code=400)
+        return HTMLResponse(consent_page(client.name, scopes, server.user_email, AUTH_PATH, params))
+
+    async def token(request: Request) -> Response:
+        status, body = server.token(await _params(request))
+        return JSONResponse(body, status_code=status)
+
+    async def revoke(request: Request) -> Response:
+        return JSONResponse(server.revoke((await _params(request)).get("token")))
+
+    return [
+        Route(AUTH_PATH, authorize, methods=["GET", "POST"]),
+        Route(TOKEN_PATH, token, methods=["POST"]),
+        Route(REVOKE_PATH, revoke, methods=["POST"]),
+    ]
+
+
+def control_routes(server: OAuthServer, prefix: str) -> list[BaseRoute]:
+    """Moto-style controls: self-client codes, access TTL, limits, expiring tokens, counters, reset."""
+
+    async def self_client_code(request: Request) -> Response:
+        params = await _params(request)
+        scopes = parse_scopes(params.get("scopes") or params.get("scope"))
+        try:
+            ttl = float(params.get("ttl") or server.code_ttl)
+            code = server.issue_code(params.get("client_id") or "", scopes, params.get("redirect_uri") or None,
+                                     ttl, params.get("user_email") or None)
+        except KeyError:
+            return JSONResponse({"error": "invalid_client"}, status_code=400)
+        except ValueError as e:
+            return JSONResponse({"error": "invalid_request", "error_description": str(e)}, status_code=400)
+        return JSONResponse({"code": code, "expires_in": ttl, "scopes": list(scopes)})
+
+    async def access_ttl(request: Request) -> Response:
+        if request.method == "POST":
+            params = await _params(request)
+            try:
+                server.set_access_ttl(float(params.get("seconds") or params.get("access_ttl") or ""))
+            except ValueError:
+                return JSONResponse({"error": "invalid_request",
+                                     "error_description": "seconds must be a positive number"}, status_code=400)
+        return JSONResponse({"access_ttl": server.access_ttl})
+
+    async def limits(request: Request) -> Response:
+        if request.method == "POST":
+            params = await _params(request)
+            try:
+                server.set_limits(**{k: float(params[k]) for k in LIMIT_NAMES if params.get(k)})
+            except ValueError as e:
+                return JSONResponse({"error": "invalid_request", "error_description": str(e)}, status_code=400)
+        return JSONResponse(server.limits())
+
+    async def expire(request: Request) -> Response:
+        return JSONResponse({"expired": server.expire_access_tokens()})
+
+    async def stats(request: Request) -> Response:
+        return JSONResponse(server.stats())
+
+    async def reset(request: Request) -> Response:
+        server.reset()
+        return JSONResponse({"status": "success"})
+
+    return [
+        Route(f"{prefix}/self-client-code", self_client_code, methods=["POST"]),
+        Route(f"{prefix}/access-ttl", access_ttl, methods=["GET", "POST"]),
+        Route(f"{prefix}/limits", limits, methods=["GET", "POST"]),
+        Route(f"{prefix}/expire-access-tokens", expire, methods=["POST"]),
+        Route(f"{prefix}/stats", stats, methods=["GET"]),
+        Route(f"{prefix}/reset", reset, methods=["POST"]),
+    ]

@@ -1,0 +1,113 @@
+"""Field-type families and value parsing shared by the criteria and COQL compilers.
+
+Records follow the store shape of /work/contracts.md: dates "YYYY-MM-DD", datetimes
+"YYYY-MM-DDTHH:MM:SS+00:00" (UTC, so plain string comparison orders them correctly).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+from typing import Any
+
+NUMERIC = frozenset({"integer", "bigint", "double", "currency", "percent", "decimal", "long"})
+INTEGRAL = frozenset({"integer", "bigint", "long"})
+TEXT = frozenset({"text", "textarea", "email", "phone", "website", "autonumber"})
+PICKLIST = frozenset({"picklist"})
+MULTI_PICKLIST = frozenset({"multiselectpicklist"})
+USER_LOOKUP = frozenset({"ownerlookup", "userlookup"})
+LOOKUP = frozenset({"lookup"})
+BOOLEAN = frozenset({"boolean"})
+DATE = frozenset({"date"})
+DATETIME = frozenset({"datetime"})
+
+# The record id is not listed by /settings/fields but both languages accept it.
+ID_FIELD: dict[str, Any] = {"api_name": "id", "data_type": "bigint", "json_type": "string"}
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def effective_type(field: dict[str, Any]) -> str:
+    """The data type values are compared as: formulas and rollups by their return type."""
+    data_type = str(field.get("data_type") or "text")
+    if data_type in ("formula", "rollup_summary"):
+        detail = field.get("formula") or field.get("rollup_summary") or {}
+        return_type = detail.get("return_type") if isinstance(detail, dict) else None
+        return str(return_type or "text")
+    if field.get("api_name") == "id":
+        return "id"
+    return data_type
+
+
+def lookup_module(field: dict[str, Any]) -> str | None:
+    """API name of the module a lookup field points at (None if the metadata does not say)."""
+    lookup = field.get("lookup") or {}
+    module = lookup.get("module") if isinstance(lookup, dict) else None
+    if isinstance(module, dict):
+        return module.get("api_name")
+    if isinstance(module, str):
+        return module
+    return None
+
+
+def parse_number(text: str, data_type: str) -> int | float | None:
+    """Parse a criteria/COQL number for a field of ``data_type``; None when it is not one."""
+    text = text.strip()
+    try:
+        if data_type in INTEGRAL:
+            return int(text)
+        value = float(text)
+    except ValueError:
+        return None
+    if value != value or value in (float("inf"), float("-inf")):  # NaN / infinities are not data
+        return None
+    return value
+
+
+def parse_date(text: str) -> str | None:
+    """'YYYY-MM-DD' if ``text`` is a real calendar date, else None."""
+    text = text.strip()
+    if not _DATE_RE.match(text):
+        return None
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return None
+    return text
+
+
+def parse_datetime(text: str) -> str | None:
+    """An ISO 8601 datetime normalised to the store's UTC form, else None.
+
+    Zoho wants an offset (``2024-03-01T09:30:00+05:30``); a missing offset is read as UTC.
+    A '+' that arrived as a space (un-encoded in a URL) is repaired.
+    """
+    text = text.strip()
+    if "T" not in text:
+        return None
+    if len(text) > 19 and text[19] == " ":
+        text = text[:19] + "+" + text[20:]
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def parse_boolean(text: str) -> bool | None:
+    lowered = text.strip().lower()
+    if lowered == "true":
+        return True
+    if lowered == "false":
+        return False
+    return None
+
+
+def id_key(value: Any) -> int:
+    """Record ids are digit strings; compare them as integers so order matches creation."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

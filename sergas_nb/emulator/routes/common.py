@@ -1,0 +1,142 @@
+"""What every CRM route shares: the JSON answer, Zoho's error envelope, auth, limits, body parsing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sergas_nb.emulator.errors import EmulatorError
+from sergas_nb.emulator.state import metadata as md
+
+if TYPE_CHECKING:
+    from sergas_nb.emulator.app import Emulator
+
+log = logging.getLogger("sergas_nb.emulator")
+JSON_TYPE = "application/json;charset=UTF-8"  # what Zoho sends; the SDK strips the charset part
+
+Handler = Callable[[Request, "Emulator", Any], Awaitable[Response]]
+
+
+def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(obj), status_code=status, headers=headers, media_type=JSON_TYPE)
+
+
+def raw_json_response(body: bytes, status: int = 200) -> Response:
+    return Response(body, status_code=status, media_type=JSON_TYPE)
+
+
+def no_content(status: int = 204) -> Response:
+    return Response(b"", status_code=status)
+
+
+def error_response(err: EmulatorError) -> Response:
+    return json_response(err.body(), status=err.status)
+
+
+def internal_error() -> EmulatorError:
+    return EmulatorError("INTERNAL_ERROR", "Internal server error occurred.", status=500)
+
+
+def emulator(request: Request) -> Emulator:
+    return request.app.state.emulator
+
+
+def module_of(request: Request) -> str:
+    """The canonical module name from the path, or INVALID_MODULE as Zoho answers it."""
+    name = request.path_params.get("module", "")
+    canon = md.canonical_module(name)
+    if canon is None:
+        raise EmulatorError("INVALID_MODULE", "the module name given seems to be invalid",
+                            {"resource_path_index": 0}, status=400)
+    return canon
+
+
+def invalid_param(param: str, message: str = "invalid data", **extra: Any) -> EmulatorError:
+    return EmulatorError("INVALID_DATA", message, {"param_name": param, **extra})
+
+
+def int_param(request: Request, name: str, default: int, low: int, high: int | None = None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid_param(name, expected_data_type="integer") from None
+    if value < low or (high is not None and value > high):
+        raise invalid_param(name, expected_data_type="integer")
+    return value
+
+
+def field_list(request: Request, module: str, *, required: bool) -> list[str] | None:
+    """The ``fields`` parameter: at most 50 known API names (Zoho: REQUIRED_PARAM_MISSING, LIMIT_EXCEEDED)."""
+    raw = request.query_params.get("fields")
+    if raw is None or not raw.strip():
+        if required:
+            raise EmulatorError("REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
+                                {"param_name": "fields"})
+        return None
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    if len(names) > 50:
+        raise EmulatorError("LIMIT_EXCEEDED", "Max field limit exceeded", {"param_name": "fields", "limit": 50})
+    fmap = md.field_map(module)
+    lower = _lower_names(module)
+    out: list[str] = []
+    for n in names:
+        canon = n if n in fmap else lower.get(n.lower())
+        if canon is None:
+            if n == "id":
+                continue
+            raise EmulatorError("INVALID_DATA", "invalid data", {"api_name": n, "param_name": "fields"})
+        if canon not in out:
+            out.append(canon)
+    return out
+
+
+_LOWER: dict[str, dict[str, str]] = {}
+
+
+def _lower_names(module: str) -> dict[str, str]:
+    hit = _LOWER.get(module)
+    if hit is None:
+        hit = _LOWER[module] = {k.lower(): k for k in md.field_map(module)}
+    return hit
+
+
+async def json_body(request: Request) -> Any:
+    """The request body as JSON whatever the Content-Type says (the SDK sends none on PUT/POST)."""
+    raw = await request.body()
+    if not raw.strip():
+        raise EmulatorError("INVALID_DATA", "body", {"expected_data_type": "jsonobject"})
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise EmulatorError("INVALID_DATA", "body", {"expected_data_type": "jsonobject"}) from None
+
+
+def crm(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a CRM handler: token check, org concurrency slot, credit header, errors as Zoho answers."""
+
+    async def endpoint(request: Request) -> Response:
+        emu = emulator(request)
+        try:
+            grant = emu.oauth.authenticate(request.headers.get("authorization"))
+            with emu.limits.org_slot():
+                response = await handler(request, emu, grant)
+        except EmulatorError as err:
+            response = error_response(err)
+        except Exception:  # a bug of ours must still look like Zoho, never a stack trace
+            log.exception("emulator handler failed: %s %s", request.method, request.url.path)
+            response = error_response(internal_error())
+        left = emu.limits.remaining_header()
+        if left is not None:
+            response.headers["X-API-CREDITS-REMAINING"] = left
+        return response
+
+    endpoint.__name__ = handler.__name__
+    return endpoint

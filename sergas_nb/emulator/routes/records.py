@@ -1,0 +1,306 @@
+"""Records API: list, get one, insert, update, upsert, delete, count (/crm/v8/{module}...)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sergas_nb.emulator.errors import EmulatorError
+from sergas_nb.emulator.limits import write_cost
+from sergas_nb.emulator.routes.common import (
+    crm, field_list, int_param, invalid_param, json_body, json_response, module_of, no_content)
+from sergas_nb.emulator.routes.pagination import DISCRETE_LIMIT, TOKEN_LIMIT, binding
+from sergas_nb.emulator.state import metadata as md
+from sergas_nb.emulator.state.store import SORTABLE
+
+MAX_WRITE = 100
+
+
+def _modified_since(request: Request) -> str | None:
+    """If-Modified-Since as a canonical UTC string (HTTP date or ISO 8601 with offset)."""
+    raw = request.headers.get("if-modified-since")
+    if not raw:
+        return None
+    dt: datetime | None = None
+    try:
+        dt = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            dt = parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            dt = None
+    if dt is None:
+        raise EmulatorError("INVALID_DATA", "invalid data", {"param_name": "If-Modified-Since"})
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def _ids_param(request: Request, name: str = "ids") -> list[str] | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    ids = [i.strip() for i in raw.split(",") if i.strip()]
+    if not ids:
+        raise invalid_param(name)
+    if len(ids) > MAX_WRITE:
+        raise EmulatorError("LIMIT_EXCEEDED", "Record count exceeded", {"param_name": name, "limit": MAX_WRITE})
+    return ids
+
+
+def _project(recs: dict[str, dict[str, Any]], ids: list[str], keys: list[str]) -> list[dict[str, Any]]:
+    # The hot loop of the list endpoint: one dict comprehension per record.
+    out = []
+    for rid in ids:
+        r = recs[rid]
+        out.append({k: r.get(k) for k in keys})
+    return out
+
+
+@crm
+async def list_records(request: Request, emu: Any, grant: Any) -> Response:
+    module = module_of(request)
+    q = request.query_params
+    fields = field_list(request, module, required=True)
+    assert fields is not None
+    page_raw, token = q.get("page"), q.get("page_token")
+    if page_raw and token:
+        raise EmulatorError("AMBIGUITY_DURING_PROCESSING", "page and page_token cannot be given together",
+                            {"ambiguity_due_to": [{"param_name": "page"}, {"param_name": "page_token"}]})
+    per_page = int_param(request, "per_page", 200, 1, 200)
+    page = int_param(request, "page", 1, 1)
+    sort_by = q.get("sort_by") or "id"
+    if sort_by not in SORTABLE:
+        raise invalid_param("sort_by", supported_values=list(SORTABLE))
+    sort_order = q.get("sort_order") or "desc"
+    if sort_order not in ("asc", "desc"):
+        raise invalid_param("sort_order", supported_values=["asc", "desc"])
+    ids_filter = _ids_param(request)
+    since = _modified_since(request)
+    bound = binding(module, {"fields": fields, "sort_by": sort_by, "sort_order": sort_order, "per_page": per_page,
+                             "ids": ids_filter, "since": since, "cvid": q.get("cvid"),
+                             "converted": q.get("converted"), "approved": q.get("approved")})
+    emu.limits.charge(1)
+    if "sort_by" in q or "cvid" in q:
+        with emu.limits.sub_slot():  # Zoho counts sorted and custom-view lists against sub-concurrency
+            return await _list(emu, module, fields, per_page, page, token, sort_by, sort_order, ids_filter,
+                               since, bound)
+    return await _list(emu, module, fields, per_page, page, token, sort_by, sort_order, ids_filter, since, bound)
+
+
+async def _list(emu: Any, module: str, fields: list[str], per_page: int, page: int, token: str | None,
+                sort_by: str, sort_order: str, ids_filter: list[str] | None, since: str | None,
+                bound: str) -> Response:
+    store = emu.store
+    with store.lock:
+        recs = store.records[module]
+        if ids_filter is not None:
+            ordered = [i for i in dict.fromkeys(ids_filter) if i in recs]
+        else:
+            ordered = store.ordered_ids(module, sort_by, sort_order)
+        if since is not None:
+            ordered = [i for i in ordered if (recs[i].get("Modified_Time") or "") > since]
+            if not ordered:
+                return no_content(304)
+        if token:
+            offset, last_id = emu.page_tokens.read(token, bound)
+            if offset >= TOKEN_LIMIT:
+                raise EmulatorError("PAGINATION_LIMIT_EXCEEDED",
+                                    "records beyond the first 100000 cannot be fetched with page_token",
+                                    {"param_name": "page_token", "limit": TOKEN_LIMIT})
+            if last_id is not None and not (0 < offset <= len(ordered) and ordered[offset - 1] == last_id):
+                try:  # records came or went since the token was issued: continue after the last one served
+                    offset = ordered.index(last_id) + 1
+                except ValueError:
+                    pass
+            page = offset // per_page + 1
+            limit = TOKEN_LIMIT
+        else:
+            if page * per_page > DISCRETE_LIMIT:
+                raise EmulatorError(
+                    "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
+                    "you can fetch only the first 2000 records with page; use page_token for more",
+                    {"param_name": "page", "limit": DISCRETE_LIMIT})
+            offset = (page - 1) * per_page
+            limit = TOKEN_LIMIT
+        end = min(offset + per_page, limit)
+        page_ids = ordered[offset:end]
+        if not page_ids:
+            return no_content()
+        rows = _project(recs, page_ids, ["id", *fields])
+        more = len(ordered) > end
+    info: dict[str, Any] = {"per_page": per_page, "count": len(rows), "page": page, "sort_by": sort_by,
+                            "sort_order": sort_order, "more_records": more}
+    # Zoho sends null tokens; the OpenAPI file types them as strings, so absent ones are left out.
+    if more:
+        info["next_page_token"], info["page_token_expiry"] = emu.page_tokens.issue(bound, end, page_ids[-1])
+    if offset > 0:
+        prev = max(0, offset - per_page)
+        info["previous_page_token"], _ = emu.page_tokens.issue(bound, prev, ordered[prev - 1] if prev else None)
+    await emu.faults.delay(len(rows))
+    return json_response({"data": rows, "info": info})
+
+
+def _record_id(request: Request) -> str:
+    rid = request.path_params["id"]
+    if not rid.isdigit():
+        raise EmulatorError("INVALID_DATA", "the id given seems to be invalid", {"id": rid}, status=400)
+    return rid
+
+
+@crm
+async def get_record(request: Request, emu: Any, grant: Any) -> Response:
+    module = module_of(request)
+    rid = _record_id(request)
+    fields = field_list(request, module, required=False)
+    emu.limits.charge(1)
+    with emu.store.lock:
+        rec = emu.store.get(module, rid)
+        if rec is None:
+            return no_content()  # Zoho answers an id with no record behind it with 204
+        row = dict(rec) if fields is None else {k: rec.get(k) for k in ["id", *fields]}
+    await emu.faults.delay(1)
+    return json_response({"data": [row]})
+
+
+async def _write_items(request: Request, *, one: bool = False) -> tuple[list[Any], dict[str, Any]]:
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise EmulatorError("INVALID_DATA", "body", {"expected_data_type": "jsonobject"})
+    data = body.get("data")
+    if data is None:
+        raise EmulatorError("REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
+                            {"param_name": "data"})
+    if not isinstance(data, list) or not data:
+        raise EmulatorError("INVALID_DATA", "invalid data", {"param_name": "data", "expected_data_type": "jsonarray"})
+    if len(data) > MAX_WRITE:
+        # Zoho rejects the whole call, once, rather than per record.
+        raise EmulatorError("LIMIT_EXCEEDED", "Record count exceeded", {"param_name": "data", "limit": MAX_WRITE})
+    if one and len(data) != 1:
+        raise EmulatorError("INVALID_DATA", "invalid data", {"param_name": "data", "limit": 1})
+    return data, body
+
+
+def _batch_status(results: list[dict[str, Any]], ok_status: int) -> int:
+    """HTTP status of a write answer.
+
+    All succeeded: 201 for inserts, 200 otherwise. All failed: 400 (Zoho answers a single failing record
+    with 400). Mixed: 207 Multi-Status. The reference marks the mixed case unconfirmed; 207 is what
+    Zoho's multi-record APIs answer for partial success in the docs' status-code tables, and clients
+    (the SDK included) read the per-record ``data`` whatever the status, so either is safe for them.
+    """
+    ok = sum(1 for r in results if r.get("status") == "success")
+    if ok == len(results):
+        return ok_status
+    return 400 if ok == 0 else 207
+
+
+async def _run_write(emu: Any, n: int, fn: Any) -> list[dict[str, Any]]:
+    emu.limits.charge(write_cost(n))
+    if n > 10:  # writes of more than 10 records count against the sub-concurrency pool
+        with emu.limits.sub_slot():
+            results = fn()
+            await emu.faults.delay(n)
+            return results
+    results = fn()
+    await emu.faults.delay(n)
+    return results
+
+
+@crm
+async def insert_records(request: Request, emu: Any, grant: Any) -> Response:
+    module = module_of(request)
+    data, _ = await _write_items(request)
+    results = await _run_write(emu, len(data), lambda: emu.store.insert(module, data, grant.user_email))
+    return json_response({"data": results}, status=_batch_status(results, 201))
+
+
+@crm
+async def update_records(request: Request, emu: Any, grant: Any) -> Response:
+    module = module_of(request)
+    data, _ = await _write_items(request)
+    results = await _run_write(emu, len(data), lambda: emu.store.update(module, data, grant.user_email))
+    return json_response({"data": results}, status=_batch_status(results, 200))
+
+
+@crm
+async def update_record(request: Request, emu: Any, grant: Any) -> Response:
+    module = module_of(request)
+    rid = _record_id(request)
+    data, _ = await _write_items(request, one=True)
+    results = await _run_write(emu, 1, lambda: emu.store.update(module, data, grant.user_email, path_id=rid))
+    return json_response({"data": results}, status=_batch_status(results, 200))
+
+
+@crm
+async def upsert_records(request: Request, emu: Any, grant: Any) -> Response:
+    module = module_of(request)
+    data, body = await _write_items(request)
+    dup = body.get("duplicate_check_fields")
+    if dup is None:
+        dup = [md.DUPLICATE_FIELDS[module]]
+    if isinstance(dup, str):
+        dup = [d.strip() for d in dup.split(",") if d.strip()]
+    fmap = md.field_map(module)
+    if not isinstance(dup, list) or not dup:
+        raise EmulatorError("INVALID_DATA", "invalid data", {"param_name": "duplicate_check_fields",
+                                                             "expected_data_type": "jsonarray"})
+    for name in dup:
+        if not isinstance(name, str) or name not in fmap or fmap[name]["read_only"]:
+            raise EmulatorError("INVALID_DATA", "invalid data",
+                                {"api_name": str(name), "param_name": "duplicate_check_fields"})
+    results = await _run_write(emu, len(data), lambda: emu.store.upsert(module, data, dup, grant.user_email))
+    return json_response({"data": results}, status=_batch_status(results, 200))
+
+
+@crm
+async def delete_records(request: Request, emu: Any, grant: Any) -> Response:
+    module = module_of(request)
+    ids = _ids_param(request)
+    if ids is None:
+        raise EmulatorError("REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
+                            {"param_name": "ids"})
+    results = await _run_write(emu, len(ids), lambda: emu.store.delete(module, ids))
+    return json_response({"data": results}, status=_batch_status(results, 200))
+
+
+@crm
+async def delete_record(request: Request, emu: Any, grant: Any) -> Response:
+    module = module_of(request)
+    rid = _record_id(request)
+    results = await _run_write(emu, 1, lambda: emu.store.delete(module, [rid]))
+    return json_response({"data": results}, status=_batch_status(results, 200))
+
+
+@crm
+async def count_records(request: Request, emu: Any, grant: Any) -> Response:
+    from sergas_nb.emulator.routes.search import predicate_from  # the count takes search's filters
+
+    module = module_of(request)
+    emu.limits.charge(1)
+    pred = predicate_from(request, module, required=False)
+    with emu.store.lock:
+        recs = emu.store.records[module]
+        n = len(recs) if pred is None else sum(1 for r in recs.values() if pred(r))
+    await emu.faults.delay()
+    return json_response({"count": n})
+
+
+def routes() -> list[Route]:
+    """Order matters: fixed segments (upsert, actions/count) before /{id}."""
+    return [
+        Route("/crm/v8/{module}/actions/count", count_records, methods=["GET"]),
+        Route("/crm/v8/{module}/upsert", upsert_records, methods=["POST"]),
+        Route("/crm/v8/{module}/{id}", get_record, methods=["GET"]),
+        Route("/crm/v8/{module}/{id}", update_record, methods=["PUT"]),
+        Route("/crm/v8/{module}/{id}", delete_record, methods=["DELETE"]),
+        Route("/crm/v8/{module}", list_records, methods=["GET"]),
+        Route("/crm/v8/{module}", insert_records, methods=["POST"]),
+        Route("/crm/v8/{module}", update_records, methods=["PUT"]),
+        Route("/crm/v8/{module}", delete_records, methods=["DELETE"]),
+    ]

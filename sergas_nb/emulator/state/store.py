@@ -1,0 +1,447 @@
+"""The emulator's in-memory org: records per module, validation of writes, users and org.
+
+Records are kept exactly in API JSON shape (see /work/contracts.md) so reads are a projection and a
+serialisation, nothing more. Every public method takes one lock: uvicorn runs handlers on one event
+loop, but tests and LocalZoho users may touch the store from other threads.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sergas_nb.emulator.state import metadata as md
+from sergas_nb.emulator.state.seed import SeedData, generate, iso
+
+Record = dict[str, Any]
+Result = dict[str, Any]
+
+# Fields a lookup shows as its "name", per target module.
+_NAME_FIELD = {"Accounts": "Account_Name", "Contacts": "Full_Name", "Leads": "Full_Name", "Deals": "Deal_Name"}
+SORTABLE = ("id", "Created_Time", "Modified_Time")
+
+
+class ItemError(Exception):
+    """One record of a batch failed; becomes that record's entry in the answer's ``data`` array."""
+
+    def __init__(self, code: str, message: str, details: dict[str, Any]) -> None:
+        super().__init__(code)
+        self.code, self.message, self.details = code, message, details
+
+    def result(self) -> Result:
+        return {"code": self.code, "details": self.details, "message": self.message, "status": "error"}
+
+
+def _invalid(api_name: str, path: str, expected: str | None = None, message: str = "invalid data",
+             **extra: Any) -> ItemError:
+    details: dict[str, Any] = {"api_name": api_name, "json_path": path}
+    if expected:
+        details["expected_data_type"] = expected
+    details.update(extra)
+    return ItemError("INVALID_DATA", message, details)
+
+
+def _parse_datetime(value: str) -> str | None:
+    """ISO 8601 with an offset (or Z) -> canonical UTC string; None if not such a string."""
+    if len(value) < 19 or value[10] != "T":
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        return None  # Zoho requires the offset
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+class Store:
+    """The whole emulated org. ``reseed`` rebuilds it; ``reset`` rebuilds it from the last seed."""
+
+    def __init__(self, seed: int = 42, accounts: int = 2000, *, user_email: str = "admin@sergas-demo.example",
+                 clock: Any = time.time) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.user_email = user_email
+        self.reseed(seed, accounts)
+
+    # ----- lifecycle ----------------------------------------------------------------------------
+
+    def reseed(self, seed: int | None = None, accounts: int | None = None) -> None:
+        with self.lock:
+            self.seed = self.seed if seed is None else int(seed)
+            self.accounts = self.accounts if accounts is None else int(accounts)
+            self._load(generate(self.seed, self.accounts, user_email=self.user_email))
+
+    def reset(self) -> None:
+        self.reseed()
+
+    def _load(self, data: SeedData) -> None:
+        self.users = data.users
+        self.users_by_id = {u["id"]: u for u in data.users}
+        self.users_by_email = {u["email"].lower(): u for u in data.users}
+        self.org = data.org
+        self.records: dict[str, dict[str, Record]] = data.records
+        self._next_id = data.next_id
+        self.version = {m: 0 for m in md.MODULES}
+        self._order_cache: dict[tuple[str, str, str], tuple[int, list[str]]] = {}
+        self.last_modified = {m: 0.0 for m in md.MODULES}  # wall time of the last write, per module
+        self._unique: dict[str, dict[str, str]] = {}
+        for module, field in md.DUPLICATE_FIELDS.items():
+            idx: dict[str, str] = {}
+            for rid, rec in self.records[module].items():
+                v = rec.get(field)
+                if isinstance(v, str):
+                    idx.setdefault(v.lower(), rid)
+            self._unique[module] = idx
+
+    def snapshot(self) -> dict[str, list[Record]]:
+        """A deep copy of every module's records, for tests and debugging."""
+        with self.lock:
+            return {m: copy.deepcopy(list(recs.values())) for m, recs in self.records.items()}
+
+    # ----- reads --------------------------------------------------------------------------------
+
+    def current_user(self, email: str | None) -> dict[str, Any]:
+        return self.users_by_email.get((email or "").lower(), self.users[0])
+
+    def mini_user(self, email: str | None) -> dict[str, Any]:
+        u = self.current_user(email)
+        return {"name": u["full_name"], "id": u["id"], "email": u["email"]}
+
+    def get(self, module: str, rid: str) -> Record | None:
+        return self.records[module].get(rid)
+
+    def count(self, module: str) -> int:
+        return len(self.records[module])
+
+    def ordered_ids(self, module: str, sort_by: str = "id", sort_order: str = "desc") -> list[str]:
+        """Ids in the requested order; cached until the module's next write (lists are hot)."""
+        key = (module, sort_by, sort_order)
+        with self.lock:
+            version = self.version[module]
+            hit = self._order_cache.get(key)
+            if hit is not None and hit[0] == version:
+                return hit[1]
+            recs = self.records[module]
+            if sort_by == "id":
+                ids = list(recs)  # insertion order is id order: ids only ever grow
+            else:
+                ids = sorted(recs, key=lambda r: (recs[r][sort_by] or "", int(r)))
+            if sort_order == "desc":
+                ids.reverse()
+            self._order_cache[key] = (version, ids)
+            return ids
+
+    # Catalog protocol for the COQL engine.
+    def fields(self, module: str) -> dict[str, dict] | None:
+        canon = md.canonical_module(module)
+        return md.field_map(canon) if canon else None
+
+    def iter_records(self, module: str) -> Iterator[Record]:
+        return iter(list(self.records[module].values()))
+
+    # ----- writes -------------------------------------------------------------------------------
+
+    def _new_id(self) -> str:
+        self._next_id += 7
+        return str(self._next_id)
+
+    def _touch(self, module: str) -> None:
+        self.version[module] += 1
+        self.last_modified[module] = self.clock()
+
+    def _coerce(self, module: str, field: dict[str, Any], value: Any, path: str) -> Any:
+        """Check one value against its field; return it in stored (API) shape or raise ItemError."""
+        api, dt = field["api_name"], field["data_type"]
+        if value is None:
+            return None
+        if dt in ("text", "textarea", "email", "phone", "website"):
+            if not isinstance(value, str):
+                raise _invalid(api, path, dt if dt != "textarea" else "textarea")
+            if len(value) > field["length"]:
+                raise _invalid(api, path, dt, maximum_length=str(field["length"]))
+            if dt == "email" and value and ("@" not in value or "." not in value.rpartition("@")[2]):
+                raise _invalid(api, path, "email")
+            return value
+        if dt in ("integer", "bigint"):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise _invalid(api, path, dt)
+            if len(str(abs(value))) > field["length"]:
+                raise _invalid(api, path, dt, maximum_length=str(field["length"]))
+            return value
+        if dt in ("currency", "double", "percent"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise _invalid(api, path, dt)
+            return float(value)
+        if dt == "boolean":
+            if not isinstance(value, bool):
+                raise _invalid(api, path, "boolean")
+            return value
+        if dt == "date":
+            if not isinstance(value, str) or len(value) != 10 or value[4] != "-":
+                raise _invalid(api, path, "date")
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise _invalid(api, path, "date") from None
+            return value
+        if dt == "datetime":
+            canon = _parse_datetime(value) if isinstance(value, str) else None
+            if canon is None:
+                raise _invalid(api, path, "datetime")
+            return canon
+        if dt == "picklist":
+            if not isinstance(value, str):
+                raise _invalid(api, path, "picklist")
+            if value == "-None-":
+                return None
+            if value not in _allowed(module, api):
+                raise _invalid(api, path, "picklist")
+            return value
+        if dt == "multiselectpicklist":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise _invalid(api, path, "multiselectpicklist")
+            allowed = _allowed(module, api)
+            for v in value:
+                if v not in allowed:
+                    raise _invalid(api, path, "multiselectpicklist")
+            return list(value)
+        if dt == "lookup":
+            rid = _ref_id(value)
+            if rid is None:
+                raise _invalid(api, path, "jsonobject")
+            target = field["lookup"]["module"]["api_name"]
+            rec = self.records[target].get(rid)
+            if rec is None:
+                raise _invalid(api, path + ".id", message="the id given seems to be invalid")
+            return {"name": rec.get(_NAME_FIELD[target]), "id": rid}
+        if dt in ("ownerlookup", "userlookup"):
+            rid = _ref_id(value)
+            if rid is None:
+                raise _invalid(api, path, "jsonobject")
+            user = self.users_by_id.get(rid)
+            if user is None:
+                raise _invalid(api, path + ".id", message="the id given seems to be invalid")
+            return {"name": user["full_name"], "id": user["id"], "email": user["email"]}
+        raise _invalid(api, path, dt)  # field types we do not model are not writable
+
+    def _check(self, module: str, item: Any, i: int, existing: Record | None) -> dict[str, Any]:
+        """Validate one input record; return the changes in stored shape (raises ItemError)."""
+        if not isinstance(item, dict):
+            raise ItemError("INVALID_DATA", "invalid data", {"json_path": f"$.data[{i}]",
+                                                            "expected_data_type": "jsonobject"})
+        fmap = md.field_map(module)
+        changes: dict[str, Any] = {}
+        for key, value in item.items():
+            field = fmap.get(key)
+            if field is None:
+                continue  # Zoho ignores keys that are not fields ("id", "$approval", typos)
+            path = f"$.data[{i}].{key}"
+            if field["read_only"]:
+                raise _invalid(key, path, message="invalid data", reason="read only field")
+            if field["system_mandatory"] and (value is None or value == ""):
+                raise ItemError("MANDATORY_NOT_FOUND", "required field not found",
+                                {"api_name": key, "json_path": path})
+            changes[key] = self._coerce(module, field, value, path)
+        if existing is None:
+            for field in md.fields_for(module):
+                if field["system_mandatory"] and changes.get(field["api_name"]) in (None, ""):
+                    raise ItemError("MANDATORY_NOT_FOUND", "required field not found",
+                                    {"api_name": field["api_name"], "json_path": f"$.data[{i}].{field['api_name']}"})
+        dup_field = md.DUPLICATE_FIELDS[module]
+        value = changes.get(dup_field)
+        if isinstance(value, str) and value:
+            other = self._unique[module].get(value.lower())
+            if other is not None and (existing is None or other != existing["id"]):
+                owner = self.records[module][other].get("Owner")
+                raise ItemError("DUPLICATE_DATA", "duplicate data", {
+                    "api_name": dup_field, "json_path": f"$.data[{i}].{dup_field}",
+                    "duplicate_record": {"module": {"api_name": module, "id": md.module_id(module)},
+                                         "id": other, "Owner": owner}})
+        return changes
+
+    def _derive(self, module: str, rec: Record) -> None:
+        """Values Zoho computes itself."""
+        if module in ("Leads", "Contacts"):
+            rec["Full_Name"] = " ".join(p for p in (rec.get("First_Name"), rec.get("Last_Name")) if p) or None
+        elif module == "Deals":
+            amount, prob = rec.get("Amount"), rec.get("Probability")
+            rec["Expected_Revenue"] = round(amount * prob / 100, 2) if amount is not None and prob is not None else None
+
+    def _index(self, module: str, rid: str, old: Record | None, new: Record | None) -> None:
+        field = md.DUPLICATE_FIELDS[module]
+        idx = self._unique[module]
+        ov = old.get(field) if old else None
+        nv = new.get(field) if new else None
+        if isinstance(ov, str) and idx.get(ov.lower()) == rid:
+            del idx[ov.lower()]
+        if isinstance(nv, str) and nv:
+            idx[nv.lower()] = rid
+
+    def _success(self, rec: Record, message: str) -> Result:
+        return {"code": "SUCCESS", "details": {
+            "Modified_Time": rec["Modified_Time"], "Modified_By": _minified(rec["Modified_By"]),
+            "Created_Time": rec["Created_Time"], "id": rec["id"], "Created_By": _minified(rec["Created_By"])},
+            "message": message, "status": "success"}
+
+    def _insert_one(self, module: str, item: Any, i: int, user: dict[str, Any], now: str) -> Result:
+        changes = self._check(module, item, i, None)
+        rec: Record = {f["api_name"]: None for f in md.fields_for(module)}
+        rec["Tag"] = []
+        rec["Owner"] = user
+        rec.update(changes)
+        rid = self._new_id()
+        rec["id"] = rid
+        rec["Created_By"] = rec["Modified_By"] = user
+        rec["Created_Time"] = rec["Modified_Time"] = now
+        self._derive(module, rec)
+        # Keep "id" first, as Zoho's answers and the seeded records have it.
+        rec = {"id": rid, **{k: v for k, v in rec.items() if k != "id"}}
+        self.records[module][rid] = rec
+        self._index(module, rid, None, rec)
+        return self._success(rec, "record added")
+
+    def _update_one(self, module: str, rid: str, item: Any, i: int, user: dict[str, Any], now: str) -> Result:
+        existing = self.records[module][rid]
+        changes = self._check(module, item, i, existing)
+        new = dict(existing)
+        new.update(changes)
+        new["Modified_By"] = user
+        new["Modified_Time"] = now
+        self._derive(module, new)
+        self.records[module][rid] = new  # replace, never mutate: readers may hold the old dict
+        self._index(module, rid, existing, new)
+        return self._success(new, "record updated")
+
+    def _now(self) -> str:
+        return iso(self.clock())
+
+    def insert(self, module: str, items: list[Any], user_email: str | None = None) -> list[Result]:
+        with self.lock:
+            user, now, out = self.mini_user(user_email), self._now(), []
+            for i, item in enumerate(items):
+                try:
+                    out.append(self._insert_one(module, item, i, user, now))
+                except ItemError as e:
+                    out.append(e.result())
+            self._touch(module)
+            return out
+
+    def update(self, module: str, items: list[Any], user_email: str | None = None,
+               path_id: str | None = None) -> list[Result]:
+        """Update by each item's ``id`` (or ``path_id`` for PUT /{module}/{id})."""
+        with self.lock:
+            user, now, out = self.mini_user(user_email), self._now(), []
+            for i, item in enumerate(items):
+                try:
+                    rid = path_id if path_id is not None else (_ref_id(item.get("id")) if isinstance(item, dict) else None)
+                    if rid is None or rid not in self.records[module]:
+                        if rid is None and path_id is None and isinstance(item, dict) and "id" not in item:
+                            raise ItemError("MANDATORY_NOT_FOUND", "required field not found",
+                                            {"api_name": "id", "json_path": f"$.data[{i}].id"})
+                        raise _invalid("id", f"$.data[{i}].id", message="the id given seems to be invalid")
+                    out.append(self._update_one(module, rid, item, i, user, now))
+                except ItemError as e:
+                    out.append(e.result())
+            self._touch(module)
+            return out
+
+    def upsert(self, module: str, items: list[Any], duplicate_check_fields: list[str],
+               user_email: str | None = None) -> list[Result]:
+        """Update the first record matching a duplicate-check field (in order), else insert."""
+        with self.lock:
+            user, now, out = self.mini_user(user_email), self._now(), []
+            indexes: dict[str, dict[Any, str]] = {}
+            for i, item in enumerate(items):
+                try:
+                    match_id, match_field = None, None
+                    if isinstance(item, dict):
+                        for fname in duplicate_check_fields:
+                            value = item.get(fname)
+                            if value is None or value == "":
+                                continue
+                            if fname not in indexes:
+                                indexes[fname] = self._value_index(module, fname)
+                            match_id = indexes[fname].get(_key(value))
+                            if match_id is not None and match_id in self.records[module]:
+                                match_field = fname
+                                break
+                            match_id = None
+                    if match_id is not None:
+                        res = self._update_one(module, match_id, item, i, user, now)
+                        res.update(action="update", duplicate_field=match_field)
+                    else:
+                        res = self._insert_one(module, item, i, user, now)
+                        res.update(action="insert", duplicate_field=None)
+                        rec = self.records[module][res["details"]["id"]]
+                        for fname, idx in indexes.items():
+                            if rec.get(fname) is not None:
+                                idx.setdefault(_key(rec[fname]), rec["id"])
+                    out.append(res)
+                except ItemError as e:
+                    out.append(e.result())
+            self._touch(module)
+            return out
+
+    def _value_index(self, module: str, fname: str) -> dict[Any, str]:
+        idx: dict[Any, str] = {}
+        for rid, rec in self.records[module].items():
+            v = rec.get(fname)
+            if v is not None:
+                idx.setdefault(_key(v), rid)
+        return idx
+
+    def delete(self, module: str, ids: Iterable[str]) -> list[Result]:
+        with self.lock:
+            out = []
+            for rid in ids:
+                rec = self.records[module].pop(rid, None)
+                if rec is None:
+                    out.append({"code": "INVALID_DATA", "details": {"id": rid},
+                                "message": "the id given seems to be invalid", "status": "error"})
+                    continue
+                self._index(module, rid, rec, None)
+                out.append({"code": "SUCCESS", "details": {"id": rid}, "message": "record deleted",
+                            "status": "success"})
+            self._touch(module)
+            return out
+
+
+def _allowed(module: str, api: str) -> frozenset[str]:
+    return _ALLOWED.setdefault((module, api), frozenset(
+        p["actual_value"] for p in md.field_map(module)[api]["pick_list_values"]))
+
+
+_ALLOWED: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def _ref_id(value: Any) -> str | None:
+    """A record id as Zoho accepts it: "123", 123 (the SDK sends numbers) or {"id": ...}."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value.isdigit():
+        return value
+    return None
+
+
+def _key(value: Any) -> Any:
+    """Duplicate checks ignore case for text; lookups compare by id."""
+    if isinstance(value, str):
+        return value.lower()
+    if isinstance(value, dict):
+        return _ref_id(value)
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def _minified(user: dict[str, Any] | None) -> dict[str, Any] | None:
+    return {"name": user["name"], "id": user["id"]} if user else None

@@ -1,0 +1,465 @@
+"""Zoho records <-> typed pandas DataFrames, driven by the module's field metadata. Pure: no I/O.
+
+Reading (``to_frame``): one column per field, typed from ``data_type`` in ``/settings/fields``:
+
+    integer, bigint                      Int64
+    currency, double, percent, decimal   Float64
+    boolean                              boolean
+    date                                 datetime64[us]        (midnight, no time zone)
+    datetime                             datetime64[us, UTC]   (offsets applied; never machine-local)
+    picklist                             category              (categories = the field's allowed values,
+                                                                then any value seen but not allowed)
+    multiselectpicklist                  object, a list per row ([] when empty)
+    lookup                               X.name, X.id          (string)
+    ownerlookup, userlookup              X.name, X.id, X.email (string)
+    formula, rollup_summary              typed by their return_type
+    id and every text-like type          string
+    anything else (subform, files, ...)  object, as the API returned it
+
+``id`` is always the first column; an empty answer gives an empty frame with the same columns
+and dtypes as a full one.
+
+Writing (``to_payload``): a DataFrame as read (or a list of dicts) becomes API JSON, one dict per
+row, after checking every value against the metadata. All problems (row, field, value, reason)
+are raised together in one ``ZohoValidationError`` before anything is sent. The rules:
+
+- A missing value (None, pd.NA, NaN, NaT) means *clear the field* (``null``) with ``na="clear"``,
+  the default, so a frame read, edited and written back stays equal to what is read next; with
+  ``na="skip"`` missing values are left out and the CRM keeps what it has. To leave a field alone
+  regardless, leave its column or key out.
+- Lookups are written by id: column ``X.id`` (or key ``X`` as ``{"id": ...}`` or a bare id).
+  ``X.name`` / ``X.email`` are views of the looked-up record and are not written.
+- Read-only fields (``read_only`` in metadata, system fields, formula, autonumber, rollup):
+  a DataFrame may carry them (it is what reads return) and they are left out; naming one in a
+  dict is an error, since the caller meant to change it.
+- ``id`` is required and unique for updates, optional (unique) for upserts, and left out of
+  inserts from a DataFrame (an error in dicts).
+- Timestamps go out as ISO 8601 in UTC (``2024-03-01T04:00:00+00:00``); naive datetimes are
+  rejected (which zone would they be?). Dates go out as ``YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from sergas_nb.errors import Problem, ZohoValidationError
+
+FieldsMeta = Mapping[str, Mapping[str, Any]] | Sequence[Mapping[str, Any]]
+
+TEXT = "text"
+INT = "int"
+FLOAT = "float"
+BOOL = "bool"
+DATE = "date"
+DATETIME = "datetime"
+PICK = "picklist"
+MULTI = "multi"
+LOOKUP = "lookup"
+USER = "user"
+OBJECT = "object"
+
+_KINDS: dict[str, str] = {
+    **dict.fromkeys(("text", "textarea", "email", "phone", "website", "autonumber", "profileimage",
+                     "string", "encryptedtext", "autonumber_field"), TEXT),
+    **dict.fromkeys(("integer", "bigint", "long"), INT),
+    **dict.fromkeys(("currency", "double", "percent", "decimal"), FLOAT),
+    "boolean": BOOL,
+    "date": DATE,
+    "datetime": DATETIME,
+    "picklist": PICK,
+    "multiselectpicklist": MULTI,
+    "lookup": LOOKUP,
+    **dict.fromkeys(("ownerlookup", "userlookup"), USER),
+}
+# Kinds never written: the CRM computes them.
+_COMPUTED_TYPES = {"formula", "autonumber", "rollup_summary", "profileimage"}
+# System fields read-only in every module, even if an org's metadata forgets to say so.
+SYSTEM_READ_ONLY = frozenset({"Created_Time", "Modified_Time", "Created_By", "Modified_By",
+                              "Last_Activity_Time", "Tag"})
+_DTYPES = {TEXT: "string", INT: "Int64", FLOAT: "Float64", BOOL: "boolean",
+           DATE: "datetime64[us]", DATETIME: "datetime64[us, UTC]"}
+_SUBKEYS = {LOOKUP: ("name", "id"), USER: ("name", "id", "email")}
+_ID_RE = re.compile(r"^[0-9]{1,25}$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+# ---------------------------------------------------------------- metadata helpers
+
+def field_map(meta: FieldsMeta) -> dict[str, dict[str, Any]]:
+    """``{api_name: field}`` from either shape (the API's list, or an existing map)."""
+    if isinstance(meta, Mapping):
+        return {k: dict(v) for k, v in meta.items()}
+    return {f["api_name"]: dict(f) for f in meta}
+
+
+def kind_of(field: Mapping[str, Any] | None) -> str:
+    """Our column kind for a metadata field (formula/rollup typed by their return type)."""
+    if field is None:
+        return OBJECT
+    data_type = str(field.get("data_type") or "")
+    if data_type in ("formula", "rollup_summary"):
+        rt = (field.get("formula") or {}).get("return_type") or (field.get("rollup_summary") or {}).get(
+            "return_type") or field.get("json_type")
+        return _KINDS.get(str(rt), {"double": FLOAT, "integer": INT, "boolean": BOOL}.get(str(rt), TEXT))
+    return _KINDS.get(data_type, OBJECT)
+
+
+def is_read_only(field: Mapping[str, Any]) -> bool:
+    """True when the CRM will not take a value for this field."""
+    return bool(field.get("read_only")) or field.get("data_type") in _COMPUTED_TYPES or \
+        field.get("api_name") in SYSTEM_READ_ONLY
+
+
+def picklist_values(field: Mapping[str, Any]) -> list[str]:
+    """Allowed actual values, in metadata order, without duplicates."""
+    seen: dict[str, None] = {}
+    for v in field.get("pick_list_values") or []:
+        value = v.get("actual_value", v.get("display_value"))
+        if value is not None:
+            seen.setdefault(str(value), None)
+    return list(seen)
+
+
+def columns_for(meta: FieldsMeta, fields: Iterable[str] | None = None) -> list[str]:
+    """The frame's column names for these fields (all fields when None), lookups flattened."""
+    fmap = field_map(meta)
+    names = [n for n in (fields if fields is not None else fmap) if n != "id"]
+    cols = ["id"]
+    for name in names:
+        k = kind_of(fmap.get(name))
+        if k in _SUBKEYS:
+            cols.extend(f"{name}.{s}" for s in _SUBKEYS[k])
+        else:
+            cols.append(name)
+    return list(dict.fromkeys(cols))
+
+
+def dtypes_for(meta: FieldsMeta, fields: Iterable[str] | None = None) -> dict[str, str]:
+    """``{column: dtype name}`` a frame from ``to_frame`` has for these fields."""
+    return {c: str(s.dtype) for c, s in to_frame([], meta, fields).items()}
+
+
+# ---------------------------------------------------------------- records -> frame
+
+def to_frame(records: Sequence[Mapping[str, Any]], meta: FieldsMeta,
+             fields: Iterable[str] | None = None) -> pd.DataFrame:
+    """A typed DataFrame of API records (see the module docstring for the dtype table).
+
+    ``fields``: the API names asked for (their order is kept); None = every field in the
+    metadata plus any other key the records carry (``$``-prefixed system keys excepted).
+    Dotted names (COQL's ``Owner.email``) are taken as given.
+    """
+    fmap = field_map(meta)
+    if fields is None:
+        names = list(fmap)
+        extra = {k: None for r in records for k in r if k not in fmap and not k.startswith("$")}
+        names.extend(extra)
+    else:
+        names = list(fields)
+    columns: dict[str, Any] = {"id": pd.array([_id_str(r.get("id")) for r in records], dtype="string")}
+    for name in names:
+        if name == "id" or name in columns:
+            continue
+        field = fmap.get(name)
+        k = kind_of(field)
+        if k in _SUBKEYS:
+            raw = [r.get(name) for r in records]
+            for sub in _SUBKEYS[k]:
+                col = f"{name}.{sub}"
+                vals = [_sub(v, sub) for v in raw]
+                if any(col in r for r in records[:1]):   # COQL may return the dotted key itself
+                    vals = [r.get(col, v) for r, v in zip(records, vals)]
+                columns[col] = pd.array([None if v is None else str(v) for v in vals], dtype="string")
+            continue
+        if field is None and "." in name:
+            base, sub = name.split(".", 1)
+            vals = [r[name] if name in r else _sub(r.get(base), sub) for r in records]
+            columns[name] = _column(vals, TEXT if sub in ("id", "name", "email") else OBJECT, None, name)
+            continue
+        columns[name] = _column([r.get(name) for r in records], k, field, name)
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(records)))
+
+
+def _id_str(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def _sub(v: Any, key: str) -> Any:
+    if isinstance(v, Mapping):
+        return v.get(key)
+    return v if key == "id" and v is not None and not isinstance(v, (list, dict)) else None
+
+
+def _column(vals: list[Any], kind: str, field: Mapping[str, Any] | None, name: str) -> Any:
+    try:
+        if kind == TEXT:
+            return pd.array([None if v is None else v if isinstance(v, str) else str(v) for v in vals],
+                            dtype="string")
+        if kind in (INT, FLOAT, BOOL):
+            return pd.array(vals, dtype=_DTYPES[kind])
+        if kind == DATE:
+            return pd.Series(pd.to_datetime(vals, format="%Y-%m-%d"), dtype="datetime64[us]").array
+        if kind == DATETIME:
+            return pd.Series(pd.to_datetime(vals, utc=True, format="ISO8601"), dtype="datetime64[us, UTC]").array
+        if kind == PICK:
+            allowed = picklist_values(field or {})
+            seen = set(allowed)
+            extra = sorted({str(v) for v in vals if v is not None and str(v) not in seen})
+            return pd.Categorical([None if v is None else str(v) for v in vals], categories=allowed + extra)
+        if kind == MULTI:
+            out = np.empty(len(vals), dtype=object)
+            out[:] = [list(v) if isinstance(v, (list, tuple)) else ([] if v is None else [v]) for v in vals]
+            return out
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"field {name!r}: value not of its metadata type {kind}: {exc}") from exc
+    out = np.empty(len(vals), dtype=object)
+    out[:] = vals
+    return out
+
+
+# ---------------------------------------------------------------- frame / dicts -> payload
+
+Operation = Literal["insert", "update", "upsert"]
+
+
+class _Bad(Exception):
+    """One value rejected: the reason."""
+
+
+def is_missing(v: Any) -> bool:
+    """None, pd.NA, NaN or NaT (not an empty list or string)."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    if isinstance(v, (np.floating, np.datetime64, np.timedelta64)):
+        return bool(np.isnat(v)) if not isinstance(v, np.floating) else bool(np.isnan(v))
+    return False
+
+
+def to_payload(data: pd.DataFrame | Sequence[Mapping[str, Any]], meta: FieldsMeta,
+               operation: Operation = "update", *, na: Literal["clear", "skip"] = "clear",
+               ) -> list[dict[str, Any]]:
+    """API JSON records (ids as strings) for a DataFrame or dicts; raises ZohoValidationError.
+
+    Every row is checked before any is returned: unknown field, read-only field (dicts only),
+    wrong type, picklist value not allowed, missing/invalid id (updates), duplicate ids,
+    mandatory field missing (inserts).
+    """
+    if operation not in ("insert", "update", "upsert"):
+        raise ValueError(f"operation must be insert, update or upsert, not {operation!r}")
+    if na not in ("clear", "skip"):
+        raise ValueError(f"na must be 'clear' or 'skip', not {na!r}")
+    fmap = field_map(meta)
+    from_frame = isinstance(data, pd.DataFrame)
+    if from_frame:
+        labels: list[Any] = list(data.index)
+        rows: list[Mapping[str, Any]] = data.to_dict("records")  # type: ignore[assignment]
+    else:
+        if isinstance(data, Mapping):
+            raise TypeError("give a list of dicts or a DataFrame, not a single dict")
+        rows = list(data)
+        labels = list(range(len(rows)))
+    problems: list[Problem] = []
+    payload: list[dict[str, Any]] = []
+    seen_ids: dict[str, Any] = {}
+    for label, row in zip(labels, rows):
+        if not isinstance(row, Mapping):
+            problems.append(Problem(None, f"expected a dict, got {type(row).__name__}", label))
+            continue
+        out, row_problems = _row_payload(row, label, fmap, operation, from_frame, na)
+        problems.extend(row_problems)
+        rid = out.get("id")
+        if rid is not None:
+            if rid in seen_ids:
+                problems.append(Problem("id", f"duplicate id (also in row {seen_ids[rid]})", label, rid))
+            else:
+                seen_ids[rid] = label
+        payload.append(out)
+    if problems:
+        raise ZohoValidationError(problems)
+    return payload
+
+
+def _row_payload(row: Mapping[str, Any], label: Any, fmap: Mapping[str, Mapping[str, Any]],
+                 operation: Operation, from_frame: bool, na: str) -> tuple[dict[str, Any], list[Problem]]:
+    problems: list[Problem] = []
+    out: dict[str, Any] = {}
+    lookup_cols = {}
+    for key, value in row.items():
+        key = str(key)
+        if key == "id":
+            if is_missing(value):
+                continue
+            try:
+                out["id"] = _check_id(value)
+            except _Bad as bad:
+                problems.append(Problem("id", str(bad), label, value))
+            continue
+        if "." in key and key.split(".", 1)[0] in fmap and kind_of(fmap[key.split(".", 1)[0]]) in _SUBKEYS:
+            lookup_cols[key] = value
+            continue
+        field = fmap.get(key)
+        if field is None:
+            problems.append(Problem(key, "unknown field", label, None if is_missing(value) else value))
+            continue
+        if is_read_only(field):
+            if not from_frame:
+                problems.append(Problem(key, "read-only field", label, value))
+            continue
+        _put(out, key, value, field, label, na, problems)
+    # Flattened lookups: X.id is written; X.name / X.email only describe the looked-up record.
+    for key, value in lookup_cols.items():
+        base, sub = key.split(".", 1)
+        field = fmap[base]
+        if is_read_only(field):
+            if not from_frame:
+                problems.append(Problem(key, "read-only field", label, value))
+            continue
+        if sub == "id":
+            _put(out, base, value, field, label, na, problems)
+        elif not from_frame and f"{base}.id" not in lookup_cols and base not in row:
+            problems.append(Problem(key, f"lookups are written by id: give {base}.id", label, value))
+        elif sub not in _SUBKEYS[kind_of(field)]:
+            problems.append(Problem(key, "unknown field", label, value))
+    if operation == "update" and "id" not in out and not any(p.field == "id" for p in problems):
+        problems.append(Problem("id", "missing id (updates need the record id)", label))
+    if operation == "insert" and "id" in out:
+        if from_frame:
+            del out["id"]     # a frame as read carries ids; inserting it creates new records
+        else:
+            problems.append(Problem("id", "an insert cannot set the id", label, out["id"]))
+    if operation == "insert":
+        for name, field in fmap.items():
+            if field.get("system_mandatory") and not is_read_only(field) and out.get(name) is None:
+                problems.append(Problem(name, "mandatory field missing", label))
+    return out, problems
+
+
+def _put(out: dict[str, Any], key: str, value: Any, field: Mapping[str, Any], label: Any, na: str,
+         problems: list[Problem]) -> None:
+    if is_missing(value):
+        if na == "clear":
+            out[key] = [] if kind_of(field) == MULTI else None
+        return
+    try:
+        out[key] = to_api_value(value, field)
+    except _Bad as bad:
+        problems.append(Problem(key, str(bad), label, value))
+
+
+def _check_id(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        raise _Bad("id must be a string of digits")
+    if isinstance(value, (int, np.integer)):
+        value = str(int(value))
+    if isinstance(value, float) and value.is_integer():
+        raise _Bad("id as float loses digits: read ids as strings")
+    if not isinstance(value, str) or not _ID_RE.match(value.strip()):
+        raise _Bad("id must be a string of digits")
+    return value.strip()
+
+
+def to_api_value(value: Any, field: Mapping[str, Any]) -> Any:
+    """One non-missing value as the API's JSON value for this field, or _Bad(reason)."""
+    k = kind_of(field)
+    if k == TEXT:
+        if not isinstance(value, str):
+            raise _Bad(f"expected text, got {type(value).__name__}")
+        length = field.get("length")
+        if isinstance(length, int) and length > 0 and len(value) > length:
+            raise _Bad(f"longer than {length} characters")
+        return value
+    if k == INT:
+        if isinstance(value, (bool, np.bool_)):
+            raise _Bad("expected an integer, got a boolean")
+        if isinstance(value, (int, np.integer)):
+            return int(value)
+        if isinstance(value, (float, np.floating, Decimal)) and float(value).is_integer():
+            return int(value)
+        raise _Bad(f"expected an integer, got {type(value).__name__}")
+    if k == FLOAT:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating,
+                                                                         Decimal)):
+            raise _Bad(f"expected a number, got {type(value).__name__}")
+        f = float(value)
+        if not math.isfinite(f):
+            raise _Bad("expected a finite number")
+        return f
+    if k == BOOL:
+        if not isinstance(value, (bool, np.bool_)):
+            raise _Bad(f"expected true or false, got {type(value).__name__}")
+        return bool(value)
+    if k == DATE:
+        return _date_value(value)
+    if k == DATETIME:
+        return _datetime_value(value)
+    if k == PICK:
+        if not isinstance(value, str):
+            raise _Bad(f"expected a picklist value (text), got {type(value).__name__}")
+        allowed = picklist_values(field)
+        if allowed and value not in allowed:
+            raise _Bad(f"not an allowed value (allowed: {', '.join(allowed[:12])}"
+                       f"{', ...' if len(allowed) > 12 else ''})")
+        return value
+    if k == MULTI:
+        if isinstance(value, str) or not isinstance(value, (list, tuple, np.ndarray, pd.Series, set)):
+            raise _Bad(f"expected a list of picklist values, got {type(value).__name__}")
+        items = list(value)
+        allowed = set(picklist_values(field))
+        bad = [v for v in items if not isinstance(v, str) or (allowed and v not in allowed)]
+        if bad:
+            raise _Bad(f"values not allowed: {bad!r}")
+        return items
+    if k in (LOOKUP, USER):
+        raw = value.get("id") if isinstance(value, Mapping) else value
+        if is_missing(raw):
+            raise _Bad("a lookup needs the id of the record it points to")
+        return {"id": _check_id(raw)}
+    return value
+
+
+def _date_value(value: Any) -> str:
+    if isinstance(value, str):
+        if not _DATE_RE.match(value):
+            raise _Bad("expected a date as YYYY-MM-DD")
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError as exc:
+            raise _Bad(f"not a valid date: {exc}") from None
+        return value
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+    if isinstance(value, dt.datetime):   # includes pd.Timestamp
+        if (value.hour, value.minute, value.second, value.microsecond) != (0, 0, 0, 0):
+            raise _Bad("a date field takes a date; this value has a time of day")
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise _Bad(f"expected a date, got {type(value).__name__}")
+
+
+def _datetime_value(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise _Bad("expected an ISO 8601 datetime with offset") from None
+        value = parsed
+    if isinstance(value, np.datetime64):
+        raise _Bad("naive datetime: give a time zone (e.g. tz_localize('UTC'))")
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+            raise _Bad("naive datetime: give a time zone (e.g. tz_localize('UTC'))")
+        # Zoho keeps whole seconds; the fraction is dropped.
+        utc = value.astimezone(dt.timezone.utc)
+        return utc.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    raise _Bad(f"expected a datetime, got {type(value).__name__}")

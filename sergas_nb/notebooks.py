@@ -1,0 +1,98 @@
+"""Run the project's notebooks unattended (papermill) and read back what they measured.
+
+Each notebook ends with a code cell tagged ``summary`` that prints one JSON line of its key
+numbers; :func:`read_summary` returns it so the demo and the tests can check values, not just
+"no exception".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+
+from sergas_nb.errors import ZohoError
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = (
+    "01_oauth_onboarding.ipynb",
+    "02_explore_accounts.ipynb",
+    "03_bulk_edits.ipynb",
+    "04_performance_benchmarks.ipynb",
+)
+
+
+class NotebookError(ZohoError):
+    """A notebook failed to run, or ran without printing its summary line."""
+
+
+@contextlib.contextmanager
+def environment(env: Mapping[str, str | None]) -> Iterator[None]:
+    """Temporarily set (or, with None, unset) environment variables: the kernel inherits them.
+
+    Secrets travel this way rather than as papermill parameters, which are written into the
+    executed notebook.
+    """
+    saved = {k: os.environ.get(k) for k in env}
+    try:
+        for k, v in env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def read_summary(notebook: str | Path | nbformat.NotebookNode) -> dict[str, Any]:
+    """The JSON printed by the cell tagged ``summary`` of an executed notebook."""
+    nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "summary" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        for output in reversed(cell.get("outputs", [])):
+            if output.get("output_type") != "stream" or output.get("name") != "stdout":
+                continue
+            for line in reversed(output.get("text", "").splitlines()):
+                if line.startswith("{"):
+                    return json.loads(line)
+    raise NotebookError("the notebook has no cell tagged 'summary' that printed a JSON line")
+
+
+def run_notebook(
+    path: str | Path,
+    output: str | Path,
+    parameters: Mapping[str, Any] | None = None,
+    env: Mapping[str, str | None] | None = None,
+    cwd: str | Path | None = None,
+    timeout: int = 900,
+) -> dict[str, Any]:
+    """Execute ``path`` into ``output`` with papermill and return its summary JSON."""
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with environment(dict(env or {})):
+        try:
+            nb = papermill.execute_notebook(
+                str(path),
+                str(output),
+                parameters=dict(parameters or {}),
+                cwd=str(cwd or Path(path).resolve().parent),
+                kernel_name="python3",
+                progress_bar=False,
+                execution_timeout=timeout,
+            )
+        except papermill.PapermillExecutionError as exc:
+            raise NotebookError(f"{Path(path).name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}",
+                                {"output": str(output)}) from None
+    return read_summary(nb)

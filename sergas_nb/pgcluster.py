@@ -1,0 +1,216 @@
+"""A throwaway PostgreSQL cluster from the machine's own binaries (tests and ``make demo``).
+
+PostgreSQL refuses to run as root, so as root every server binary runs through
+``runuser -u postgres --`` with the data directory owned by ``postgres``; as any other user the
+binaries run directly. The server listens on 127.0.0.1 only, on a free port, with its Unix socket
+inside the data directory, and trusts local connections (it is throwaway: never expose it).
+
+A second ``start()`` on an existing data directory reuses it (no initdb); a ``postmaster.pid``
+left behind by a killed server is removed; a server still running from an earlier run is adopted.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+from sergas_nb.errors import ZohoDatabaseError
+
+
+class PostgresBinariesNotFound(ZohoDatabaseError):
+    """initdb / pg_ctl are not installed."""
+
+
+def find_pg_bin() -> Path:
+    """Folder holding initdb and pg_ctl: PATH first, then the newest /usr/lib/postgresql/*/bin."""
+    on_path = shutil.which("initdb")
+    if on_path and shutil.which("pg_ctl"):
+        return Path(os.path.realpath(on_path)).parent
+    found = [Path(p).parent for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")
+             if os.access(p, os.X_OK)]
+    if found:
+        def version(p: Path) -> tuple[int, ...]:
+            try:
+                return tuple(int(x) for x in p.parent.name.split("."))
+            except ValueError:
+                return (0,)
+        return max(found, key=version)
+    raise PostgresBinariesNotFound(
+        "PostgreSQL server binaries (initdb, pg_ctl) were not found on PATH or in "
+        "/usr/lib/postgresql/*/bin. Install the Debian package 'postgresql' "
+        "(apt-get install -y postgresql), or set DATABASE_URL to an existing PostgreSQL server.")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ThrowawayPostgres:
+    """``with ThrowawayPostgres(dir) as pg: pg.dsn`` - a local cluster under ``dir``.
+
+    ``fast=True`` turns off fsync and synchronous commit: fine for throwaway data, much quicker.
+    """
+
+    def __init__(self, root_dir: str | os.PathLike[str], port: int | None = None, *,
+                 fast: bool = True, start_timeout: int = 60) -> None:
+        self.root_dir = Path(root_dir).resolve()
+        self.data_dir = self.root_dir / "data"
+        self.log_file = self.root_dir / "postgres.log"
+        self.port = port
+        self.fast = fast
+        self.start_timeout = start_timeout
+        self.user = "postgres"
+        self._as_root = os.geteuid() == 0
+        self._bin: Path | None = None
+        self.adopted = False  # True when start() found a server of an earlier run still up
+
+    # -- public -------------------------------------------------------------------------------
+    @property
+    def dsn(self) -> str:
+        if self.port is None:
+            raise RuntimeError("ThrowawayPostgres is not started")
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/postgres"
+
+    def dsn_for(self, dbname: str) -> str:
+        return self.dsn.rsplit("/", 1)[0] + "/" + dbname
+
+    def start(self) -> ThrowawayPostgres:
+        self._bin = find_pg_bin()
+        self._prepare_dirs()
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._initdb()
+        running_port = self._running_port()
+        if running_port is not None:
+            self.port, self.adopted = running_port, True
+            return self
+        self._remove_stale_pid()
+        if self.port is None:
+            self.port = free_port()
+        opts = [f"-c listen_addresses=127.0.0.1", f"-p {self.port}", f"-k {self.data_dir}"]
+        if self.fast:
+            opts += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w",
+                  "-t", str(self.start_timeout), "-o", " ".join(opts), "start",
+                  what="start PostgreSQL")
+        return self
+
+    def stop(self) -> None:
+        if self._bin is None or not (self.data_dir / "postmaster.pid").exists():
+            return
+        self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "30", "stop",
+                  what="stop PostgreSQL", check=False)
+
+    def __enter__(self) -> ThrowawayPostgres:
+        return self.start()
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # -- internals ----------------------------------------------------------------------------
+    def _cmd(self, name: str, *args: str) -> list[str]:
+        assert self._bin is not None
+        exe = [str(self._bin / name), *args]
+        return ["runuser", "-u", self.user, "--", *exe] if self._as_root else exe
+
+    def _run(self, name: str, *args: str, what: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+        env.pop("PGDATA", None)
+        proc = subprocess.run(self._cmd(name, *args), capture_output=True, text=True, env=env,
+                              cwd=str(self.root_dir), timeout=self.start_timeout + 30)
+        if check and proc.returncode != 0:
+            tail = ""
+            if self.log_file.exists():
+                tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-10:])
+            raise ZohoDatabaseError(
+                f"Could not {what} in {self.data_dir} (exit {proc.returncode}): "
+                f"{(proc.stderr or proc.stdout).strip()}\n{tail}".strip())
+        return proc
+
+    def _prepare_dirs(self) -> None:
+        self.root_dir.mkdir(parents=True, exist_ok=True)
+        if not self._as_root:
+            return
+        import pwd
+
+        pw = pwd.getpwnam(self.user)
+        # The postgres user must reach the folder: every ancestor needs o+x (or to be its own).
+        for parent in [self.root_dir, *self.root_dir.parents]:
+            st = parent.stat()
+            if not (st.st_mode & 0o001) and st.st_uid != pw.pw_uid:
+                if parent == self.root_dir:
+                    os.chmod(parent, st.st_mode | 0o711)
+                else:
+                    raise ZohoDatabaseError(
+                        f"The 'postgres' user cannot enter {parent} (mode {oct(st.st_mode & 0o777)}); "
+                        f"put the throwaway cluster elsewhere or run: chmod o+x {parent}")
+        os.chown(self.root_dir, pw.pw_uid, pw.pw_gid)
+        for p in self.root_dir.rglob("*"):  # an earlier run as another user may have left files
+            if p.stat().st_uid != pw.pw_uid:
+                os.chown(p, pw.pw_uid, pw.pw_gid, follow_symlinks=False)
+
+    def _initdb(self) -> None:
+        if self.data_dir.exists() and any(self.data_dir.iterdir()):
+            raise ZohoDatabaseError(f"{self.data_dir} exists but is not a PostgreSQL data directory; remove it")
+        self._run("initdb", "-D", str(self.data_dir), "-U", self.user, "--auth=trust", "-E", "UTF8",
+                  "--locale=C", "--no-sync", what="create a PostgreSQL cluster (initdb)")
+
+    def _pid_file_lines(self) -> list[str]:
+        try:
+            return (self.data_dir / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return []
+
+    def _running_port(self) -> int | None:
+        """Port of a server already running on this data dir (from an earlier run), if any."""
+        lines = self._pid_file_lines()
+        if len(lines) < 4:
+            return None
+        try:
+            pid, port = int(lines[0]), int(lines[3])
+        except ValueError:
+            return None
+        if not _is_live_postgres(pid):
+            return None  # stale postmaster.pid: removed by the caller
+        # A live server: adopt it if it answers where we would have put it.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return port
+            except OSError:
+                time.sleep(0.1)
+        raise ZohoDatabaseError(
+            f"A PostgreSQL server runs on {self.data_dir} but does not answer on 127.0.0.1:{port}; "
+            f"stop it (pg_ctl -D {self.data_dir} stop) and try again")
+
+    def _remove_stale_pid(self) -> None:
+        pid_file = self.data_dir / "postmaster.pid"
+        if pid_file.exists():
+            # No live postmaster owns it: left behind by a killed server or an earlier boot.
+            pid_file.unlink()
+
+
+def _is_live_postgres(pid: int) -> bool:
+    """True when ``pid`` is a running (not zombie) postgres process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        try:
+            os.kill(pid, 0)  # no /proc (not Linux): existence is the best we can check
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+    state = stat.rsplit(")", 1)[-1].split()[0]
+    return state not in ("Z", "X") and comm.startswith("postgres")

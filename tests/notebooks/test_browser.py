@@ -1,0 +1,115 @@
+"""The account explorer in a real JupyterLab, in headless Chromium: run all, filter, see it change.
+
+Fixtures (JupyterLab server, Chromium page) are in tests/fixtures/browser.py. The notebook is the
+committed one, copied into the server's root with papermill's parameter injection (fewer accounts,
+so the kernel's own emulator seeds quickly); the kernel starts that emulator itself, as it does
+for an analyst who opens the notebook with nothing configured.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import papermill
+import pytest
+
+from tests.fixtures.browser import LabServer
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02_explore_accounts.ipynb"
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+RUN_TIMEOUT_MS = 180_000  # kernel start + emulator + bulk read on a 2-core CI machine
+UI_TIMEOUT_MS = 60_000
+COUNT = ".sergas-explorer .sergas-count .sergas-count-value"
+
+
+def prepare_notebook(root: Path, name: str = "explore.ipynb", **parameters: object) -> Path:
+    """A copy of the explorer notebook with papermill's injected-parameters cell, unexecuted."""
+    nb = papermill.iorw.load_notebook_node(str(NOTEBOOK))
+    nb = papermill.parameterize.parameterize_notebook(nb, parameters, kernel_name="python3", language="python")
+    target = root / name
+    papermill.iorw.write_ipynb(nb, str(target))
+    return target
+
+
+def run_all_cells(page, lab: LabServer, notebook: Path) -> None:
+    page.goto(f"{lab.url}/lab/tree/{notebook.relative_to(lab.root).as_posix()}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook", timeout=UI_TIMEOUT_MS)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=UI_TIMEOUT_MS)
+    # The Run menu, as a user would.
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+
+
+def shown_count(page) -> int:
+    return int(page.locator(COUNT).get_attribute("data-count"))
+
+
+def industry_cells(page) -> list[str]:
+    return page.locator(".sergas-explorer .sergas-table td[data-col='Industry']").all_inner_texts()
+
+
+def summary_line(page) -> str:
+    """Text of the JSON line the tagged `summary` cell printed (waits until the cell ran)."""
+    out = page.locator(".jp-OutputArea-output", has_text='"notebook": "02_explore_accounts"')
+    out.wait_for(timeout=RUN_TIMEOUT_MS)
+    return out.inner_text()
+
+
+def test_explorer_filters_in_jupyterlab(jupyter_lab: LabServer, chromium_page, tmp_path: Path) -> None:
+    page = chromium_page
+    started = time.perf_counter()
+    notebook = prepare_notebook(jupyter_lab.root, f"explore-{tmp_path.name}.ipynb", accounts=400, seed=7)
+
+    run_all_cells(page, jupyter_lab, notebook)
+    page.wait_for_selector(COUNT, timeout=RUN_TIMEOUT_MS)
+    summary = summary_line(page)  # every cell ran (the summary cell is near the end)
+    assert '"accounts": 400' in summary, summary
+
+    before = shown_count(page)
+    assert before == 400
+    rows_before = industry_cells(page)
+    assert len(rows_before) == 25 and len(set(rows_before)) > 1  # first page, several industries
+
+    # Pick an industry from the dropdown the user sees.
+    select = page.locator(".sergas-explorer .sergas-filter-industry select")
+    options = [o for o in select.locator("option").all_inner_texts() if o != "All"]
+    assert len(options) > 3
+    choice = options[1]
+    select.select_option(label=choice)
+    page.wait_for_function(
+        "([sel, before]) => { const el = document.querySelector(sel);"
+        " return el !== null && Number(el.dataset.count) !== before; }",
+        arg=[COUNT, before], timeout=UI_TIMEOUT_MS)
+
+    after = shown_count(page)
+    assert 0 < after < before
+    page.wait_for_function(  # the table re-renders in the same comm message, but be patient
+        "([choice]) => { const cells = [...document.querySelectorAll(\".sergas-table td[data-col='Industry']\")];"
+        " return cells.length > 0 && cells.every(c => c.textContent === choice); }",
+        arg=[choice], timeout=UI_TIMEOUT_MS)
+    rows_after = industry_cells(page)
+    assert set(rows_after) == {choice} and len(rows_after) == min(after, 25)
+    assert page.locator(".sergas-table-caption").inner_text() == f"Showing {min(after, 25):,} of {after:,}"
+    # The detail dropdown follows the filter too.
+    assert page.locator(".sergas-explorer .sergas-detail-select select option").count() == after
+
+    # The kernel's model saw the same change: ask it from a new cell.
+    page.locator(".jp-Notebook .jp-Cell").last.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    page.keyboard.press("Enter")
+    page.keyboard.type("print('KERNEL-SAYS', len(explorer.filtered), sorted(explorer.filtered.Industry.astype(str).unique()))")
+    page.keyboard.press("Shift+Enter")
+    kernel = page.locator(".jp-OutputArea-output", has_text="KERNEL-SAYS")
+    kernel.wait_for(timeout=UI_TIMEOUT_MS)
+    assert kernel.inner_text().strip() == f"KERNEL-SAYS {after} [{choice!r}]"
+
+    explorer = page.locator(".sergas-explorer")
+    explorer.scroll_into_view_if_needed()
+    explorer.screenshot(path=str(tmp_path / "explorer.png"))
+    page.screenshot(path=str(tmp_path / "jupyterlab.png"))
+    elapsed = time.perf_counter() - started
+    print(f"browser test: {elapsed:.1f} s in the page; screenshots in {tmp_path}")

@@ -1,0 +1,76 @@
+"""notebooks/03_bulk_edits.ipynb under papermill against the emulator and a real PostgreSQL.
+
+The expected numbers are computed here independently (from a search through the client), and
+compared with the JSON line the notebook printed and with the journal it wrote.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from sergas_nb import notebooks
+
+NOTEBOOK = notebooks.NOTEBOOKS_DIR / "03_bulk_edits.ipynb"
+CRITERIA = "(Industry:equals:Energy)"
+
+
+def _env(zoho, database_url: str) -> dict[str, str]:
+    """Connection settings reach the kernel through the environment, never as parameters."""
+    return {"ZOHO_SDK_REGION": "local", "ZOHO_SDK_ENVIRONMENT": "production", "ZOHO_SDK_LOCAL_URL": zoho.url,
+            "ZOHO_SDK_CLIENT_ID": zoho.client_id, "ZOHO_SDK_CLIENT_SECRET": zoho.client_secret,
+            "ZOHO_SDK_REFRESH_TOKEN": zoho.refresh_token, "ZOHO_SDK_REDIRECT_URL": zoho.redirect_url,
+            "DATABASE_URL": database_url, "MPLBACKEND": "Agg"}
+
+
+def _expected_changes(zoho) -> int:
+    """How many Energy accounts the status_from_health rule changes, computed without sergas_nb.bulk."""
+    from sergas_nb.client import connect
+
+    frame = connect(emulator=zoho).search("Accounts", criteria=CRITERIA)
+    n = 0
+    for status, score in zip(frame["Account_Status"], frame["Health_Score"]):
+        status = None if status is None or status != status else str(status)
+        if score is None or score != score or status in ("Churned", "Prospect"):
+            continue
+        new = "At Risk" if score < 40 else "Active" if score >= 60 else status
+        n += new != status
+    return n
+
+
+def _run(tmp_path: Path, zoho, database_url: str, **parameters) -> tuple[dict, str]:
+    out = tmp_path / "03_bulk_edits.ipynb"
+    summary = notebooks.run_notebook(NOTEBOOK, out, {"criteria": CRITERIA, **parameters},
+                                     env=_env(zoho, database_url), cwd=tmp_path)
+    return summary, out.read_text()
+
+
+@pytest.mark.slow
+def test_apply_then_undo_reports_the_numbers_and_journals_them(tmp_path, fresh_emulator, database_url) -> None:
+    expected = _expected_changes(fresh_emulator)
+    assert expected > 0
+    summary, text = _run(tmp_path, fresh_emulator, database_url, dry_run=False, undo=True)
+    assert summary["planned"] == expected
+    assert (summary["sent"], summary["succeeded"], summary["failed"]) == (expected, expected, 0)
+    assert summary["undone"] == expected and summary["restored"] == expected
+    with psycopg.connect(database_url) as conn:
+        rows = dict(conn.execute("SELECT action, count(*) FROM edit_journal WHERE plan_id = %s"
+                                 " AND status = 'success' GROUP BY action", (summary["plan_id"],)).fetchall())
+    assert rows == {"apply": expected, "undo": expected}
+    assert "widget-view" in text or "IntProgressModel" in text  # the progress bar was shown
+    for secret in (fresh_emulator.client_secret, fresh_emulator.refresh_token):
+        assert secret not in text
+
+
+@pytest.mark.slow
+def test_dry_run_plans_and_validates_but_writes_nothing(tmp_path, fresh_emulator, database_url) -> None:
+    expected = _expected_changes(fresh_emulator)
+    summary, _ = _run(tmp_path, fresh_emulator, database_url)  # dry_run=True is the default
+    assert (summary["planned"], summary["sent"], summary["undone"]) == (expected, 0, 0)
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM edit_journal").fetchone()[0] == 0
+    # nothing changed: the same plan can still be built, with the same id
+    again, _ = _run(tmp_path, fresh_emulator, database_url)
+    assert again["plan_id"] == summary["plan_id"]
