@@ -69,5 +69,9 @@ def run(fn: Callable[[], T], *, idempotent: bool, policy: RetryPolicy,
         attempts += 1
         return fn()
 
-    result = retrying(counted)
+    try:
+        result = retrying(counted)
+    except BaseException as exc:
+        exc.retries_used = attempts - 1  # type: ignore[attr-defined]  # for the caller's metrics
+        raise
     return result, attempts - 1

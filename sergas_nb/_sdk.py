@@ -105,6 +105,41 @@ class MemoryTokenStore(TokenStore):
             return self._tokens.get(id)
 
 
+class PinnedStore(TokenStore):
+    """Delegates to a TokenStore, stamping our API host on every token it hands the SDK.
+
+    The SDK sets its environment from a token's ``api_domain`` (``DataCenter.get``) even with
+    ``update_api_domain=False``; a token stored for another host would move the client, and send
+    the refresh token to that host's accounts server. Pinned, the switch is a no-op.
+    """
+
+    def __init__(self, inner: TokenStore, api_url: str) -> None:
+        self.inner, self.api_url = inner, api_url
+
+    def _pin(self, token: Any) -> Any:
+        if token is not None and hasattr(token, "set_api_domain"):
+            token.set_api_domain(self.api_url)
+        return token
+
+    def find_token(self, token: Any) -> Any:
+        return self._pin(self.inner.find_token(token))
+
+    def find_token_by_id(self, id: str) -> Any:  # noqa: A002
+        return self._pin(self.inner.find_token_by_id(id))
+
+    def save_token(self, token: Any) -> None:
+        self.inner.save_token(self._pin(token))
+
+    def delete_token(self, id: str) -> None:  # noqa: A002
+        self.inner.delete_token(id)
+
+    def get_tokens(self) -> list[Any]:
+        return [self._pin(t) for t in self.inner.get_tokens()]
+
+    def delete_tokens(self) -> None:
+        self.inner.delete_tokens()
+
+
 def resource_dir_for(api_url: str, client_id: str) -> str:
     """A private directory for the SDK's field-metadata file, one per host and client."""
     key = hashlib.sha256(f"{api_url}|{client_id}".encode()).hexdigest()[:16]
@@ -139,7 +174,8 @@ class SdkBinding:
         """``Initializer.initialize``: finds or fetches a token (network), names the user."""
         with _SDK_LOCK, self._routing():
             try:
-                Initializer.initialize(environment=self._environment, token=self._token, store=self.store,
+                Initializer.initialize(environment=self._environment, token=self._token,
+                                       store=PinnedStore(self.store, self.api_url),
                                        sdk_config=self._config, resource_path=self._resource_dir,
                                        logger=Logger.get_instance(Logger.Levels.WARNING, None))
             except SDKException as exc:
@@ -192,7 +228,8 @@ class SdkBinding:
                 token = forced(self.token_id, rejected)
             else:
                 with self.active():
-                    stored = self.store.find_token_by_id(self.token_id) if self.token_id else None
+                    store = Initializer.get_initializer().store
+                    stored = store.find_token_by_id(self.token_id) if self.token_id else None
                     target = stored if stored is not None else self._token
                     if rejected is None or target.get_access_token() == rejected:
                         target.set_expires_in("0")   # the SDK refreshes tokens within 5 s of expiry
@@ -209,13 +246,16 @@ class SdkBinding:
         """One call of at most 100 records; outcomes in input order. Raises for whole-call failures."""
         if len(rows) > BATCH:
             raise ValueError(f"at most {BATCH} records a call")
-        ops = RecordOperations(module)
-        body = BodyWrapper()
-        body.set_data([to_sdk_record(r, fmap) for r in rows])
-        if trigger is not None:
-            body.set_trigger(list(trigger))
-        if duplicate_check_fields:
-            body.set_duplicate_check_fields(list(duplicate_check_fields))
+        try:
+            ops = RecordOperations(module)
+            body = BodyWrapper()
+            body.set_data([to_sdk_record(r, fmap) for r in rows])
+            if trigger is not None:
+                body.set_trigger(list(trigger))
+            if duplicate_check_fields:
+                body.set_duplicate_check_fields(list(duplicate_check_fields))
+        except SDKException as exc:
+            raise sdk_error(exc, operation) from None
         method = {"insert": ops.create_records, "update": ops.update_records, "upsert": ops.upsert_records}[operation]
         with self.active():
             response = self._call(lambda: method(body), operation)
@@ -225,8 +265,11 @@ class SdkBinding:
         if len(ids) > BATCH:
             raise ValueError(f"at most {BATCH} records a call")
         params = ParameterMap()
-        for i in ids:
-            params.add(DeleteRecordsParam.ids, int(i))
+        try:
+            for i in ids:
+                params.add(DeleteRecordsParam.ids, str(i))
+        except SDKException as exc:
+            raise sdk_error(exc, "delete") from None
         with self.active():
             response = self._call(lambda: RecordOperations(module).delete_records(params), "delete")
         return self._outcomes(response, len(ids), list(ids))
@@ -323,6 +366,8 @@ def api_exception_error(exc: Any, status: int | None) -> ZohoAPIError:
 
 class _AuthFailure(ZohoAPIError):
     """Internal: a 401 from a CRM call (the client refreshes once, then raises ZohoAuthError)."""
+
+    rejected: str | None = None   # the access token that was refused (never put in details)
 
 
 def sdk_error(exc: SDKException, doing: str) -> ZohoError:

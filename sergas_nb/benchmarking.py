@@ -53,6 +53,16 @@ class BenchmarkError(ZohoError):
     """A benchmark could not be run as asked (bad parameters, a path that did less work than asked)."""
 
 
+def allowed_ops(ops: Sequence[str], on_emulator: bool, allow_writes_on_real: bool = False) -> tuple[list[str], list[str]]:
+    """(operations to run, write operations refused): writes to a real org need explicit consent."""
+    unknown = [op for op in ops if op not in OPS]
+    if unknown:
+        raise BenchmarkError(f"unknown operation(s) {unknown}; expected some of {', '.join(OPS)}")
+    if on_emulator or allow_writes_on_real:
+        return list(ops), []
+    return [op for op in ops if op not in WRITE_OPS], [op for op in ops if op in WRITE_OPS]
+
+
 # ------------------------------------------------------------------------------------------
 # The seed guide's published figures
 # ------------------------------------------------------------------------------------------
@@ -234,18 +244,20 @@ class BenchPath(Protocol):
     def close(self) -> None: ...
 
 
-def _pages(n: int, per_page: int = PAGE) -> Iterator[tuple[int, int]]:
-    """(page number, per_page) for the first ``n`` records: full pages of ``per_page``.
+def _pages(n: int, max_per_page: int = PAGE) -> Iterator[tuple[int, int]]:
+    """(page number, per_page) for the first ``n`` records: pages of ``min(n, max_per_page)``.
 
-    Every path asks for the same pages, so each costs the same number of round trips.
+    The same pages the toolkit (and the seed's ``get_accounts(limit=n)``) asks for, so every path
+    costs the same round trips and the server sends the same records.
     """
+    per_page = max(1, min(n, max_per_page))
     page = 1
     while (page - 1) * per_page < n:
         yield page, per_page
         page += 1
 
 
-def _batches(seq: Sequence[str], size: int = WRITE_BATCH) -> Iterator[Sequence[str]]:
+def _batches(seq: Sequence[Any], size: int = WRITE_BATCH) -> Iterator[Sequence[Any]]:
     for i in range(0, len(seq), size):
         yield seq[i:i + size]
 
@@ -371,6 +383,27 @@ class RestPath:
 # The seed guide's serial SDK path
 # ------------------------------------------------------------------------------------------
 
+# The SDK modules that call module-level ``requests.*``. Once a toolkit client exists in the
+# process, sergas_nb._http has put a pooled keep-alive shim there; the seed guide's code never
+# had it, so the seed path puts the real module back for the duration of its own calls.
+_SDK_HTTP_MODULES = ("zohocrmsdk.src.com.zoho.crm.api.util.api_http_connector",
+                     "zohocrmsdk.src.com.zoho.api.authenticator.oauth_token")
+
+
+@contextlib.contextmanager
+def _sdk_plain_requests() -> Iterator[None]:
+    import importlib
+    modules = [importlib.import_module(m) for m in _SDK_HTTP_MODULES]
+    saved = [getattr(m, "requests", None) for m in modules]
+    try:
+        for m in modules:
+            m.requests = requests  # type: ignore[attr-defined]
+        yield
+    finally:
+        for m, old in zip(modules, saved):
+            m.requests = old  # type: ignore[attr-defined]
+
+
 class SeedSDKPath:
     """The seed guide's ``ZohoSDKClient`` calls, run serially through zohocrmsdk8-0.
 
@@ -385,7 +418,9 @@ class SeedSDKPath:
     page of 200 is paged on to read more than 200 records.
 
     The SDK keeps one process-wide ``Initializer``; this path swaps its own in for each call and
-    puts the previous one back, so it can run beside a toolkit client that also uses the SDK.
+    puts the previous one back, so it can run beside a toolkit client that also uses the SDK. For
+    the same reason it undoes, during its own calls, the toolkit's pooled-Session shim in the
+    SDK's HTTP modules: the guide's code opens a connection per call, and so does this path.
     """
 
     name = "seed_sdk"
@@ -407,7 +442,7 @@ class SeedSDKPath:
                            redirect_url=redirect_url)
         config = SDKConfig(auto_refresh_fields=True, pick_list_validation=True, connect_timeout=30.0,
                            read_timeout=60.0)
-        with self._keep_previous_initializer():
+        with self._keep_previous_initializer(), _sdk_plain_requests():
             Initializer.initialize(environment=env, token=token, store=FileStore(f"{self._dir}/tokens.csv"),
                                    sdk_config=config, resource_path=self._dir)
             self._initializer = Initializer.get_initializer()
@@ -426,7 +461,7 @@ class SeedSDKPath:
     @contextlib.contextmanager
     def _active(self) -> Iterator[None]:
         from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
-        with self._keep_previous_initializer():
+        with self._keep_previous_initializer(), _sdk_plain_requests():
             Initializer.initializer, Initializer.LOCAL.init = self._initializer, None
             yield
 
@@ -556,6 +591,75 @@ class SeedSDKPath:
 
 
 # ------------------------------------------------------------------------------------------
+# The toolkit: sergas_nb.client
+# ------------------------------------------------------------------------------------------
+
+class ToolkitPath:
+    """``sergas_nb.client.ZohoClient``: what an analyst calls, typed DataFrames out.
+
+    Reads, search and COQL are the client's own paged calls; a single update is one
+    ``update()`` of one record (``update_account`` would add a read-back GET per record);
+    bulk update is ``bulk_update_accounts`` (batches of 100, every outcome read).
+
+    With ``concurrency`` > 1 (path name ``toolkit_xN``) the same public calls are spread over N
+    threads: pages of ``get_accounts``, single updates and 100-record batches. Search and COQL
+    stay serial (their paging is sequential in the API: search pages carry no state we can
+    split safely, and one COQL call already returns up to 2,000 rows).
+    """
+
+    def __init__(self, client: Any, workload: Workload, concurrency: int = 1) -> None:
+        self.client = client
+        self.w = workload
+        self.concurrency = max(1, int(concurrency))
+        self.name = "toolkit" if self.concurrency == 1 else f"toolkit_x{self.concurrency}"
+        self._pool = None
+        if self.concurrency > 1:
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="bench-toolkit")
+
+    def _map(self, fn: Callable[[Any], int], items: Sequence[Any]) -> int:
+        if self._pool is None:
+            return sum(fn(i) for i in items)
+        return sum(self._pool.map(fn, items))
+
+    def read(self, n: int) -> int:
+        if self._pool is None or n > DISCRETE_PAGES_LIMIT:  # past 2,000 only page tokens work: serial
+            return len(self.client.records(self.w.module, fields=list(self.w.fields), limit=n))
+        pages = list(_pages(n))
+        frames_ = list(self._pool.map(
+            lambda pp: self.client.get_accounts(limit=pp[1], page=pp[0], fields=list(self.w.fields)), pages))
+        return min(n, sum(len(f) for f in frames_))
+
+    def search(self, n: int) -> int:
+        return len(self.client.search(self.w.module, criteria=self.w.search_criteria, fields=list(self.w.fields),
+                                      limit=n))
+
+    def coql(self, n: int) -> int:
+        got = 0
+        while got < n:
+            df = self.client.coql(self.w.coql_query(min(COQL_PAGE, n - got), got))
+            got += len(df)
+            if len(df) == 0:
+                break
+        return got
+
+    def update(self, ids: Sequence[str], value: str) -> int:
+        field_name = self.w.update_field
+        return self._map(lambda rid: self.client.update(self.w.module, [{"id": rid, field_name: value}]).succeeded,
+                         list(ids))
+
+    def bulk_update(self, ids: Sequence[str], value: str) -> int:
+        rows = [{"id": rid, self.w.update_field: value} for rid in ids]
+        if self._pool is None:
+            return self.client.bulk_update_accounts(rows).succeeded
+        return self._map(lambda part: self.client.bulk_update_accounts(part).succeeded, list(_batches(rows)))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
+# ------------------------------------------------------------------------------------------
 # Running
 # ------------------------------------------------------------------------------------------
 
@@ -570,15 +674,14 @@ class Plan:
     extra_points: Sequence[tuple[str, int]] = field(default_factory=tuple)  # (op, size) measured besides
 
     def points(self) -> list[tuple[str, int]]:
-        """(op, size) pairs in run order, without duplicates."""
-        out: list[tuple[str, int]] = []
-        for size in self.sizes:
-            for op in self.ops:
-                out.append((op, int(size)))
-        for op, size in self.extra_points:
-            if op in self.ops:
-                out.append((op, int(size)))
-        return list(dict.fromkeys(out))
+        """(op, size) pairs in run order, without duplicates.
+
+        A single-update point's size is its capped record count, so sizes above the cap are
+        measured once, not once per size.
+        """
+        wanted = [(op, int(size)) for size in self.sizes for op in self.ops]
+        wanted += [(op, int(size)) for op, size in self.extra_points if op in self.ops]
+        return list(dict.fromkeys((op, self.records_for(op, size)) for op, size in wanted))
 
     def records_for(self, op: str, size: int) -> int:
         return min(size, self.single_update_max) if op == "update" else size

@@ -78,15 +78,17 @@ def _title_case(row: pd.Series) -> Any:
 
 
 @register_rule("status_from_health", needs=("Health_Score",),
-               doc="Account_Status from Health_Score: below 40 At Risk, 60 or more Active; "
-                   "Churned and Prospect accounts, and accounts without a score, unchanged.")
+               doc="Active accounts whose Health_Score is below 60 become At Risk; At Risk accounts "
+                   "scoring 70 or more become Active; every other account is left as it is.")
 def _status_from_health(row: pd.Series) -> Any:
     current, score = row["__value__"], row.get("Health_Score")
-    if checks.is_missing(score) or (not checks.is_missing(current) and str(current) in ("Churned", "Prospect")):
+    if checks.is_missing(score) or checks.is_missing(current):
         return current
-    if int(score) < 40:
+    if str(current) == "Active" and score < 60:
         return "At Risk"
-    return "Active" if int(score) >= 60 else current
+    if str(current) == "At Risk" and score >= 70:
+        return "Active"
+    return current
 
 
 def resolve_new(value: Any = None, rule: str | None = None) -> NewValue:
@@ -295,6 +297,9 @@ class ApplyResult:
                 "succeeded": self.succeeded, "failed": self.failed, "skipped": self.skipped,
                 "stopped": self.stopped}
 
+    def _repr_html_(self) -> str:
+        return f"<p><b>{self!r}</b></p>" + self.records.to_html(max_rows=20)
+
     def __repr__(self) -> str:
         return (f"ApplyResult({self.action} {self.plan_id}: {self.succeeded} succeeded, {self.failed} failed,"
                 f" {self.skipped} skipped of {self.total}; {self.sent} sent)")
@@ -325,6 +330,8 @@ class _Progress:
             display(ipywidgets.HBox([self.bar, self.text]))
 
     def advance(self, n: int) -> None:
+        if not n:
+            return
         self.done += n
         if self.bar is not None:
             self.bar.value = self.done

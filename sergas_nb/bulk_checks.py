@@ -78,7 +78,9 @@ def same_value(a: Any, b: Any) -> bool:
 def field_map(fields: Any) -> dict[str, dict[str, Any]]:
     """Field metadata as {api_name: field dict}, from a client's fields() frame, a list or a dict."""
     if isinstance(fields, pd.DataFrame):
-        fields = fields.to_dict("records")
+        # a frame fills absent keys with NaN, which would read as "true" (read_only, system_mandatory)
+        fields = [{k: v for k, v in row.items() if not (is_missing(v) if not isinstance(v, list | dict) else False)}
+                  for row in fields.to_dict("records")]
     return frames.field_map(fields)
 
 

@@ -38,7 +38,7 @@ def _log(msg: str) -> None:
 def main(reports: str | os.PathLike[str] = "reports", work_dir: str | os.PathLike[str] = ".sergas-nb") -> int:
     from sergas_nb.emulator import LocalZoho
     from sergas_nb.migrate import apply_migrations
-    from sergas_nb.pgcluster import ThrowawayPostgres
+    from sergas_nb.pgcluster import ThrowawayPostgres, free_port
 
     reports_dir = Path(reports).resolve()
     work = Path(work_dir).resolve()
@@ -56,7 +56,9 @@ def main(reports: str | os.PathLike[str] = "reports", work_dir: str | os.PathLik
         applied = apply_migrations(database_url)
         _log(f"migrations applied: {applied or 'none new'}")
 
-        zoho = stack.enter_context(LocalZoho(accounts=DEMO_ACCOUNTS, seed=DEMO_SEED, auto_approve=True))
+        callback = f"http://127.0.0.1:{free_port()}/callback"  # the onboarding notebook's catcher
+        zoho = stack.enter_context(LocalZoho(accounts=DEMO_ACCOUNTS, seed=DEMO_SEED, auto_approve=True,
+                                             redirect_url=callback))
         _log(f"emulator on {zoho.url} with {DEMO_ACCOUNTS} seeded accounts")
         env = {
             "ZOHO_SDK_REGION": "local",

@@ -14,7 +14,8 @@ Reading (``to_frame``): one column per field, typed from ``data_type`` in ``/set
     ownerlookup, userlookup              X.name, X.id, X.email (string)
     formula, rollup_summary              typed by their return_type
     id and every text-like type          string
-    anything else (subform, files, ...)  object, as the API returned it
+    anything else (subform, files, Tag   object, as the API returned it
+    and other json_type jsonarray)
 
 ``id`` is always the first column; an empty answer gives an empty frame with the same columns
 and dtypes as a full one.
@@ -105,6 +106,8 @@ def kind_of(field: Mapping[str, Any] | None) -> str:
     if field is None:
         return OBJECT
     data_type = str(field.get("data_type") or "")
+    if field.get("json_type") == "jsonarray" and data_type not in ("multiselectpicklist",):
+        return OBJECT   # e.g. Tag: data_type text, but the API answers a list
     if data_type in ("formula", "rollup_summary"):
         rt = (field.get("formula") or {}).get("return_type") or (field.get("rollup_summary") or {}).get(
             "return_type") or field.get("json_type")
@@ -201,8 +204,11 @@ def _sub(v: Any, key: str) -> Any:
 def _column(vals: list[Any], kind: str, field: Mapping[str, Any] | None, name: str) -> Any:
     try:
         if kind == TEXT:
-            return pd.array([None if v is None else v if isinstance(v, str) else str(v) for v in vals],
-                            dtype="string")
+            if any(isinstance(v, (list, dict)) for v in vals):
+                kind = OBJECT   # e.g. Tag: declared text, answered as a list of tags
+            else:
+                return pd.array([None if v is None else v if isinstance(v, str) else str(v) for v in vals],
+                                dtype="string")
         if kind in (INT, FLOAT, BOOL):
             return pd.array(vals, dtype=_DTYPES[kind])
         if kind == DATE:

@@ -25,6 +25,14 @@ JOURNAL_COLUMNS = ["entry_id", "plan_id", "action", "module", "record_id", "fiel
                    "new_value", "status", "code", "message", "created_at", "applied_at", "undone_at"]
 
 
+def _entries_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Journal rows as a frame; old/new values stay JSON-native objects (None is not turned into NaN)."""
+    index = pd.RangeIndex(len(rows))
+    return pd.DataFrame({c: pd.Series([r[c] for r in rows], index=index,
+                                      dtype=object if c in ("old_value", "new_value") else None)
+                         for c in JOURNAL_COLUMNS}, index=index)
+
+
 @dataclass(frozen=True)
 class Entry:
     """One journaled write, as handed to :meth:`Journal.begin`."""
@@ -140,7 +148,7 @@ class Journal:
                 "SELECT DISTINCT ON (record_id) * FROM edit_journal"
                 " WHERE plan_id = %s AND action = 'apply' AND status = 'success' AND undone_at IS NULL"
                 " ORDER BY record_id, entry_id DESC", (plan_id,)).fetchall()
-        return pd.DataFrame(rows, columns=JOURNAL_COLUMNS)
+        return _entries_frame(rows)
 
     def mark_undone(self, plan_id: str, record_ids: Iterable[str]) -> None:
         """Flag the plan's successful apply entries of these records as restored."""
@@ -161,4 +169,4 @@ class Journal:
             params = (plan_id,)
         with self._connect() as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
             rows = cur.execute(query + " ORDER BY entry_id", params).fetchall()
-        return pd.DataFrame(rows, columns=JOURNAL_COLUMNS)
+        return _entries_frame(rows)

@@ -79,6 +79,11 @@ class ThrowawayPostgres:
             raise RuntimeError("ThrowawayPostgres is not started")
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/postgres"
 
+    @property
+    def label(self) -> str:
+        """``127.0.0.1:PORT (data in DIR)`` for messages; there is no password to hide."""
+        return f"127.0.0.1:{self.port} (data in {self.data_dir})"
+
     def dsn_for(self, dbname: str) -> str:
         return self.dsn.rsplit("/", 1)[0] + "/" + dbname
 
@@ -97,10 +102,19 @@ class ThrowawayPostgres:
         opts = [f"-c listen_addresses=127.0.0.1", f"-p {self.port}", f"-k {self.data_dir}"]
         if self.fast:
             opts += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
-        self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w",
-                  "-t", str(self.start_timeout), "-o", " ".join(opts), "start",
-                  what="start PostgreSQL")
-        return self
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w",
+                          "-t", str(self.start_timeout), "-o", " ".join(opts), "start",
+                          what="start PostgreSQL")
+                return self
+            except ZohoDatabaseError as exc:
+                # Backends of a killed server hold its shared memory for a moment after it died.
+                if "still in use" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                self._remove_stale_pid()
+                time.sleep(0.5)
 
     def stop(self) -> None:
         if self._bin is None or not (self.data_dir / "postmaster.pid").exists():

@@ -267,9 +267,36 @@ class PostgresTokenStore(TokenStore):
         with self._connection() as conn:
             row = self._find_row(conn, token)
             if row is None:
-                return None
+                row = self._bootstrap(conn, token)
+                if row is None:
+                    return None
             row = self._fresh(conn, row)
         return self._to_token(row, token)
+
+    def _bootstrap(self, conn: psycopg.Connection[Any], token: OAuthToken) -> _Row | None:
+        """First use of a refresh token (no row yet): refresh once under a lock and store the row,
+        so several processes starting together with a new refresh token still make one request."""
+        refresh = token.get_refresh_token()
+        client_id = token.get_client_id() or self.client_id
+        secret = token.get_client_secret() or self._client_secret
+        if not (self.token_url and refresh and client_id and secret) or token.get_user_signature() is not None:
+            return None  # let the SDK do it its own way
+        with conn.transaction():
+            conn.execute(f"SET LOCAL lock_timeout = '{int(self.lock_timeout * 1000)}ms'")
+            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_CLASS, f"{self.namespace}|rt|{refresh}"))
+            row = self._select(conn, "refresh_token = %s", (refresh,))
+            if row is not None:
+                return row
+            tokens = refresh_access_token(self.token_url, client_id, secret, refresh, timeout=self.timeout)
+            self.refreshes += 1
+            new_id = str(uuid.uuid4())
+            conn.execute(f"INSERT INTO {TABLE} (id, namespace, client_id, client_secret, refresh_token, access_token, "
+                         "expiry_time, redirect_url, api_domain, refresh_count, refreshed_at) "
+                         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 1, now())",
+                         (new_id, self.namespace, client_id, secret if self.store_client_secret else None, refresh,
+                          tokens.access_token, tokens.expires_at_ms, token.get_redirect_url(),
+                          tokens.api_domain))
+            return self._select(conn, "id = %s", (new_id,))
 
     def find_token_by_id(self, id: str) -> Any:  # noqa: A002 - SDK's name
         with self._connection() as conn:

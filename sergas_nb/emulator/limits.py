@@ -35,10 +35,13 @@ class Limits:
         self.credits_per_day = credits_per_day
         self.clock = clock
         self._lock = threading.Lock()
+        self._initial = (concurrency, sub_concurrency, credits_per_day)
         self.reset()
 
     def reset(self) -> None:
+        """Counters cleared and the configured limits back to the constructor's values."""
         with self._lock:
+            self.concurrency, self.sub_concurrency, self.credits_per_day = self._initial
             self.in_flight = 0
             self.sub_in_flight = 0
             self.rejected = 0

@@ -67,10 +67,11 @@ def test_plan_skips_rows_already_at_the_new_value_and_counts(seeded_frame: pd.Da
 def test_rule_plans_per_row_and_plan_id_is_a_stable_content_hash(seeded_frame: pd.DataFrame) -> None:
     rule = bulk.resolve_new(rule="status_from_health")
     plan = EditPlan.from_frame(seeded_frame, "Account_Status", rule, fields=ACCOUNT_FIELDS)
+    assert plan.to_change > 0
     for row in plan.diff().itertuples():
         rec = seeded_frame.set_index("id").loc[row.id]
-        assert row.new == ("At Risk" if rec["Health_Score"] < 40 else "Active")
-        assert row.old not in ("Churned", "Prospect")
+        assert (row.old, row.new) in (("Active", "At Risk"), ("At Risk", "Active"))
+        assert rec["Health_Score"] < 60 if row.new == "At Risk" else rec["Health_Score"] >= 70
     again = EditPlan.from_frame(seeded_frame.sample(frac=1, random_state=1), "Account_Status", rule,
                                 fields=ACCOUNT_FIELDS)
     assert again.plan_id == plan.plan_id and plan.plan_id.startswith("Accounts-Account_Status-")
@@ -165,18 +166,19 @@ def test_invalid_plan_is_rejected_before_anything_is_sent(client, fresh_emulator
 def test_apply_reports_each_record_journals_and_undo_restores(client, fresh_emulator, database_url) -> None:
     plan = _plan(client)
     diff = plan.diff()
-    assert plan.to_change > 200  # three batches of at most 100
-    gone = diff["id"].iloc[150]
+    assert plan.to_change > 100  # three batches of 50 at least
+    gone = diff["id"].iloc[120]  # in the third batch
     client.delete("Accounts", [gone])  # deleted between plan and apply: the CRM rejects that one
     calls: list[tuple[int, int]] = []
     before = _writes(fresh_emulator)
-    result = plan.apply(client, journal=database_url, progress=lambda done, total: calls.append((done, total)))
+    result = plan.apply(client, journal=database_url, batch_size=50,
+                        progress=lambda done, total: calls.append((done, total)))
 
     assert (result.total, result.succeeded, result.failed, result.skipped) == (plan.to_change, plan.to_change - 1, 1, 0)
-    assert _writes(fresh_emulator) - before == -(-plan.to_change // 100)  # one update call per batch of 100
+    assert _writes(fresh_emulator) - before == -(-plan.to_change // 50)  # one update call per batch
     failed = result.records[result.records["status"] == "error"].iloc[0]
     assert (failed["id"], failed["code"]) == (gone, "INVALID_DATA")
-    assert [c[0] for c in calls] == list(range(100, plan.to_change, 100)) + [plan.to_change]
+    assert calls == [(n, plan.to_change) for n in [*range(50, plan.to_change, 50), plan.to_change]]
     now = _values(client, list(diff["id"]), "Rating")
     assert gone not in now and set(now.values()) == {"Active"}
 
@@ -234,3 +236,25 @@ def test_plan_from_coql_and_rule(client, database_url) -> None:
     result = plan.apply(client, journal=database_url, batch_size=25)
     assert result.succeeded == plan.to_change
     assert json.loads(json.dumps(result.summary()))["succeeded"] == plan.to_change
+
+
+def test_a_failed_batch_stops_the_run_and_a_reapply_resumes(client, fresh_emulator, database_url) -> None:
+    plan = _plan(client)
+    n = plan.to_change
+
+    def fail_next_update(done: int, total: int) -> None:  # after batch 1: the 2nd update call gets HTTP 500
+        if done == 50:
+            fresh_emulator.control.add_fault("status", path="^/crm/v8/Accounts$", method="PUT", status=500)
+
+    first = plan.apply(client, journal=database_url, batch_size=50, progress=fail_next_update)
+    codes = first.records["code"].tolist()
+    assert first.succeeded == 50 and first.failed == 50 and first.skipped == n - 100
+    assert set(codes[50:100]) == {"INTERNAL_ERROR"}
+    assert set(codes[100:]) <= {"NOT_SENT"} and first.stopped
+    entries = Journal(database_url).entries(plan.plan_id)
+    assert entries["status"].value_counts().to_dict() == {"success": 50, "error": 50}
+
+    second = plan.apply(client, journal=database_url, batch_size=50)
+    by_code = second.records["code"].value_counts().to_dict()
+    assert by_code["ALREADY_APPLIED"] == 50 and second.succeeded == n - 50 and second.sent == n - 50
+    assert set(_values(client, list(plan.diff()["id"]), "Rating").values()) == {"Active"}

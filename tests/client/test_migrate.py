@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+import shutil
+import tempfile
 import socket
 
 import psycopg
@@ -102,3 +104,50 @@ def test_cli_main_uses_database_url_from_environment(empty_database_url, monkeyp
     monkeypatch.setenv("DATABASE_URL", empty_database_url)
     assert migrate.main(None) == 0
     assert "001_create_zoho_tokens_table.sql" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------------
+# The throwaway cluster under the fixtures and `make demo`
+# ---------------------------------------------------------------------------------------------
+
+def test_throwaway_cluster_keeps_its_data_across_runs_and_survives_a_killed_server(tmp_path):
+    import os
+    import signal
+    import time
+
+    from sergas_nb.pgcluster import ThrowawayPostgres
+
+    root = tempfile.mkdtemp(prefix="sergas-pg-reuse-", dir="/tmp")
+    try:
+        with ThrowawayPostgres(root) as pg:
+            assert pg.dsn.startswith("postgresql://postgres@127.0.0.1:")
+            with psycopg.connect(pg.dsn, autocommit=True) as conn:
+                conn.execute("CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)")
+                assert conn.execute("SHOW listen_addresses").fetchone()[0] == "127.0.0.1"
+        # A second start on the same folder reuses the cluster (no initdb): the data is still there.
+        pg = ThrowawayPostgres(root).start()
+        with psycopg.connect(pg.dsn) as conn:
+            assert conn.execute("SELECT x FROM kept").fetchone()[0] == 42
+        # Kill the server hard: postmaster.pid is left behind; the next start must cope.
+        pid = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+        pg2 = ThrowawayPostgres(root).start()
+        try:
+            with psycopg.connect(pg2.dsn) as conn:
+                assert conn.execute("SELECT x FROM kept").fetchone()[0] == 42
+        finally:
+            pg2.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_missing_postgres_binaries_name_the_package(monkeypatch, tmp_path):
+    from sergas_nb import pgcluster
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing on PATH
+    monkeypatch.setattr(pgcluster.glob, "glob", lambda pattern: [])  # and no /usr/lib/postgresql
+    with pytest.raises(pgcluster.PostgresBinariesNotFound) as info:
+        pgcluster.ThrowawayPostgres(tmp_path / "pg").start()
+    assert "'postgresql'" in str(info.value) and "DATABASE_URL" in str(info.value)
+    assert isinstance(info.value, ZohoDatabaseError)

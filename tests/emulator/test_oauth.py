@@ -110,9 +110,9 @@ def _form_of(html_text: str) -> dict[str, str]:
     return reader.fields
 
 
-def _callback(location: str) -> dict[str, str]:
+def _callback(location: str, redirect: str = REDIRECT) -> dict[str, str]:
     parts = urlsplit(location)
-    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == REDIRECT
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == redirect
     return {k: v[0] for k, v in parse_qs(parts.query).items()}
 
 
@@ -384,7 +384,8 @@ def test_access_ttl_can_be_fractions_of_a_second(accounts: Accounts) -> None:
 
 def test_self_client_code_exchanges_without_a_redirect_uri(accounts: Accounts) -> None:
     r = requests.post(accounts.url + "/__emulator__/oauth/self-client-code",
-                      json={"client_id": CLIENT_ID, "scopes": ["ZohoCRM.modules.ALL", "ZohoCRM.coql.READ"]}, timeout=10)
+                      json={"client_id": CLIENT_ID, "scopes": ["ZohoCRM.modules.ALL", "ZohoCRM.coql.READ"], "ttl": None},
+                      timeout=10)
     assert r.status_code == 200
     code = r.json()["code"]
     body = accounts.token(grant_type="authorization_code", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
@@ -453,3 +454,54 @@ def test_limits_control_lifts_the_refresh_throttle(accounts: Accounts) -> None:
         assert requests.post(limits_url, json={"refresh_limit": 0}, timeout=10).status_code == 400
     finally:
         accounts.oauth.set_limits(refresh_limit=10)
+
+
+# ----- the official SDK ------------------------------------------------------------------------------
+
+def test_official_sdk_initializes_with_a_grant_code_from_the_consent_page(tmp_path) -> None:  # noqa: ANN001
+    from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+    from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
+    from zohocrmsdk.src.com.zoho.api.logger import Logger
+    from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
+    from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+    from zohocrmsdk.src.com.zoho.crm.api.parameter_map import ParameterMap
+    from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
+    from zohocrmsdk.src.com.zoho.crm.api.users import GetUsersParam, ResponseWrapper, UsersOperations
+
+    from sergas_nb.emulator import LocalZoho
+
+    with LocalZoho(accounts=20, auto_approve=False) as z:
+        page = requests.get(z.url + "/oauth/v2/auth", allow_redirects=False, timeout=10, params={
+            "scope": SCOPES, "client_id": z.client_id, "response_type": "code", "access_type": "offline",
+            "prompt": "consent", "redirect_uri": z.redirect_url, "state": "nb-1"})
+        assert page.status_code == 200 and "Accept" in page.text
+        form = _form_of(page.text)
+        form["action"] = "accept"
+        accepted = requests.post(z.url + form.pop("__action__"), data=form, allow_redirects=False, timeout=10)
+        callback = _callback(accepted.headers["location"], z.redirect_url)
+        assert callback["accounts-server"] == z.url and callback["state"] == "nb-1"
+
+        store_file = tmp_path / "tokens.csv"
+        Initializer.initialize(
+            environment=DataCenter.Environment(z.url, callback["accounts-server"] + "/oauth/v2/token", z.url),
+            token=OAuthToken(client_id=z.client_id, client_secret=z.client_secret, grant_token=callback["code"],
+                             redirect_url=z.redirect_url),
+            store=FileStore(str(store_file)),
+            sdk_config=SDKConfig(auto_refresh_fields=False),  # update_api_domain stays on (the default)
+            resource_path=str(tmp_path),
+            logger=Logger.get_instance(Logger.Levels.ERROR, str(tmp_path / "sdk.log")))
+
+        assert z.oauth.stats()["authorization_code"] == 1
+        assert z.oauth.stats()["refresh_token"] == 0
+        assert Initializer.get_initializer().environment.url == z.url  # api_domain kept it here
+        saved = store_file.read_text()
+        assert z.user_email in saved and re.search(r"1000\.[0-9a-f]{32}\.[0-9a-f]{32}", saved)
+
+        params = ParameterMap()
+        params.add(GetUsersParam.type, "CurrentUser")
+        response = UsersOperations().get_users(params)
+        assert response.get_status_code() == 200
+        wrapper = response.get_object()
+        assert isinstance(wrapper, ResponseWrapper)
+        assert [u.get_email() for u in wrapper.get_users()] == [z.user_email]
+        assert z.oauth.stats()["refresh_token"] == 0  # the code grant's access token was reused

@@ -7,11 +7,20 @@ every operation present, ratios with wide margins).
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+import requests
 
 from sergas_nb import benchmarking as bm
+from sergas_nb.notebooks import run_notebook
 
 # --- statistics helpers ---------------------------------------------------------------------------
 
@@ -93,7 +102,108 @@ def test_seed_table_puts_published_figures_beside_measured_ones():
 
 
 def test_plan_caps_single_updates_and_adds_the_seed_points_once():
-    plan = bm.Plan(sizes=[100, 1000], ops=("read", "update"), single_update_max=20,
+    plan = bm.Plan(sizes=[10, 100, 1000], ops=("read", "update"), single_update_max=20,
                    extra_points=[("read", 100), ("read", 200), ("bulk_update", 150)])
-    assert plan.points() == [("read", 100), ("update", 100), ("read", 1000), ("update", 1000), ("read", 200)]
+    # sizes past the cap measure the same 20 single updates once; bulk_update is not in ops
+    assert plan.points() == [("read", 10), ("update", 10), ("read", 100), ("update", 20), ("read", 1000),
+                             ("read", 200)]
     assert plan.records_for("update", 1000) == 20 and plan.records_for("read", 1000) == 1000
+
+
+def test_writes_to_a_real_org_need_explicit_consent():
+    ops = ["read", "update", "coql", "bulk_update"]
+    assert bm.allowed_ops(ops, on_emulator=True) == (ops, [])
+    assert bm.allowed_ops(ops, on_emulator=False) == (["read", "coql"], ["update", "bulk_update"])
+    assert bm.allowed_ops(ops, on_emulator=False, allow_writes_on_real=True) == (ops, [])
+    with pytest.raises(bm.BenchmarkError):
+        bm.allowed_ops(["read", "delete"], on_emulator=True)
+
+
+# --- the notebook under papermill -----------------------------------------------------------------
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_performance_benchmarks.ipynb"
+TOKEN_SHAPE = re.compile(r"1000\.[0-9a-f]{16,}\.[0-9a-f]{16,}")
+# Tiny sizes keep the run to seconds; 1,000 records is where the paths' costs separate clearly.
+PARAMS = {"sizes": [20, 1000], "repeats": 2, "latency_per_call": 0.005, "latency_per_record": 0.00001,
+          "single_update_max": 5, "concurrency": 2, "seed_points": False}
+
+
+@pytest.fixture(scope="module")
+def python3_kernel() -> str:
+    """A ``python3`` kernel spec in the test's JUPYTER_DATA_DIR that runs this very interpreter."""
+    from ipykernel.kernelspec import install
+
+    install(user=True, kernel_name="python3", display_name="Python 3 (test venv)")
+    spec = json.loads((Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels" / "python3" / "kernel.json").read_text())
+    assert spec["argv"][0] == sys.executable
+    return "python3"
+
+
+@pytest.fixture(scope="module")
+def executed(emulator, python3_kernel, tmp_path_factory):
+    """One papermill run shared by the assertions below (reset first: OAuth limits, latency, data)."""
+    z = emulator
+    z.control.reset()
+    tmp_path = tmp_path_factory.mktemp("nb04")
+    env = {"ZOHO_SDK_REGION": "local", "ZOHO_SDK_ENVIRONMENT": "production", "ZOHO_SDK_LOCAL_URL": z.url,
+           "ZOHO_SDK_CLIENT_ID": z.client_id, "ZOHO_SDK_CLIENT_SECRET": z.client_secret,
+           "ZOHO_SDK_REFRESH_TOKEN": z.refresh_token, "ZOHO_SDK_REDIRECT_URL": z.redirect_url,
+           "DATABASE_URL": None, "DATABASE_HOST": None, "MPLBACKEND": "Agg"}
+    out = tmp_path / "04_performance_benchmarks.ipynb"
+    try:
+        summary = run_notebook(NOTEBOOK, out, PARAMS, env=env, cwd=tmp_path, timeout=180)
+        latency_after = requests.get(z.url + "/__emulator__/latency", timeout=10).json()
+    finally:
+        z.control.reset()  # the notebook wrote to the first accounts: leave the session emulator pristine
+    return summary, out, z, latency_after
+
+
+def test_notebook_measures_every_path_and_operation(executed):
+    summary, _, _, _ = executed
+    assert summary["target"] == "emulator"
+    assert summary["paths"] == ["seed_sdk", "toolkit", "toolkit_x2", "rest"]
+    assert summary["size"] == {"read": 1000, "search": 1000, "coql": 1000, "update": 5, "bulk_update": 1000}
+    for path in summary["paths"]:
+        rates = summary["records_per_s"][path]
+        assert set(rates) == set(bm.OPS), path
+        assert all(r > 0 for r in rates.values()), (path, rates)
+
+
+def test_toolkit_reads_faster_than_the_seed_sdk_path_and_rest_beats_the_sdk(executed):
+    summary, _, _, _ = executed
+    # Measured about 4x (toolkit vs seed SDK) and 0.15-0.2 (SDK vs REST) for 1,000 records;
+    # the margins leave room for a loaded machine.
+    assert summary["toolkit_vs_sdk"]["read"] > 1.5
+    assert summary["toolkit_vs_sdk"]["search"] > 1.5
+    assert summary["sdk_vs_rest"]["read"] < 0.7
+    assert summary["sdk_vs_rest"]["coql"] < 0.7
+    assert summary["verdict"].startswith("The claim does not hold")
+    assert "read: SDK" in summary["verdict"]
+
+
+def test_notebook_shows_plots_and_tables_and_no_secret(executed):
+    _, out, z, _ = executed
+    nb = nbformat.read(str(out), as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    pngs = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(pngs) >= 3  # throughput bars, throughput vs size, the SDK-vs-REST claim
+    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert "seed_records_per_s" in html and "records_per_s_p95" in html
+    text = out.read_text()
+    for secret in (z.client_secret, z.refresh_token):
+        assert secret not in text
+    assert not TOKEN_SHAPE.search(text)
+
+
+def test_notebook_restores_the_emulator_latency_it_set(executed):
+    *_, latency_after = executed
+    assert latency_after == {"fixed": 0.0, "per_record": 0.0}
+
+
+def test_committed_notebook_has_no_outputs_and_a_parameters_cell():
+    nb = nbformat.read(str(NOTEBOOK), as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+    tags = [t for c in code for t in c.metadata.get("tags", [])]
+    assert tags.count("parameters") == 1 and tags.count("summary") == 1

@@ -48,26 +48,37 @@ def shown_count(page) -> int:
 
 
 def industry_cells(page) -> list[str]:
-    return page.locator(".sergas-explorer .sergas-table td[data-col='Industry']").all_inner_texts()
+    return page.locator(".sergas-explorer .sergas-table td[data-col='Industry']").all_text_contents()
 
 
 def summary_line(page) -> str:
     """Text of the JSON line the tagged `summary` cell printed (waits until the cell ran)."""
     out = page.locator(".jp-OutputArea-output", has_text='"notebook": "02_explore_accounts"')
-    out.wait_for(timeout=RUN_TIMEOUT_MS)
-    return out.inner_text()
+    out.wait_for(state="attached", timeout=RUN_TIMEOUT_MS)
+    return out.text_content()
 
 
 def test_explorer_filters_in_jupyterlab(jupyter_lab: LabServer, chromium_page, tmp_path: Path) -> None:
-    page = chromium_page
+    try:
+        _drive_explorer(jupyter_lab, chromium_page, tmp_path)
+    except Exception:
+        # What the browser showed and what the server said, for a failure on CI.
+        chromium_page.screenshot(path=str(tmp_path / "failure.png"))
+        print(f"screenshot: {tmp_path / 'failure.png'}\nJupyterLab log tail:\n{jupyter_lab.log_tail()}")
+        raise
+
+
+def _drive_explorer(jupyter_lab: LabServer, page, tmp_path: Path) -> None:
     started = time.perf_counter()
     notebook = prepare_notebook(jupyter_lab.root, f"explore-{tmp_path.name}.ipynb", accounts=400, seed=7)
 
     run_all_cells(page, jupyter_lab, notebook)
-    page.wait_for_selector(COUNT, timeout=RUN_TIMEOUT_MS)
+    # Lab renders off-screen cells lazily: wait for the widget to exist, then bring it into view.
+    page.wait_for_selector(COUNT, state="attached", timeout=RUN_TIMEOUT_MS)
     summary = summary_line(page)  # every cell ran (the summary cell is near the end)
     assert '"accounts": 400' in summary, summary
 
+    page.locator(".sergas-explorer").scroll_into_view_if_needed()
     before = shown_count(page)
     assert before == 400
     rows_before = industry_cells(page)
@@ -75,7 +86,7 @@ def test_explorer_filters_in_jupyterlab(jupyter_lab: LabServer, chromium_page, t
 
     # Pick an industry from the dropdown the user sees.
     select = page.locator(".sergas-explorer .sergas-filter-industry select")
-    options = [o for o in select.locator("option").all_inner_texts() if o != "All"]
+    options = [o for o in select.locator("option").all_text_contents() if o != "All"]
     assert len(options) > 3
     choice = options[1]
     select.select_option(label=choice)

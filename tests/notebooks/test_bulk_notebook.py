@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import psycopg
 import pytest
 
@@ -32,17 +33,15 @@ def _expected_changes(zoho) -> int:
     frame = connect(emulator=zoho).search("Accounts", criteria=CRITERIA)
     n = 0
     for status, score in zip(frame["Account_Status"], frame["Health_Score"]):
-        status = None if status is None or status != status else str(status)
-        if score is None or score != score or status in ("Churned", "Prospect"):
+        if pd.isna(score) or pd.isna(status):
             continue
-        new = "At Risk" if score < 40 else "Active" if score >= 60 else status
-        n += new != status
+        n += (status == "Active" and score < 60) or (status == "At Risk" and score >= 70)
     return n
 
 
 def _run(tmp_path: Path, zoho, database_url: str, **parameters) -> tuple[dict, str]:
     out = tmp_path / "03_bulk_edits.ipynb"
-    summary = notebooks.run_notebook(NOTEBOOK, out, {"criteria": CRITERIA, **parameters},
+    summary = notebooks.run_notebook(NOTEBOOK, out, {"criteria": CRITERIA, "coql": "", **parameters},
                                      env=_env(zoho, database_url), cwd=tmp_path)
     return summary, out.read_text()
 

@@ -40,7 +40,7 @@ async def _params(request: Request) -> dict[str, str]:
             except ValueError:
                 data = None
             if isinstance(data, dict):
-                params.update({str(k): _text(v) for k, v in data.items()})
+                params.update({str(k): _text(v) for k, v in data.items() if v is not None})  # null = not given
         else:
             params.update(parse_qsl(text, keep_blank_values=True))
     return params

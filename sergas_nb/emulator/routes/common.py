@@ -51,7 +51,7 @@ def module_of(request: Request) -> str:
     name = request.path_params.get("module", "")
     canon = md.canonical_module(name)
     if canon is None:
-        raise EmulatorError("INVALID_MODULE", "the module name given seems to be invalid",
+        raise EmulatorError("INVALID_MODULE", "The module name given seems to be invalid",
                             {"resource_path_index": 0}, status=400)
     return canon
 

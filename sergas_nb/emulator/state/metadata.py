@@ -129,11 +129,33 @@ def _f(module: str, api_name: str, data_type: str, label: str | None = None, *, 
         "rollup_summary": None,
         "multi_module_lookup": {},
         "common.picklist": None,
-        "associated_module": None,
-        "tooltip": None,
-        "history_tracking": None,
-        "external": None,
-        "crypt": None,
+        # Keys Zoho's OpenAPI file marks required on every field; values as an unconfigured org shows them.
+        "associated_module": {"api_name": None, "id": None},
+        "tooltip": {"name": "", "value": ""},
+        "history_tracking": {"module": {}, "duration_configured_field": {"api_name": None, "id": None}},
+        "external": {"show": None, "type": None},
+        "crypt": {"mode": None, "status": None},
+        "operation_type": {"web_update": not read_only, "api_create": not read_only, "web_create": not read_only,
+                           "api_update": not read_only},
+        "view_type": {"view": True, "edit": not read_only, "quick_create": mandatory, "create": not read_only},
+        "layout_associations": [],
+        "email_parser": {"fields_update_supported": None, "record_operations_supported": None},
+        "refer_from_field": {"id": None, "api_name": None},
+        "sharing_properties": {},
+        "file_upolad_optionlist": [],
+        "profiles": [],
+        "sub_module": {"api_name": None, "id": None},
+        "convert_mapping": {},
+        "multiuserlookup": {"display_label": None, "linking_module": {"api_name": None, "id": None},
+                            "connected_module": {"api_name": None, "id": None}, "lookup_apiname": None,
+                            "api_name": None, "connectedfield_apiname": None, "connectedlookup_apiname": None,
+                            "id": None, "record_access": None},
+        "autonumber": {"starting_number_length": 0, "prefix": None, "suffix": None, "start_number": None},
+        "association_details": {"related_field": {"api_name": None, "id": None},
+                                "lookup_field": {"api_name": None, "id": None}},
+        "allowed_modules": [],
+        "hipaa_compliance": {"restricted_in_export": None, "restricted": None},
+        "textarea": {"type": "large"} if data_type == "textarea" else {},
     }
     if lookup:
         field["lookup"] = {"display_label": lookup[:-1] if lookup.endswith("s") else lookup,
@@ -308,6 +330,9 @@ def module_id(module: str) -> str:
     return _MODULE_IDS[module]
 
 
+_DISPLAY_FIELD = {"Leads": "Last_Name", "Accounts": "Account_Name", "Contacts": "Last_Name", "Deals": "Deal_Name"}
+
+
 def modules() -> list[dict[str, Any]]:
     """The /settings/modules list: the four emulated modules, all api_supported."""
     out = []
@@ -319,7 +344,7 @@ def modules() -> list[dict[str, Any]]:
             "creatable": True, "editable": True, "deletable": True, "viewable": True, "visible": True,
             "convertable": name == "Leads", "show_as_tab": True, "sequence_number": seq,
             "quick_create": True, "global_search_supported": True, "modified_time": None,
-            "modified_by": None, "business_card_field_limit": 5, "web_link": None,
+            "modified_by": {"name": "System", "id": None}, "business_card_field_limit": 5, "web_link": None,
             "presence_sub_menu": False, "triggers_supported": True, "feeds_required": False,
             "scoring_supported": True, "webform_supported": name in ("Leads", "Contacts"),
             "isBlueprintSupported": True, "filter_supported": True, "kanban_view_supported": True,
@@ -328,5 +353,15 @@ def modules() -> list[dict[str, Any]]:
             "arguments": [], "per_page": 200, "recycle_bin_on_delete": True,
             "profiles": [{"name": "Administrator", "id": "6250853000000026011"}],
             "status": "visible",
+            # The remaining keys Zoho's OpenAPI file requires, as an org without customisations shows them.
+            "common.search_supported": True, "chart_view": False, "emailTemplate_support": True,
+            "email_parser_supported": False, "chart_view_supported": True, "track_current_data": False,
+            "activity_badge": None, "$field_states": [], "business_card_fields": [], "$properties": [],
+            "$on_demand_properties": [], "search_layout_fields": [], "lookup_field_properties": {"fields": []},
+            "related_lists": [], "filter_status": True,
+            "related_list_properties": {"sort_by": {"api_name": None, "id": None}, "fields": [], "sort_order": None},
+            "display_field": {"api_name": _DISPLAY_FIELD[name], "id": field_map(name)[_DISPLAY_FIELD[name]]["id"]},
+            "layouts": [], "fields": [], "custom_view": None, "zia_view": False, "default_mapping_fields": [],
+            "layout_associations": [],
         })
     return out

@@ -106,13 +106,13 @@ def _users(rng: random.Random, user_email: str) -> list[dict[str, Any]]:
             "role": {"name": "CEO" if i == 0 else "Sales Representative", "id": "6250853000000026005"},
             "profile": {"name": "Administrator" if i == 0 else "Standard",
                         "id": "6250853000000026011" if i == 0 else "6250853000000026014"},
-            "time_zone": "Etc/UTC", "locale": "en_US", "language": "en_US", "country_locale": "en_US",
-            "zuid": str(90000000 + i), "country": "US", "date_format": "MM-dd-yyyy", "time_format": "HH:mm",
+            "time_zone": None, "locale": "en_US", "language": "en_US", "country_locale": "en_US",
+            "zuid": str(90000000 + i), "country": "US", "date_format": "MMM d, yyyy", "time_format": "HH:mm",
             "phone": None, "mobile": None, "website": None, "alias": None, "city": None, "state": None,
             "street": None, "zip": None, "fax": None, "dob": None, "Isonline": i == 0,
             "created_time": iso(SEED_START - 86400 * 30), "Modified_Time": iso(SEED_START - 86400 * 30),
             "sort_order_preference__s": "First Name,Last Name", "default_tab_group": "0",
-            "status_reason__s": None, "decimal_separator": "Period", "number_separator": "Comma",
+            "status_reason__s": None, "decimal_separator": "Period", "number_separator": None,
         })
     return users
 
@@ -123,13 +123,17 @@ def _org(company: str) -> dict[str, Any]:
         "alias": None, "primary_email": "admin@sergas-demo.example", "primary_zuid": "90000000",
         "currency": "US Dollar - USD", "currency_symbol": "$", "iso_code": "USD", "currency_locale": "en_US",
         "mc_status": False, "gapps_enabled": False, "time_zone": "Etc/UTC", "country": "United States",
-        "country_code": "US", "phone": None, "mobile": None, "fax": None, "website": None,
-        "street": None, "city": None, "state": None, "zip": None, "description": None,
-        "employee_count": "50", "type": "production", "privacy_settings": True, "zia_portal_id": None,
-        "photo_id": None, "hipaa_compliance_enabled": False, "lite_users_enabled": False,
-        "license_details": {"paid_expiry": None, "users_license_purchased": 25, "trial_type": None,
-                            "trial_expiry": None, "paid": True, "paid_type": "enterprise",
-                            "trial_action": None},
+        "country_code": "US", "phone": "+1-555-010-0100", "mobile": None, "fax": None,
+        "website": "https://www.sergas-demo.example", "street": None, "city": None, "state": None, "zip": None,
+        "description": None, "employee_count": "50", "type": "Production", "privacy_settings": True,
+        "zia_portal_id": None, "photo_id": None, "hipaa_compliance_enabled": False, "lite_users_enabled": False,
+        "translation_enabled": False, "deletable_org_account": False, "max_per_page": 200,
+        "ezgid": "90000001", "call_icon": "", "oauth_presence": False, "zia_zgid": 90000001,
+        "hierarchy_preferences": {"type": "Role_Hierarchy", "strictly_reporting": False},
+        "checkin_preferences": {"restricted_event_types": None},
+        "license_details": {"paid_expiry": "2027-12-31T00:00:00+00:00", "users_license_purchased": 25,
+                            "trial_type": None, "trial_expiry": None, "paid": True, "paid_type": "enterprise",
+                            "trial_action": ""},
     }
 
 

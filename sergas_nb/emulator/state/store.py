@@ -10,9 +10,11 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from typing import Any
+
+import orjson
 
 from sergas_nb.emulator.state import metadata as md
 from sergas_nb.emulator.state.seed import SeedData, generate, iso
@@ -66,6 +68,7 @@ class Store:
         self.lock = threading.RLock()
         self.clock = clock
         self.user_email = user_email
+        self.initial = (int(seed), int(accounts))  # what reset() returns to, whatever reseeds came since
         self.reseed(seed, accounts)
 
     # ----- lifecycle ----------------------------------------------------------------------------
@@ -77,7 +80,7 @@ class Store:
             self._load(generate(self.seed, self.accounts, user_email=self.user_email))
 
     def reset(self) -> None:
-        self.reseed()
+        self.reseed(*self.initial)
 
     def _load(self, data: SeedData) -> None:
         self.users = data.users
@@ -88,6 +91,9 @@ class Store:
         self._next_id = data.next_id
         self.version = {m: 0 for m in md.MODULES}
         self._order_cache: dict[tuple[str, str, str], tuple[int, list[str]]] = {}
+        # Serialised rows per (module, projected keys): id -> (record object, JSON bytes). Records are
+        # replaced, never mutated, on write, so an identity check tells a stale entry from a good one.
+        self.row_cache: dict[tuple[str, tuple[str, ...]], dict[str, tuple[Record, bytes]]] = {}
         self.last_modified = {m: 0.0 for m in md.MODULES}  # wall time of the last write, per module
         self._unique: dict[str, dict[str, str]] = {}
         for module, field in md.DUPLICATE_FIELDS.items():
@@ -112,6 +118,24 @@ class Store:
         u = self.current_user(email)
         return {"name": u["full_name"], "id": u["id"], "email": u["email"]}
 
+    def rows_json(self, module: str, ids: list[str], keys: tuple[str, ...]) -> list[bytes]:
+        """Each record projected to ``keys`` as JSON bytes; cached, since list pages are re-read a lot."""
+        with self.lock:
+            cache = self.row_cache.get((module, keys))
+            if cache is None:
+                if len(self.row_cache) >= 8:  # a few field sets in use at once; forget the oldest
+                    del self.row_cache[next(iter(self.row_cache))]
+                cache = self.row_cache[(module, keys)] = {}
+            recs = self.records[module]
+            out = []
+            for rid in ids:
+                r = recs[rid]
+                hit = cache.get(rid)
+                if hit is None or hit[0] is not r:
+                    hit = cache[rid] = (r, orjson.dumps({k: r.get(k) for k in keys}))
+                out.append(hit[1])
+            return out
+
     def get(self, module: str, rid: str) -> Record | None:
         return self.records[module].get(rid)
 
@@ -135,14 +159,6 @@ class Store:
                 ids.reverse()
             self._order_cache[key] = (version, ids)
             return ids
-
-    # Catalog protocol for the COQL engine.
-    def fields(self, module: str) -> dict[str, dict] | None:
-        canon = md.canonical_module(module)
-        return md.field_map(canon) if canon else None
-
-    def iter_records(self, module: str) -> Iterator[Record]:
-        return iter(list(self.records[module].values()))
 
     # ----- writes -------------------------------------------------------------------------------
 
@@ -376,7 +392,9 @@ class Store:
                         res.update(action="update", duplicate_field=match_field)
                     else:
                         res = self._insert_one(module, item, i, user, now)
-                        res.update(action="insert", duplicate_field=None)
+                        # Zoho sends "duplicate_field": null here; the OpenAPI file types it as a string,
+                        # so it is left out (clients read it with .get either way).
+                        res["action"] = "insert"
                         rec = self.records[module][res["details"]["id"]]
                         for fname, idx in indexes.items():
                             if rec.get(fname) is not None:

@@ -1,0 +1,80 @@
+"""The onboarding notebook, unattended under papermill against the emulator and a real PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import psycopg
+import pytest
+from dotenv import dotenv_values
+
+from sergas_nb.emulator import LocalZoho
+from sergas_nb.notebooks import NOTEBOOKS_DIR, NotebookError, run_notebook
+from sergas_nb.pgcluster import free_port
+
+NOTEBOOK = NOTEBOOKS_DIR / "01_oauth_onboarding.ipynb"
+
+
+@pytest.fixture
+def zoho():
+    # The onboarding catcher needs the redirect URI on a port of its own.
+    with LocalZoho(accounts=200, auto_approve=True, redirect_url=f"http://127.0.0.1:{free_port()}/callback") as z:
+        yield z
+
+
+def _env(z: LocalZoho, database_url: str, env_file: Path, **extra: str) -> dict[str, str | None]:
+    return {"ZOHO_SDK_REGION": "local", "ZOHO_SDK_LOCAL_URL": z.url, "ZOHO_SDK_CLIENT_ID": z.client_id,
+            "ZOHO_SDK_CLIENT_SECRET": z.client_secret, "ZOHO_SDK_REDIRECT_URL": z.redirect_url,
+            "ZOHO_SDK_REFRESH_TOKEN": None, "DATABASE_URL": database_url,
+            "SERGAS_NB_ENV_FILE": str(env_file), **extra}
+
+
+def _stored_tokens(database_url: str) -> list[tuple[str, str, str]]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT user_name, refresh_token, access_token FROM zoho_tokens").fetchall()
+
+
+@pytest.mark.parametrize("mode", ["callback", "selfclient"])
+def test_onboarding_gets_verifies_and_stores_a_refresh_token(zoho, database_url, tmp_path, mode):
+    env_file = tmp_path / "onboarding.env"
+    env_file.write_text("# kept\nOTHER_SETTING=1\n")
+    out = tmp_path / f"01_{mode}.ipynb"
+
+    summary = run_notebook(NOTEBOOK, out, {"mode": mode}, env=_env(zoho, database_url, env_file))
+
+    assert summary["refresh_verified"] is True
+    assert summary["user"] == zoho.user_email
+    assert summary["stored_tokens"] == 1
+    assert zoho.control.stats()["oauth"]["authorization_code"] == 1
+    assert zoho.control.stats()["oauth"]["refresh_token"] == 1  # the verification refresh
+
+    # The token is in PostgreSQL under the user, and it is not the emulator's pre-issued one.
+    (user_name, refresh_token, access_token), = _stored_tokens(database_url)
+    assert user_name.startswith(zoho.user_email + ":")
+    assert refresh_token and refresh_token != zoho.refresh_token
+
+    # .env written beside the other lines; the refresh token is the new one.
+    values = dotenv_values(env_file)
+    assert values["OTHER_SETTING"] == "1"
+    assert values["ZOHO_SDK_REFRESH_TOKEN"] == refresh_token
+    assert values["ZOHO_SDK_LOCAL_URL"] == zoho.url
+
+    # No secret anywhere in the executed notebook.
+    text = out.read_text()
+    for secret in (zoho.client_secret, refresh_token, access_token):
+        assert secret not in text
+
+
+def test_a_wrong_client_secret_is_explained_without_showing_it(zoho, database_url, tmp_path):
+    wrong = "wrong-secret-0123456789abcdef"
+    out = tmp_path / "01_wrong.ipynb"
+    with pytest.raises(NotebookError):
+        run_notebook(NOTEBOOK, out, {"mode": "selfclient"},
+                     env=_env(zoho, database_url, tmp_path / "x.env", ZOHO_SDK_CLIENT_SECRET=wrong))
+    nb = nbformat.read(str(out), as_version=4)
+    text = "\n".join(str(o) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "client secret does not belong to this client id" in text
+    assert "ZOHO_SDK_CLIENT_SECRET" in text  # the fix names the variable
+    assert wrong not in out.read_text()
+    assert _stored_tokens(database_url) == []
