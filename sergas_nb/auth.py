@@ -222,7 +222,8 @@ def revoke(revoke_url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT) -> 
     ``revoke_url`` is ``Endpoints.revoke_url`` ({accounts}/oauth/v2/token/revoke).
     """
     _secrets.register(token)
-    body = _post(revoke_url, None, {"token": token}, timeout, [token])
+    # In the form body, as the SDK sends it: a query string would put the token in access logs.
+    body = _post(revoke_url, {"token": token}, None, timeout, [token])
     if body.get("status") == "success":
         return True
     if "error" in body:

@@ -24,6 +24,7 @@ import shutil
 import statistics
 import tempfile
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -36,13 +37,6 @@ from sergas_nb.errors import ZohoAPIError, ZohoAuthError, ZohoError
 
 OPS: tuple[str, ...] = ("read", "search", "coql", "update", "bulk_update")
 WRITE_OPS: frozenset[str] = frozenset({"update", "bulk_update"})
-OP_LABELS: dict[str, str] = {
-    "read": "read (get N accounts)",
-    "search": "search (criteria)",
-    "coql": "COQL select",
-    "update": "single update (1 call per record)",
-    "bulk_update": "bulk update (100 per call)",
-}
 PAGE = 200        # Get Records / search: max per_page
 COQL_PAGE = 2000  # COQL: max rows per call
 WRITE_BATCH = 100  # insert/update: max records per call
@@ -53,7 +47,8 @@ class BenchmarkError(ZohoError):
     """A benchmark could not be run as asked (bad parameters, a path that did less work than asked)."""
 
 
-def allowed_ops(ops: Sequence[str], on_emulator: bool, allow_writes_on_real: bool = False) -> tuple[list[str], list[str]]:
+def allowed_ops(ops: Sequence[str], on_emulator: bool,
+                allow_writes_on_real: bool = False) -> tuple[list[str], list[str]]:
     """(operations to run, write operations refused): writes to a real org need explicit consent."""
     unknown = [op for op in ops if op not in OPS]
     if unknown:
@@ -129,13 +124,6 @@ def records_per_second(records: int, seconds: float) -> float:
     if seconds <= 0:
         raise ValueError(f"non-positive duration {seconds!r}: the timer cannot measure this")
     return records / seconds
-
-
-def timed(fn: Callable[[], int]) -> tuple[float, int]:
-    """Run ``fn`` once; return (seconds, what it returned)."""
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
 
 
 def summary_table(raw: pd.DataFrame) -> pd.DataFrame:
@@ -437,6 +425,7 @@ class SeedSDKPath:
         self.w = workload
         # The FileStore CSV holds the tokens in plain text: private folder, removed in close().
         self._dir = tempfile.mkdtemp(prefix="sergas-nb-seed-sdk-")
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._dir, True)  # even if close() is never called
         env = DataCenter.Environment(api_url.rstrip("/"), token_url, api_url.rstrip("/"))
         token = OAuthToken(client_id=client_id, client_secret=client_secret, refresh_token=refresh_token,
                            redirect_url=redirect_url)
@@ -587,7 +576,7 @@ class SeedSDKPath:
         return ok
 
     def close(self) -> None:
-        shutil.rmtree(self._dir, ignore_errors=True)
+        self._cleanup()
 
 
 # ------------------------------------------------------------------------------------------

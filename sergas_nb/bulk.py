@@ -162,6 +162,9 @@ class EditPlan:
         data_type = str(meta["data_type"]) if meta else None
         if "id" not in frame.columns:
             raise ValueError("the selection has no 'id' column")
+        missing = [f for f in (new.needs if isinstance(new, Rule) else ()) if f not in frame.columns]
+        if missing:
+            raise ValueError(f"rule {new.name} reads {', '.join(missing)}: select it too")
         current = _column_of(frame, field, data_type)
         problems: list[Problem] = []
         rows = []

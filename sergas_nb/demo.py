@@ -14,10 +14,14 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sergas_nb import notebooks, reports
+from sergas_nb import notebooks
+from sergas_nb import reports as html_reports
 from sergas_nb.errors import ZohoError
+
+if TYPE_CHECKING:
+    from sergas_nb.emulator import LocalZoho
 
 DEMO_ACCOUNTS = 5000
 DEMO_SEED = 42
@@ -35,7 +39,14 @@ def _log(msg: str) -> None:
     print(f"[sergas-nb demo] {msg}", flush=True)
 
 
-def main(reports: str | os.PathLike[str] = "reports", work_dir: str | os.PathLike[str] = ".sergas-nb") -> int:
+def main(reports: str | os.PathLike[str] = "reports", work_dir: str | os.PathLike[str] = ".sergas-nb",
+         *, accounts: int = DEMO_ACCOUNTS, zoho: LocalZoho | None = None,
+         parameters: dict[str, dict[str, Any]] | None = None) -> int:
+    """Run the demo; 0 when every notebook ran and its report was written.
+
+    ``zoho`` runs against an emulator the caller started (its callback redirect must be on a
+    port of its own); ``parameters`` override the per-notebook papermill parameters.
+    """
     from sergas_nb.emulator import LocalZoho
     from sergas_nb.migrate import apply_migrations
     from sergas_nb.pgcluster import ThrowawayPostgres, free_port
@@ -56,10 +67,11 @@ def main(reports: str | os.PathLike[str] = "reports", work_dir: str | os.PathLik
         applied = apply_migrations(database_url)
         _log(f"migrations applied: {applied or 'none new'}")
 
-        callback = f"http://127.0.0.1:{free_port()}/callback"  # the onboarding notebook's catcher
-        zoho = stack.enter_context(LocalZoho(accounts=DEMO_ACCOUNTS, seed=DEMO_SEED, auto_approve=True,
-                                             redirect_url=callback))
-        _log(f"emulator on {zoho.url} with {DEMO_ACCOUNTS} seeded accounts")
+        if zoho is None:
+            callback = f"http://127.0.0.1:{free_port()}/callback"  # the onboarding notebook's catcher
+            zoho = stack.enter_context(LocalZoho(accounts=accounts, seed=DEMO_SEED, auto_approve=True,
+                                                 redirect_url=callback))
+            _log(f"emulator on {zoho.url} with {accounts} seeded accounts")
         env = {
             "ZOHO_SDK_REGION": "local",
             "ZOHO_SDK_ENVIRONMENT": "production",
@@ -74,10 +86,10 @@ def main(reports: str | os.PathLike[str] = "reports", work_dir: str | os.PathLik
         }
 
         try:
-            modules = reports.ensure_widget_assets(work / "npm")
-            reports.copy_static(modules, reports_dir)
+            modules = html_reports.ensure_widget_assets(work / "npm")
+            html_reports.copy_static(modules, reports_dir)
             offline_widgets = True
-        except reports.ReportError as exc:
+        except html_reports.ReportError as exc:
             _log(f"widgets will render blank in the HTML reports: {exc}")
             offline_widgets = False
 
@@ -87,12 +99,13 @@ def main(reports: str | os.PathLike[str] = "reports", work_dir: str | os.PathLik
             t0 = time.perf_counter()
             _log(f"running {name} ...")
             try:
-                summary = notebooks.run_notebook(src, out, DEMO_PARAMETERS.get(name, {}), env=env,
+                params = {**DEMO_PARAMETERS.get(name, {}), **(parameters or {}).get(name, {})}
+                summary = notebooks.run_notebook(src, out, params, env=env,
                                                  cwd=reports_dir)
             except ZohoError as exc:
                 _log(f"FAILED: {exc} (executed notebook kept at {out})")
                 return 1
-            html = reports.export_html(out, out.with_suffix(".html"))
+            html = html_reports.export_html(out, out.with_suffix(".html"))
             results[name] = summary
             _log(f"  done in {time.perf_counter() - t0:.1f} s: {json.dumps(summary)[:300]}")
             _log(f"  report: {html}")

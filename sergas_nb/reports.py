@@ -73,5 +73,10 @@ def export_html(notebook: Path, html_path: Path) -> Path:
 
 
 def remote_urls(html: str) -> list[str]:
-    """Script, link and image sources in ``html`` that point off the machine."""
-    return re.findall(r"""(?:src|href)=["'](https?://[^"']+)["']""", html)
+    """What ``html`` would load from off the machine: script/img/iframe sources and stylesheets.
+
+    Plain hyperlinks (``<a href>``) load nothing and are allowed.
+    """
+    sources = re.findall(r"""<(?:script|img|iframe)\b[^>]*\bsrc=["'](https?://[^"']+)["']""", html, re.I)
+    sheets = re.findall(r"""<link\b[^>]*\bhref=["'](https?://[^"']+)["']""", html, re.I)
+    return sources + sheets

@@ -280,8 +280,8 @@ class AccountExplorer(w.VBox):
             if len(rev) and rev.max() > rev.min():
                 lo, hi = float(math.floor(rev.min())), float(math.ceil(rev.max()))
                 self.revenue = w.FloatRangeSlider(
-                    value=(lo, hi), min=lo, max=hi, step=max((hi - lo) / 200, 1.0),
-                    description="Revenue", readout_format=",.0f", continuous_update=False,
+                    value=(lo, hi), min=lo, max=hi, step=max((hi - lo) / 1000, 1.0),
+                    description="Revenue", readout_format=".3s", continuous_update=False,
                     layout=w.Layout(width="520px"))
                 self.revenue.add_class("sergas-filter-revenue")
 
@@ -294,7 +294,7 @@ class AccountExplorer(w.VBox):
         self.reset_button = w.Button(description="Reset filters", icon="undo")
         self.reset_button.add_class("sergas-reset")
 
-        sortable = [c for c in self.table_columns]
+        sortable = list(self.table_columns)
         self.sort_column = w.Dropdown(options=sortable, value=sortable[0] if sortable else None,
                                       description="Sort by", layout=w.Layout(width="260px"))
         self.sort_column.add_class("sergas-sort-column")

@@ -12,4 +12,10 @@ for var, sub in (("HOME", ""), ("JUPYTER_CONFIG_DIR", "jupyter"), ("JUPYTER_DATA
 pytest_plugins = [
     "tests.fixtures.emulator",
     "tests.fixtures.postgres",
+    "tests.fixtures.browser",
 ]
+
+
+def pytest_collection_modifyitems(config, items):
+    # Tests marked `last` inspect what the rest of the suite produced (logs): run them at the end.
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)

@@ -67,8 +67,10 @@ def base_url(sock: socket.socket) -> str:
 
 
 def _config(app: Any) -> uvicorn.Config:
+    # log_config=None: uvicorn's dictConfig would close every logging handler of the host process
+    # (a notebook's, pytest's log file) when the emulator starts in process.
     return uvicorn.Config(app, http=_protocol(), loop=_loop(), lifespan="off", access_log=False,
-                          log_level="warning", timeout_keep_alive=30, server_header=False)
+                          log_config=None, log_level="warning", timeout_keep_alive=30, server_header=False)
 
 
 class ServerThread:

@@ -218,14 +218,29 @@ def test_reapplying_a_plan_sends_nothing(client, fresh_emulator, database_url) -
 
 def test_records_changed_by_someone_else_are_not_overwritten(client, fresh_emulator, database_url) -> None:
     plan = _plan(client)
-    a, b = plan.diff()["id"].iloc[0], plan.diff()["id"].iloc[1]
-    client.update("Accounts", [{"id": a, "Rating": "Active"}, {"id": b, "Rating": "Shut Down"
-                                                                if plan.diff()["old"].iloc[1] != "Shut Down" else "Acquired"}])
+    ids, olds = list(plan.diff()["id"]), list(plan.diff()["old"])
+    a, b = ids[0], ids[1]
+    other = "Shut Down" if olds[1] != "Shut Down" else "Acquired"
+    client.update("Accounts", [{"id": a, "Rating": "Active"}, {"id": b, "Rating": other}])
     result = plan.apply(client, journal=database_url)
     codes = result.records.set_index("id")["code"]
     assert codes[a] == "ALREADY_AT_NEW_VALUE" and codes[b] == "CHANGED_SINCE_PLAN"
     assert result.succeeded == plan.to_change - 2 and result.sent == plan.to_change - 2
-    assert _values(client, [b], "Rating")[b] != "Active"
+    assert _values(client, [b], "Rating")[b] == other
+    # overwriting is explicit: only b is sent, and its journaled before-value is what the CRM held
+    forced = plan.apply(client, journal=database_url, on_conflict="overwrite")
+    assert (forced.sent, forced.succeeded) == (1, 1)
+    assert Journal(database_url).entries(plan.plan_id).set_index("record_id").loc[b, "old_value"] == other
+
+    # undo leaves alone a record changed again after the apply, and restores the others
+    c = ids[2]
+    client.update("Accounts", [{"id": c, "Rating": other}])
+    undone = undo(client, plan.plan_id, journal=database_url)
+    assert undone.records.set_index("id").loc[c, "code"] == "CHANGED_SINCE_APPLY"
+    assert undone.succeeded == plan.to_change - 2  # not a (never written by the plan), not c
+    now = _values(client, ids, "Rating")
+    assert now[c] == other and now[b] == other and all(now[i] == o for i, o in zip(ids[3:], olds[3:]))
+    assert list(Journal(database_url).applied(plan.plan_id)["record_id"]) == [c]  # still undoable
 
 
 def test_plan_from_coql_and_rule(client, database_url) -> None:

@@ -133,7 +133,8 @@ def server() -> Iterator[Accounts]:
     base: dict[str, str] = {}
     oauth = OAuthServer(lambda: base["url"], clock=clock, user_email="ana@example.com")
     oauth.register_client(CLIENT_ID, CLIENT_SECRET, [REDIRECT], CLIENT_NAME)
-    config = uvicorn.Config(_protected_app(oauth), host="127.0.0.1", port=0, log_level="warning")
+    config = uvicorn.Config(_protected_app(oauth), host="127.0.0.1", port=0, log_level="warning",
+                            log_config=None)  # keep the suite's log handlers open
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()

@@ -119,6 +119,36 @@ def test_writes_to_a_real_org_need_explicit_consent():
         bm.allowed_ops(["read", "delete"], on_emulator=True)
 
 
+# --- the runner over a real path (plain REST against the emulator) ---------------------------------
+
+def _rest(z, **workload):
+    from sergas_nb.emulator.state.metadata import fields_for
+
+    w = bm.Workload(fields=tuple(f["api_name"] for f in fields_for("Accounts"))[:10], **workload)
+    return bm.RestPath(z.url, bm.fetch_access_token(z.token_url, z.client_id, z.client_secret, z.refresh_token), w)
+
+
+def test_run_times_every_point_and_writes_what_it_says(fresh_emulator):
+    rest = _rest(fresh_emulator)
+    ids = rest.first_ids(3)
+    plan = bm.Plan(sizes=[3, 250], ops=("read", "coql", "update", "bulk_update"), repeats=2, single_update_max=2)
+    raw = bm.run([rest], plan, rest.first_ids(250))
+    assert len(raw) == len(plan.points()) * 2 and (raw["seconds"] > 0).all()
+    assert raw.groupby(["op", "size"])["records"].first().to_dict() == {
+        ("bulk_update", 3): 3, ("bulk_update", 250): 250, ("coql", 3): 3, ("coql", 250): 250,
+        ("read", 3): 3, ("read", 250): 250, ("update", 2): 2}
+    got = rest.session.get(f"{fresh_emulator.url}/crm/v8/Accounts/{ids[0]}", timeout=10).json()["data"][0]
+    assert got["Description"] == "benchmark rest bulk_update 250 #1"  # the last write of the run
+
+
+def test_run_refuses_a_path_that_did_less_than_asked(fresh_emulator):
+    rest = _rest(fresh_emulator, search_criteria="(Account_Name:equals:Nosuchcompanyanywhere)")
+    with pytest.raises(bm.BenchmarkError, match="asked for 5 records, handled 0"):
+        bm.run([rest], bm.Plan(sizes=[5], ops=("search",), repeats=1), [])
+    with pytest.raises(bm.BenchmarkError, match="need 5 record ids"):
+        bm.run([rest], bm.Plan(sizes=[5], ops=("bulk_update",), repeats=1), ["1"])
+
+
 # --- the notebook under papermill -----------------------------------------------------------------
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_performance_benchmarks.ipynb"

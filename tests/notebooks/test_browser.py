@@ -14,6 +14,7 @@ from pathlib import Path
 
 import papermill
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.fixtures.browser import LabServer
 
@@ -35,12 +36,26 @@ def prepare_notebook(root: Path, name: str = "explore.ipynb", **parameters: obje
 
 
 def run_all_cells(page, lab: LabServer, notebook: Path) -> None:
+    """Open the notebook and choose Run > Run All Cells, checking that execution really started."""
     page.goto(f"{lab.url}/lab/tree/{notebook.relative_to(lab.root).as_posix()}")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook", timeout=UI_TIMEOUT_MS)
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=UI_TIMEOUT_MS)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=UI_TIMEOUT_MS)
-    # The Run menu, as a user would.
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    # Lab enables notebook commands for the *current* widget: click into the notebook first.
+    page.locator(".jp-NotebookPanel .jp-Cell").first.click()
+    started = ("() => [...document.querySelectorAll('.jp-NotebookPanel .jp-InputPrompt')]"
+               ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))")
+    for _attempt in range(3):
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-item:not(.lm-mod-disabled) .lm-Menu-itemLabel",
+                     has_text=re.compile(r"^Run All Cells$")).click()
+        try:
+            # A queued cell shows [*] at once, so no prompt change means the click did not take.
+            page.wait_for_function(started, timeout=15_000)
+            return
+        except PlaywrightTimeoutError:
+            print("Run All Cells did not start; trying the menu again")
+            page.keyboard.press("Escape")
+    raise AssertionError("Run > Run All Cells did not start executing the notebook")
 
 
 def shown_count(page) -> int:
@@ -58,7 +73,8 @@ def summary_line(page) -> str:
     return out.text_content()
 
 
-def test_explorer_filters_in_jupyterlab(jupyter_lab: LabServer, chromium_page, tmp_path: Path) -> None:
+def test_explorer_filters_in_jupyterlab(chromium_executable: str, jupyter_lab: LabServer, chromium_page,
+                                        tmp_path: Path) -> None:
     try:
         _drive_explorer(jupyter_lab, chromium_page, tmp_path)
     except Exception:

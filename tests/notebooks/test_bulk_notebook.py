@@ -39,10 +39,13 @@ def _expected_changes(zoho) -> int:
     return n
 
 
-def _run(tmp_path: Path, zoho, database_url: str, **parameters) -> tuple[dict, str]:
+def _run(tmp_path: Path, zoho, dsn: str, **parameters) -> tuple[dict, str]:
     out = tmp_path / "03_bulk_edits.ipynb"
+    env = _env(zoho, dsn)
+    if "database_url" in parameters:  # the parameter must win over the environment
+        env["DATABASE_URL"] = "postgresql://nobody@127.0.0.1:1/not_this_one"
     summary = notebooks.run_notebook(NOTEBOOK, out, {"criteria": CRITERIA, "coql": "", **parameters},
-                                     env=_env(zoho, database_url), cwd=tmp_path)
+                                     env=env, cwd=tmp_path)
     return summary, out.read_text()
 
 
@@ -66,10 +69,11 @@ def test_apply_then_undo_reports_the_numbers_and_journals_them(tmp_path, fresh_e
 @pytest.mark.slow
 def test_dry_run_plans_and_validates_but_writes_nothing(tmp_path, fresh_emulator, database_url) -> None:
     expected = _expected_changes(fresh_emulator)
-    summary, _ = _run(tmp_path, fresh_emulator, database_url)  # dry_run=True is the default
+    # dry_run=True is the default; the journal database given as a parameter this time
+    summary, _ = _run(tmp_path, fresh_emulator, database_url, database_url=database_url)
     assert (summary["planned"], summary["sent"], summary["undone"]) == (expected, 0, 0)
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM edit_journal").fetchone()[0] == 0
     # nothing changed: the same plan can still be built, with the same id
-    again, _ = _run(tmp_path, fresh_emulator, database_url)
+    again, _ = _run(tmp_path, fresh_emulator, database_url, database_url=database_url)
     assert again["plan_id"] == summary["plan_id"]

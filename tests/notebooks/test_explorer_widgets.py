@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 
+from sergas_nb.emulator.state.seed import generate
+from sergas_nb.notebooks import run_notebook
 from sergas_nb.widgets import (
     AccountExplorer,
     chart_data,
@@ -14,6 +18,7 @@ from sergas_nb.widgets import (
     sort_accounts,
     summarize,
 )
+from tests.leaks import scan_files
 from tests.notebooks._accounts_frame import accounts_frame
 
 
@@ -257,3 +262,56 @@ def test_values_are_html_escaped(df):
     ex = AccountExplorer(df)
     ex.name_search.value = "script"
     assert "<script>" not in ex.table.value and "&lt;script&gt;" in ex.table.value
+
+
+# --- the notebook, unattended (papermill) against the emulator ------------------------------------
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02_explore_accounts.ipynb"
+# Unset so the kernel neither finds another emulator nor a database by accident.
+CLEAN_ENV = {k: None for k in ("ZOHO_SDK_REGION", "ZOHO_SDK_ENVIRONMENT", "ZOHO_SDK_LOCAL_URL", "ZOHO_SDK_CLIENT_ID",
+                               "ZOHO_SDK_CLIENT_SECRET", "ZOHO_SDK_REFRESH_TOKEN", "ZOHO_SDK_REDIRECT_URL",
+                               "DATABASE_URL", "DATABASE_HOST")}
+
+
+def test_notebook_explores_the_configured_emulator(fresh_emulator, tmp_path):
+    z = fresh_emulator
+    accounts = z.store.snapshot()["Accounts"]
+    by_industry: dict[str, list[dict]] = {}
+    for rec in accounts:
+        by_industry.setdefault(rec["Industry"], []).append(rec)
+    industry = max(by_industry, key=lambda k: len(by_industry[k]))
+    env = {**CLEAN_ENV, "ZOHO_SDK_REGION": "local", "ZOHO_SDK_LOCAL_URL": z.url, "ZOHO_SDK_CLIENT_ID": z.client_id,
+           "ZOHO_SDK_CLIENT_SECRET": z.client_secret, "ZOHO_SDK_REFRESH_TOKEN": z.refresh_token,
+           "ZOHO_SDK_REDIRECT_URL": z.redirect_url, "MPLBACKEND": "Agg"}
+
+    out = tmp_path / "02.ipynb"
+    summary = run_notebook(NOTEBOOK, out, {"target": "emulator", "industry": industry}, env=env, cwd=tmp_path)
+
+    assert summary["accounts"] == len(accounts) == 2500  # past the 2,000 a plain list reaches
+    assert summary["total_revenue"] == pytest.approx(sum(r["Annual_Revenue"] or 0 for r in accounts))
+    assert summary["filters"] == {"industry": industry}
+    chosen = by_industry[industry]
+    assert summary["selected"] == summary["exported_rows"] == len(chosen)
+    assert summary["selected_revenue"] == pytest.approx(sum(r["Annual_Revenue"] or 0 for r in chosen))
+    assert summary["dtypes"] == {"Annual_Revenue": "Float64", "Health_Score": "Int64", "Industry": "category",
+                                 "Modified_Time": "datetime64[us, UTC]"}
+    exported = pd.read_parquet(tmp_path / "exports" / "accounts_selection.parquet")
+    assert set(exported["id"]) == {r["id"] for r in chosen}
+    executed = nbformat.read(str(out), as_version=4)
+    assert "application/vnd.jupyter.widget-state+json" in executed.metadata.get("widgets", {})
+    assert not scan_files([out], [z.client_secret, z.refresh_token])
+
+
+def test_notebook_starts_its_own_emulator_and_copes_with_few_fields(tmp_path):
+    fields = ["Account_Name", "Industry", "Owner", "Billing_Country", "Annual_Revenue"]
+    out = tmp_path / "02.ipynb"
+    summary = run_notebook(NOTEBOOK, out, {"accounts": 300, "seed": 3, "fields": fields},
+                           env={**CLEAN_ENV, "MPLBACKEND": "Agg"}, cwd=tmp_path)
+
+    seeded = list(generate(seed=3, accounts=300).records["Accounts"].values())
+    assert summary["accounts"] == 300 and summary["selected"] == 300
+    assert summary["total_revenue"] == pytest.approx(sum(r["Annual_Revenue"] or 0 for r in seeded))
+    assert summary["owners"] == len({r["Owner"]["name"] for r in seeded})
+    # No Health_Score column: no health numbers, and the explorer still ran.
+    assert summary["mean_health"] is None and "Health_Score" not in summary["dtypes"]
+    assert not scan_files([out])
