@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.request
 from typing import Any
 
 import requests
@@ -52,6 +53,16 @@ class Control:
 
     def self_client_code(self, client_id: str, scopes: str, ttl: float = 120) -> str:
         return self._call("POST", "/oauth/self-client-code", {"client_id": client_id, "scopes": scopes, "ttl": ttl})["code"]
+
+    @staticmethod
+    def browse(url: str, timeout: float = 30.0) -> tuple[int, str]:
+        """Play the analyst's browser: GET ``url`` (e.g. an auto-approving consent page), follow redirects.
+
+        urllib, not requests: urllib3 logs every URL at DEBUG, and the redirect carries the code.
+        Returns the status and text of the page the redirect landed on (the callback catcher's).
+        """
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback emulator
+            return int(resp.status), resp.read().decode("utf-8", "replace")
 
     def close(self) -> None:
         self._session.close()

@@ -16,7 +16,7 @@ from dotenv import dotenv_values
 from sergas_nb.auth import (CallbackCatcher, TokenSet, authorization_url, exchange_code, refresh_access_token,
                             revoke, write_env_file)
 from sergas_nb.config import endpoints_for
-from sergas_nb.emulator import LocalZoho
+from sergas_nb.emulator import Control, LocalZoho
 from sergas_nb.errors import ZohoAPIError, ZohoAuthError, ZohoRateLimitError
 
 SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.users.READ")
@@ -43,7 +43,7 @@ def consent(z, app, state: str | None = None):
     url, state = authorization_url(endpoints_for("local", local_url=z.url), app.client_id, app.redirect_url,
                                    SCOPES, state)
     with CallbackCatcher(app.redirect_url) as catcher:
-        page = requests.get(url, timeout=10)  # follows the 302 to the catcher
+        page = Control.browse(url, timeout=10)  # follows the 302 to the catcher, logs no code
         callback = catcher.wait(state, timeout=10)
     return page, callback
 
@@ -70,7 +70,8 @@ def test_authorization_url_asks_for_offline_access_with_consent():
 
 def test_callback_flow_then_exchange_refresh_and_revoke(zoho, app):
     page, cb = consent(zoho, app)
-    assert page.status_code == 200 and "close this tab" in page.text
+    status, text = page
+    assert status == 200 and "close this tab" in text
     assert cb.accounts_server and cb.accounts_server.rstrip("/") == zoho.url
     assert cb.code not in repr(cb)
 
@@ -133,7 +134,7 @@ def test_refresh_throttling_becomes_rate_limit_error(zoho, app):
 def test_callback_with_the_wrong_state_is_refused(zoho, app):
     url, _ = authorization_url(zoho.url, app.client_id, app.redirect_url, SCOPES, state="the-state-we-got")
     with CallbackCatcher(app.redirect_url) as catcher:
-        requests.get(url, timeout=10)
+        Control.browse(url, timeout=10)
         with pytest.raises(ZohoAuthError) as info:
             catcher.wait("the-state-we-sent", timeout=10)
     assert info.value.code == "STATE_MISMATCH"
@@ -218,8 +219,8 @@ def test_catcher_answers_the_browser_only_once():
     with CallbackCatcher(redirect) as catcher:
         t = threading.Thread(target=lambda: results.append(catcher.wait("st", timeout=5)))
         t.start()
-        first = requests.get(redirect, params={"code": "c0de-one", "state": "st"}, timeout=5)
+        status, _ = Control.browse(redirect + "?code=c0de-one&state=st", timeout=5)
         t.join(10)
-    assert first.status_code == 200 and results[0].code == "c0de-one"
+    assert status == 200 and results[0].code == "c0de-one"
     with pytest.raises(requests.ConnectionError):  # one-shot: the server is gone
         requests.get(redirect, params={"code": "c0de-two", "state": "st"}, timeout=2)
