@@ -245,13 +245,7 @@ def _compile_compare(node: Compare, resolver: _Resolver) -> Predicate:
         return lambda record: (x := read(record)) is not None and x != value
     if data_type not in _ORDERED:
         raise _bad_operator(col, ref, op)
-    compare: dict[str, Predicate] = {
-        ">": lambda record: (x := read(record)) is not None and x > value,
-        ">=": lambda record: (x := read(record)) is not None and x >= value,
-        "<": lambda record: (x := read(record)) is not None and x < value,
-        "<=": lambda record: (x := read(record)) is not None and x <= value,
-    }
-    return compare[op]
+    return V.ordered(read, op, value)
 
 
 def _compile_where(node: Compare | Logic, resolver: _Resolver) -> Predicate:

@@ -348,13 +348,10 @@ def _ordered_predicate(api: str, data_type: str, op: str, values: tuple[str, ...
         low, high = typed
         return lambda record: (x := get(record)) is not None and low <= x <= high
     value = typed[0]
-    compare: dict[str, Predicate] = {
-        "greater_than": lambda record: (x := get(record)) is not None and x > value,
-        "greater_equal": lambda record: (x := get(record)) is not None and x >= value,
-        "less_than": lambda record: (x := get(record)) is not None and x < value,
-        "less_equal": lambda record: (x := get(record)) is not None and x <= value,
-    }
-    return compare[op]
+    return V.ordered(get, _ORDER_OP[op], value)
+
+
+_ORDER_OP = {"greater_than": ">", "greater_equal": ">=", "less_than": "<", "less_equal": "<="}
 
 
 # --- the other three search parameters -------------------------------------------------------

@@ -6,7 +6,9 @@ Records follow the store shape of /work/contracts.md: dates "YYYY-MM-DD", dateti
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -111,3 +113,14 @@ def id_key(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return 0
+
+
+_ORDER_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+}
+
+
+def ordered(read: Callable[[dict[str, Any]], Any], op: str, value: Any) -> Callable[[dict[str, Any]], bool]:
+    """``record -> read(record) <op> value`` (op: > >= < <=); a missing value never matches."""
+    cmp = _ORDER_OPS[op]
+    return lambda record: (x := read(record)) is not None and cmp(x, value)
