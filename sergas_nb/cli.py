@@ -17,6 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--accounts", type=int, default=5000)
     emu.add_argument("--token-ttl", type=float, default=3600.0, help="access token lifetime in seconds")
     emu.add_argument("--auto-approve", action="store_true", help="consent page approves without a click")
+    emu.add_argument("--redirect-url", default="http://127.0.0.1:8910/callback",
+                     help="redirect URI registered for the emulator's OAuth client")
 
     mig = sub.add_parser("migrate", help="apply migrations/*.sql to DATABASE_URL, each once")
     mig.add_argument("--database-url", default=None)
@@ -32,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         from sergas_nb.emulator.server import serve_forever
 
         return serve_forever(host=args.host, port=args.port, seed=args.seed, accounts=args.accounts,
-                             token_ttl=args.token_ttl, auto_approve=args.auto_approve)
+                             token_ttl=args.token_ttl, auto_approve=args.auto_approve,
+                             redirect_url=args.redirect_url)
     if args.command == "migrate":
         from sergas_nb.migrate import main as migrate_main
 

@@ -17,7 +17,8 @@ SMALL = {"04_performance_benchmarks.ipynb": {"sizes": [50, 200], "repeats": 2}}
 
 
 @pytest.mark.slow
-def test_demo_runs_every_notebook_and_writes_offline_reports(tmp_path, database_url, monkeypatch, capfd):
+def test_demo_runs_every_notebook_and_writes_offline_reports(tmp_path, database_url, monkeypatch, capfd,
+                                                            chromium_page):
     monkeypatch.setenv("DATABASE_URL", database_url)
     out = tmp_path / "reports"
     with LocalZoho(accounts=2500, auto_approve=True,
@@ -46,3 +47,20 @@ def test_demo_runs_every_notebook_and_writes_offline_reports(tmp_path, database_
     leaks = scan_files([p for p in out.rglob("*") if p.suffix in {".ipynb", ".html", ".json"}], secrets)
     assert not leaks
     assert not find_leaks(printed.out + printed.err, secrets)
+
+    # The explorer's report, opened from disk with every non-file request refused, shows live widgets.
+    refused = []
+
+    def offline(route):
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    chromium_page.route("**/*", offline)
+    chromium_page.goto((out / "02_explore_accounts.html").as_uri())
+    chromium_page.wait_for_selector(".sergas-explorer .widget-dropdown select", timeout=30_000)
+    assert chromium_page.locator(".sergas-count").first.inner_text().startswith("2,500 of 2,500 accounts")
+    assert chromium_page.locator(".sergas-table table tr").count() > 10
+    assert not refused

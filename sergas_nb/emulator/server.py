@@ -101,8 +101,12 @@ class ServerThread:
 
 def serve_forever(host: str = "127.0.0.1", port: int = 8765, seed: int = 42, accounts: int = 5000,
                   token_ttl: float = 3600.0, auto_approve: bool = False,
+                  redirect_url: str = "http://127.0.0.1:8910/callback",
                   printer: Callable[[str], None] | None = None) -> int:
-    """The CLI: bind, print ONE JSON line with the credentials, serve until interrupted."""
+    """The CLI: bind, print ONE JSON line with the credentials, serve until interrupted.
+
+    ``redirect_url`` is registered for the default client: the onboarding notebook's callback catcher.
+    """
     from sergas_nb.emulator.app import Emulator, build_app
 
     try:
@@ -115,9 +119,10 @@ def serve_forever(host: str = "127.0.0.1", port: int = 8765, seed: int = 42, acc
         return 2
     url = base_url(sock)
     emu = Emulator(lambda: url, seed=seed, accounts=accounts, token_ttl=token_ttl, auto_approve=auto_approve)
-    client_id, client_secret, refresh = emu.register_default_client([f"{url}/oauth/callback"])
+    client_id, client_secret, refresh = emu.register_default_client([redirect_url, f"{url}/oauth/callback"])
     line = orjson.dumps({"url": url, "token_url": f"{url}/oauth/v2/token", "client_id": client_id,
-                         "client_secret": client_secret, "refresh_token": refresh}).decode()
+                         "client_secret": client_secret, "refresh_token": refresh,
+                         "redirect_url": redirect_url}).decode()
     (printer or (lambda s: print(s, flush=True)))(line)
     server = uvicorn.Server(_config(build_app(emu)))
     try:

@@ -46,7 +46,7 @@ def test_cli_prints_one_json_line_then_serves():
     try:
         line = proc.stdout.readline()
         info = json.loads(line)
-        assert set(info) == {"url", "token_url", "client_id", "client_secret", "refresh_token"}
+        assert set(info) == {"url", "token_url", "client_id", "client_secret", "refresh_token", "redirect_url"}
         tok = requests.post(info["token_url"], data={"grant_type": "refresh_token", "client_id": info["client_id"],
                                                      "client_secret": info["client_secret"],
                                                      "refresh_token": info["refresh_token"]}, timeout=10).json()
