@@ -19,7 +19,7 @@ system-deps:
 	bash .ci/system-deps
 
 demo: venv
-	bash .ci/system-deps --postgres-only
+	bash .ci/system-deps --no-browser
 	$(BIN)/sergas-nb demo
 
 test: venv system-deps

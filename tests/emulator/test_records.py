@@ -312,7 +312,7 @@ def test_search_priority_paging_and_2000_limit(api, fresh_emulator):
     r = api.get("/Accounts/search", params={"phone": acc["Phone"], "fields": "Phone"})
     assert acc["id"] in [row["id"] for row in r.json()["data"]]
     assert api.get("/Accounts/search", params={"word": "a"}).json()["code"] == "INVALID_DATA"
-    assert api.get("/Accounts/search").json()["code"] == "REQUIRED_PARAM_MISSING"
+    assert api.get("/Accounts/search").json()["code"] == "EXPECTED_PARAM_MISSING"
     crit = "(Annual_Revenue:greater_than:0)"
     page10 = api.get("/Accounts/search", params={"criteria": crit, "page": 10, "fields": "Account_Name"}).json()
     assert page10["info"]["count"] == 200 and page10["info"]["more_records"] is False
@@ -329,5 +329,5 @@ def test_coql_runs_against_the_store(api, oas):
     assert oas.errors(r) == []
     rows = r.json()["data"]
     assert 0 < len(rows) <= 5 and all(row["Annual_Revenue"] > 1_000_000 for row in rows)
-    assert api.post("/coql", data="{}").json()["code"] == "REQUIRED_PARAM_MISSING"
+    assert api.post("/coql", data="{}").json()["code"] == "INVALID_QUERY"
     assert api.post("/coql", data=json.dumps({"select_query": "select from"})).status_code == 400

@@ -38,8 +38,9 @@ def predicate_from(request: Request, module: str, *, required: bool) -> Predicat
     if q.get("word"):
         return C.word_matcher(q["word"], fmap)
     if required:
-        raise EmulatorError("REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
-                            {"param_name": "criteria/email/phone/word"})
+        # module_search.json (Mandatory_Param_Missing): EXPECTED_PARAM_MISSING naming every alternative.
+        raise EmulatorError("EXPECTED_PARAM_MISSING", "One of the expected parameter is missing",
+                            {"param_names": ["criteria", "email", "phone", "word"]})
     return None
 
 
@@ -53,8 +54,9 @@ async def search_records(request: Request, emu: Any, grant: Any) -> Response:
     page = int_param(request, "page", 1, 1)
     start = (page - 1) * per_page
     if start >= DISCRETE_LIMIT:
-        raise EmulatorError("LIMIT_REACHED", "only the first 2000 matching records can be fetched",
-                            {"limit": DISCRETE_LIMIT, "param_name": "page"})
+        # module_search.json (Max_records): this message, and the limit as the string "2000".
+        raise EmulatorError("LIMIT_REACHED", "maximum response iteration limit reached",
+                            {"limit": str(DISCRETE_LIMIT)})
     emu.limits.charge(1)
     with emu.limits.sub_slot():
         end = min(start + per_page, DISCRETE_LIMIT)
@@ -115,8 +117,10 @@ async def coql(request: Request, emu: Any, grant: Any) -> Response:
     body = await json_body(request)
     query = body.get("select_query") if isinstance(body, dict) else None
     if not isinstance(query, str) or not query.strip():
-        raise EmulatorError("REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
-                            {"param_name": "select_query"})
+        # coql.json lists no missing-parameter code for this operation: its INVALID_QUERY answer, with the
+        # documented message and a reason naming the key.
+        raise EmulatorError("INVALID_QUERY", "invalid query formed",
+                            {"api_name": "select_query", "reason": "select_query is mandatory"})
     emu.limits.charge(coql_cost(_coql_limit(query)))
     with emu.limits.sub_slot():
         with emu.store.lock:

@@ -33,8 +33,9 @@ def _module_param(request: Request) -> str:
                             {"param_name": "module"})
     canon = md.canonical_module(name)
     if canon is None:
+        # fields.json: INVALID_MODULE's details name the offending parameter in api_name.
         raise EmulatorError("INVALID_MODULE", "the module name given seems to be invalid",
-                            {"param_name": "module"})
+                            {"api_name": "module"})
     return canon
 
 

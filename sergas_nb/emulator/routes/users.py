@@ -45,7 +45,8 @@ async def get_user(request: Request, emu: Any, grant: Any) -> Response:
     user = emu.store.users_by_id.get(request.path_params["user"])
     if user is None:
         return no_content()
-    return json_response({"users": [user]})
+    # users.json's Response_Wrapper requires the paging info even for a single user.
+    return json_response({"users": [user], "info": {"per_page": 200, "count": 1, "page": 1, "more_records": False}})
 
 
 @crm
