@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sergas_nb.errors import ZohoError
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sergas-nb", description=__doc__)
@@ -30,6 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except ZohoError as exc:  # a known failure: its message says what to do, no traceback
+        print(f"sergas-nb {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "emulator":
         from sergas_nb.emulator.server import serve_forever
 

@@ -99,7 +99,7 @@ class ThrowawayPostgres:
         self._remove_stale_pid()
         if self.port is None:
             self.port = free_port()
-        opts = [f"-c listen_addresses=127.0.0.1", f"-p {self.port}", f"-k {self.data_dir}"]
+        opts = ["-c listen_addresses=127.0.0.1", f"-p {self.port}", f"-k {self.data_dir}"]
         if self.fast:
             opts += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
         deadline = time.monotonic() + 15

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import pandas as pd
 import pytest
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
