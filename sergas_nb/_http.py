@@ -1,4 +1,5 @@
-"""HTTP plumbing: one pooled, time-bounded requests.Session, and the shim the SDK talks through.
+"""HTTP plumbing: one pooled, time-bounded requests.Session, the shim the SDK talks through, and
+what an answer (or its absence) means as a sergas_nb error.
 
 The SDK calls module-level ``requests.get/put/post/patch/delete`` (util/api_http_connector.py) and
 ``requests.post`` (api/authenticator/oauth_token.py): writes and token calls carry no timeout, and
@@ -20,6 +21,9 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+
+from sergas_nb import _secrets
+from sergas_nb.errors import ZohoAPIError, ZohoRateLimitError
 
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 60.0)   # (connect, read) seconds
 _SDK_MODULES = (
@@ -161,3 +165,70 @@ def install_sdk_transport() -> RequestsShim:
             if getattr(module, "requests", None) is not _shim:
                 module.requests = _shim  # type: ignore[attr-defined]
         return _shim
+
+
+# ------------------------------------------------------------------------ answers as errors
+
+class AuthFailure(ZohoAPIError):
+    """Internal: a 401 from a CRM call (the client refreshes once, then raises ZohoAuthError)."""
+
+    rejected: str | None = None   # the access token that was refused (never put in details)
+
+
+def transport_error(exc: BaseException, doing: str) -> ZohoAPIError:
+    """A requests failure: ``not_sent`` when the request surely never reached the server."""
+    if isinstance(exc, OffHostRequest):   # refused here; never worth a retry
+        return ZohoAPIError(_secrets.redact(f"{doing}: {type(exc).__name__}: {exc}"), code="OFF_HOST",
+                            status=None, details={"not_sent": False})
+    not_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or (
+        isinstance(exc, requests.exceptions.ConnectionError) and _refused(exc))
+    code = "TIMEOUT" if isinstance(exc, requests.exceptions.Timeout) else "CONNECTION_ERROR"
+    hint = "" if not_sent else " (a write may or may not have been applied)"
+    return ZohoAPIError(_secrets.redact(f"{doing}: {type(exc).__name__}: {exc}{hint}"), code=code, status=None,
+                        details={"not_sent": not_sent})
+
+
+def _refused(exc: BaseException) -> bool:
+    text = repr(exc)
+    return "NewConnectionError" in text or "Connection refused" in text or "Errno 111" in text
+
+
+def parse_response(resp: requests.Response, doing: str, token: str | None) -> dict[str, Any] | None:
+    """A Zoho answer as JSON (None for 204/304), or the matching sergas_nb error raised."""
+    status = resp.status_code
+    if status in (204, 304):
+        return None
+    try:
+        body = resp.json() if resp.content else None
+    except ValueError:
+        body = None
+        if 200 <= status < 300:
+            raise ZohoAPIError(f"{doing}: HTTP {status} with malformed JSON", code="MALFORMED_RESPONSE",
+                               status=status) from None
+    if 200 <= status < 300:
+        if body is None:
+            raise ZohoAPIError(f"{doing}: HTTP {status} with an empty body", code="MALFORMED_RESPONSE",
+                               status=status)
+        return body
+    info = body if isinstance(body, dict) else {}
+    if isinstance(info.get("data"), list) and info["data"] and isinstance(info["data"][0], dict):
+        info = info["data"][0]   # some errors come wrapped like write outcomes
+    code = str(info.get("code") or f"HTTP_{status}")
+    message = f"{doing}: " + _secrets.redact(info.get("message") or resp.reason or f"HTTP {status}")
+    details = info.get("details") if isinstance(info.get("details"), dict) else {}
+    if status == 429:
+        raise ZohoRateLimitError(message, retry_after=retry_after_header(resp), code=code, status=status,
+                                 details=details)
+    if status == 401:
+        err = AuthFailure(message, code=code, status=status, details=details)
+        err.rejected = token   # kept off details: those may be shown
+        raise err
+    raise ZohoAPIError(message, code=code, status=status, details=details)
+
+
+def retry_after_header(resp: requests.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header (None when absent or not a number)."""
+    try:
+        return float(resp.headers["Retry-After"])
+    except (KeyError, ValueError):
+        return None

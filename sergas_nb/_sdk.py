@@ -46,7 +46,12 @@ from zohocrmsdk.src.com.zoho.crm.api.users import MinifiedUser
 from zohocrmsdk.src.com.zoho.crm.api.util import Choice
 
 from sergas_nb import _secrets, frames
-from sergas_nb._http import OffHostRequest, RequestsShim, Seen, install_sdk_transport
+from sergas_nb._http import (
+    AuthFailure,
+    RequestsShim,
+    install_sdk_transport,
+    transport_error,
+)
 from sergas_nb.errors import ZohoAPIError, ZohoAuthError, ZohoError, ZohoRateLimitError
 
 BATCH = 100
@@ -275,7 +280,6 @@ class SdkBinding:
         return self._outcomes(response, len(ids), list(ids))
 
     def _call(self, fn: Any, operation: str) -> Any:
-        self._last: Seen | None = None
         try:
             response = fn()
         except SDKException as exc:
@@ -360,14 +364,8 @@ def api_exception_error(exc: Any, status: int | None) -> ZohoAPIError:
     if status == 429 or code == "TOO_MANY_REQUESTS":
         return ZohoRateLimitError(_secrets.redact(message), code=code, status=status, details=details)
     if status == 401:
-        return _AuthFailure(_secrets.redact(message), code=code, status=status, details=details)
+        return AuthFailure(_secrets.redact(message), code=code, status=status, details=details)
     return ZohoAPIError(_secrets.redact(message), code=code, status=status, details=details)
-
-
-class _AuthFailure(ZohoAPIError):
-    """Internal: a 401 from a CRM call (the client refreshes once, then raises ZohoAuthError)."""
-
-    rejected: str | None = None   # the access token that was refused (never put in details)
 
 
 def sdk_error(exc: SDKException, doing: str) -> ZohoError:
@@ -386,23 +384,3 @@ def sdk_error(exc: SDKException, doing: str) -> ZohoError:
             return ZohoRateLimitError(text, code="OAUTH_THROTTLED", status=None)
         return ZohoAuthError(text, code=code)
     return ZohoAPIError(text, code=code, status=None)
-
-
-def transport_error(exc: BaseException, doing: str) -> ZohoAPIError:
-    """A requests failure: ``not_sent`` when the request surely never reached the server."""
-    not_sent = isinstance(exc, (requests.exceptions.ConnectTimeout, OffHostRequest)) or (
-        isinstance(exc, requests.exceptions.ConnectionError) and _refused(exc))
-    if isinstance(exc, OffHostRequest):
-        code = "OFF_HOST"
-    elif isinstance(exc, requests.exceptions.Timeout):
-        code = "TIMEOUT"
-    else:
-        code = "CONNECTION_ERROR"
-    hint = "" if not_sent or code == "OFF_HOST" else " (a write may or may not have been applied)"
-    return ZohoAPIError(_secrets.redact(f"{doing}: {type(exc).__name__}: {exc}{hint}"), code=code, status=None,
-                        details={"not_sent": not_sent and code != "OFF_HOST"})
-
-
-def _refused(exc: BaseException) -> bool:
-    text = repr(exc)
-    return "NewConnectionError" in text or "Connection refused" in text or "Errno 111" in text

@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import requests
 
 from sergas_nb import _secrets
+from sergas_nb._http import retry_after_header
 from sergas_nb.config import DATA_CENTRES, Endpoints, is_loopback_url
 from sergas_nb.errors import ZohoAPIError, ZohoAuthError, ZohoRateLimitError
 
@@ -155,7 +156,7 @@ def _post(url: str, data: Mapping[str, Any] | None, params: Mapping[str, Any] | 
                            code="CONNECTION_ERROR") from None
     if resp.status_code == 429:
         raise ZohoRateLimitError("The accounts server answered 429 Too Many Requests; wait and retry",
-                                 retry_after=_retry_after(resp), status=429)
+                                 retry_after=retry_after_header(resp), status=429)
     try:
         body = resp.json()
     except ValueError:
@@ -165,13 +166,6 @@ def _post(url: str, data: Mapping[str, Any] | None, params: Mapping[str, Any] | 
                            "a JSON object (is this URL really a Zoho accounts server?)",
                            code="INVALID_RESPONSE", status=resp.status_code)
     return body
-
-
-def _retry_after(resp: requests.Response) -> float | None:
-    try:
-        return float(resp.headers["Retry-After"])
-    except (KeyError, ValueError):
-        return None
 
 
 def _host(url: str) -> str:

@@ -124,7 +124,7 @@ def _describe_new(new: NewValue) -> str:
     return f"set to {json.dumps(checks.to_json_value(new), default=str)}"
 
 
-def _column_of(frame: pd.DataFrame, field: str, data_type: str | None) -> pd.Series:
+def _column_of(frame: pd.DataFrame, field: str) -> pd.Series:
     """The field's values in a selected frame; lookups may come flattened as ``Field.id``."""
     if field in frame.columns:
         return frame[field]
@@ -165,7 +165,7 @@ class EditPlan:
         missing = [f for f in (new.needs if isinstance(new, Rule) else ()) if f not in frame.columns]
         if missing:
             raise ValueError(f"rule {new.name} reads {', '.join(missing)}: select it too")
-        current = _column_of(frame, field, data_type)
+        current = _column_of(frame, field)
         problems: list[Problem] = []
         rows = []
         for idx, rec in frame.iterrows():
@@ -361,7 +361,7 @@ def current_values(client: Any, module: str, field: str, ids: Sequence[str],
         frame = client.coql(f"select {field} from {module} where id in ({quoted}) limit {len(chunk)}")
         if not len(frame):
             continue
-        column = _column_of(frame, field, data_type)
+        column = _column_of(frame, field)
         for record_id, value in zip(frame["id"].astype(str), column, strict=True):
             out[record_id] = checks.to_json_value(value, data_type)
     return out

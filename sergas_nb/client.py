@@ -6,7 +6,7 @@
     df.loc[df["Health_Score"] < 40, "Account_Status"] = "At Risk"
     result = crm.update("Accounts", df[["id", "Account_Status"]])   # WriteResult, one row per record
 
-How it is built (see also _http.py, _sdk.py, _retry.py, frames.py):
+How it is built (see also _http.py, _sdk.py, _retry.py, _coql.py, frames.py):
 - Reads take a fast path: a keep-alive ``requests.Session`` GET/POST with the access token from the
   token store, JSON parsed straight into a DataFrame typed from the module's field metadata. The
   SDK's converter costs ~80-90 ms a page and turns datetimes into machine-local time.
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +35,15 @@ import pandas as pd
 import requests
 
 from sergas_nb import _secrets, frames
-from sergas_nb._http import DEFAULT_TIMEOUT, BoundedSession, Seen
+from sergas_nb._coql import coql_shape, criteria_to_coql, has_limit
+from sergas_nb._http import (
+    DEFAULT_TIMEOUT,
+    AuthFailure,
+    BoundedSession,
+    Seen,
+    parse_response,
+    transport_error,
+)
 from sergas_nb._metrics import Event, Metrics
 from sergas_nb._retry import RetryPolicy, run
 from sergas_nb._sdk import (
@@ -44,9 +51,7 @@ from sergas_nb._sdk import (
     MemoryTokenStore,
     Outcome,
     SdkBinding,
-    _AuthFailure,
     resource_dir_for,
-    transport_error,
 )
 from sergas_nb.errors import (
     Problem,
@@ -156,10 +161,8 @@ def connect(settings: Any = None, *, emulator: Any = None, token_store: Any = No
             settings = load_settings(env_file=env_file, require=base, **overrides)
         except ZohoConfigError as exc:
             problems.update(exc.problems)
-        region = (settings.region if settings is not None else
-                  str(overrides.get("region") or os.environ.get("ZOHO_SDK_REGION") or "us")).lower()
-        has_db = settings is not None and (settings.database_url is not None or settings.database_host)
-        if token_store is None and region != "local" and settings is not None and not has_db:
+        if (token_store is None and settings is not None and settings.region != "local"
+                and settings.database_url is None and not settings.database_host):
             problems["DATABASE_URL"] = ("missing (tokens for a real Zoho org are kept in PostgreSQL: set "
                                         "DATABASE_URL, or DATABASE_HOST and DATABASE_NAME)")
         if problems:
@@ -314,24 +317,23 @@ class ZohoClient:
 
         def attempt_all() -> T:
             nonlocal retries
-            try:
-                result, n = run(fn, idempotent=idempotent, policy=self.retry, on_retry=on_retry)
-                retries += n
-                return result
-            except _AuthFailure as exc:
-                if exc.code not in ("INVALID_TOKEN", "AUTHENTICATION_FAILURE"):
-                    raise ZohoAuthError(str(exc.message), code=exc.code, details=exc.details) from None
-                retries += 1
-                log.info("%s: access token rejected (%s); refreshing once", operation, exc.code)
-                self._sdk.force_refresh(getattr(exc, "rejected", None))
-                self._metrics.add(Event("token_refresh", operation, "forced", module=module))
+            for refreshed in (False, True):
                 try:
                     result, n = run(fn, idempotent=idempotent, policy=self.retry, on_retry=on_retry)
-                except _AuthFailure as again:
-                    raise ZohoAuthError(f"{again.message} (still rejected after a token refresh)",
-                                        code=again.code, details=again.details) from None
+                except AuthFailure as exc:
+                    if refreshed:
+                        raise ZohoAuthError(f"{exc.message} (still rejected after a token refresh)",
+                                            code=exc.code, details=exc.details) from None
+                    if exc.code not in ("INVALID_TOKEN", "AUTHENTICATION_FAILURE"):
+                        raise ZohoAuthError(str(exc.message), code=exc.code, details=exc.details) from None
+                    retries += 1
+                    log.info("%s: access token rejected (%s); refreshing once", operation, exc.code)
+                    self._sdk.force_refresh(exc.rejected)
+                    self._metrics.add(Event("token_refresh", operation, "forced", module=module))
+                    continue
                 retries += n
                 return result
+            raise AssertionError("unreachable: the second attempt returns or raises")
 
         try:
             result = attempt_all()
@@ -362,12 +364,12 @@ class ZohoClient:
                                          headers={"Authorization": f"Zoho-oauthtoken {token}"})
         except requests.exceptions.RequestException as exc:
             raise transport_error(exc, f"{method} {path}") from None
-        return _parse(resp, f"{method} {path}", token)
+        return parse_response(resp, f"{method} {path}", token)
 
     def _get(self, operation: str, path: str, params: Mapping[str, Any] | None = None,
              module: str | None = None) -> dict[str, Any] | None:
         return self._call(operation, lambda: self._http("GET", path, params=params), idempotent=True, module=module,
-                          count=lambda d: len((d or {}).get("data") or []))
+                          count=lambda d: len(_rows(d)))
 
     # -- metadata -------------------------------------------------------------------------------------
     def _fields_meta(self, module: str) -> list[dict[str, Any]]:
@@ -440,22 +442,26 @@ class ZohoClient:
         if where is not None and where.strip():
             ids = self._ids_where(module, where, sort_by, sort_order, limit)
             return self._records_by_ids(module, names, ids)
-        rows: list[dict[str, Any]] = []
-        # Zoho lists at most 50 fields a call: wider reads go in chunks joined on id.
-        chunks = [names[i:i + MAX_FIELDS - 1] for i in range(0, len(names), MAX_FIELDS - 1)] or [[]]
-        base_rows = self._list(module, chunks[0], sort_by, sort_order, limit)
-        rows = base_rows
+        return frames.to_frame(self._list_wide(module, names, sort_by, sort_order, limit), meta, names)
+
+    def _list_wide(self, module: str, names: list[str], sort_by: str | None, sort_order: str | None,
+                   limit: int | None, **page_args: Any) -> list[dict[str, Any]]:
+        """``_list`` for any number of fields: Zoho lists at most 50 a call, so wider reads go in
+        chunks, joined on id in the order of the first."""
+        chunks = _field_chunks(names)
+        rows = self._list(module, chunks[0], sort_by, sort_order, limit, **page_args)
         if len(chunks) > 1:
             by_id = {r["id"]: dict(r) for r in rows}
             for chunk in chunks[1:]:
-                for r in self._list(module, chunk, sort_by, sort_order, limit):
+                for r in self._list(module, chunk, sort_by, sort_order, limit, **page_args):
                     if r["id"] in by_id:
                         by_id[r["id"]].update(r)
-            rows = [by_id[r["id"]] for r in base_rows]
-        return frames.to_frame(rows, meta, names)
+            rows = [by_id[r["id"]] for r in rows]
+        return rows
 
     def _list(self, module: str, names: list[str], sort_by: str | None, sort_order: str | None,
-              limit: int | None, first_page: int = 1, per_page: int | None = None) -> list[dict[str, Any]]:
+              limit: int | None, first_page: int = 1, per_page: int | None = None,
+              operation: str = "records") -> list[dict[str, Any]]:
         """Pages of GET /{module}: ?page= up to record 2,000, then ?page_token=."""
         per_page = per_page or (min(PER_PAGE, limit) if limit else PER_PAGE)
         if limit == 0:
@@ -469,14 +475,14 @@ class ZohoClient:
         page, token = first_page, None
         while True:
             q = dict(params, **({"page_token": token} if token else {"page": page}))
-            data = self._get("records", f"/crm/v8/{module}", q, module)
-            batch = (data or {}).get("data") or []
+            data = self._get(operation, f"/crm/v8/{module}", q, module)
+            batch = _rows(data)
             rows.extend(batch)
-            info = (data or {}).get("info") or {}
-            if not batch or not info.get("more_records") or (limit is not None and len(rows) >= limit):
+            if not batch or not _more(data) or (limit is not None and len(rows) >= limit):
                 break
-            if token is not None or page * per_page >= PAGE_LIMIT:
-                token = info.get("next_page_token")
+            # The next page would reach past record 2,000 (per_page need not divide it): use its token.
+            if token is not None or (page + 1) * per_page > PAGE_LIMIT:
+                token = ((data or {}).get("info") or {}).get("next_page_token")
                 if not token:
                     raise ZohoAPIError(f"{module}: more records, but no next_page_token to reach them",
                                        code="MALFORMED_RESPONSE", status=200)
@@ -488,45 +494,43 @@ class ZohoClient:
         """Full records for these ids (100 a call), in the given order."""
         meta = self._fields_meta(module)
         got: dict[str, dict[str, Any]] = {}
-        chunks = [names[i:i + MAX_FIELDS - 1] for i in range(0, len(names), MAX_FIELDS - 1)] or [[]]
+        chunks = _field_chunks(names)
         for start in range(0, len(ids), BATCH):
             part = list(ids[start:start + BATCH])
             for chunk in chunks:
                 data = self._get("records", f"/crm/v8/{module}",
                                  {"fields": ",".join(chunk or ["id"]), "ids": ",".join(part), "per_page": PER_PAGE},
                                  module)
-                for r in (data or {}).get("data") or []:
+                for r in _rows(data):
                     got.setdefault(str(r["id"]), {}).update(r)
         return frames.to_frame([got[i] for i in ids if i in got], meta, names)
 
     def _ids_where(self, module: str, where: str, sort_by: str | None, sort_order: str | None,
                    limit: int | None) -> list[str]:
         condition = criteria_to_coql(where, frames.field_map(self._fields_meta(module)))
-        order = f"{sort_by or 'id'} {sort_order or 'asc'}"
-        ids: list[str] = []
-        offset = 0
-        while True:
-            n = COQL_LIMIT if limit is None else min(COQL_LIMIT, limit - len(ids))
-            if n <= 0:
+        query = f"select id from {module} where ({condition}) order by {sort_by or 'id'} {sort_order or 'asc'}"
+        return [str(r["id"]) for r in self._coql_rows(query, module, limit)]
+
+    def _coql_rows(self, query: str, module: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """Every row of a COQL query without LIMIT (or the first ``limit``): 2,000 a call, by offset."""
+        rows: list[dict[str, Any]] = []
+        while limit is None or len(rows) < limit:
+            n = COQL_LIMIT if limit is None else min(COQL_LIMIT, limit - len(rows))
+            data = self._coql_call(f"{query.rstrip().rstrip(';')} limit {n} offset {len(rows)}", module)
+            batch = _rows(data)
+            rows.extend(batch)
+            if not batch or not _more(data):
                 break
-            query = f"select id from {module} where ({condition}) order by {order} limit {n} offset {offset}"
-            data = self._coql_call(query, module)
-            batch = (data or {}).get("data") or []
-            ids.extend(str(r["id"]) for r in batch)
-            offset += len(batch)
-            if not batch or not ((data or {}).get("info") or {}).get("more_records"):
-                break
-            if offset >= COQL_OFFSET_LIMIT:
+            if len(rows) >= COQL_OFFSET_LIMIT:
                 raise ZohoAPIError(f"more than {COQL_OFFSET_LIMIT} matches: COQL cannot page further; "
                                    "narrow the condition", code="LIMIT_REACHED", status=None)
-        return ids
+        return rows
 
     def record(self, module: str, id: str | int) -> dict[str, Any]:  # noqa: A002 - the API's word
         """One record as a dict with the same keys and types as a row of ``records()``."""
         rid = str(id)
         meta = self._fields_meta(module)
-        data = self._get("record", f"/crm/v8/{module}/{rid}", None, module)
-        rows = (data or {}).get("data") or []
+        rows = _rows(self._get("record", f"/crm/v8/{module}/{rid}", None, module))
         if not rows:
             raise ZohoAPIError(f"{module} record {rid} not found", code="RECORD_NOT_FOUND", status=204)
         return frames.to_frame(rows[:1], meta).iloc[0].to_dict()
@@ -552,9 +556,9 @@ class ZohoClient:
         while len(rows) < limit:
             params = dict(given, page=page, per_page=per_page, fields=",".join(names[:MAX_FIELDS]))
             data = self._get("search", f"/crm/v8/{module}/search", params, module)
-            batch = (data or {}).get("data") or []
+            batch = _rows(data)
             rows.extend(batch)
-            if not batch or not ((data or {}).get("info") or {}).get("more_records"):
+            if not batch or not _more(data):
                 break
             if page * per_page >= SEARCH_LIMIT:
                 log.warning("search on %s stopped at Zoho's %d-match limit; use records(where=...) for all",
@@ -566,31 +570,14 @@ class ZohoClient:
     def coql(self, query: str) -> pd.DataFrame:
         """A COQL SELECT as a typed DataFrame. Without a LIMIT in the query, all rows are fetched
         (2,000 a call, through offsets up to 100,000); with one, the query runs as written."""
-        module, selected = _coql_shape(query)
-        meta = self._fields_meta(module) if module else []
-        if re.search(r"\blimit\b", _strip_quoted(query), re.IGNORECASE):
-            data = self._coql_call(query, module)
-            rows = (data or {}).get("data") or []
-        else:
-            rows = []
-            offset = 0
-            while True:
-                data = self._coql_call(f"{query.rstrip().rstrip(';')} limit {COQL_LIMIT} offset {offset}", module)
-                batch = (data or {}).get("data") or []
-                rows.extend(batch)
-                offset += len(batch)
-                if not batch or not ((data or {}).get("info") or {}).get("more_records"):
-                    break
-                if offset >= COQL_OFFSET_LIMIT:
-                    raise ZohoAPIError(f"COQL reaches {COQL_OFFSET_LIMIT} rows at most", code="LIMIT_REACHED",
-                                       status=None)
-        if selected is None:
-            return frames.to_frame(rows, meta)
+        module, selected = coql_shape(query)
+        meta = self._fields_meta(module)
+        rows = _rows(self._coql_call(query, module)) if has_limit(query) else self._coql_rows(query, module)
         return frames.to_frame(rows, meta, selected)
 
     def _coql_call(self, query: str, module: str | None) -> dict[str, Any] | None:
         return self._call("coql", lambda: self._http("POST", "/crm/v8/coql", json_body={"select_query": query}),
-                          idempotent=True, module=module, count=lambda d: len((d or {}).get("data") or []))
+                          idempotent=True, module=module, count=lambda d: len(_rows(d)))
 
     def count(self, module: str, where: str | None = None) -> int:
         """Number of records in ``module`` (matching ``where``, a COQL condition or search criteria)."""
@@ -638,13 +625,8 @@ class ZohoClient:
             clean.append(rid)
         if problems:
             raise ZohoValidationError(problems)
-        out: list[dict[str, Any]] = []
-        for start in range(0, len(clean), BATCH):
-            part = clean[start:start + BATCH]
-            outcomes = self._call("delete", lambda p=part: self._sdk.delete(module, p),  # type: ignore[misc]
-                                  idempotent=False, module=module, count=len)
-            out.extend(_outcome_row(start + k, o) for k, o in enumerate(outcomes))
-        return WriteResult("delete", module, _result_frame(out))
+        return self._in_batches("delete", module, clean, list(range(len(clean))),
+                                lambda part: self._sdk.delete(module, part))
 
     def _write(self, module: str, operation: str, data: Any, *, na: Literal["clear", "skip"],
                trigger: list[str] | None, duplicate_check_fields: list[str] | None = None) -> WriteResult:
@@ -654,14 +636,19 @@ class ZohoClient:
             data = [data]
         payload = frames.to_payload(data, meta, operation, na=na)   # raises before anything is sent
         labels = list(data.index) if isinstance(data, pd.DataFrame) else list(range(len(payload)))
+        return self._in_batches(operation, module, payload, labels,
+                                lambda part: self._sdk.write(module, operation, part, fmap, trigger=trigger,
+                                                             duplicate_check_fields=duplicate_check_fields))
+
+    def _in_batches(self, operation: str, module: str, items: Sequence[Any], labels: Sequence[Any],
+                    send: Callable[[Sequence[Any]], list[Outcome]]) -> WriteResult:
+        """``send`` 100 items a call (never retried once it may have been applied); one row per item."""
         out: list[dict[str, Any]] = []
-        for start in range(0, len(payload), BATCH):
-            part = payload[start:start + BATCH]
+        for start in range(0, len(items), BATCH):
+            part = items[start:start + BATCH]
             try:
-                outcomes = self._call(
-                    operation, lambda p=part: self._sdk.write(module, operation, p, fmap, trigger=trigger,  # type: ignore[misc]
-                                                              duplicate_check_fields=duplicate_check_fields),
-                    idempotent=False, module=module, count=len)
+                outcomes = self._call(operation, lambda p=part: send(p),  # type: ignore[misc]
+                                      idempotent=False, module=module, count=len)
             except ZohoError as exc:
                 if out:   # earlier batches went through: say so, and keep their outcomes
                     exc.details["partial_result"] = WriteResult(operation, module, _result_frame(out))
@@ -690,16 +677,12 @@ class ZohoClient:
         names = self._resolve_fields(ACCOUNTS, fields)
         meta = self._fields_meta(ACCOUNTS)
         if page * limit <= PAGE_LIMIT:
-            params: dict[str, Any] = {"fields": ",".join(names[:MAX_FIELDS]), "per_page": limit, "page": page}
-            if sort_by:
-                params["sort_by"] = sort_by
-            if sort_order:
-                params["sort_order"] = sort_order
-            data = self._get("get_accounts", f"/crm/v8/{ACCOUNTS}", params, ACCOUNTS)
-            return frames.to_frame((data or {}).get("data") or [], meta, names)
-        # Past 2,000 a page number is not accepted: walk page tokens to it.
-        rows = self._list(ACCOUNTS, names[:MAX_FIELDS], sort_by, sort_order, page * limit, per_page=limit)
-        return frames.to_frame(rows[(page - 1) * limit: page * limit], meta, names)
+            rows = self._list_wide(ACCOUNTS, names, sort_by, sort_order, limit, first_page=page, per_page=limit,
+                                   operation="get_accounts")
+        else:   # past 2,000 a page number is not accepted: walk page tokens to it
+            rows = self._list_wide(ACCOUNTS, names, sort_by, sort_order, page * limit,
+                                   per_page=limit)[(page - 1) * limit:]
+        return frames.to_frame(rows, meta, names)
 
     def get_account(self, account_id: str | int) -> dict[str, Any]:
         """One account as a dict (same keys and types as a ``get_accounts`` row)."""
@@ -788,119 +771,18 @@ def _outcome_row(row: Any, o: Outcome) -> dict[str, Any]:
             "action": o.action}
 
 
-def _parse(resp: requests.Response, doing: str, token: str | None) -> dict[str, Any] | None:
-    """A Zoho answer as JSON (None for 204/304), or the matching sergas_nb error."""
-    status = resp.status_code
-    if status in (204, 304):
-        return None
-    try:
-        body = resp.json() if resp.content else None
-    except ValueError:
-        body = None
-        if 200 <= status < 300:
-            raise ZohoAPIError(f"{doing}: HTTP {status} with malformed JSON", code="MALFORMED_RESPONSE",
-                               status=status) from None
-    if 200 <= status < 300:
-        if body is None:
-            raise ZohoAPIError(f"{doing}: HTTP {status} with an empty body", code="MALFORMED_RESPONSE",
-                               status=status)
-        return body
-    info = body if isinstance(body, dict) else {}
-    if isinstance(info.get("data"), list) and info["data"] and isinstance(info["data"][0], dict):
-        info = info["data"][0]   # some errors come wrapped like write outcomes
-    code = str(info.get("code") or f"HTTP_{status}")
-    message = _secrets.redact(info.get("message") or resp.reason or f"HTTP {status}")
-    details = info.get("details") if isinstance(info.get("details"), dict) else {}
-    if status == 429:
-        retry_after = resp.headers.get("Retry-After")
-        try:
-            wait = float(retry_after) if retry_after else None
-        except ValueError:
-            wait = None
-        return _raise(ZohoRateLimitError(f"{doing}: {message}", retry_after=wait, code=code, status=status,
-                                         details=details))
-    if status == 401:
-        err = _AuthFailure(f"{doing}: {message}", code=code, status=status, details=details)
-        err.rejected = token   # kept off details: those may be shown
-        return _raise(err)
-    return _raise(ZohoAPIError(f"{doing}: {message}", code=code, status=status, details=details))
+def _rows(data: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The records of an answer (none for 204 / no ``data``)."""
+    return (data or {}).get("data") or []
 
 
-def _raise(exc: BaseException) -> Any:
-    raise exc
+def _more(data: Mapping[str, Any] | None) -> bool:
+    return bool(((data or {}).get("info") or {}).get("more_records"))
 
 
-_COQL_SELECT = re.compile(r"^\s*select\s+(.+?)\s+from\s+([A-Za-z0-9_]+)", re.IGNORECASE | re.DOTALL)
-
-
-def _coql_shape(query: str) -> tuple[str | None, list[str] | None]:
-    """(module, selected field names) of a COQL SELECT; names None when not plain fields."""
-    m = _COQL_SELECT.match(query)
-    if not m:
-        raise ZohoValidationError([Problem("query", "expected a COQL query: select <fields> from <module> ...",
-                                           None, query)])
-    cols = [c.strip() for c in m.group(1).split(",")]
-    names = None if any(not re.fullmatch(r"[A-Za-z0-9_.$]+", c) for c in cols) else cols
-    return m.group(2), names
-
-
-def _strip_quoted(text: str) -> str:
-    return re.sub(r"'(?:[^'\\]|\\.)*'", "''", text)
-
-
-# ------------------------------------------------------------------------------------ criteria → COQL
-
-_CRIT_RE = re.compile(r"\(\s*([A-Za-z0-9_.]+)\s*:\s*([a-z_]+)\s*:\s*((?:[^()\\]|\\.)*)\)")
-_OPS = {"equals": "=", "not_equal": "!=", "greater_than": ">", "greater_equal": ">=", "less_than": "<",
-        "less_equal": "<="}
-_NUMERIC = {frames.INT, frames.FLOAT}
-
-
-def criteria_to_coql(where: str, fmap: Mapping[str, Mapping[str, Any]]) -> str:
-    """A COQL condition from Zoho search criteria ``((A:equals:x)and(B:greater_than:5))``;
-    anything not in that syntax is taken to be COQL already and returned as is."""
-    text = where.strip()
-    if not _CRIT_RE.search(text):
-        return text
-    problems: list[Problem] = []
-
-    def one(m: re.Match[str]) -> str:
-        name, op, raw = m.group(1), m.group(2), m.group(3)
-        base = name.split(".", 1)[0]
-        field = fmap.get(base)
-        if field is None and name != "id":
-            problems.append(Problem(name, "unknown field in criteria", None, raw))
-            return "id is not null"
-        values = [v.replace("\\,", ",").replace("\\(", "(").replace("\\)", ")")
-                  for v in re.split(r"(?<!\\),", raw)]
-        numeric = field is not None and frames.kind_of(field) in _NUMERIC
-        lit = [_literal(v, numeric) for v in values]
-        column = name if field is None or frames.kind_of(field) not in (frames.LOOKUP, frames.USER) or "." in name \
-            else f"{name}.id"
-        if op in _OPS:
-            return f"{column} {_OPS[op]} {lit[0]}"
-        if op == "starts_with":
-            return f"{column} like {_literal(values[0] + '%', False)}"
-        if op == "in":
-            return f"{column} in ({', '.join(lit)})"
-        if op == "between" and len(lit) == 2:
-            return f"{column} between {lit[0]} and {lit[1]}"
-        problems.append(Problem(name, f"operator {op!r} cannot be translated to COQL", None, raw))
-        return "id is not null"
-
-    out = _CRIT_RE.sub(lambda m: "(" + one(m) + ")", text)
-    if problems:
-        raise ZohoValidationError(problems)
-    return re.sub(r"\)\s*(and|or)\s*\(", lambda m: f") {m.group(1).lower()} (", out, flags=re.IGNORECASE)
-
-
-def _literal(value: str, numeric: bool) -> str:
-    v = value.strip()
-    if numeric and re.fullmatch(r"-?\d+(\.\d+)?", v):
-        return v
-    if v.lower() in ("true", "false"):
-        return v.lower()
-    return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+def _field_chunks(names: list[str]) -> list[list[str]]:
+    """Field names in lists of 49: with ``id`` added, each stays within Zoho's 50 fields a call."""
+    return [names[i:i + MAX_FIELDS - 1] for i in range(0, len(names), MAX_FIELDS - 1)] or [[]]
 
 
 __all__ = ["connect", "ZohoClient", "WriteResult", "criteria_to_coql"]

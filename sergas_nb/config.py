@@ -157,9 +157,7 @@ def _env(field: str) -> Any:
 class Settings(BaseSettings):
     """Validated configuration. Build it with :func:`load_settings` to get every problem at once."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
-                                      case_sensitive=False, env_ignore_empty=True, populate_by_name=True,
-                                      frozen=True)
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
     client_id: str | None = _env("client_id")
     client_secret: SecretStr | None = _env("client_secret")
@@ -176,6 +174,14 @@ class Settings(BaseSettings):
     database_name: str | None = _env("database_name")
     database_user: str | None = _env("database_user")
     database_password: SecretStr | None = _env("database_password")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: Any,
+                                   **sources: Any) -> tuple[Any, ...]:
+        # load_settings has already read overrides, environment and .env by ZOHO_SDK_*/DATABASE_*
+        # names; reading them again here would also match the bare aliases (an unrelated
+        # ENVIRONMENT=staging or REGION=... would break or redirect the configuration).
+        return (init_settings,)
 
     @field_validator("region", "environment", mode="before")
     @classmethod
@@ -243,7 +249,7 @@ class Settings(BaseSettings):
         out = [s.get_secret_value() for s in (self.client_secret, self.refresh_token, self.database_password)
                if s is not None]
         if self.database_url is not None:
-            pw = _url_password(self.database_url.get_secret_value())
+            pw = dsn_password(self.database_url.get_secret_value())
             if pw:
                 out.append(pw)
         return out
@@ -257,7 +263,8 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def _url_password(dsn: str) -> str | None:
+def dsn_password(dsn: str) -> str | None:
+    """The password in a libpq DSN or URL (None when none, or unparsable): for redaction only."""
     try:
         return conninfo_to_dict(normalise_database_url(dsn)).get("password")
     except Exception:
@@ -314,13 +321,12 @@ def load_settings(env_file: str | os.PathLike[str] | None = ".env",
     # Whatever was read, register the secrets first so no later message can show them.
     _secrets.register(raw["client_secret"], raw["refresh_token"], raw["database_password"])
     if raw["database_url"]:
-        _secrets.register(_url_password(str(raw["database_url"])), str(raw["database_url"]))
+        _secrets.register(dsn_password(str(raw["database_url"])), str(raw["database_url"]))
 
     problems: dict[str, str] = {}
     settings: Settings | None = None
     try:
-        settings = Settings(_env_file=env_file if env_file and Path(env_file).is_file() else None,
-                            **{k: v for k, v in raw.items() if v is not None})
+        settings = Settings(**{k: v for k, v in raw.items() if v is not None})
     except ValidationError as exc:
         for err in exc.errors(include_input=False, include_url=False):
             loc = str(err["loc"][0]) if err["loc"] else ""

@@ -72,18 +72,7 @@ def main(reports: str | os.PathLike[str] = "reports", work_dir: str | os.PathLik
             zoho = stack.enter_context(LocalZoho(accounts=accounts, seed=DEMO_SEED, auto_approve=True,
                                                  redirect_url=callback))
             _log(f"emulator on {zoho.url} with {accounts} seeded accounts")
-        env = {
-            "ZOHO_SDK_REGION": "local",
-            "ZOHO_SDK_ENVIRONMENT": "production",
-            "ZOHO_SDK_LOCAL_URL": zoho.url,
-            "ZOHO_SDK_CLIENT_ID": zoho.client_id,
-            "ZOHO_SDK_CLIENT_SECRET": zoho.client_secret,
-            "ZOHO_SDK_REFRESH_TOKEN": zoho.refresh_token,
-            "ZOHO_SDK_REDIRECT_URL": zoho.redirect_url,
-            "DATABASE_URL": database_url,
-            "SERGAS_NB_ENV_FILE": str(work / "onboarding.env"),
-            "MPLBACKEND": "Agg",
-        }
+        env = notebooks.kernel_env(zoho, database_url, SERGAS_NB_ENV_FILE=str(work / "onboarding.env"))
 
         try:
             modules = html_reports.ensure_widget_assets(work / "npm")
@@ -100,8 +89,7 @@ def main(reports: str | os.PathLike[str] = "reports", work_dir: str | os.PathLik
             _log(f"running {name} ...")
             try:
                 params = {**DEMO_PARAMETERS.get(name, {}), **(parameters or {}).get(name, {})}
-                summary = notebooks.run_notebook(src, out, params, env=env,
-                                                 cwd=reports_dir)
+                summary = notebooks.run_notebook(src, out, params, env=env, cwd=reports_dir)
             except ZohoError as exc:
                 _log(f"FAILED: {exc} (executed notebook kept at {out})")
                 return 1

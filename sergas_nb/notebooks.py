@@ -32,6 +32,37 @@ class NotebookError(ZohoError):
     """A notebook failed to run, or ran without printing its summary line."""
 
 
+# Connection settings a kernel could inherit from this process; kernel_env unsets those not given.
+CONNECTION_VARS = ("ZOHO_SDK_REGION", "ZOHO_SDK_ENVIRONMENT", "ZOHO_SDK_LOCAL_URL", "ZOHO_SDK_CLIENT_ID",
+                   "ZOHO_SDK_CLIENT_SECRET", "ZOHO_SDK_REFRESH_TOKEN", "ZOHO_SDK_REDIRECT_URL", "DATABASE_URL",
+                   "DATABASE_HOST")
+
+
+def kernel_env(zoho: Any = None, database_url: str | None = None, **extra: str | None) -> dict[str, str | None]:
+    """The environment for :func:`run_notebook`: the emulator ``zoho`` (a LocalZoho) and the database.
+
+    Every connection variable not given is unset (None), so a kernel never picks up settings of
+    this process by accident; plots render headless (``MPLBACKEND=Agg``). ``extra`` adds or
+    overrides variables (None unsets one).
+    """
+    env: dict[str, str | None] = dict.fromkeys(CONNECTION_VARS)
+    if zoho is not None:
+        env.update({"ZOHO_SDK_REGION": "local", "ZOHO_SDK_ENVIRONMENT": "production",
+                    "ZOHO_SDK_LOCAL_URL": zoho.url, "ZOHO_SDK_CLIENT_ID": zoho.client_id,
+                    "ZOHO_SDK_CLIENT_SECRET": zoho.client_secret, "ZOHO_SDK_REFRESH_TOKEN": zoho.refresh_token,
+                    "ZOHO_SDK_REDIRECT_URL": zoho.redirect_url})
+    env.update(DATABASE_URL=database_url, MPLBACKEND="Agg", **extra)
+    return env
+
+
+def _set_environ(env: Mapping[str, str | None]) -> None:
+    for k, v in env.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @contextlib.contextmanager
 def environment(env: Mapping[str, str | None]) -> Iterator[None]:
     """Temporarily set (or, with None, unset) environment variables: the kernel inherits them.
@@ -41,18 +72,10 @@ def environment(env: Mapping[str, str | None]) -> Iterator[None]:
     """
     saved = {k: os.environ.get(k) for k in env}
     try:
-        for k, v in env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _set_environ(env)
         yield
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _set_environ(saved)
 
 
 def read_summary(notebook: str | Path | nbformat.NotebookNode) -> dict[str, Any]:

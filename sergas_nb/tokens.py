@@ -166,14 +166,24 @@ class PostgresTokenStore(TokenStore):
             conn.execute(f"SELECT 1 FROM {TABLE} LIMIT 0")
 
     # -- rows ---------------------------------------------------------------------------------
-    def _select(self, conn: psycopg.Connection[Any], where: str, params: tuple[Any, ...]) -> _Row | None:
+    def _rows(self, conn: psycopg.Connection[Any], where: str, params: tuple[Any, ...], order: str,
+              limit: str = "") -> list[_Row]:
+        """Rows of this namespace; every token value read is registered for redaction first."""
         cur = conn.cursor(row_factory=dict_row)
-        row = cur.execute(f"SELECT {', '.join(_COLUMNS)} FROM {TABLE} WHERE namespace = %s AND ({where}) "
-                          "ORDER BY updated_at DESC LIMIT 1", (self.namespace, *params)).fetchone()
-        if row is None:
-            return None
-        _secrets.register(row["access_token"], row["refresh_token"], row["client_secret"], row["grant_token"])
-        return _Row(**row)
+        rows = cur.execute(f"SELECT {', '.join(_COLUMNS)} FROM {TABLE} WHERE namespace = %s AND ({where}) "
+                           f"ORDER BY {order} {limit}", (self.namespace, *params)).fetchall()
+        for r in rows:
+            _secrets.register(r["access_token"], r["refresh_token"], r["client_secret"], r["grant_token"])
+        return [_Row(**r) for r in rows]
+
+    def _select(self, conn: psycopg.Connection[Any], where: str, params: tuple[Any, ...]) -> _Row | None:
+        rows = self._rows(conn, where, params, "updated_at DESC", "LIMIT 1")
+        return rows[0] if rows else None
+
+    def _advisory_lock(self, conn: psycopg.Connection[Any], key: str) -> None:
+        """Inside a transaction: wait (at most lock_timeout) for the refresh lock of ``key``."""
+        conn.execute(f"SET LOCAL lock_timeout = '{int(self.lock_timeout * 1000)}ms'")
+        conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_CLASS, f"{self.namespace}|{key}"))
 
     def _find_row(self, conn: psycopg.Connection[Any], token: OAuthToken) -> _Row | None:
         """The row for ``token``, matched like the SDK's DBStore: user, access, grant, refresh token."""
@@ -212,8 +222,7 @@ class PostgresTokenStore(TokenStore):
         if not self._can_refresh(row):
             return row  # the SDK will refresh (or fail) on its own
         with conn.transaction():
-            conn.execute(f"SET LOCAL lock_timeout = '{int(self.lock_timeout * 1000)}ms'")
-            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_CLASS, f"{self.namespace}|{row.id}"))
+            self._advisory_lock(conn, row.id)
             # Re-read under the lock: another process may have refreshed while we waited.
             current = self._select(conn, "id = %s", (row.id,))
             if current is None:
@@ -282,8 +291,7 @@ class PostgresTokenStore(TokenStore):
         if not (self.token_url and refresh and client_id and secret) or token.get_user_signature() is not None:
             return None  # let the SDK do it its own way
         with conn.transaction():
-            conn.execute(f"SET LOCAL lock_timeout = '{int(self.lock_timeout * 1000)}ms'")
-            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_CLASS, f"{self.namespace}|rt|{refresh}"))
+            self._advisory_lock(conn, f"rt|{refresh}")
             row = self._select(conn, "refresh_token = %s", (refresh,))
             if row is not None:
                 return row
@@ -352,12 +360,8 @@ class PostgresTokenStore(TokenStore):
 
     def get_tokens(self) -> list[Any]:
         with self._connection() as conn:
-            cur = conn.cursor(row_factory=dict_row)
-            rows = cur.execute(f"SELECT {', '.join(_COLUMNS)} FROM {TABLE} WHERE namespace = %s "
-                               "ORDER BY created_at", (self.namespace,)).fetchall()
-        for r in rows:
-            _secrets.register(r["access_token"], r["refresh_token"], r["client_secret"])
-        return [self._to_token(_Row(**r)) for r in rows]
+            rows = self._rows(conn, "TRUE", (), "created_at")
+        return [self._to_token(r) for r in rows]
 
     def delete_tokens(self) -> None:
         with self._connection() as conn:

@@ -8,10 +8,11 @@ executed notebook exported to HTML (with a local widget renderer) shows the expl
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -389,27 +390,29 @@ class AccountExplorer(w.VBox):
             names.append("name")
         return names
 
-    def set_filters(self, **criteria: Any) -> None:
-        """Set several filters with one refresh (what a user does by hand, from code)."""
+    @contextlib.contextmanager
+    def _one_refresh(self) -> Iterator[None]:
+        """Change several controls inside the block; the explorer refreshes once, after it."""
         self._refreshing = True
         try:
-            self._apply_criteria(criteria)
+            yield
         finally:
             self._refreshing = False
         self.refresh()
 
+    def set_filters(self, **criteria: Any) -> None:
+        """Set several filters with one refresh (what a user does by hand, from code)."""
+        with self._one_refresh():
+            self._apply_criteria(criteria)
+
     def reset(self) -> None:
-        self._refreshing = True
-        try:
+        with self._one_refresh():
             for dd in self.filters.values():
                 dd.value = ALL
             if self.revenue is not None:
                 self.revenue.value = (self.revenue.min, self.revenue.max)
             if self.name_search is not None:
                 self.name_search.value = ""
-        finally:
-            self._refreshing = False
-        self.refresh()
 
     def summary(self) -> dict[str, float | int | None]:
         return summarize(self.filtered)

@@ -11,7 +11,7 @@ from sergas_nb import demo, reports
 from sergas_nb.emulator import LocalZoho
 from sergas_nb.notebooks import NOTEBOOKS
 from sergas_nb.pgcluster import free_port
-from tests.leaks import scan_files, find_leaks
+from tests.leaks import find_leaks, scan_files
 
 SMALL = {"04_performance_benchmarks.ipynb": {"sizes": [50, 200], "repeats": 2}}
 

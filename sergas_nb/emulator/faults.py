@@ -22,6 +22,10 @@ from typing import Any
 
 import orjson
 
+from sergas_nb.emulator.errors import EmulatorError
+from sergas_nb.emulator.limits import too_many_requests
+from sergas_nb.emulator.routes.common import internal_error
+
 CURRENT_TRANSPORT: contextvars.ContextVar[Any] = contextvars.ContextVar("emulator_transport", default=None)
 CONTROL_PREFIX = "/__emulator__"
 KINDS = ("status", "429", "reset", "stall", "malformed")
@@ -46,6 +50,8 @@ class Fault:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}")
         if self.count < 1:
             raise ValueError("count must be at least 1")
+        if self.body not in ("zoho", "html"):
+            raise ValueError('body must be "zoho" or "html"')
         self._regex = re.compile(self.path)  # raises re.error for a bad pattern
         self.method = self.method.upper() if self.method else None
 
@@ -118,21 +124,20 @@ _HTML_502 = (b"<html><head><title>502 Bad Gateway</title></head><body><center><h
 
 
 def _fault_response(fault: Fault) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    if fault.kind == "429":
-        body = {"status": "error", "code": "TOO_MANY_REQUESTS",
-                "message": fault.message or "You have made too many requests. Please try again later.",
-                "details": {}}
-        return 429, [(b"content-type", b"application/json;charset=UTF-8")], orjson.dumps(body)
+    json_type = [(b"content-type", b"application/json;charset=UTF-8")]
     if fault.kind == "malformed":
-        return 200, [(b"content-type", b"application/json;charset=UTF-8")], b'{"data": [{"id": "62508530'
-    if fault.body == "html":
+        return 200, json_type, b'{"data": [{"id": "62508530'
+    if fault.kind == "429":
+        err = too_many_requests()
+    elif fault.body == "html":
         html = _HTML_502 if fault.status == 502 else (
             f"<html><head><title>{fault.status}</title></head><body><h1>{fault.status}</h1></body></html>".encode())
         return fault.status, [(b"content-type", b"text/html;charset=UTF-8")], html
-    code = fault.code or ("INTERNAL_ERROR" if fault.status >= 500 else "INVALID_DATA")
-    message = fault.message or ("Internal server error occurred." if fault.status >= 500 else "invalid data")
-    body = {"status": "error", "code": code, "message": message, "details": {}}
-    return fault.status, [(b"content-type", b"application/json;charset=UTF-8")], orjson.dumps(body)
+    else:
+        err = internal_error() if fault.status >= 500 else EmulatorError("INVALID_DATA", "invalid data")
+        err.code, err.status = fault.code or err.code, fault.status
+    err.message = fault.message or err.message
+    return err.status, json_type, orjson.dumps(err.body())
 
 
 class FaultMiddleware:

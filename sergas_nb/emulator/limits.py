@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from sergas_nb.emulator.errors import EmulatorError
 
@@ -27,12 +27,16 @@ def too_many_requests() -> EmulatorError:
                          status=429)
 
 
+class _Pool:
+    """One concurrency pool: its size, the calls inside it now, and the most there have been at once."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.in_flight, self.peak = size, 0, 0
+
+
 class Limits:
     def __init__(self, concurrency: int = 20, sub_concurrency: int = 10, credits_per_day: int = 1_000_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.concurrency = concurrency
-        self.sub_concurrency = sub_concurrency
-        self.credits_per_day = credits_per_day
         self.clock = clock
         self._lock = threading.Lock()
         self._initial = (concurrency, sub_concurrency, credits_per_day)
@@ -41,11 +45,9 @@ class Limits:
     def reset(self) -> None:
         """Counters cleared and the configured limits back to the constructor's values."""
         with self._lock:
-            self.concurrency, self.sub_concurrency, self.credits_per_day = self._initial
-            self.in_flight = 0
-            self.sub_in_flight = 0
+            concurrency, sub_concurrency, self.credits_per_day = self._initial
+            self._org, self._sub = _Pool(concurrency), _Pool(sub_concurrency)
             self.rejected = 0
-            self.peak_in_flight = 0
             self._spent: deque[tuple[float, int]] = deque()
             self._spent_total = 0
 
@@ -53,39 +55,33 @@ class Limits:
                   credits_per_day: int | None = None) -> None:
         with self._lock:
             if concurrency is not None:
-                self.concurrency = int(concurrency)
+                self._org.size = int(concurrency)
             if sub_concurrency is not None:
-                self.sub_concurrency = int(sub_concurrency)
+                self._sub.size = int(sub_concurrency)
             if credits_per_day is not None:
                 self.credits_per_day = int(credits_per_day)
 
-    @contextmanager
-    def org_slot(self) -> Iterator[None]:
-        with self._lock:
-            if self.in_flight >= self.concurrency:
-                self.rejected += 1
-                raise too_many_requests()
-            self.in_flight += 1
-            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-        try:
-            yield
-        finally:
-            with self._lock:
-                self.in_flight -= 1
+    def org_slot(self) -> AbstractContextManager[None]:
+        """The org-wide concurrency pool (every CRM call)."""
+        return self._slot(self._org)
+
+    def sub_slot(self) -> AbstractContextManager[None]:
+        """The sub-concurrency pool (COQL, search, writes of more than 10 records)."""
+        return self._slot(self._sub)
 
     @contextmanager
-    def sub_slot(self) -> Iterator[None]:
-        """The sub-concurrency pool (COQL, search, writes of more than 10 records)."""
+    def _slot(self, pool: _Pool) -> Iterator[None]:
         with self._lock:
-            if self.sub_in_flight >= self.sub_concurrency:
+            if pool.in_flight >= pool.size:
                 self.rejected += 1
                 raise too_many_requests()
-            self.sub_in_flight += 1
+            pool.in_flight += 1
+            pool.peak = max(pool.peak, pool.in_flight)
         try:
             yield
         finally:
             with self._lock:
-                self.sub_in_flight -= 1
+                pool.in_flight -= 1
 
     def _expire(self, now: float) -> None:
         spent = self._spent
@@ -115,10 +111,10 @@ class Limits:
 
     def stats(self) -> dict[str, int]:
         with self._lock:
-            return {"in_flight": self.in_flight, "sub_in_flight": self.sub_in_flight, "rejected": self.rejected,
-                    "peak_in_flight": self.peak_in_flight, "credits_spent": self._spent_total,
-                    "credits_per_day": self.credits_per_day, "concurrency": self.concurrency,
-                    "sub_concurrency": self.sub_concurrency}
+            return {"in_flight": self._org.in_flight, "sub_in_flight": self._sub.in_flight, "rejected": self.rejected,
+                    "peak_in_flight": self._org.peak, "credits_spent": self._spent_total,
+                    "credits_per_day": self.credits_per_day, "concurrency": self._org.size,
+                    "sub_concurrency": self._sub.size}
 
 
 def write_cost(n_records: int) -> int:

@@ -136,6 +136,9 @@ def test_client_get_accounts_pages_like_the_seed(crm):
     every = crm.records("Accounts", fields=["Account_Name"])
     far = crm.get_accounts(limit=200, page=12, fields=["Account_Name"])   # records 2,201-2,400: page tokens
     assert list(far["id"]) == list(every["id"][2200:2400])
+    # 150 does not divide 2,000: page 14 (records 1,951-2,100) must not ask for ?page=14.
+    odd = crm.get_accounts(limit=150, page=14, fields=["Account_Name"])
+    assert list(odd["id"]) == list(every["id"][1950:2100])
     with pytest.raises(ZohoValidationError):
         crm.get_accounts(limit=500)
 

@@ -50,6 +50,15 @@ def test_reads_environment_and_dotenv_with_overrides_winning(monkeypatch, tmp_pa
     assert DB_PASSWORD in s.database_dsn()
 
 
+def test_only_the_documented_variable_names_are_read(monkeypatch, tmp_path):
+    # Bare names are common on servers and in other tools' .env files: they must not be taken.
+    monkeypatch.setenv("ENVIRONMENT", "staging")
+    monkeypatch.setenv("REGION", "mars")
+    (tmp_path / ".env").write_text("CLIENT_ID=not-ours\n")
+    s = load_settings(**good())
+    assert (s.environment, s.region, s.client_id) == ("production", "us", "1000.CLIENTID")
+
+
 def test_every_missing_or_invalid_variable_is_named_in_one_error():
     with pytest.raises(ZohoConfigError) as info:
         load_settings(region="mars", environment="staging", database_port="not-a-port",

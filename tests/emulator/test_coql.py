@@ -378,7 +378,9 @@ def test_unknown_column_and_module() -> None:
         ("Annual_Revenue > true", "Annual_Revenue", "currency"),
         ("Last_Engagement_Date = '2024-02-30'", "Last_Engagement_Date", "date"),
         ("Created_Time > '2024-01-01'", "Created_Time", "datetime"),
+        ("Created_Time > '0001-01-01T00:00:00+05:00'", "Created_Time", "datetime"),  # before year 1 in UTC
         ("Owner = 'ann'", "Owner", "ownerlookup"),
+        ("id = '\u00b2'", "id", "id"),  # a digit to str.isdigit, not to int()
     ],
 )
 def test_value_of_the_wrong_type(where: str, column: str, expected_type: str) -> None:

@@ -235,6 +235,8 @@ def test_boolean_rejects_in() -> None:
         ("(Last_Engagement_Date:equals:2024-02-30)", "date"),
         ("(Last_Engagement_Date:equals:01/03/2024)", "date"),
         ("(Created_Time:greater_than:2024-01-01)", "datetime"),
+        ("(Created_Time:greater_than:9999-12-31T23:00:00-05:00)", "datetime"),  # past year 9999 in UTC
+        ("(id:equals:\u00b2\u00b2)", "id"),  # digits to str.isdigit, not to int()
     ],
 )
 def test_value_of_the_wrong_type(criteria: str, expected_type: str) -> None:

@@ -88,6 +88,8 @@ def test_page_token_is_bound_to_its_parameters(api):
     assert r.status_code == 400 and r.json()["code"] == "AMBIGUITY_DURING_PROCESSING"
     r = api.get("/Accounts", params={"fields": "Account_Name", "page_token": token[:-3] + "abc"})
     assert r.status_code == 400 and r.json()["code"] == "INVALID_DATA"
+    r = api.get("/Accounts", params={"fields": "Account_Name", "page_token": token[:-3] + "\u00e9bc"})
+    assert r.status_code == 400 and r.json()["code"] == "INVALID_DATA"  # not a 500
 
 
 def test_page_token_continues_after_concurrent_inserts(api):
@@ -123,6 +125,9 @@ def test_if_modified_since_returns_only_newer_records_or_304(api):
     new_id = r.json()["data"][0]["details"]["id"]
     r = api.get("/Accounts", params={"fields": "Account_Name"}, headers={"If-Modified-Since": since})
     assert r.status_code == 200 and [row["id"] for row in r.json()["data"]] == [new_id]
+    r = api.get("/Accounts", params={"fields": "Account_Name"},
+                headers={"If-Modified-Since": "0001-01-01T00:00:00+05:00"})  # before year 1 in UTC
+    assert r.status_code == 400 and r.json()["details"] == {"param_name": "If-Modified-Since"}
 
 
 def test_empty_module_answers_204(api, fresh_emulator):

@@ -7,11 +7,7 @@ every operation present, ratios with wide margins).
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import sys
-from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -20,7 +16,7 @@ import pytest
 import requests
 
 from sergas_nb import benchmarking as bm
-from sergas_nb.notebooks import run_notebook
+from sergas_nb.notebooks import NOTEBOOKS_DIR, kernel_env, run_notebook
 
 # --- statistics helpers ---------------------------------------------------------------------------
 
@@ -151,7 +147,7 @@ def test_run_refuses_a_path_that_did_less_than_asked(fresh_emulator):
 
 # --- the notebook under papermill -----------------------------------------------------------------
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_performance_benchmarks.ipynb"
+NOTEBOOK = NOTEBOOKS_DIR / "04_performance_benchmarks.ipynb"
 TOKEN_SHAPE = re.compile(r"1000\.[0-9a-f]{16,}\.[0-9a-f]{16,}")
 # Tiny sizes keep the run to seconds; 1,000 records is where the paths' costs separate clearly.
 PARAMS = {"sizes": [20, 1000], "repeats": 2, "latency_per_call": 0.005, "latency_per_record": 0.00001,
@@ -159,26 +155,12 @@ PARAMS = {"sizes": [20, 1000], "repeats": 2, "latency_per_call": 0.005, "latency
 
 
 @pytest.fixture(scope="module")
-def python3_kernel() -> str:
-    """A ``python3`` kernel spec in the test's JUPYTER_DATA_DIR that runs this very interpreter."""
-    from ipykernel.kernelspec import install
-
-    install(user=True, kernel_name="python3", display_name="Python 3 (test venv)")
-    spec = json.loads((Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels" / "python3" / "kernel.json").read_text())
-    assert spec["argv"][0] == sys.executable
-    return "python3"
-
-
-@pytest.fixture(scope="module")
-def executed(emulator, python3_kernel, tmp_path_factory):
+def executed(emulator, tmp_path_factory):
     """One papermill run shared by the assertions below (reset first: OAuth limits, latency, data)."""
     z = emulator
     z.control.reset()
     tmp_path = tmp_path_factory.mktemp("nb04")
-    env = {"ZOHO_SDK_REGION": "local", "ZOHO_SDK_ENVIRONMENT": "production", "ZOHO_SDK_LOCAL_URL": z.url,
-           "ZOHO_SDK_CLIENT_ID": z.client_id, "ZOHO_SDK_CLIENT_SECRET": z.client_secret,
-           "ZOHO_SDK_REFRESH_TOKEN": z.refresh_token, "ZOHO_SDK_REDIRECT_URL": z.redirect_url,
-           "DATABASE_URL": None, "DATABASE_HOST": None, "MPLBACKEND": "Agg"}
+    env = kernel_env(z)
     out = tmp_path / "04_performance_benchmarks.ipynb"
     try:
         summary = run_notebook(NOTEBOOK, out, PARAMS, env=env, cwd=tmp_path, timeout=180)

@@ -16,9 +16,10 @@ import papermill
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from sergas_nb.notebooks import NOTEBOOKS_DIR
 from tests.fixtures.browser import LabServer
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02_explore_accounts.ipynb"
+NOTEBOOK = NOTEBOOKS_DIR / "02_explore_accounts.ipynb"
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 RUN_TIMEOUT_MS = 180_000  # kernel start + emulator + bulk read on a 2-core CI machine
@@ -73,8 +74,7 @@ def summary_line(page) -> str:
     return out.text_content()
 
 
-def test_explorer_filters_in_jupyterlab(chromium_executable: str, jupyter_lab: LabServer, chromium_page,
-                                        tmp_path: Path) -> None:
+def test_explorer_filters_in_jupyterlab(jupyter_lab: LabServer, chromium_page, tmp_path: Path) -> None:
     try:
         _drive_explorer(jupyter_lab, chromium_page, tmp_path)
     except Exception:

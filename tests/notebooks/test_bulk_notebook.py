@@ -18,14 +18,6 @@ NOTEBOOK = notebooks.NOTEBOOKS_DIR / "03_bulk_edits.ipynb"
 CRITERIA = "(Industry:equals:Energy)"
 
 
-def _env(zoho, database_url: str) -> dict[str, str]:
-    """Connection settings reach the kernel through the environment, never as parameters."""
-    return {"ZOHO_SDK_REGION": "local", "ZOHO_SDK_ENVIRONMENT": "production", "ZOHO_SDK_LOCAL_URL": zoho.url,
-            "ZOHO_SDK_CLIENT_ID": zoho.client_id, "ZOHO_SDK_CLIENT_SECRET": zoho.client_secret,
-            "ZOHO_SDK_REFRESH_TOKEN": zoho.refresh_token, "ZOHO_SDK_REDIRECT_URL": zoho.redirect_url,
-            "DATABASE_URL": database_url, "MPLBACKEND": "Agg"}
-
-
 def _expected_changes(zoho) -> int:
     """How many Energy accounts the status_from_health rule changes, computed without sergas_nb.bulk."""
     from sergas_nb.client import connect
@@ -41,9 +33,10 @@ def _expected_changes(zoho) -> int:
 
 def _run(tmp_path: Path, zoho, dsn: str, **parameters) -> tuple[dict, str]:
     out = tmp_path / "03_bulk_edits.ipynb"
-    env = _env(zoho, dsn)
-    if "database_url" in parameters:  # the parameter must win over the environment
-        env["DATABASE_URL"] = "postgresql://nobody@127.0.0.1:1/not_this_one"
+    # Connection settings reach the kernel through the environment, never as parameters; a
+    # database_url parameter must win over the environment, which then names no usable database.
+    env_dsn = "postgresql://nobody@127.0.0.1:1/not_this_one" if "database_url" in parameters else dsn
+    env = notebooks.kernel_env(zoho, env_dsn)
     summary = notebooks.run_notebook(NOTEBOOK, out, {"criteria": CRITERIA, "coql": "", **parameters},
                                      env=env, cwd=tmp_path)
     return summary, out.read_text()

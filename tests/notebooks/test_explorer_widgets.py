@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
 
 from sergas_nb.emulator.state.seed import generate
-from sergas_nb.notebooks import run_notebook
+from sergas_nb.notebooks import NOTEBOOKS_DIR, kernel_env, run_notebook
 from sergas_nb.widgets import (
     AccountExplorer,
     chart_data,
@@ -266,11 +265,7 @@ def test_values_are_html_escaped(df):
 
 # --- the notebook, unattended (papermill) against the emulator ------------------------------------
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02_explore_accounts.ipynb"
-# Unset so the kernel neither finds another emulator nor a database by accident.
-CLEAN_ENV = {k: None for k in ("ZOHO_SDK_REGION", "ZOHO_SDK_ENVIRONMENT", "ZOHO_SDK_LOCAL_URL", "ZOHO_SDK_CLIENT_ID",
-                               "ZOHO_SDK_CLIENT_SECRET", "ZOHO_SDK_REFRESH_TOKEN", "ZOHO_SDK_REDIRECT_URL",
-                               "DATABASE_URL", "DATABASE_HOST")}
+NOTEBOOK = NOTEBOOKS_DIR / "02_explore_accounts.ipynb"
 
 
 def test_notebook_explores_the_configured_emulator(fresh_emulator, tmp_path):
@@ -280,10 +275,7 @@ def test_notebook_explores_the_configured_emulator(fresh_emulator, tmp_path):
     for rec in accounts:
         by_industry.setdefault(rec["Industry"], []).append(rec)
     industry = max(by_industry, key=lambda k: len(by_industry[k]))
-    env = {**CLEAN_ENV, "ZOHO_SDK_REGION": "local", "ZOHO_SDK_LOCAL_URL": z.url, "ZOHO_SDK_CLIENT_ID": z.client_id,
-           "ZOHO_SDK_CLIENT_SECRET": z.client_secret, "ZOHO_SDK_REFRESH_TOKEN": z.refresh_token,
-           "ZOHO_SDK_REDIRECT_URL": z.redirect_url, "MPLBACKEND": "Agg"}
-
+    env = kernel_env(z)  # no database: the kernel does not find one by accident
     out = tmp_path / "02.ipynb"
     summary = run_notebook(NOTEBOOK, out, {"target": "emulator", "industry": industry}, env=env, cwd=tmp_path)
 
@@ -306,7 +298,7 @@ def test_notebook_starts_its_own_emulator_and_copes_with_few_fields(tmp_path):
     fields = ["Account_Name", "Industry", "Owner", "Billing_Country", "Annual_Revenue"]
     out = tmp_path / "02.ipynb"
     summary = run_notebook(NOTEBOOK, out, {"accounts": 300, "seed": 3, "fields": fields},
-                           env={**CLEAN_ENV, "MPLBACKEND": "Agg"}, cwd=tmp_path)
+                           env=kernel_env(), cwd=tmp_path)  # no emulator named, no database
 
     seeded = list(generate(seed=3, accounts=300).records["Accounts"].values())
     assert summary["accounts"] == 300 and summary["selected"] == 300

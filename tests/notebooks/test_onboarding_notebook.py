@@ -10,24 +10,28 @@ import pytest
 from dotenv import dotenv_values
 
 from sergas_nb.emulator import LocalZoho
-from sergas_nb.notebooks import NOTEBOOKS_DIR, NotebookError, run_notebook
+from sergas_nb.notebooks import NOTEBOOKS_DIR, NotebookError, kernel_env, run_notebook
 from sergas_nb.pgcluster import free_port
 
 NOTEBOOK = NOTEBOOKS_DIR / "01_oauth_onboarding.ipynb"
 
 
-@pytest.fixture
-def zoho():
+@pytest.fixture(scope="module")
+def onboarding_emulator():
     # The onboarding catcher needs the redirect URI on a port of its own.
     with LocalZoho(accounts=200, auto_approve=True, redirect_url=f"http://127.0.0.1:{free_port()}/callback") as z:
         yield z
 
 
+@pytest.fixture
+def zoho(onboarding_emulator):
+    onboarding_emulator.control.reset()  # OAuth codes, tokens and counters as at start
+    return onboarding_emulator
+
+
 def _env(z: LocalZoho, database_url: str, env_file: Path, **extra: str) -> dict[str, str | None]:
-    return {"ZOHO_SDK_REGION": "local", "ZOHO_SDK_LOCAL_URL": z.url, "ZOHO_SDK_CLIENT_ID": z.client_id,
-            "ZOHO_SDK_CLIENT_SECRET": z.client_secret, "ZOHO_SDK_REDIRECT_URL": z.redirect_url,
-            "ZOHO_SDK_REFRESH_TOKEN": None, "DATABASE_URL": database_url,
-            "SERGAS_NB_ENV_FILE": str(env_file), **extra}
+    # No refresh token: getting one is what the notebook is for.
+    return kernel_env(z, database_url, ZOHO_SDK_REFRESH_TOKEN=None, SERGAS_NB_ENV_FILE=str(env_file), **extra)
 
 
 def _stored_tokens(database_url: str) -> list[tuple[str, str, str]]:

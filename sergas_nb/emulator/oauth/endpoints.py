@@ -11,13 +11,12 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from .models import ConsentError, parse_scopes
-
-LIMIT_NAMES = ("refresh_limit", "refresh_window", "max_live_tokens", "code_ttl")
 from .pages import consent_page, error_page
 
 if TYPE_CHECKING:
     from .server import OAuthServer
 
+LIMIT_NAMES = ("refresh_limit", "refresh_window", "max_live_tokens", "code_ttl")
 AUTH_PATH = "/oauth/v2/auth"
 TOKEN_PATH = "/oauth/v2/token"
 REVOKE_PATH = "/oauth/v2/token/revoke"

@@ -75,23 +75,13 @@ class _Resolver:
             self._cache[key] = self.catalog.get(module, str(record_id))
         return self._cache[key]
 
-    @staticmethod
-    def _field(fields: dict[str, dict], name: str) -> dict[str, Any] | None:
-        found = fields.get(name)
-        if found is None:
-            lowered = name.lower()
-            found = next((f for key, f in fields.items() if key.lower() == lowered), None)
-        if found is None and name.lower() == "id":
-            found = V.ID_FIELD
-        return found
-
     def column(self, ref: Ref) -> Column:
         getter, data_type, api = self._walk(ref, self.base_fields, ref.parts)
         key = api if len(ref.parts) == 1 else ref.text
         return Column(key, data_type, getter)
 
     def _walk(self, ref: Ref, fields: dict[str, dict], parts: tuple[str, ...]) -> tuple[Callable[[Record], Any], str, str]:
-        field = self._field(fields, parts[0])
+        field = V.find_field(fields, parts[0])
         if field is None:
             raise EmulatorError("INVALID_QUERY", MSG_COLUMN, {"column_name": ref.text})
         api = str(field.get("api_name") or parts[0])
@@ -156,7 +146,7 @@ def _coerce(col: Column, ref: Ref, value: Any) -> Any:
     text = value if isinstance(value, str) else str(value)
     parsed: Any
     if data_type == "id" or data_type in V.LOOKUP | V.USER_LOOKUP:
-        parsed = int(text) if text.strip().isdigit() else None
+        parsed = V.parse_id(text)
     elif data_type in V.NUMERIC:
         parsed = value if isinstance(value, (int, float)) else V.parse_number(text, data_type)
         if parsed is not None and data_type in V.INTEGRAL and isinstance(parsed, float):

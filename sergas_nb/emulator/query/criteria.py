@@ -190,12 +190,7 @@ def _compile(node: Node, fields: dict[str, dict]) -> Predicate:
 
 
 def _resolve_field(name: str, fields: dict[str, dict]) -> dict[str, Any]:
-    field = fields.get(name)
-    if field is None:
-        if name == "id":
-            return V.ID_FIELD
-        lowered = name.lower()  # Zoho tolerates API names in another letter case
-        field = next((f for key, f in fields.items() if key.lower() == lowered), None)
+    field = V.find_field(fields, name)
     if field is None:
         raise EmulatorError("INVALID_QUERY", INVALID_QUERY_MESSAGE, {"reason": "invalid field api name", "api_name": name})
     return field
@@ -323,7 +318,7 @@ def _typed(api: str, data_type: str, raw: str) -> Any:
     elif data_type in V.DATETIME:
         parsed = V.parse_datetime(raw)
     elif data_type == "id":
-        parsed = int(raw) if raw.isdigit() else None
+        parsed = V.parse_id(raw)
     else:
         parsed = V.parse_number(raw, data_type)
     if parsed is None:

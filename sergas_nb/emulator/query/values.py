@@ -29,6 +29,29 @@ ID_FIELD: dict[str, Any] = {"api_name": "id", "data_type": "bigint", "json_type"
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def find_field(fields: dict[str, dict], name: str) -> dict[str, Any] | None:
+    """The field called ``name`` (Zoho tolerates API names in another letter case), ``ID_FIELD``
+    for the record id, or None."""
+    found = fields.get(name)
+    if found is None:
+        lowered = name.lower()
+        found = next((f for key, f in fields.items() if key.lower() == lowered), None)
+        if found is None and lowered == "id":
+            found = ID_FIELD
+    return found
+
+
+def utc_text(moment: datetime) -> str | None:
+    """``moment`` in the store's datetime form (a naive one is read as UTC); None when the shift to
+    UTC leaves the representable years (``0001-01-01T00:00:00+05:00``)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    except OverflowError:
+        return None
+
+
 def effective_type(field: dict[str, Any]) -> str:
     """The data type values are compared as: formulas and rollups by their return type."""
     data_type = str(field.get("data_type") or "text")
@@ -93,9 +116,13 @@ def parse_datetime(text: str) -> str | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return utc_text(moment)
+
+
+def parse_id(text: str) -> int | None:
+    """A record id given as text; None unless ASCII digits (``"²".isdigit()`` is true, ``int("²")`` fails)."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def parse_boolean(text: str) -> bool | None:

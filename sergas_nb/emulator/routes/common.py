@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sergas_nb.emulator.errors import EmulatorError
+from sergas_nb.emulator.query.values import ID_FIELD, find_field
 from sergas_nb.emulator.state import metadata as md
 
 if TYPE_CHECKING:
@@ -85,27 +86,19 @@ def field_list(request: Request, module: str, *, required: bool) -> list[str] | 
     if len(names) > 50:
         raise EmulatorError("LIMIT_EXCEEDED", "Max field limit exceeded", {"param_name": "fields", "limit": 50})
     fmap = md.field_map(module)
-    lower = _lower_names(module)
     out: list[str] = []
     for n in names:
-        canon = n if n in fmap else lower.get(n.lower())
-        if canon is None:
-            if n == "id":
-                continue
+        field = find_field(fmap, n)
+        if field is None:
             raise EmulatorError("INVALID_DATA", "invalid data", {"api_name": n, "param_name": "fields"})
-        if canon not in out:
-            out.append(canon)
+        if field is not ID_FIELD and field["api_name"] not in out:  # every row carries the id anyway
+            out.append(field["api_name"])
     return out
 
 
-_LOWER: dict[str, dict[str, str]] = {}
-
-
-def _lower_names(module: str) -> dict[str, str]:
-    hit = _LOWER.get(module)
-    if hit is None:
-        hit = _LOWER[module] = {k.lower(): k for k in md.field_map(module)}
-    return hit
+def project(record: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
+    """A copy of ``record`` with only the id and ``fields`` (all of it when None)."""
+    return dict(record) if fields is None else {k: record.get(k) for k in ["id", *fields]}
 
 
 async def json_body(request: Request) -> Any:

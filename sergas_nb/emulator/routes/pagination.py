@@ -10,12 +10,12 @@ import base64
 import hashlib
 import hmac
 import time
-from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 
 from sergas_nb.emulator.errors import EmulatorError
+from sergas_nb.emulator.state.seed import iso
 
 TOKEN_TTL = 86400.0
 DISCRETE_LIMIT = 2000  # records reachable with ``page``
@@ -37,8 +37,7 @@ class PageTokens:
         expires = self.clock() + TOKEN_TTL
         payload = base64.urlsafe_b64encode(orjson.dumps({"b": bound, "o": offset, "l": last_id, "e": int(expires)}))
         sig = hmac.new(self.secret, payload, hashlib.sha256).hexdigest()[:20]
-        expiry = datetime.fromtimestamp(int(expires), timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-        return payload.decode().rstrip("=") + "." + sig, expiry
+        return payload.decode().rstrip("=") + "." + sig, iso(expires)
 
     def read(self, token: str, bound: str) -> tuple[int, str | None]:
         """(offset, last id served) of a valid token; Zoho's errors otherwise."""
@@ -46,7 +45,8 @@ class PageTokens:
         raw = payload + "=" * (-len(payload) % 4)
         good = hmac.new(self.secret, raw.encode(), hashlib.sha256).hexdigest()[:20]
         try:
-            if not sig or not hmac.compare_digest(sig, good):
+            # Bytes: compare_digest raises TypeError on non-ASCII text, and the token is user input.
+            if not sig or not hmac.compare_digest(sig.encode(), good.encode()):
                 raise ValueError
             data = orjson.loads(base64.urlsafe_b64decode(raw))
         except (ValueError, orjson.JSONDecodeError):

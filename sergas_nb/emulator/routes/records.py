@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from contextlib import nullcontext
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -13,9 +14,12 @@ from starlette.routing import Route
 
 from sergas_nb.emulator.errors import EmulatorError
 from sergas_nb.emulator.limits import write_cost
+from sergas_nb.emulator.query.values import utc_text
 from sergas_nb.emulator.routes.common import (
-    crm, field_list, int_param, invalid_param, json_body, json_response, module_of, no_content, raw_json_response)
+    crm, field_list, int_param, invalid_param, json_body, json_response, module_of, no_content, project,
+    raw_json_response)
 from sergas_nb.emulator.routes.pagination import DISCRETE_LIMIT, TOKEN_LIMIT, binding
+from sergas_nb.emulator.routes.search import predicate_from  # the count takes search's filters
 from sergas_nb.emulator.state import metadata as md
 from sergas_nb.emulator.state.store import SORTABLE
 
@@ -35,11 +39,10 @@ def _modified_since(request: Request) -> str | None:
             dt = parsedate_to_datetime(raw)
         except (TypeError, ValueError):
             dt = None
-    if dt is None:
+    since = utc_text(dt) if dt is not None else None
+    if since is None:
         raise EmulatorError("INVALID_DATA", "invalid data", {"param_name": "If-Modified-Since"})
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return since
 
 
 def _ids_param(request: Request, name: str = "ids") -> list[str] | None:
@@ -78,11 +81,9 @@ async def list_records(request: Request, emu: Any, grant: Any) -> Response:
                              "ids": ids_filter, "since": since, "cvid": q.get("cvid"),
                              "converted": q.get("converted"), "approved": q.get("approved")})
     emu.limits.charge(1)
-    if "sort_by" in q or "cvid" in q:
-        with emu.limits.sub_slot():  # Zoho counts sorted and custom-view lists against sub-concurrency
-            return await _list(emu, module, fields, per_page, page, token, sort_by, sort_order, ids_filter,
-                               since, bound)
-    return await _list(emu, module, fields, per_page, page, token, sort_by, sort_order, ids_filter, since, bound)
+    # Zoho counts sorted and custom-view lists against sub-concurrency.
+    with emu.limits.sub_slot() if "sort_by" in q or "cvid" in q else nullcontext():
+        return await _list(emu, module, fields, per_page, page, token, sort_by, sort_order, ids_filter, since, bound)
 
 
 async def _list(emu: Any, module: str, fields: list[str], per_page: int, page: int, token: str | None,
@@ -111,7 +112,6 @@ async def _list(emu: Any, module: str, fields: list[str], per_page: int, page: i
                 except ValueError:
                     pass
             page = offset // per_page + 1
-            limit = TOKEN_LIMIT
         else:
             if page * per_page > DISCRETE_LIMIT:
                 raise EmulatorError(
@@ -119,8 +119,7 @@ async def _list(emu: Any, module: str, fields: list[str], per_page: int, page: i
                     "you can fetch only the first 2000 records with page; use page_token for more",
                     {"param_name": "page", "limit": DISCRETE_LIMIT})
             offset = (page - 1) * per_page
-            limit = TOKEN_LIMIT
-        end = min(offset + per_page, limit)
+        end = min(offset + per_page, TOKEN_LIMIT)
         page_ids = ordered[offset:end]
         if not page_ids:
             return no_content()
@@ -156,7 +155,7 @@ async def get_record(request: Request, emu: Any, grant: Any) -> Response:
         rec = emu.store.get(module, rid)
         if rec is None:
             return no_content()  # Zoho answers an id with no record behind it with 204
-        row = dict(rec) if fields is None else {k: rec.get(k) for k in ["id", *fields]}
+        row = project(rec, fields)
     await emu.faults.delay(1)
     return json_response({"data": [row]})
 
@@ -195,13 +194,10 @@ def _batch_status(results: list[dict[str, Any]], ok_status: int) -> int:
 
 async def _run_write(emu: Any, n: int, fn: Any) -> list[dict[str, Any]]:
     emu.limits.charge(write_cost(n))
-    if n > 10:  # writes of more than 10 records count against the sub-concurrency pool
-        with emu.limits.sub_slot():
-            results = fn()
-            await emu.faults.delay(n)
-            return results
-    results = fn()
-    await emu.faults.delay(n)
+    # Writes of more than 10 records count against the sub-concurrency pool.
+    with emu.limits.sub_slot() if n > 10 else nullcontext():
+        results = fn()
+        await emu.faults.delay(n)
     return results
 
 
@@ -272,8 +268,6 @@ async def delete_record(request: Request, emu: Any, grant: Any) -> Response:
 
 @crm
 async def count_records(request: Request, emu: Any, grant: Any) -> Response:
-    from sergas_nb.emulator.routes.search import predicate_from  # the count takes search's filters
-
     module = module_of(request)
     emu.limits.charge(1)
     pred = predicate_from(request, module, required=False)

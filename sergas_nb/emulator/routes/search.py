@@ -16,7 +16,7 @@ from starlette.routing import Route
 from sergas_nb.emulator.errors import EmulatorError
 from sergas_nb.emulator.limits import coql_cost
 from sergas_nb.emulator.routes.common import (
-    crm, field_list, int_param, json_body, json_response, module_of, no_content)
+    crm, field_list, int_param, json_body, json_response, module_of, no_content, project)
 from sergas_nb.emulator.routes.pagination import DISCRETE_LIMIT
 from sergas_nb.emulator.state import metadata as md
 
@@ -73,7 +73,7 @@ async def search_records(request: Request, emu: Any, grant: Any) -> Response:
                     more = True
                     break
                 if seen >= start:
-                    rows.append(dict(rec) if fields is None else {k: rec.get(k) for k in ["id", *fields]})
+                    rows.append(project(rec, fields))
                 seen += 1
         if end >= DISCRETE_LIMIT:
             more = False  # nothing past 2,000 is reachable, so there is nothing "more" to fetch
@@ -96,7 +96,7 @@ class StoreCatalog:
 
     def records(self, module: str) -> Iterable[dict]:
         canon = md.canonical_module(module) or module
-        return list(self.store.records.get(canon, {}).values())
+        return self.store.records.get(canon, {}).values()  # the route holds the store lock
 
     def get(self, module: str, id: str) -> dict | None:
         canon = md.canonical_module(module) or module

@@ -197,7 +197,8 @@ def _stamp(rec: dict[str, Any], g: _Gen, users: list[dict[str, Any]], i: int, n:
     rec["Tag"] = []
 
 
-def _mini(user: dict[str, Any]) -> dict[str, Any]:
+def user_ref(user: dict[str, Any]) -> dict[str, Any]:
+    """How records point at a user (Owner, Created_By, ...): {"name", "id", "email"}."""
     return {"name": user["full_name"], "id": user["id"], "email": user["email"]}
 
 
@@ -372,7 +373,7 @@ def generate(seed: int = 42, accounts: int = 2000, *, user_email: str = "admin@s
     """Build the whole org. Other modules scale with ``accounts`` unless given explicitly."""
     g = _Gen(seed)
     users = _users(g.rng, user_email)
-    owners = [_mini(u) for u in users]
+    owners = [user_ref(u) for u in users]
     n_leads = accounts // 4 if leads is None else leads
     n_contacts = accounts // 2 if contacts is None else contacts
     n_deals = accounts // 2 if deals is None else deals

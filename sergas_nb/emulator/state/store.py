@@ -11,13 +11,14 @@ import copy
 import threading
 import time
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any
 
 import orjson
 
+from sergas_nb.emulator.query.values import utc_text
 from sergas_nb.emulator.state import metadata as md
-from sergas_nb.emulator.state.seed import SeedData, generate, iso
+from sergas_nb.emulator.state.seed import SeedData, generate, iso, user_ref
 
 Record = dict[str, Any]
 Result = dict[str, Any]
@@ -57,7 +58,7 @@ def _parse_datetime(value: str) -> str | None:
         return None
     if dt.tzinfo is None:
         return None  # Zoho requires the offset
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return utc_text(dt)
 
 
 class Store:
@@ -95,14 +96,8 @@ class Store:
         # replaced, never mutated, on write, so an identity check tells a stale entry from a good one.
         self.row_cache: dict[tuple[str, tuple[str, ...]], dict[str, tuple[Record, bytes]]] = {}
         self.last_modified = {m: 0.0 for m in md.MODULES}  # wall time of the last write, per module
-        self._unique: dict[str, dict[str, str]] = {}
-        for module, field in md.DUPLICATE_FIELDS.items():
-            idx: dict[str, str] = {}
-            for rid, rec in self.records[module].items():
-                v = rec.get(field)
-                if isinstance(v, str):
-                    idx.setdefault(v.lower(), rid)
-            self._unique[module] = idx
+        # Each module's default duplicate-check field (lower-cased value -> id), kept current by _index.
+        self._unique = {m: self._value_index(m, f) for m, f in md.DUPLICATE_FIELDS.items()}
 
     def snapshot(self) -> dict[str, list[Record]]:
         """A deep copy of every module's records, for tests and debugging."""
@@ -115,8 +110,7 @@ class Store:
         return self.users_by_email.get((email or "").lower(), self.users[0])
 
     def mini_user(self, email: str | None) -> dict[str, Any]:
-        u = self.current_user(email)
-        return {"name": u["full_name"], "id": u["id"], "email": u["email"]}
+        return user_ref(self.current_user(email))
 
     def rows_json(self, module: str, ids: list[str], keys: tuple[str, ...]) -> list[bytes]:
         """Each record projected to ``keys`` as JSON bytes; cached, since list pages are re-read a lot."""
@@ -139,8 +133,9 @@ class Store:
     def get(self, module: str, rid: str) -> Record | None:
         return self.records[module].get(rid)
 
-    def count(self, module: str) -> int:
-        return len(self.records[module])
+    def counts(self) -> dict[str, int]:
+        with self.lock:
+            return {m: len(recs) for m, recs in self.records.items()}
 
     def ordered_ids(self, module: str, sort_by: str = "id", sort_order: str = "desc") -> list[str]:
         """Ids in the requested order; cached until the module's next write (lists are hot)."""
@@ -242,7 +237,7 @@ class Store:
             user = self.users_by_id.get(rid)
             if user is None:
                 raise _invalid(api, path + ".id", message="the id given seems to be invalid")
-            return {"name": user["full_name"], "id": user["id"], "email": user["email"]}
+            return user_ref(user)
         raise _invalid(api, path, dt)  # field types we do not model are not writable
 
     def _check(self, module: str, item: Any, i: int, existing: Record | None) -> dict[str, Any]:
@@ -306,17 +301,15 @@ class Store:
 
     def _insert_one(self, module: str, item: Any, i: int, user: dict[str, Any], now: str) -> Result:
         changes = self._check(module, item, i, None)
-        rec: Record = {f["api_name"]: None for f in md.fields_for(module)}
+        rid = self._new_id()
+        rec: Record = {"id": rid}  # first, as in Zoho's answers and the seeded records
+        rec.update((f["api_name"], None) for f in md.fields_for(module))
         rec["Tag"] = []
         rec["Owner"] = user
         rec.update(changes)
-        rid = self._new_id()
-        rec["id"] = rid
         rec["Created_By"] = rec["Modified_By"] = user
         rec["Created_Time"] = rec["Modified_Time"] = now
         self._derive(module, rec)
-        # Keep "id" first, as Zoho's answers and the seeded records have it.
-        rec = {"id": rid, **{k: v for k, v in rec.items() if k != "id"}}
         self.records[module][rid] = rec
         self._index(module, rid, None, rec)
         return self._success(rec, "record added")
@@ -371,7 +364,9 @@ class Store:
         """Update the first record matching a duplicate-check field (in order), else insert."""
         with self.lock:
             user, now, out = self.mini_user(user_email), self._now(), []
-            indexes: dict[str, dict[Any, str]] = {}
+            # The default field's index is maintained already; others are built once per call.
+            default = md.DUPLICATE_FIELDS[module]
+            indexes: dict[str, dict[Any, str]] = {default: self._unique[module]}
             for i, item in enumerate(items):
                 try:
                     match_id, match_field = None, None
