@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv system-deps clean
+.PHONY: demo test lint venv system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,12 @@ demo: venv
 
 test: venv system-deps
 	$(BIN)/python -m pytest
+
+# Guard rails: ruff (lint + format) and mypy, configured in pyproject.toml.
+lint: venv
+	$(BIN)/ruff check sergas_nb tests benchmarks
+	$(BIN)/ruff format --check sergas_nb tests benchmarks
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) reports .sergas-nb

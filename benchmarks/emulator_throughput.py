@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import orjson
 import requests
@@ -51,11 +52,20 @@ def emulator(accounts: int, in_process: bool) -> Iterator[dict[str, str]]:
     parsing does not share a GIL with the server; ``--in-process`` measures LocalZoho in a thread."""
     if in_process:
         with LocalZoho(accounts=accounts, seed=42) as z:
-            yield {"pid": None, "url": z.url, "token_url": z.token_url, "client_id": z.client_id,
-                   "client_secret": z.client_secret, "refresh_token": z.refresh_token}
+            yield {
+                "pid": None,
+                "url": z.url,
+                "token_url": z.token_url,
+                "client_id": z.client_id,
+                "client_secret": z.client_secret,
+                "refresh_token": z.refresh_token,
+            }
         return
-    proc = subprocess.Popen([sys.executable, "-m", "sergas_nb.cli", "emulator", "--port", "0", "--accounts",
-                             str(accounts)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sergas_nb.cli", "emulator", "--port", "0", "--accounts", str(accounts)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         info = json.loads(proc.stdout.readline())
@@ -71,7 +81,7 @@ def cpu_seconds(pid: int | None) -> float | None:
     if pid is None:
         return None
     try:
-        fields = open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -87,9 +97,16 @@ def main() -> int:
     t0 = time.perf_counter()
     with emulator(args.accounts, args.in_process) as z:
         print(f"seeded {args.accounts} accounts and started in {time.perf_counter() - t0:.2f} s")
-        token = requests.post(z["token_url"], data={"grant_type": "refresh_token", "client_id": z["client_id"],
-                                                    "client_secret": z["client_secret"],
-                                                    "refresh_token": z["refresh_token"]}, timeout=10).json()["access_token"]
+        token = requests.post(
+            z["token_url"],
+            data={
+                "grant_type": "refresh_token",
+                "client_id": z["client_id"],
+                "client_secret": z["client_secret"],
+                "refresh_token": z["refresh_token"],
+            },
+            timeout=10,
+        ).json()["access_token"]
         names = [f["api_name"] for f in fields_for("Accounts")]
         fields = ",".join(names)
         with requests.Session() as s:
@@ -108,8 +125,11 @@ def main() -> int:
                 print(f"server CPU: {total / (cpu1 - cpu0):,.0f} records per CPU second of the emulator process")
     median = statistics.median(rates)
     print(f"median: {median:,.0f} records/s over {args.runs} runs")
-    print(orjson.dumps({"records_per_s": round(median), "fields": len(names), "page_size": 200,
-                        "runs": args.runs}).decode())
+    print(
+        orjson.dumps(
+            {"records_per_s": round(median), "fields": len(names), "page_size": 200, "runs": args.runs}
+        ).decode()
+    )
     return 0
 
 

@@ -50,17 +50,31 @@ def seed_path(z: Any, resource_dir: str) -> Callable[[], pd.DataFrame]:
     from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 
     # The seed's SDK as shipped: undo the toolkit's transport shim for this path.
-    for name in ("zohocrmsdk.src.com.zoho.crm.api.util.api_http_connector",
-                 "zohocrmsdk.src.com.zoho.api.authenticator.oauth_token"):
+    for name in (
+        "zohocrmsdk.src.com.zoho.crm.api.util.api_http_connector",
+        "zohocrmsdk.src.com.zoho.api.authenticator.oauth_token",
+    ):
         importlib.import_module(name).requests = requests
     env = DataCenter.Environment(z.url, z.token_url, z.url)
-    token = OAuthToken(client_id=z.client_id, client_secret=z.client_secret, refresh_token=z.refresh_token,
-                       redirect_url=z.redirect_url)
-    config = SDKConfig(auto_refresh_fields=True, pick_list_validation=True, connect_timeout=30.0,
-                       read_timeout=60.0, update_api_domain=False)
-    Initializer.initialize(environment=env, token=token, store=FileStore(f"{resource_dir}/tokens.csv"),
-                           sdk_config=config, resource_path=resource_dir)
+    token = OAuthToken(
+        client_id=z.client_id, client_secret=z.client_secret, refresh_token=z.refresh_token, redirect_url=z.redirect_url
+    )
+    config = SDKConfig(
+        auto_refresh_fields=True,
+        pick_list_validation=True,
+        connect_timeout=30.0,
+        read_timeout=60.0,
+        update_api_domain=False,
+    )
+    Initializer.initialize(
+        environment=env,
+        token=token,
+        store=FileStore(f"{resource_dir}/tokens.csv"),
+        sdk_config=config,
+        resource_path=resource_dir,
+    )
     from sergas_nb.emulator.state.metadata import fields_for
+
     fields = ",".join(f["api_name"] for f in fields_for("Accounts"))
 
     def run() -> pd.DataFrame:
@@ -109,20 +123,27 @@ def main(argv: list[str] | None = None) -> int:
     assert len(tk_df) == len(seed_df) == args.accounts, (len(tk_df), len(seed_df))
     per_k = 1000 / args.accounts
     figures = {
-        "records": args.accounts, "fields": n_fields, "runs": args.runs,
+        "records": args.accounts,
+        "fields": n_fields,
+        "runs": args.runs,
         "toolkit_wall_ms_per_1k": round(statistics.median(tk_walls) * per_k * 1000, 2),
         "toolkit_cpu_ms_per_1k": round(statistics.median(tk_cpus) * per_k * 1000, 2),
         "seed_sdk_wall_ms_per_1k": round(statistics.median(seed_walls) * per_k * 1000, 2),
         "seed_sdk_cpu_ms_per_1k": round(statistics.median(seed_cpus) * per_k * 1000, 2),
-        "toolkit_columns": tk_df.shape[1], "toolkit_dtypes": sorted({str(t) for t in tk_df.dtypes}),
+        "toolkit_columns": tk_df.shape[1],
+        "toolkit_dtypes": sorted({str(t) for t in tk_df.dtypes}),
     }
     figures["wall_speedup"] = round(figures["seed_sdk_wall_ms_per_1k"] / figures["toolkit_wall_ms_per_1k"], 1)
     figures["cpu_speedup"] = round(figures["seed_sdk_cpu_ms_per_1k"] / figures["toolkit_cpu_ms_per_1k"], 1)
     print(f"read {args.accounts} accounts x {n_fields} fields, median of {args.runs} runs, per 1,000 records:")
-    print(f"  toolkit (typed DataFrame): {figures['toolkit_wall_ms_per_1k']:8.1f} ms wall "
-          f"{figures['toolkit_cpu_ms_per_1k']:8.1f} ms CPU")
-    print(f"  seed raw SDK path:         {figures['seed_sdk_wall_ms_per_1k']:8.1f} ms wall "
-          f"{figures['seed_sdk_cpu_ms_per_1k']:8.1f} ms CPU")
+    print(
+        f"  toolkit (typed DataFrame): {figures['toolkit_wall_ms_per_1k']:8.1f} ms wall "
+        f"{figures['toolkit_cpu_ms_per_1k']:8.1f} ms CPU"
+    )
+    print(
+        f"  seed raw SDK path:         {figures['seed_sdk_wall_ms_per_1k']:8.1f} ms wall "
+        f"{figures['seed_sdk_cpu_ms_per_1k']:8.1f} ms CPU"
+    )
     print(f"  toolkit is {figures['wall_speedup']}x faster (wall), {figures['cpu_speedup']}x (CPU)")
     print(json.dumps(figures))
     return 0

@@ -3,6 +3,113 @@
 The official SDK (zohocrmsdk8-0) does auth, token storage, metadata and writes; reads come back
 as DataFrames typed from the module's field metadata. ``sergas_nb.emulator`` is a local Zoho CRM
 that the unmodified SDK runs against; it is used only when selected explicitly.
+
+The public API lives here; each name is imported on first use, so ``import sergas_nb`` stays
+quick (no pandas, SDK or web server until a name needs them)::
+
+    import sergas_nb as sn
+    crm = sn.connect()                      # settings from the environment / .env
+    plan = sn.EditPlan.build(crm, ...)      # preview, then sn.apply(plan, crm), sn.undo(crm, plan.plan_id)
+
+Layout: the client core at the top (config, errors, auth, tokens, client, frames);
+``edits/`` (plans, value checks, journal, migrations); ``lab/`` (widgets, notebook runner,
+reports, demo, targets); ``benchmarking/``; ``emulator/``.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "connect": "sergas_nb.client",
+    "ZohoClient": "sergas_nb.client",
+    "WriteResult": "sergas_nb.client",
+    "connect_target": "sergas_nb.lab.targets",
+    "load_settings": "sergas_nb.config",
+    "Settings": "sergas_nb.config",
+    "PostgresTokenStore": "sergas_nb.tokens",
+    "EditPlan": "sergas_nb.edits.plans",
+    "ApplyResult": "sergas_nb.edits.plans",
+    "apply": "sergas_nb.edits.plans",
+    "undo": "sergas_nb.edits.plans",
+    "journal_entries": "sergas_nb.edits.plans",
+    "Journal": "sergas_nb.edits.journal",
+    "apply_migrations": "sergas_nb.edits.migrate",
+    "AccountExplorer": "sergas_nb.lab.widgets",
+    "LocalZoho": "sergas_nb.emulator",
+    "ZohoError": "sergas_nb.errors",
+    "ZohoAuthError": "sergas_nb.errors",
+    "ZohoAPIError": "sergas_nb.errors",
+    "ZohoRateLimitError": "sergas_nb.errors",
+    "ZohoConfigError": "sergas_nb.errors",
+    "ZohoDatabaseError": "sergas_nb.errors",
+    "ZohoValidationError": "sergas_nb.errors",
+    "Problem": "sergas_nb.errors",
+}
+
+# Spelled out for linters and readers; tests check it matches _EXPORTS.
+__all__ = [
+    "AccountExplorer",
+    "ApplyResult",
+    "EditPlan",
+    "Journal",
+    "LocalZoho",
+    "PostgresTokenStore",
+    "Problem",
+    "Settings",
+    "WriteResult",
+    "ZohoAPIError",
+    "ZohoAuthError",
+    "ZohoClient",
+    "ZohoConfigError",
+    "ZohoDatabaseError",
+    "ZohoError",
+    "ZohoRateLimitError",
+    "ZohoValidationError",
+    "apply",
+    "apply_migrations",
+    "connect",
+    "connect_target",
+    "journal_entries",
+    "load_settings",
+    "undo",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sergas_nb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from sergas_nb.client import WriteResult, ZohoClient, connect
+    from sergas_nb.config import Settings, load_settings
+    from sergas_nb.edits.journal import Journal
+    from sergas_nb.edits.migrate import apply_migrations
+    from sergas_nb.edits.plans import ApplyResult, EditPlan, apply, journal_entries, undo
+    from sergas_nb.emulator import LocalZoho
+    from sergas_nb.errors import (
+        Problem,
+        ZohoAPIError,
+        ZohoAuthError,
+        ZohoConfigError,
+        ZohoDatabaseError,
+        ZohoError,
+        ZohoRateLimitError,
+        ZohoValidationError,
+    )
+    from sergas_nb.lab.targets import connect_target
+    from sergas_nb.lab.widgets import AccountExplorer
+    from sergas_nb.tokens import PostgresTokenStore

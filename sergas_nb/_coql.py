@@ -16,8 +16,9 @@ def coql_shape(query: str) -> tuple[str, list[str] | None]:
     """(module, selected field names) of a COQL SELECT; names None when not plain fields."""
     m = _COQL_SELECT.match(query)
     if not m:
-        raise ZohoValidationError([Problem("query", "expected a COQL query: select <fields> from <module> ...",
-                                           None, query)])
+        raise ZohoValidationError(
+            [Problem("query", "expected a COQL query: select <fields> from <module> ...", None, query)]
+        )
     cols = [c.strip() for c in m.group(1).split(",")]
     names = None if any(not re.fullmatch(r"[A-Za-z0-9_.$]+", c) for c in cols) else cols
     return m.group(2), names
@@ -29,8 +30,14 @@ def has_limit(query: str) -> bool:
 
 
 _CRIT_RE = re.compile(r"\(\s*([A-Za-z0-9_.]+)\s*:\s*([a-z_]+)\s*:\s*((?:[^()\\]|\\.)*)\)")
-_OPS = {"equals": "=", "not_equal": "!=", "greater_than": ">", "greater_equal": ">=", "less_than": "<",
-        "less_equal": "<="}
+_OPS = {
+    "equals": "=",
+    "not_equal": "!=",
+    "greater_than": ">",
+    "greater_equal": ">=",
+    "less_than": "<",
+    "less_equal": "<=",
+}
 _NUMERIC = {frames.INT, frames.FLOAT}
 
 
@@ -49,12 +56,14 @@ def criteria_to_coql(where: str, fmap: Mapping[str, Mapping[str, Any]]) -> str:
         if field is None and name != "id":
             problems.append(Problem(name, "unknown field in criteria", None, raw))
             return "id is not null"
-        values = [v.replace("\\,", ",").replace("\\(", "(").replace("\\)", ")")
-                  for v in re.split(r"(?<!\\),", raw)]
+        values = [v.replace("\\,", ",").replace("\\(", "(").replace("\\)", ")") for v in re.split(r"(?<!\\),", raw)]
         numeric = field is not None and frames.kind_of(field) in _NUMERIC
         lit = [_literal(v, numeric) for v in values]
-        column = name if field is None or frames.kind_of(field) not in (frames.LOOKUP, frames.USER) or "." in name \
+        column = (
+            name
+            if field is None or frames.kind_of(field) not in (frames.LOOKUP, frames.USER) or "." in name
             else f"{name}.id"
+        )
         if op in _OPS:
             return f"{column} {_OPS[op]} {lit[0]}"
         if op == "starts_with":

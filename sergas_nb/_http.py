@@ -25,7 +25,7 @@ from requests.adapters import HTTPAdapter
 from sergas_nb import _secrets
 from sergas_nb.errors import ZohoAPIError, ZohoRateLimitError
 
-DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 60.0)   # (connect, read) seconds
+DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 60.0)  # (connect, read) seconds
 _SDK_MODULES = (
     "zohocrmsdk.src.com.zoho.crm.api.util.api_http_connector",
     "zohocrmsdk.src.com.zoho.api.authenticator.oauth_token",
@@ -47,7 +47,7 @@ class BoundedSession(requests.Session):
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         return super().request(method, url, *args, **kwargs)
@@ -82,8 +82,9 @@ class RequestsShim:
         self._route = _Route()
         self._default = BoundedSession()
 
-    def routed(self, session: requests.Session, allowed_urls: list[str],
-               observer: Callable[[Seen], None] | None = None) -> _Routing:
+    def routed(
+        self, session: requests.Session, allowed_urls: list[str], observer: Callable[[Seen], None] | None = None
+    ) -> _Routing:
         return _Routing(self._route, session, allowed_urls, observer)
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
@@ -129,8 +130,9 @@ class RequestsShim:
 class _Routing:
     """Context manager: SDK calls in this thread go through ``session`` to ``allowed_urls`` only."""
 
-    def __init__(self, route: _Route, session: requests.Session, allowed_urls: list[str],
-                 observer: Callable[[Seen], None] | None) -> None:
+    def __init__(
+        self, route: _Route, session: requests.Session, allowed_urls: list[str], observer: Callable[[Seen], None] | None
+    ) -> None:
         self._route, self._new = route, (session, frozenset(_origin(u) for u in allowed_urls), observer)
         self._old: tuple[Any, Any, Any] | None = None
 
@@ -158,34 +160,43 @@ def install_sdk_transport() -> RequestsShim:
     """Put the shim into the SDK's HTTP modules (idempotent); returns it."""
     global _shim
     with _install_lock:
-        if _shim is None:
-            _shim = RequestsShim()
+        shim = _shim = _shim or RequestsShim()
         for name in _SDK_MODULES:
             module = importlib.import_module(name)
-            if getattr(module, "requests", None) is not _shim:
-                module.requests = _shim  # type: ignore[attr-defined]
-        return _shim
+            if getattr(module, "requests", None) is not shim:
+                module.requests = shim  # type: ignore[attr-defined]
+        return shim
 
 
 # ------------------------------------------------------------------------ answers as errors
 
+
 class AuthFailure(ZohoAPIError):
     """Internal: a 401 from a CRM call (the client refreshes once, then raises ZohoAuthError)."""
 
-    rejected: str | None = None   # the access token that was refused (never put in details)
+    rejected: str | None = None  # the access token that was refused (never put in details)
 
 
 def transport_error(exc: BaseException, doing: str) -> ZohoAPIError:
     """A requests failure: ``not_sent`` when the request surely never reached the server."""
-    if isinstance(exc, OffHostRequest):   # refused here; never worth a retry
-        return ZohoAPIError(_secrets.redact(f"{doing}: {type(exc).__name__}: {exc}"), code="OFF_HOST",
-                            status=None, details={"not_sent": False})
+    if isinstance(exc, OffHostRequest):  # refused here; never worth a retry
+        return ZohoAPIError(
+            _secrets.redact(f"{doing}: {type(exc).__name__}: {exc}"),
+            code="OFF_HOST",
+            status=None,
+            details={"not_sent": False},
+        )
     not_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or (
-        isinstance(exc, requests.exceptions.ConnectionError) and _refused(exc))
+        isinstance(exc, requests.exceptions.ConnectionError) and _refused(exc)
+    )
     code = "TIMEOUT" if isinstance(exc, requests.exceptions.Timeout) else "CONNECTION_ERROR"
     hint = "" if not_sent else " (a write may or may not have been applied)"
-    return ZohoAPIError(_secrets.redact(f"{doing}: {type(exc).__name__}: {exc}{hint}"), code=code, status=None,
-                        details={"not_sent": not_sent})
+    return ZohoAPIError(
+        _secrets.redact(f"{doing}: {type(exc).__name__}: {exc}{hint}"),
+        code=code,
+        status=None,
+        details={"not_sent": not_sent},
+    )
 
 
 def _refused(exc: BaseException) -> bool:
@@ -203,25 +214,26 @@ def parse_response(resp: requests.Response, doing: str, token: str | None) -> di
     except ValueError:
         body = None
         if 200 <= status < 300:
-            raise ZohoAPIError(f"{doing}: HTTP {status} with malformed JSON", code="MALFORMED_RESPONSE",
-                               status=status) from None
+            raise ZohoAPIError(
+                f"{doing}: HTTP {status} with malformed JSON", code="MALFORMED_RESPONSE", status=status
+            ) from None
     if 200 <= status < 300:
         if body is None:
-            raise ZohoAPIError(f"{doing}: HTTP {status} with an empty body", code="MALFORMED_RESPONSE",
-                               status=status)
+            raise ZohoAPIError(f"{doing}: HTTP {status} with an empty body", code="MALFORMED_RESPONSE", status=status)
         return body
     info = body if isinstance(body, dict) else {}
     if isinstance(info.get("data"), list) and info["data"] and isinstance(info["data"][0], dict):
-        info = info["data"][0]   # some errors come wrapped like write outcomes
+        info = info["data"][0]  # some errors come wrapped like write outcomes
     code = str(info.get("code") or f"HTTP_{status}")
     message = f"{doing}: " + _secrets.redact(info.get("message") or resp.reason or f"HTTP {status}")
     details = info.get("details") if isinstance(info.get("details"), dict) else {}
     if status == 429:
-        raise ZohoRateLimitError(message, retry_after=retry_after_header(resp), code=code, status=status,
-                                 details=details)
+        raise ZohoRateLimitError(
+            message, retry_after=retry_after_header(resp), code=code, status=status, details=details
+        )
     if status == 401:
         err = AuthFailure(message, code=code, status=status, details=details)
-        err.rejected = token   # kept off details: those may be shown
+        err.rejected = token  # kept off details: those may be shown
         raise err
     raise ZohoAPIError(message, code=code, status=status, details=details)
 

@@ -52,6 +52,16 @@ class Metrics:
         with self._lock:
             rows = [asdict(e) for e in self._events]
         df = pd.DataFrame(rows, columns=COLUMNS)
-        return df.astype({"at": "datetime64[us, UTC]", "kind": "string", "operation": "string",
-                          "module": "string", "status": "string", "duration": "Float64",
-                          "records": "Int64", "retries": "Int64", "detail": "string"})
+        return df.astype(
+            {
+                "at": "datetime64[us, UTC]",
+                "kind": "string",
+                "operation": "string",
+                "module": "string",
+                "status": "string",
+                "duration": "Float64",
+                "records": "Int64",
+                "retries": "Int64",
+                "detail": "string",
+            }
+        )

@@ -44,8 +44,13 @@ def retriable(exc: BaseException, idempotent: bool) -> bool:
     return False
 
 
-def run(fn: Callable[[], T], *, idempotent: bool, policy: RetryPolicy,
-        on_retry: Callable[[BaseException, int, float], None] | None = None) -> tuple[T, int]:
+def run(
+    fn: Callable[[], T],
+    *,
+    idempotent: bool,
+    policy: RetryPolicy,
+    on_retry: Callable[[BaseException, int, float], None] | None = None,
+) -> tuple[T, int]:
     """``fn()`` with retries; returns (result, retries used). The last error propagates as is."""
 
     def wait(state: RetryCallState) -> float:
@@ -56,12 +61,21 @@ def run(fn: Callable[[], T], *, idempotent: bool, policy: RetryPolicy,
         return max(backoff, min(float(retry_after), policy.max_wait)) if retry_after else backoff
 
     def before_sleep(state: RetryCallState) -> None:
-        if on_retry is not None and state.outcome is not None:
-            on_retry(state.outcome.exception(), state.attempt_number,  # type: ignore[arg-type]
-                     state.next_action.sleep if state.next_action else 0.0)
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if on_retry is not None and exc is not None:
+            on_retry(
+                exc,
+                state.attempt_number,
+                state.next_action.sleep if state.next_action else 0.0,
+            )
 
-    retrying = Retrying(stop=stop_after_attempt(max(1, policy.attempts)), wait=wait, reraise=True,
-                        retry=retry_if_exception(lambda e: retriable(e, idempotent)), before_sleep=before_sleep)
+    retrying = Retrying(
+        stop=stop_after_attempt(max(1, policy.attempts)),
+        wait=wait,
+        reraise=True,
+        retry=retry_if_exception(lambda e: retriable(e, idempotent)),
+        before_sleep=before_sleep,
+    )
     attempts = 0
 
     def counted() -> T:

@@ -55,7 +55,7 @@ from sergas_nb._http import (
 from sergas_nb.errors import ZohoAPIError, ZohoAuthError, ZohoError, ZohoRateLimitError
 
 BATCH = 100
-_SDK_LOCK = threading.RLock()   # the SDK's initializer is process-wide: one SDK call at a time
+_SDK_LOCK = threading.RLock()  # the SDK's initializer is process-wide: one SDK call at a time
 
 
 @dataclass
@@ -63,11 +63,11 @@ class Outcome:
     """One record's result as Zoho reported it."""
 
     id: str | None
-    status: str          # "success" | "error"
+    status: str  # "success" | "error"
     code: str | None
     message: str | None
     field: str | None
-    action: str | None = None   # upsert: "insert" | "update"
+    action: str | None = None  # upsert: "insert" | "update"
 
 
 class MemoryTokenStore(TokenStore):
@@ -93,7 +93,7 @@ class MemoryTokenStore(TokenStore):
             _secrets.register(token.get_access_token(), token.get_refresh_token())
             self._tokens[token.get_id()] = token
 
-    def delete_token(self, id: str) -> None:  # noqa: A002 - SDK's name
+    def delete_token(self, id: str) -> None:
         with self._lock:
             self._tokens.pop(id, None)
 
@@ -105,7 +105,7 @@ class MemoryTokenStore(TokenStore):
         with self._lock:
             self._tokens.clear()
 
-    def find_token_by_id(self, id: str) -> Any:  # noqa: A002
+    def find_token_by_id(self, id: str) -> Any:
         with self._lock:
             return self._tokens.get(id)
 
@@ -129,13 +129,13 @@ class PinnedStore(TokenStore):
     def find_token(self, token: Any) -> Any:
         return self._pin(self.inner.find_token(token))
 
-    def find_token_by_id(self, id: str) -> Any:  # noqa: A002
+    def find_token_by_id(self, id: str) -> Any:
         return self._pin(self.inner.find_token_by_id(id))
 
     def save_token(self, token: Any) -> None:
         self.inner.save_token(self._pin(token))
 
-    def delete_token(self, id: str) -> None:  # noqa: A002
+    def delete_token(self, id: str) -> None:
         self.inner.delete_token(id)
 
     def get_tokens(self) -> list[Any]:
@@ -156,10 +156,21 @@ def resource_dir_for(api_url: str, client_id: str) -> str:
 class SdkBinding:
     """One client's SDK: initialise, hand out access tokens, write records."""
 
-    def __init__(self, *, api_url: str, accounts_url: str, upload_url: str, client_id: str,
-                 client_secret: str, refresh_token: str, redirect_url: str | None,
-                 store: TokenStore, session: requests.Session, resource_dir: str,
-                 observer: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        accounts_url: str,
+        upload_url: str,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        redirect_url: str | None,
+        store: TokenStore,
+        session: requests.Session,
+        resource_dir: str,
+        observer: Any = None,
+    ) -> None:
         self.api_url, self.accounts_url, self.upload_url = api_url, accounts_url, upload_url
         self.token_url = accounts_url + "/oauth/v2/token"
         self.store = store
@@ -167,10 +178,10 @@ class SdkBinding:
         self._observer = observer
         self._shim: RequestsShim = install_sdk_transport()
         self._environment = DataCenter.Environment(api_url, self.token_url, upload_url)
-        self._config = SDKConfig(auto_refresh_fields=False, pick_list_validation=False,
-                                 update_api_domain=False)
-        self._token = OAuthToken(client_id=client_id, client_secret=client_secret, refresh_token=refresh_token,
-                                 redirect_url=redirect_url)
+        self._config = SDKConfig(auto_refresh_fields=False, pick_list_validation=False, update_api_domain=False)
+        self._token = OAuthToken(
+            client_id=client_id, client_secret=client_secret, refresh_token=refresh_token, redirect_url=redirect_url
+        )
         self._resource_dir = resource_dir
         self._initializer: Initializer | None = None
 
@@ -179,10 +190,14 @@ class SdkBinding:
         """``Initializer.initialize``: finds or fetches a token (network), names the user."""
         with _SDK_LOCK, self._routing():
             try:
-                Initializer.initialize(environment=self._environment, token=self._token,
-                                       store=PinnedStore(self.store, self.api_url),
-                                       sdk_config=self._config, resource_path=self._resource_dir,
-                                       logger=Logger.get_instance(Logger.Levels.WARNING, None))
+                Initializer.initialize(
+                    environment=self._environment,
+                    token=self._token,
+                    store=PinnedStore(self.store, self.api_url),
+                    sdk_config=self._config,
+                    resource_path=self._resource_dir,
+                    logger=Logger.get_instance(Logger.Levels.WARNING, None),
+                )
             except SDKException as exc:
                 raise sdk_error(exc, "initialising the Zoho SDK") from None
             self._initializer = Initializer.initializer
@@ -237,7 +252,7 @@ class SdkBinding:
                     stored = store.find_token_by_id(self.token_id) if self.token_id else None
                     target = stored if stored is not None else self._token
                     if rejected is None or target.get_access_token() == rejected:
-                        target.set_expires_in("0")   # the SDK refreshes tokens within 5 s of expiry
+                        target.set_expires_in("0")  # the SDK refreshes tokens within 5 s of expiry
                     token = target.get_token()
         except SDKException as exc:
             raise sdk_error(exc, "refreshing the access token") from None
@@ -245,9 +260,16 @@ class SdkBinding:
         return str(token)
 
     # -- writes -----------------------------------------------------------------------------------
-    def write(self, module: str, operation: str, rows: Sequence[Mapping[str, Any]],
-              fmap: Mapping[str, Mapping[str, Any]], *, trigger: list[str] | None = None,
-              duplicate_check_fields: list[str] | None = None) -> list[Outcome]:
+    def write(
+        self,
+        module: str,
+        operation: str,
+        rows: Sequence[Mapping[str, Any]],
+        fmap: Mapping[str, Mapping[str, Any]],
+        *,
+        trigger: list[str] | None = None,
+        duplicate_check_fields: list[str] | None = None,
+    ) -> list[Outcome]:
         """One call of at most 100 records; outcomes in input order. Raises for whole-call failures."""
         if len(rows) > BATCH:
             raise ValueError(f"at most {BATCH} records a call")
@@ -286,8 +308,9 @@ class SdkBinding:
             raise sdk_error(exc, operation) from None
         if response is None:
             # The SDK swallowed an error (logged it) and returned None: say what we saw on the wire.
-            raise ZohoAPIError(f"{operation}: the SDK returned no response (unreadable answer)",
-                               code="NO_RESPONSE", status=None)
+            raise ZohoAPIError(
+                f"{operation}: the SDK returned no response (unreadable answer)", code="NO_RESPONSE", status=None
+            )
         return response
 
     def _outcomes(self, response: Any, n: int, ids: list[str | None]) -> list[Outcome]:
@@ -296,24 +319,34 @@ class SdkBinding:
         if isinstance(obj, RecordAPIException):
             raise api_exception_error(obj, status)
         if not isinstance(obj, ActionWrapper):
-            raise ZohoAPIError(f"Unexpected answer to a write (HTTP {status}, {type(obj).__name__})",
-                               code="MALFORMED_RESPONSE", status=status)
+            raise ZohoAPIError(
+                f"Unexpected answer to a write (HTTP {status}, {type(obj).__name__})",
+                code="MALFORMED_RESPONSE",
+                status=status,
+            )
         items = obj.get_data() or []
         if len(items) != n:
-            raise ZohoAPIError(f"Zoho answered {len(items)} outcomes for {n} records", code="MALFORMED_RESPONSE",
-                               status=status)
+            raise ZohoAPIError(
+                f"Zoho answered {len(items)} outcomes for {n} records", code="MALFORMED_RESPONSE", status=status
+            )
         out = []
-        for item, rid in zip(items, ids):
+        for item, rid in zip(items, ids, strict=False):
             details = item.get_details() or {}
             code = _value(item.get_code())
             state = str(_value(item.get_status()) or "").lower()
             got_id = details.get("id") if isinstance(details, Mapping) else None
             field = details.get("api_name") if isinstance(details, Mapping) else None
             action = _value(item.get_action()) if hasattr(item, "get_action") else None
-            out.append(Outcome(str(got_id) if got_id is not None else rid,
-                               "success" if state == "success" else "error",
-                               str(code) if code is not None else None, _value(item.get_message()),
-                               str(field) if field else None, str(action) if action else None))
+            out.append(
+                Outcome(
+                    str(got_id) if got_id is not None else rid,
+                    "success" if state == "success" else "error",
+                    str(code) if code is not None else None,
+                    _value(item.get_message()),
+                    str(field) if field else None,
+                    str(action) if action else None,
+                )
+            )
         return out
 
 

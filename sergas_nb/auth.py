@@ -20,9 +20,10 @@ import secrets
 import tempfile
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
@@ -33,8 +34,14 @@ from sergas_nb.config import DATA_CENTRES, Endpoints, is_loopback_url
 from sergas_nb.errors import ZohoAPIError, ZohoAuthError, ZohoRateLimitError
 
 DEFAULT_SCOPES: tuple[str, ...] = (
-    "ZohoCRM.modules.ALL", "ZohoCRM.settings.ALL", "ZohoCRM.users.READ", "ZohoCRM.org.READ",
-    "ZohoCRM.coql.READ", "ZohoCRM.bulk.ALL", "ZohoSearch.securesearch.READ", "ZohoFiles.files.ALL",
+    "ZohoCRM.modules.ALL",
+    "ZohoCRM.settings.ALL",
+    "ZohoCRM.users.READ",
+    "ZohoCRM.org.READ",
+    "ZohoCRM.coql.READ",
+    "ZohoCRM.bulk.ALL",
+    "ZohoSearch.securesearch.READ",
+    "ZohoFiles.files.ALL",
 )
 DEFAULT_TIMEOUT = 15.0  # seconds per HTTP call to the accounts server
 THROTTLE_RETRY_AFTER = 60.0  # Zoho names no wait; a minute is a reasonable first pause
@@ -43,6 +50,7 @@ THROTTLE_RETRY_AFTER = 60.0  # Zoho names no wait; a minute is a reasonable firs
 # --------------------------------------------------------------------------------------------
 # Tokens
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, repr=False)
 class TokenSet:
@@ -70,8 +78,10 @@ class TokenSet:
         return int(self.expires_at * 1000)
 
     def __repr__(self) -> str:
-        return (f"TokenSet(access_token=***, refresh_token={'***' if self.refresh_token else None}, "
-                f"expires_in={self.expires_in:g}, api_domain={self.api_domain!r}, scope={self.scope!r})")
+        return (
+            f"TokenSet(access_token=***, refresh_token={'***' if self.refresh_token else None}, "
+            f"expires_in={self.expires_in:g}, api_domain={self.api_domain!r}, scope={self.scope!r})"
+        )
 
     __str__ = __repr__
 
@@ -80,10 +90,15 @@ class TokenSet:
         expires = float(body.get("expires_in", 3600))
         if "expires_in_sec" in body:  # older Zoho answers: expires_in in ms, expires_in_sec in s
             expires = float(body["expires_in_sec"])
-        return cls(access_token=str(body["access_token"]), expires_in=expires,
-                   refresh_token=body.get("refresh_token"), api_domain=body.get("api_domain"),
-                   token_type=str(body.get("token_type", "Bearer")), scope=body.get("scope"),
-                   obtained_at=time.time() if now is None else now)
+        return cls(
+            access_token=str(body["access_token"]),
+            expires_in=expires,
+            refresh_token=body.get("refresh_token"),
+            api_domain=body.get("api_domain"),
+            token_type=str(body.get("token_type", "Bearer")),
+            scope=body.get("scope"),
+            obtained_at=time.time() if now is None else now,
+        )
 
 
 # Plain-words explanation and fix for each error Zoho's token endpoint gives.
@@ -92,26 +107,31 @@ _CODE_GRANT_ERRORS: dict[str, str] = {
         "Zoho refused the authorization code: it has expired (codes live 2 minutes), it was already "
         "used once, or it was exchanged at the wrong data centre (the code belongs to the accounts "
         "server named in the callback's accounts-server / the region you signed in to). Fix: generate "
-        "a new code and exchange it at once, with ZOHO_SDK_REGION set to your account's data centre."),
+        "a new code and exchange it at once, with ZOHO_SDK_REGION set to your account's data centre."
+    ),
     "invalid_redirect_uri": (
         "The redirect URI does not match the one registered for this client in Zoho's API console "
         "(it must be identical, including http/https, host, port and path). Fix: register exactly "
-        "this redirect URI in the API console, or set ZOHO_SDK_REDIRECT_URL to the registered one."),
+        "this redirect URI in the API console, or set ZOHO_SDK_REDIRECT_URL to the registered one."
+    ),
 }
 _REFRESH_GRANT_ERRORS: dict[str, str] = {
     "invalid_code": (
         "Zoho refused the refresh token: it was revoked, deleted (Zoho keeps about 20 per user and "
         "client, oldest removed first), belongs to another client, or to another data centre. "
-        "Fix: run the onboarding notebook again to get a new refresh token, and check ZOHO_SDK_REGION."),
+        "Fix: run the onboarding notebook again to get a new refresh token, and check ZOHO_SDK_REGION."
+    ),
 }
 _CLIENT_ERRORS: dict[str, str] = {
     "invalid_client": (
         "Zoho does not know this client id at {accounts}. The client id is wrong, or the client was "
         "registered in another data centre. Fix: copy the client id from Zoho's API console into "
-        "ZOHO_SDK_CLIENT_ID and set ZOHO_SDK_REGION to the data centre where you registered it."),
+        "ZOHO_SDK_CLIENT_ID and set ZOHO_SDK_REGION to the data centre where you registered it."
+    ),
     "invalid_client_secret": (
         "The client secret does not belong to this client id. Fix: copy the client secret again from "
-        "Zoho's API console (Client Secret tab) into ZOHO_SDK_CLIENT_SECRET."),
+        "Zoho's API console (Client Secret tab) into ZOHO_SDK_CLIENT_SECRET."
+    ),
     "unsupported_grant_type": "Zoho did not accept the grant type of this request (a bug in the caller).",
     "access_denied": "You declined the consent screen, so no code was issued. Run the step again and accept.",
 }
@@ -126,7 +146,11 @@ def oauth_error(body: Mapping[str, Any], grant: str, accounts: str) -> ZohoAuthE
             "Zoho's accounts server is throttling token requests (at most 10 access tokens per refresh "
             "token every 10 minutes). Wait a few minutes before trying again; the token store reuses a "
             "valid access token instead of asking for a new one.",
-            retry_after=THROTTLE_RETRY_AFTER, code="Access Denied", status=200, details={"accounts": accounts})
+            retry_after=THROTTLE_RETRY_AFTER,
+            code="Access Denied",
+            status=200,
+            details={"accounts": accounts},
+        )
     table = _CODE_GRANT_ERRORS if grant == "authorization_code" else _REFRESH_GRANT_ERRORS
     if code in table:
         message = table[code]
@@ -141,30 +165,49 @@ def oauth_error(body: Mapping[str, Any], grant: str, accounts: str) -> ZohoAuthE
     return ZohoAuthError(_secrets.redact(message), code=code, details={"accounts": accounts, "grant": grant})
 
 
-def _post(url: str, data: Mapping[str, Any] | None, params: Mapping[str, Any] | None,
-          timeout: float, secrets_: Iterable[str | None]) -> dict[str, Any]:
+def _post(
+    url: str,
+    data: Mapping[str, Any] | None,
+    params: Mapping[str, Any] | None,
+    timeout: float,
+    secrets_: Iterable[str | None],
+) -> dict[str, Any]:
     """POST to the accounts server; transport failures become ZohoAPIError (status None)."""
     try:
-        resp = requests.post(url, data=data, params=params, timeout=timeout, allow_redirects=False,
-                             headers={"Accept": "application/json"})
+        resp = requests.post(
+            url,
+            data=data,
+            params=params,
+            timeout=timeout,
+            allow_redirects=False,
+            headers={"Accept": "application/json"},
+        )
     except requests.Timeout:
-        raise ZohoAPIError(f"The accounts server {_host(url)} did not answer within {timeout:g} s",
-                           code="TIMEOUT") from None
+        raise ZohoAPIError(
+            f"The accounts server {_host(url)} did not answer within {timeout:g} s", code="TIMEOUT"
+        ) from None
     except requests.RequestException as exc:
         reason = _secrets.redact(" ".join(str(exc).split()), extra=secrets_)
-        raise ZohoAPIError(f"Could not reach the accounts server {_host(url)}: {reason}",
-                           code="CONNECTION_ERROR") from None
+        raise ZohoAPIError(
+            f"Could not reach the accounts server {_host(url)}: {reason}", code="CONNECTION_ERROR"
+        ) from None
     if resp.status_code == 429:
-        raise ZohoRateLimitError("The accounts server answered 429 Too Many Requests; wait and retry",
-                                 retry_after=retry_after_header(resp), status=429)
+        raise ZohoRateLimitError(
+            "The accounts server answered 429 Too Many Requests; wait and retry",
+            retry_after=retry_after_header(resp),
+            status=429,
+        )
     try:
         body = resp.json()
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise ZohoAPIError(f"The accounts server {_host(url)} answered HTTP {resp.status_code} without "
-                           "a JSON object (is this URL really a Zoho accounts server?)",
-                           code="INVALID_RESPONSE", status=resp.status_code)
+        raise ZohoAPIError(
+            f"The accounts server {_host(url)} answered HTTP {resp.status_code} without "
+            "a JSON object (is this URL really a Zoho accounts server?)",
+            code="INVALID_RESPONSE",
+            status=resp.status_code,
+        )
     return body
 
 
@@ -184,9 +227,16 @@ def _token_call(token_url: str, form: dict[str, Any], grant: str, timeout: float
     return TokenSet.from_response(body)
 
 
-def exchange_code(token_url: str, client_id: str, client_secret: str, redirect_uri: str | None,
-                  code: str, *, accounts_server: str | None = None,
-                  timeout: float = DEFAULT_TIMEOUT) -> TokenSet:
+def exchange_code(
+    token_url: str,
+    client_id: str,
+    client_secret: str,
+    redirect_uri: str | None,
+    code: str,
+    *,
+    accounts_server: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> TokenSet:
     """Swap an authorization (or self-client) code for an access and a refresh token.
 
     ``accounts_server`` is the callback's ``accounts-server`` parameter: when given (and it is a known
@@ -195,18 +245,22 @@ def exchange_code(token_url: str, client_id: str, client_secret: str, redirect_u
     """
     if accounts_server:
         token_url = trusted_accounts_server(accounts_server) + "/oauth/v2/token"
-    form = {"grant_type": "authorization_code", "client_id": client_id, "client_secret": client_secret,
-            "code": code}
+    form = {"grant_type": "authorization_code", "client_id": client_id, "client_secret": client_secret, "code": code}
     if redirect_uri:
         form["redirect_uri"] = redirect_uri
     return _token_call(token_url, form, "authorization_code", timeout)
 
 
-def refresh_access_token(token_url: str, client_id: str, client_secret: str, refresh_token: str, *,
-                         timeout: float = DEFAULT_TIMEOUT) -> TokenSet:
+def refresh_access_token(
+    token_url: str, client_id: str, client_secret: str, refresh_token: str, *, timeout: float = DEFAULT_TIMEOUT
+) -> TokenSet:
     """A new access token from a refresh token (the answer carries no refresh token)."""
-    form = {"grant_type": "refresh_token", "client_id": client_id, "client_secret": client_secret,
-            "refresh_token": refresh_token}
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "refresh_token": refresh_token,
+    }
     return _token_call(token_url, form, "refresh_token", timeout)
 
 
@@ -238,17 +292,26 @@ def trusted_accounts_server(url: str) -> str:
     base = url.rstrip("/")
     if base in known_accounts_servers() or is_loopback_url(base):
         return base
-    raise ZohoAuthError(f"The callback named an unknown accounts server {base!r}; refusing to send the "
-                        "client secret there. Expected one of Zoho's accounts servers "
-                        "(e.g. https://accounts.zoho.eu).", code="UNTRUSTED_ACCOUNTS_SERVER")
+    raise ZohoAuthError(
+        f"The callback named an unknown accounts server {base!r}; refusing to send the "
+        "client secret there. Expected one of Zoho's accounts servers "
+        "(e.g. https://accounts.zoho.eu).",
+        code="UNTRUSTED_ACCOUNTS_SERVER",
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Consent URL and the loopback callback
 # --------------------------------------------------------------------------------------------
 
-def authorization_url(endpoints: Endpoints | str, client_id: str, redirect_uri: str,
-                      scopes: Iterable[str] | str = DEFAULT_SCOPES, state: str | None = None) -> tuple[str, str]:
+
+def authorization_url(
+    endpoints: Endpoints | str,
+    client_id: str,
+    redirect_uri: str,
+    scopes: Iterable[str] | str = DEFAULT_SCOPES,
+    state: str | None = None,
+) -> tuple[str, str]:
     """The consent URL (offline access, consent forced so a refresh token is issued) and its state.
 
     ``endpoints`` is an :class:`Endpoints` or an accounts server base URL.
@@ -256,9 +319,17 @@ def authorization_url(endpoints: Endpoints | str, client_id: str, redirect_uri: 
     base = endpoints.auth_url if isinstance(endpoints, Endpoints) else endpoints.rstrip("/") + "/oauth/v2/auth"
     state = state or secrets.token_urlsafe(24)
     scope = scopes if isinstance(scopes, str) else ",".join(scopes)
-    query = urlencode({"scope": scope, "client_id": client_id, "response_type": "code",
-                       "access_type": "offline", "prompt": "consent", "redirect_uri": redirect_uri,
-                       "state": state})
+    query = urlencode(
+        {
+            "scope": scope,
+            "client_id": client_id,
+            "response_type": "code",
+            "access_type": "offline",
+            "prompt": "consent",
+            "redirect_uri": redirect_uri,
+            "state": state,
+        }
+    )
     return f"{base}?{query}", state
 
 
@@ -272,8 +343,7 @@ class Callback:
     accounts_server: str | None = None
 
     def __repr__(self) -> str:
-        return (f"Callback(code=***, state=..., location={self.location!r}, "
-                f"accounts_server={self.accounts_server!r})")
+        return f"Callback(code=***, state=..., location={self.location!r}, accounts_server={self.accounts_server!r})"
 
     __str__ = __repr__
 
@@ -300,7 +370,9 @@ class CallbackCatcher:
             raise ZohoAuthError(
                 f"The redirect URI {redirect_uri!r} is not a loopback http:// URL, so this machine cannot "
                 "catch the callback. Use a redirect like http://127.0.0.1:8910/callback registered in the "
-                "API console, or the self-client route (paste a code).", code="REDIRECT_NOT_LOOPBACK")
+                "API console, or the self-client route (paste a code).",
+                code="REDIRECT_NOT_LOOPBACK",
+            )
         self.redirect_uri = redirect_uri
         self.path = parts.path or "/"
         self.port = parts.port or 80
@@ -314,19 +386,22 @@ class CallbackCatcher:
         catcher = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server naming
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 if parts.path != catcher.path or catcher._arrived.is_set():
                     self._answer(404, "Not found", "This one-shot callback server has nothing here.")
                     return
                 query = parse_qs(parts.query)
                 if "error" in query:
-                    self._answer(200, "Authorization was not granted",
-                                 "Zoho reported: " + html.escape(query["error"][0]) +
-                                 ". Go back to the notebook for what to do next.")
+                    self._answer(
+                        200,
+                        "Authorization was not granted",
+                        "Zoho reported: "
+                        + html.escape(query["error"][0])
+                        + ". Go back to the notebook for what to do next.",
+                    )
                 else:
-                    self._answer(200, "Authorization received",
-                                 "You can close this tab and go back to the notebook.")
+                    self._answer(200, "Authorization received", "You can close this tab and go back to the notebook.")
                 catcher._result = query
                 catcher._arrived.set()
 
@@ -345,12 +420,18 @@ class CallbackCatcher:
         try:
             self._server = http.server.HTTPServer(("127.0.0.1", self.port), Handler)
         except OSError as exc:
-            raise ZohoAuthError(f"Cannot listen on 127.0.0.1:{self.port} for the OAuth callback ({exc.strerror}). "
-                                "Close what uses that port, or register another redirect port.",
-                                code="CALLBACK_PORT_BUSY") from None
+            raise ZohoAuthError(
+                f"Cannot listen on 127.0.0.1:{self.port} for the OAuth callback ({exc.strerror}). "
+                "Close what uses that port, or register another redirect port.",
+                code="CALLBACK_PORT_BUSY",
+            ) from None
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="sergas-nb-oauth-callback", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="sergas-nb-oauth-callback",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -373,30 +454,37 @@ class CallbackCatcher:
             self.start()
         try:
             if not self._arrived.wait(timeout):
-                raise ZohoAuthError(f"No OAuth callback arrived on {self.redirect_uri} within {timeout:g} s. "
-                                    "Open the authorization URL in a browser on this machine and accept; if "
-                                    "the notebook runs remotely, use the self-client route instead.",
-                                    code="CALLBACK_TIMEOUT")
+                raise ZohoAuthError(
+                    f"No OAuth callback arrived on {self.redirect_uri} within {timeout:g} s. "
+                    "Open the authorization URL in a browser on this machine and accept; if "
+                    "the notebook runs remotely, use the self-client route instead.",
+                    code="CALLBACK_TIMEOUT",
+                )
         finally:
             self.stop()
         q = {k: v[0] for k, v in (self._result or {}).items() if v}
         if "error" in q:
-            raise ZohoAuthError(_CLIENT_ERRORS.get(q["error"], f"Zoho reported {q['error']!r} instead of a code."),
-                                code=q["error"])
+            raise ZohoAuthError(
+                _CLIENT_ERRORS.get(q["error"], f"Zoho reported {q['error']!r} instead of a code."), code=q["error"]
+            )
         if state is not None and not secrets.compare_digest(q.get("state", ""), state):
-            raise ZohoAuthError("The callback's state does not match the one this notebook sent: the answer "
-                                "belongs to another sign-in (or was forged). Start the step again.",
-                                code="STATE_MISMATCH")
+            raise ZohoAuthError(
+                "The callback's state does not match the one this notebook sent: the answer "
+                "belongs to another sign-in (or was forged). Start the step again.",
+                code="STATE_MISMATCH",
+            )
         if not q.get("code"):
             raise ZohoAuthError("The callback carried no authorization code.", code="NO_CODE")
         _secrets.register(q["code"])
-        return Callback(code=q["code"], state=q.get("state"), location=q.get("location"),
-                        accounts_server=q.get("accounts-server"))
+        return Callback(
+            code=q["code"], state=q.get("state"), location=q.get("location"), accounts_server=q.get("accounts-server")
+        )
 
 
 # --------------------------------------------------------------------------------------------
 # .env
 # --------------------------------------------------------------------------------------------
+
 
 def _quote(value: str) -> str:
     """Quote for python-dotenv when needed (spaces, #, quotes); backslash-escape inside quotes."""
@@ -418,7 +506,7 @@ def write_env_file(path: str | os.PathLike[str], values: Mapping[str, Any]) -> l
     done: set[str] = set()
     for line in lines:
         stripped = line.strip()
-        body = stripped[len("export "):] if stripped.startswith("export ") else stripped
+        body = stripped[len("export ") :] if stripped.startswith("export ") else stripped
         key = body.split("=", 1)[0].strip() if "=" in body and not stripped.startswith("#") else None
         if key in wanted:
             if key in done:

@@ -19,8 +19,11 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--accounts", type=int, default=5000)
     emu.add_argument("--token-ttl", type=float, default=3600.0, help="access token lifetime in seconds")
     emu.add_argument("--auto-approve", action="store_true", help="consent page approves without a click")
-    emu.add_argument("--redirect-url", default="http://127.0.0.1:8910/callback",
-                     help="redirect URI registered for the emulator's OAuth client")
+    emu.add_argument(
+        "--redirect-url",
+        default="http://127.0.0.1:8910/callback",
+        help="redirect URI registered for the emulator's OAuth client",
+    )
 
     mig = sub.add_parser("migrate", help="apply migrations/*.sql to DATABASE_URL, each once")
     mig.add_argument("--database-url", default=None)
@@ -43,15 +46,21 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "emulator":
         from sergas_nb.emulator.server import serve_forever
 
-        return serve_forever(host=args.host, port=args.port, seed=args.seed, accounts=args.accounts,
-                             token_ttl=args.token_ttl, auto_approve=args.auto_approve,
-                             redirect_url=args.redirect_url)
+        return serve_forever(
+            host=args.host,
+            port=args.port,
+            seed=args.seed,
+            accounts=args.accounts,
+            token_ttl=args.token_ttl,
+            auto_approve=args.auto_approve,
+            redirect_url=args.redirect_url,
+        )
     if args.command == "migrate":
-        from sergas_nb.migrate import main as migrate_main
+        from sergas_nb.edits.migrate import main as migrate_main
 
         return migrate_main(args.database_url)
     if args.command == "demo":
-        from sergas_nb.demo import main as demo_main
+        from sergas_nb.lab.demo import main as demo_main
 
         return demo_main(reports=args.reports)
     return 2

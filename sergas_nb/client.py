@@ -25,7 +25,6 @@ fetched by id so the frame has the same columns and types as an unfiltered read.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,16 +65,17 @@ from sergas_nb.errors import (
 log = logging.getLogger("sergas_nb.client")
 T = TypeVar("T")
 
-PER_PAGE = 200            # Zoho's maximum page size
-PAGE_LIMIT = 2000         # records reachable with ?page=; beyond that only page_token works
-COQL_LIMIT = 2000         # rows per COQL call
+PER_PAGE = 200  # Zoho's maximum page size
+PAGE_LIMIT = 2000  # records reachable with ?page=; beyond that only page_token works
+COQL_LIMIT = 2000  # rows per COQL call
 COQL_OFFSET_LIMIT = 100_000
-SEARCH_LIMIT = 2000       # search reaches the first 2,000 matches only
-MAX_FIELDS = 50           # fields per list call
+SEARCH_LIMIT = 2000  # search reaches the first 2,000 matches only
+MAX_FIELDS = 50  # fields per list call
 ACCOUNTS = "Accounts"
 
 
 # ------------------------------------------------------------------------------------ results
+
 
 @dataclass
 class WriteResult:
@@ -115,15 +115,24 @@ class WriteResult:
         raise KeyError(key)
 
     def __repr__(self) -> str:
-        return (f"WriteResult({self.operation} {self.module}: total={self.total}, "
-                f"succeeded={self.succeeded}, failed={self.failed})")
+        return (
+            f"WriteResult({self.operation} {self.module}: total={self.total}, "
+            f"succeeded={self.succeeded}, failed={self.failed})"
+        )
 
     def _repr_html_(self) -> str:
         return f"<p><b>{self!r}</b></p>" + self.records.to_html(max_rows=20)
 
 
-_RESULT_DTYPES = {"row": "object", "id": "string", "status": "string", "code": "string", "message": "string",
-                  "field": "string", "action": "string"}
+_RESULT_DTYPES = {
+    "row": "object",
+    "id": "string",
+    "status": "string",
+    "code": "string",
+    "message": "string",
+    "field": "string",
+    "action": "string",
+}
 
 
 def _result_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -133,9 +142,18 @@ def _result_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------ connect
 
-def connect(settings: Any = None, *, emulator: Any = None, token_store: Any = None,
-            timeout: tuple[float, float] | float = DEFAULT_TIMEOUT, retries: int = 4, backoff: float = 0.5,
-            env_file: str | None = ".env", **overrides: Any) -> ZohoClient:
+
+def connect(
+    settings: Any = None,
+    *,
+    emulator: Any = None,
+    token_store: Any = None,
+    timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
+    retries: int = 4,
+    backoff: float = 0.5,
+    env_file: str | None = ".env",
+    **overrides: Any,
+) -> ZohoClient:
     """A ready client from configuration (``ZOHO_SDK_*``, ``DATABASE_*``; env, ``.env``, overrides).
 
     The emulator is used only when configured: ``ZOHO_SDK_REGION=local`` with ``ZOHO_SDK_LOCAL_URL``,
@@ -151,9 +169,15 @@ def connect(settings: Any = None, *, emulator: Any = None, token_store: Any = No
     from sergas_nb.config import load_settings
 
     if emulator is not None:
-        overrides = {"region": "local", "local_url": emulator.url, "client_id": emulator.client_id,
-                     "client_secret": emulator.client_secret, "refresh_token": emulator.refresh_token,
-                     "redirect_url": getattr(emulator, "redirect_url", None), **overrides}
+        overrides = {
+            "region": "local",
+            "local_url": emulator.url,
+            "client_id": emulator.client_id,
+            "client_secret": emulator.client_secret,
+            "refresh_token": emulator.refresh_token,
+            "redirect_url": getattr(emulator, "redirect_url", None),
+            **overrides,
+        }
     if settings is None:
         base = ("client_id", "client_secret", "refresh_token")
         problems: dict[str, str] = {}
@@ -161,58 +185,40 @@ def connect(settings: Any = None, *, emulator: Any = None, token_store: Any = No
             settings = load_settings(env_file=env_file, require=base, **overrides)
         except ZohoConfigError as exc:
             problems.update(exc.problems)
-        if (token_store is None and settings is not None and settings.region != "local"
-                and settings.database_url is None and not settings.database_host):
-            problems["DATABASE_URL"] = ("missing (tokens for a real Zoho org are kept in PostgreSQL: set "
-                                        "DATABASE_URL, or DATABASE_HOST and DATABASE_NAME)")
+        if (
+            token_store is None
+            and settings is not None
+            and settings.region != "local"
+            and settings.database_url is None
+            and not settings.database_host
+        ):
+            problems["DATABASE_URL"] = (
+                "missing (tokens for a real Zoho org are kept in PostgreSQL: set "
+                "DATABASE_URL, or DATABASE_HOST and DATABASE_NAME)"
+            )
         if problems:
             raise ZohoConfigError(problems)
     elif overrides:
         raise TypeError("give either settings= or keyword overrides, not both")
-    return ZohoClient(settings, token_store=token_store, timeout=timeout,
-                      retry=RetryPolicy(attempts=retries + 1, base=backoff))
-
-
-TARGETS = ("emulator", "real")
-
-
-def connect_target(target: str = "emulator", *, accounts: int = 2500, seed: int = 42,
-                   **overrides: Any) -> tuple[ZohoClient, Any]:
-    """The notebooks' way in: ``(client, emulator started here or None)``.
-
-    ``"emulator"``: the emulator the settings name (``ZOHO_SDK_LOCAL_URL``, as ``make demo`` sets it),
-    or, when none is named, one started in this process with ``accounts`` and ``seed`` (call its
-    ``stop()`` when done). ``"real"``: the org configured in the environment or ``.env``. Either way
-    the settings must agree with the target: a real-org run never lands on the emulator, nor the
-    reverse.
-    """
-    if target not in TARGETS:
-        raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
-    if target == "emulator" and not (overrides.get("local_url") or os.environ.get("ZOHO_SDK_LOCAL_URL")):
-        from sergas_nb.emulator import LocalZoho
-
-        emulator = LocalZoho(accounts=accounts, seed=seed).start()
-        try:
-            return connect(emulator=emulator, env_file=None, **overrides), emulator
-        except BaseException:
-            emulator.stop()
-            raise
-    if target == "emulator":
-        overrides.setdefault("region", "local")
-    client = connect(**overrides)
-    if (client.settings.region == "local") != (target == "emulator"):
-        client.close()
-        raise ZohoConfigError({"ZOHO_SDK_REGION": f"target={target!r}, but the settings point at {client.api_url}"})
-    return client, None
+    return ZohoClient(
+        settings, token_store=token_store, timeout=timeout, retry=RetryPolicy(attempts=retries + 1, base=backoff)
+    )
 
 
 # ------------------------------------------------------------------------------------ client
 
+
 class ZohoClient:
     """Zoho CRM as typed DataFrames. Build it with :func:`connect`."""
 
-    def __init__(self, settings: Any, *, token_store: Any = None,
-                 timeout: tuple[float, float] | float = DEFAULT_TIMEOUT, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        settings: Any,
+        *,
+        token_store: Any = None,
+        timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         _secrets.install_log_redaction()
         _secrets.register(*settings.secret_values())
         self.settings = settings
@@ -226,12 +232,18 @@ class ZohoClient:
         self._store = token_store if token_store is not None else self._default_store()
         client_id = settings.client_id or ""
         self._sdk = SdkBinding(
-            api_url=self.endpoints.api_url, accounts_url=self.endpoints.accounts_url,
-            upload_url=self.endpoints.upload_url, client_id=client_id,
+            api_url=self.endpoints.api_url,
+            accounts_url=self.endpoints.accounts_url,
+            upload_url=self.endpoints.upload_url,
+            client_id=client_id,
             client_secret=settings.client_secret.get_secret_value() if settings.client_secret else "",
             refresh_token=settings.refresh_token.get_secret_value() if settings.refresh_token else "",
-            redirect_url=settings.redirect_url, store=self._store, session=self._session,
-            resource_dir=resource_dir_for(self.endpoints.api_url, client_id), observer=self._seen)
+            redirect_url=settings.redirect_url,
+            store=self._store,
+            session=self._session,
+            resource_dir=resource_dir_for(self.endpoints.api_url, client_id),
+            observer=self._seen,
+        )
         self._refreshes_seen = self._store_refreshes()
         start = time.perf_counter()
         try:
@@ -245,14 +257,18 @@ class ZohoClient:
     def _default_store(self) -> Any:
         s = self.settings
         if s.database_url is None and not s.database_host:
-            return MemoryTokenStore()   # emulator only: connect() requires a database otherwise
+            return MemoryTokenStore()  # emulator only: connect() requires a database otherwise
         from sergas_nb.tokens import PostgresTokenStore, namespace_for
 
         return PostgresTokenStore(
-            s.database_dsn(), namespace_for(self.endpoints.api_url, s.client_id or ""),
-            token_url=self.endpoints.token_url, client_id=s.client_id, client_secret=s.client_secret,
+            s.database_dsn(),
+            namespace_for(self.endpoints.api_url, s.client_id or ""),
+            token_url=self.endpoints.token_url,
+            client_id=s.client_id,
+            client_secret=s.client_secret,
             api_domain=self.endpoints.api_url,
-            timeout=self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout)
+            timeout=self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout,
+        )
 
     def __repr__(self) -> str:
         return f"ZohoClient({self.api_url}, tokens in {type(self._store).__name__})"
@@ -278,8 +294,9 @@ class ZohoClient:
     def _seen(self, seen: Seen) -> None:
         """Observer of the SDK's HTTP (through the shim): token requests and rate limits."""
         if seen.method == "POST" and seen.url.startswith(self._sdk.token_url):
-            self._metrics.add(Event("token_refresh", "sdk", "ok" if seen.status == 200 else str(seen.status),
-                                    seen.duration))
+            self._metrics.add(
+                Event("token_refresh", "sdk", "ok" if seen.status == 200 else str(seen.status), seen.duration)
+            )
         if seen.status == 429:
             self._metrics.add(Event("rate_limit", "sdk", "TOO_MANY_REQUESTS", seen.duration, detail=seen.url))
 
@@ -292,10 +309,19 @@ class ZohoClient:
             self._metrics.add(Event("token_refresh", "token_store", "ok"))
         self._refreshes_seen = now
 
-    def _event(self, kind: str, operation: str, status: str, start: float, *, records: int = 0, retries: int = 0,
-               module: str | None = None, detail: str | None = None) -> None:
-        self._metrics.add(Event(kind, operation, status, time.perf_counter() - start, records, retries, module,
-                                detail))
+    def _event(
+        self,
+        kind: str,
+        operation: str,
+        status: str,
+        start: float,
+        *,
+        records: int = 0,
+        retries: int = 0,
+        module: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self._metrics.add(Event(kind, operation, status, time.perf_counter() - start, records, retries, module, detail))
 
     def metrics(self) -> pd.DataFrame:
         """Every call (operation, status, duration s, records, retries), token refresh and rate-limit event."""
@@ -303,16 +329,30 @@ class ZohoClient:
         return self._metrics.frame()
 
     # -- the call wrapper -------------------------------------------------------------------------
-    def _call(self, operation: str, fn: Callable[[], T], *, idempotent: bool, module: str | None = None,
-              count: Callable[[T], int] | None = None) -> T:
+    def _call(
+        self,
+        operation: str,
+        fn: Callable[[], T],
+        *,
+        idempotent: bool,
+        module: str | None = None,
+        count: Callable[[T], int] | None = None,
+    ) -> T:
         """Run ``fn`` with retries, one refresh-and-retry on 401, metrics and logging."""
         start = time.perf_counter()
         retries = 0
 
         def on_retry(exc: BaseException, attempt: int, wait: float) -> None:
             if isinstance(exc, ZohoRateLimitError):
-                self._metrics.add(Event("rate_limit", operation, exc.code or "TOO_MANY_REQUESTS", module=module,
-                                        detail=f"retrying in {wait:.2f}s"))
+                self._metrics.add(
+                    Event(
+                        "rate_limit",
+                        operation,
+                        exc.code or "TOO_MANY_REQUESTS",
+                        module=module,
+                        detail=f"retrying in {wait:.2f}s",
+                    )
+                )
             log.warning("%s: %s; retry %d in %.2fs", operation, _secrets.redact(exc), attempt, wait)
 
         def attempt_all() -> T:
@@ -322,8 +362,9 @@ class ZohoClient:
                     result, n = run(fn, idempotent=idempotent, policy=self.retry, on_retry=on_retry)
                 except AuthFailure as exc:
                     if refreshed:
-                        raise ZohoAuthError(f"{exc.message} (still rejected after a token refresh)",
-                                            code=exc.code, details=exc.details) from None
+                        raise ZohoAuthError(
+                            f"{exc.message} (still rejected after a token refresh)", code=exc.code, details=exc.details
+                        ) from None
                     if exc.code not in ("INVALID_TOKEN", "AUTHENTICATION_FAILURE"):
                         raise ZohoAuthError(str(exc.message), code=exc.code, details=exc.details) from None
                     retries += 1
@@ -341,10 +382,12 @@ class ZohoClient:
             retries += int(getattr(exc, "retries_used", 0) or 0)
             self._sync_store_refreshes()
             if isinstance(exc, ZohoRateLimitError):
-                self._metrics.add(Event("rate_limit", operation, exc.code or "TOO_MANY_REQUESTS", module=module,
-                                        detail="gave up"))
-            self._event("call", operation, _status(exc), start, retries=retries, module=module,
-                        detail=_secrets.redact(exc))
+                self._metrics.add(
+                    Event("rate_limit", operation, exc.code or "TOO_MANY_REQUESTS", module=module, detail="gave up")
+                )
+            self._event(
+                "call", operation, _status(exc), start, retries=retries, module=module, detail=_secrets.redact(exc)
+            )
             log.error("%s failed: %s", operation, _secrets.redact(exc))
             raise
         self._sync_store_refreshes()
@@ -354,22 +397,30 @@ class ZohoClient:
         return result
 
     # -- fast read path -----------------------------------------------------------------------------
-    def _http(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-              json_body: Any = None) -> dict[str, Any] | None:
+    def _http(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None
+    ) -> dict[str, Any] | None:
         """One HTTP exchange; the JSON body, or None for 204/304. Raises mapped errors."""
         token = self._sdk.access_token()
         url = self.api_url + path
         try:
-            resp = self._session.request(method, url, params=params, json=json_body,
-                                         headers={"Authorization": f"Zoho-oauthtoken {token}"})
+            resp = self._session.request(
+                method, url, params=params, json=json_body, headers={"Authorization": f"Zoho-oauthtoken {token}"}
+            )
         except requests.exceptions.RequestException as exc:
             raise transport_error(exc, f"{method} {path}") from None
         return parse_response(resp, f"{method} {path}", token)
 
-    def _get(self, operation: str, path: str, params: Mapping[str, Any] | None = None,
-             module: str | None = None) -> dict[str, Any] | None:
-        return self._call(operation, lambda: self._http("GET", path, params=params), idempotent=True, module=module,
-                          count=lambda d: len(_rows(d)))
+    def _get(
+        self, operation: str, path: str, params: Mapping[str, Any] | None = None, module: str | None = None
+    ) -> dict[str, Any] | None:
+        return self._call(
+            operation,
+            lambda: self._http("GET", path, params=params),
+            idempotent=True,
+            module=module,
+            count=lambda d: len(_rows(d)),
+        )
 
     # -- metadata -------------------------------------------------------------------------------------
     def _fields_meta(self, module: str) -> list[dict[str, Any]]:
@@ -393,17 +444,36 @@ class ZohoClient:
         """Field metadata as a DataFrame: api_name, field_label, data_type, read_only, ..., and the
         pandas ``dtype`` this toolkit gives the field's column(s)."""
         meta = self._fields_meta(module)
-        first = ["api_name", "field_label", "data_type", "json_type", "length", "read_only", "system_mandatory",
-                 "custom_field", "pick_list_values", "lookup"]
+        first = [
+            "api_name",
+            "field_label",
+            "data_type",
+            "json_type",
+            "length",
+            "read_only",
+            "system_mandatory",
+            "custom_field",
+            "pick_list_values",
+            "lookup",
+        ]
         df = pd.DataFrame(meta)
         for col in first:
             if col not in df:
                 df[col] = None
         df = df[first + [c for c in df.columns if c not in first]]
         dtypes = frames.dtypes_for(meta)
-        df.insert(3, "dtype", [", ".join(f"{c}: {d}" if c != f["api_name"] else d for c, d in dtypes.items()
-                                         if c == f["api_name"] or c.startswith(f["api_name"] + "."))
-                               for f in meta])
+        df.insert(
+            3,
+            "dtype",
+            [
+                ", ".join(
+                    f"{c}: {d}" if c != f["api_name"] else d
+                    for c, d in dtypes.items()
+                    if c == f["api_name"] or c.startswith(f["api_name"] + ".")
+                )
+                for f in meta
+            ],
+        )
         df.insert(4, "writable", [not frames.is_read_only(f) for f in meta])
         return df.astype({"api_name": "string", "field_label": "string", "data_type": "string", "dtype": "string"})
 
@@ -413,7 +483,7 @@ class ZohoClient:
             return list(meta)
         names = []
         unknown = []
-        for f in ([fields] if isinstance(fields, str) else fields):
+        for f in [fields] if isinstance(fields, str) else fields:
             base = f.split(".", 1)[0] if f not in meta else f
             if base == "id":
                 continue
@@ -425,9 +495,15 @@ class ZohoClient:
         return list(dict.fromkeys(names))
 
     # -- generic reads ------------------------------------------------------------------------------
-    def records(self, module: str, fields: Iterable[str] | None = None, where: str | None = None,
-                sort_by: str | None = None, sort_order: Literal["asc", "desc"] | None = None,
-                limit: int | None = None) -> pd.DataFrame:
+    def records(
+        self,
+        module: str,
+        fields: Iterable[str] | None = None,
+        where: str | None = None,
+        sort_by: str | None = None,
+        sort_order: Literal["asc", "desc"] | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
         """Records of ``module`` as a typed DataFrame, all of them (past 2,000 via page tokens) or
         the first ``limit``.
 
@@ -444,8 +520,15 @@ class ZohoClient:
             return self._records_by_ids(module, names, ids)
         return frames.to_frame(self._list_wide(module, names, sort_by, sort_order, limit), meta, names)
 
-    def _list_wide(self, module: str, names: list[str], sort_by: str | None, sort_order: str | None,
-                   limit: int | None, **page_args: Any) -> list[dict[str, Any]]:
+    def _list_wide(
+        self,
+        module: str,
+        names: list[str],
+        sort_by: str | None,
+        sort_order: str | None,
+        limit: int | None,
+        **page_args: Any,
+    ) -> list[dict[str, Any]]:
         """``_list`` for any number of fields: Zoho lists at most 50 a call, so wider reads go in
         chunks, joined on id in the order of the first."""
         chunks = _field_chunks(names)
@@ -459,9 +542,17 @@ class ZohoClient:
             rows = [by_id[r["id"]] for r in rows]
         return rows
 
-    def _list(self, module: str, names: list[str], sort_by: str | None, sort_order: str | None,
-              limit: int | None, first_page: int = 1, per_page: int | None = None,
-              operation: str = "records") -> list[dict[str, Any]]:
+    def _list(
+        self,
+        module: str,
+        names: list[str],
+        sort_by: str | None,
+        sort_order: str | None,
+        limit: int | None,
+        first_page: int = 1,
+        per_page: int | None = None,
+        operation: str = "records",
+    ) -> list[dict[str, Any]]:
         """Pages of GET /{module}: ?page= up to record 2,000, then ?page_token=."""
         per_page = per_page or (min(PER_PAGE, limit) if limit else PER_PAGE)
         if limit == 0:
@@ -484,8 +575,11 @@ class ZohoClient:
             if token is not None or (page + 1) * per_page > PAGE_LIMIT:
                 token = ((data or {}).get("info") or {}).get("next_page_token")
                 if not token:
-                    raise ZohoAPIError(f"{module}: more records, but no next_page_token to reach them",
-                                       code="MALFORMED_RESPONSE", status=200)
+                    raise ZohoAPIError(
+                        f"{module}: more records, but no next_page_token to reach them",
+                        code="MALFORMED_RESPONSE",
+                        status=200,
+                    )
             else:
                 page += 1
         return rows[:limit] if limit is not None else rows
@@ -496,17 +590,21 @@ class ZohoClient:
         got: dict[str, dict[str, Any]] = {}
         chunks = _field_chunks(names)
         for start in range(0, len(ids), BATCH):
-            part = list(ids[start:start + BATCH])
+            part = list(ids[start : start + BATCH])
             for chunk in chunks:
-                data = self._get("records", f"/crm/v8/{module}",
-                                 {"fields": ",".join(chunk or ["id"]), "ids": ",".join(part), "per_page": PER_PAGE},
-                                 module)
+                data = self._get(
+                    "records",
+                    f"/crm/v8/{module}",
+                    {"fields": ",".join(chunk or ["id"]), "ids": ",".join(part), "per_page": PER_PAGE},
+                    module,
+                )
                 for r in _rows(data):
                     got.setdefault(str(r["id"]), {}).update(r)
         return frames.to_frame([got[i] for i in ids if i in got], meta, names)
 
-    def _ids_where(self, module: str, where: str, sort_by: str | None, sort_order: str | None,
-                   limit: int | None) -> list[str]:
+    def _ids_where(
+        self, module: str, where: str, sort_by: str | None, sort_order: str | None, limit: int | None
+    ) -> list[str]:
         condition = criteria_to_coql(where, frames.field_map(self._fields_meta(module)))
         query = f"select id from {module} where ({condition}) order by {sort_by or 'id'} {sort_order or 'asc'}"
         return [str(r["id"]) for r in self._coql_rows(query, module, limit)]
@@ -522,11 +620,14 @@ class ZohoClient:
             if not batch or not _more(data):
                 break
             if len(rows) >= COQL_OFFSET_LIMIT:
-                raise ZohoAPIError(f"more than {COQL_OFFSET_LIMIT} matches: COQL cannot page further; "
-                                   "narrow the condition", code="LIMIT_REACHED", status=None)
+                raise ZohoAPIError(
+                    f"more than {COQL_OFFSET_LIMIT} matches: COQL cannot page further; narrow the condition",
+                    code="LIMIT_REACHED",
+                    status=None,
+                )
         return rows
 
-    def record(self, module: str, id: str | int) -> dict[str, Any]:  # noqa: A002 - the API's word
+    def record(self, module: str, id: str | int) -> dict[str, Any]:
         """One record as a dict with the same keys and types as a row of ``records()``."""
         rid = str(id)
         meta = self._fields_meta(module)
@@ -535,16 +636,27 @@ class ZohoClient:
             raise ZohoAPIError(f"{module} record {rid} not found", code="RECORD_NOT_FOUND", status=204)
         return frames.to_frame(rows[:1], meta).iloc[0].to_dict()
 
-    def search(self, module: str, criteria: str | None = None, *, email: str | None = None,
-               phone: str | None = None, word: str | None = None, fields: Iterable[str] | None = None,
-               limit: int = SEARCH_LIMIT) -> pd.DataFrame:
+    def search(
+        self,
+        module: str,
+        criteria: str | None = None,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
+        word: str | None = None,
+        fields: Iterable[str] | None = None,
+        limit: int = SEARCH_LIMIT,
+    ) -> pd.DataFrame:
         """Zoho search (criteria ``(Field:operator:value)``, or email / phone / word).
 
         Zoho's search reaches the first 2,000 matches only, and may miss just-written records;
         ``records(module, where=...)`` has neither limit.
         """
-        given = {k: v for k, v in (("criteria", criteria), ("email", email), ("phone", phone), ("word", word))
-                 if v is not None}
+        given = {
+            k: v
+            for k, v in (("criteria", criteria), ("email", email), ("phone", phone), ("word", word))
+            if v is not None
+        }
         if not given:
             raise ZohoValidationError([Problem("criteria", "give criteria, email, phone or word")])
         names = self._resolve_fields(module, fields)
@@ -561,8 +673,11 @@ class ZohoClient:
             if not batch or not _more(data):
                 break
             if page * per_page >= SEARCH_LIMIT:
-                log.warning("search on %s stopped at Zoho's %d-match limit; use records(where=...) for all",
-                            module, SEARCH_LIMIT)
+                log.warning(
+                    "search on %s stopped at Zoho's %d-match limit; use records(where=...) for all",
+                    module,
+                    SEARCH_LIMIT,
+                )
                 break
             page += 1
         return frames.to_frame(rows[:limit], meta, names)
@@ -576,8 +691,13 @@ class ZohoClient:
         return frames.to_frame(rows, meta, selected)
 
     def _coql_call(self, query: str, module: str | None) -> dict[str, Any] | None:
-        return self._call("coql", lambda: self._http("POST", "/crm/v8/coql", json_body={"select_query": query}),
-                          idempotent=True, module=module, count=lambda d: len(_rows(d)))
+        return self._call(
+            "coql",
+            lambda: self._http("POST", "/crm/v8/coql", json_body={"select_query": query}),
+            idempotent=True,
+            module=module,
+            count=lambda d: len(_rows(d)),
+        )
 
     def count(self, module: str, where: str | None = None) -> int:
         """Number of records in ``module`` (matching ``where``, a COQL condition or search criteria)."""
@@ -589,23 +709,42 @@ class ZohoClient:
         return int(data["count"])
 
     # -- generic writes -------------------------------------------------------------------------------
-    def insert(self, module: str, data: pd.DataFrame | Sequence[Mapping[str, Any]], *,
-               na: Literal["clear", "skip"] = "clear", trigger: list[str] | None = None) -> WriteResult:
+    def insert(
+        self,
+        module: str,
+        data: pd.DataFrame | Sequence[Mapping[str, Any]],
+        *,
+        na: Literal["clear", "skip"] = "clear",
+        trigger: list[str] | None = None,
+    ) -> WriteResult:
         """Create records; WriteResult.records has each new id (or the reason it failed)."""
         return self._write(module, "insert", data, na=na, trigger=trigger)
 
-    def update(self, module: str, data: pd.DataFrame | Sequence[Mapping[str, Any]], *,
-               na: Literal["clear", "skip"] = "clear", trigger: list[str] | None = None) -> WriteResult:
+    def update(
+        self,
+        module: str,
+        data: pd.DataFrame | Sequence[Mapping[str, Any]],
+        *,
+        na: Literal["clear", "skip"] = "clear",
+        trigger: list[str] | None = None,
+    ) -> WriteResult:
         """Update records by ``id`` (a frame as read, edited, or dicts). NA clears a field
         (``na="skip"`` leaves it); leave a column out to leave the field alone."""
         return self._write(module, "update", data, na=na, trigger=trigger)
 
-    def upsert(self, module: str, data: pd.DataFrame | Sequence[Mapping[str, Any]], *,
-               duplicate_check_fields: list[str] | None = None, na: Literal["clear", "skip"] = "clear",
-               trigger: list[str] | None = None) -> WriteResult:
+    def upsert(
+        self,
+        module: str,
+        data: pd.DataFrame | Sequence[Mapping[str, Any]],
+        *,
+        duplicate_check_fields: list[str] | None = None,
+        na: Literal["clear", "skip"] = "clear",
+        trigger: list[str] | None = None,
+    ) -> WriteResult:
         """Insert or update, matched on ``duplicate_check_fields`` (Zoho's default per module)."""
-        return self._write(module, "upsert", data, na=na, trigger=trigger,
-                           duplicate_check_fields=duplicate_check_fields)
+        return self._write(
+            module, "upsert", data, na=na, trigger=trigger, duplicate_check_fields=duplicate_check_fields
+        )
 
     def delete(self, module: str, ids: Iterable[str | int] | pd.Series) -> WriteResult:
         """Delete records by id (100 a call); one outcome per id."""
@@ -625,36 +764,64 @@ class ZohoClient:
             clean.append(rid)
         if problems:
             raise ZohoValidationError(problems)
-        return self._in_batches("delete", module, clean, list(range(len(clean))),
-                                lambda part: self._sdk.delete(module, part))
+        return self._in_batches(
+            "delete", module, clean, list(range(len(clean))), lambda part: self._sdk.delete(module, part)
+        )
 
-    def _write(self, module: str, operation: str, data: Any, *, na: Literal["clear", "skip"],
-               trigger: list[str] | None, duplicate_check_fields: list[str] | None = None) -> WriteResult:
+    def _write(
+        self,
+        module: str,
+        operation: Literal["insert", "update", "upsert"],
+        data: Any,
+        *,
+        na: Literal["clear", "skip"],
+        trigger: list[str] | None,
+        duplicate_check_fields: list[str] | None = None,
+    ) -> WriteResult:
         meta = self._fields_meta(module)
         fmap = frames.field_map(meta)
         if isinstance(data, Mapping):
             data = [data]
-        payload = frames.to_payload(data, meta, operation, na=na)   # raises before anything is sent
+        payload = frames.to_payload(data, meta, operation, na=na)  # raises before anything is sent
         labels = list(data.index) if isinstance(data, pd.DataFrame) else list(range(len(payload)))
-        return self._in_batches(operation, module, payload, labels,
-                                lambda part: self._sdk.write(module, operation, part, fmap, trigger=trigger,
-                                                             duplicate_check_fields=duplicate_check_fields))
+        return self._in_batches(
+            operation,
+            module,
+            payload,
+            labels,
+            lambda part: self._sdk.write(
+                module, operation, part, fmap, trigger=trigger, duplicate_check_fields=duplicate_check_fields
+            ),
+        )
 
-    def _in_batches(self, operation: str, module: str, items: Sequence[Any], labels: Sequence[Any],
-                    send: Callable[[Sequence[Any]], list[Outcome]]) -> WriteResult:
+    def _in_batches(
+        self,
+        operation: str,
+        module: str,
+        items: Sequence[Any],
+        labels: Sequence[Any],
+        send: Callable[[Sequence[Any]], list[Outcome]],
+    ) -> WriteResult:
         """``send`` 100 items a call (never retried once it may have been applied); one row per item."""
         out: list[dict[str, Any]] = []
         for start in range(0, len(items), BATCH):
-            part = items[start:start + BATCH]
+            part = items[start : start + BATCH]
             try:
-                outcomes = self._call(operation, lambda p=part: send(p),  # type: ignore[misc]
-                                      idempotent=False, module=module, count=len)
+                outcomes = self._call(
+                    operation,
+                    lambda p=part: send(p),  # type: ignore[misc]
+                    idempotent=False,
+                    module=module,
+                    count=len,
+                )
             except ZohoError as exc:
-                if out:   # earlier batches went through: say so, and keep their outcomes
+                if out:  # earlier batches went through: say so, and keep their outcomes
                     exc.details["partial_result"] = WriteResult(operation, module, _result_frame(out))
-                    exc.message = (f"{exc.message} [batch {start // BATCH + 1}: records {start}-"
-                                   f"{start + len(part) - 1}; the {len(out)} records before were written, see "
-                                   "details['partial_result']]")
+                    exc.message = (
+                        f"{exc.message} [batch {start // BATCH + 1}: records {start}-"
+                        f"{start + len(part) - 1}; the {len(out)} records before were written, see "
+                        "details['partial_result']]"
+                    )
                 raise
             out.extend(_outcome_row(labels[start + k], o) for k, o in enumerate(outcomes))
         result = WriteResult(operation, module, _result_frame(out))
@@ -663,9 +830,14 @@ class ZohoClient:
         return result
 
     # -- the seed guide's Accounts methods ----------------------------------------------------------
-    def get_accounts(self, limit: int = 200, page: int = 1, sort_by: str | None = None,
-                     sort_order: Literal["asc", "desc"] | None = None,
-                     fields: Iterable[str] | None = None) -> pd.DataFrame:
+    def get_accounts(
+        self,
+        limit: int = 200,
+        page: int = 1,
+        sort_by: str | None = None,
+        sort_order: Literal["asc", "desc"] | None = None,
+        fields: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
         """One page of ``limit`` (≤ 200) accounts; pages past record 2,000 are reached by page token."""
         problems = []
         if not 1 <= limit <= PER_PAGE:
@@ -677,11 +849,13 @@ class ZohoClient:
         names = self._resolve_fields(ACCOUNTS, fields)
         meta = self._fields_meta(ACCOUNTS)
         if page * limit <= PAGE_LIMIT:
-            rows = self._list_wide(ACCOUNTS, names, sort_by, sort_order, limit, first_page=page, per_page=limit,
-                                   operation="get_accounts")
-        else:   # past 2,000 a page number is not accepted: walk page tokens to it
-            rows = self._list_wide(ACCOUNTS, names, sort_by, sort_order, page * limit,
-                                   per_page=limit)[(page - 1) * limit:]
+            rows = self._list_wide(
+                ACCOUNTS, names, sort_by, sort_order, limit, first_page=page, per_page=limit, operation="get_accounts"
+            )
+        else:  # past 2,000 a page number is not accepted: walk page tokens to it
+            rows = self._list_wide(ACCOUNTS, names, sort_by, sort_order, page * limit, per_page=limit)[
+                (page - 1) * limit :
+            ]
         return frames.to_frame(rows, meta, names)
 
     def get_account(self, account_id: str | int) -> dict[str, Any]:
@@ -693,10 +867,13 @@ class ZohoClient:
         result = self.update(ACCOUNTS, [{**dict(field_data), "id": str(account_id)}], na="clear")
         row = result.records.iloc[0]
         if row["status"] != "success":
-            raise ZohoAPIError(f"Account {account_id} was not updated: {row['message']}"
-                               + (f" (field {row['field']})" if not pd.isna(row["field"]) else ""),
-                               code=None if pd.isna(row["code"]) else str(row["code"]), status=None,
-                               details={"field": None if pd.isna(row["field"]) else row["field"]})
+            raise ZohoAPIError(
+                f"Account {account_id} was not updated: {row['message']}"
+                + (f" (field {row['field']})" if not pd.isna(row["field"]) else ""),
+                code=None if pd.isna(row["code"]) else str(row["code"]),
+                status=None,
+                details={"field": None if pd.isna(row["field"]) else row["field"]},
+            )
         return self.get_account(account_id)
 
     def bulk_update_accounts(self, records: pd.DataFrame | Sequence[Mapping[str, Any]]) -> WriteResult:
@@ -725,8 +902,9 @@ class ZohoClient:
                 detail, status = str(skip), "skipped"
             except Exception as exc:  # a health check reports, it does not raise
                 detail, status = f"{type(exc).__name__}: {_secrets.redact(exc)}", "error"
-            rows.append({"check": name, "status": status, "latency_ms": (time.perf_counter() - start) * 1000,
-                         "detail": detail})
+            rows.append(
+                {"check": name, "status": status, "latency_ms": (time.perf_counter() - start) * 1000, "detail": detail}
+            )
 
         def configuration() -> str:
             s = self.settings
@@ -762,13 +940,21 @@ class _Skip(Exception):
 
 # ------------------------------------------------------------------------------------ helpers
 
+
 def _status(exc: BaseException) -> str:
     return str(getattr(exc, "code", None) or type(exc).__name__)
 
 
 def _outcome_row(row: Any, o: Outcome) -> dict[str, Any]:
-    return {"row": row, "id": o.id, "status": o.status, "code": o.code, "message": o.message, "field": o.field,
-            "action": o.action}
+    return {
+        "row": row,
+        "id": o.id,
+        "status": o.status,
+        "code": o.code,
+        "message": o.message,
+        "field": o.field,
+        "action": o.action,
+    }
 
 
 def _rows(data: Mapping[str, Any] | None) -> list[dict[str, Any]]:
@@ -782,7 +968,7 @@ def _more(data: Mapping[str, Any] | None) -> bool:
 
 def _field_chunks(names: list[str]) -> list[list[str]]:
     """Field names in lists of 49: with ``id`` added, each stays within Zoho's 50 fields a call."""
-    return [names[i:i + MAX_FIELDS - 1] for i in range(0, len(names), MAX_FIELDS - 1)] or [[]]
+    return [names[i : i + MAX_FIELDS - 1] for i in range(0, len(names), MAX_FIELDS - 1)] or [[]]
 
 
 __all__ = ["connect", "ZohoClient", "WriteResult", "criteria_to_coql"]

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from sergas_nb import _secrets
 from sergas_nb.errors import ZohoConfigError
@@ -37,13 +37,14 @@ ENVIRONMENTS: tuple[str, ...] = ("production", "sandbox", "developer")
 # Hosts per data centre
 # --------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Endpoints:
     """The three hosts of one Zoho data centre (no trailing slash)."""
 
-    api_url: str       # CRM API host; the SDK appends /crm/v8/...
+    api_url: str  # CRM API host; the SDK appends /crm/v8/...
     accounts_url: str  # OAuth accounts server
-    upload_url: str    # file upload host (Bulk Write)
+    upload_url: str  # file upload host (Bulk Write)
 
     @property
     def token_url(self) -> str:
@@ -165,19 +166,27 @@ class Settings(BaseSettings):
     redirect_url: str | None = _env("redirect_url")
     region: Region = Field(default="us", validation_alias=AliasChoices("ZOHO_SDK_REGION", "region"))
     local_url: str | None = _env("local_url")
-    environment: Environment = Field(default="production",
-                                     validation_alias=AliasChoices("ZOHO_SDK_ENVIRONMENT", "environment"))
+    environment: Environment = Field(
+        default="production", validation_alias=AliasChoices("ZOHO_SDK_ENVIRONMENT", "environment")
+    )
     database_url: SecretStr | None = _env("database_url")
     database_host: str | None = _env("database_host")
-    database_port: int = Field(default=5432, ge=1, le=65535,
-                               validation_alias=AliasChoices("DATABASE_PORT", "database_port"))
+    database_port: int = Field(
+        default=5432, ge=1, le=65535, validation_alias=AliasChoices("DATABASE_PORT", "database_port")
+    )
     database_name: str | None = _env("database_name")
     database_user: str | None = _env("database_user")
     database_password: SecretStr | None = _env("database_password")
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: Any,
-                                   **sources: Any) -> tuple[Any, ...]:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         # load_settings has already read overrides, environment and .env by ZOHO_SDK_*/DATABASE_*
         # names; reading them again here would also match the bare aliases (an unrelated
         # ENVIRONMENT=staging or REGION=... would break or redirect the configuration).
@@ -230,8 +239,7 @@ class Settings(BaseSettings):
         """A libpq DSN for psycopg; the only place the database password appears."""
         if self.database_url is not None:
             return normalise_database_url(self.database_url.get_secret_value())
-        params: dict[str, Any] = {"host": self.database_host, "port": self.database_port,
-                                  "dbname": self.database_name}
+        params: dict[str, Any] = {"host": self.database_host, "port": self.database_port, "dbname": self.database_name}
         if self.database_user:
             params["user"] = self.database_user
         if self.database_password is not None:
@@ -246,8 +254,11 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every secret string in these settings (for redaction)."""
-        out = [s.get_secret_value() for s in (self.client_secret, self.refresh_token, self.database_password)
-               if s is not None]
+        out = [
+            s.get_secret_value()
+            for s in (self.client_secret, self.refresh_token, self.database_password)
+            if s is not None
+        ]
         if self.database_url is not None:
             pw = dsn_password(self.database_url.get_secret_value())
             if pw:
@@ -259,14 +270,15 @@ def normalise_database_url(url: str) -> str:
     """Accept SQLAlchemy-style and short schemes; libpq wants postgresql:// or postgres://."""
     for prefix in ("postgresql+psycopg2://", "postgresql+psycopg://", "postgres+psycopg://"):
         if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix):]
+            return "postgresql://" + url[len(prefix) :]
     return url
 
 
 def dsn_password(dsn: str) -> str | None:
     """The password in a libpq DSN or URL (None when none, or unparsable): for redaction only."""
     try:
-        return conninfo_to_dict(normalise_database_url(dsn)).get("password")
+        password = conninfo_to_dict(normalise_database_url(dsn)).get("password")
+        return None if password is None else str(password)
     except Exception:
         return None
 
@@ -304,9 +316,11 @@ def _raw_values(env_file: str | os.PathLike[str] | None, overrides: dict[str, An
     return out
 
 
-def load_settings(env_file: str | os.PathLike[str] | None = ".env",
-                  require: tuple[str, ...] | list[str] = DEFAULT_REQUIRED,
-                  **overrides: Any) -> Settings:
+def load_settings(
+    env_file: str | os.PathLike[str] | None = ".env",
+    require: tuple[str, ...] | list[str] = DEFAULT_REQUIRED,
+    **overrides: Any,
+) -> Settings:
     """Read and check the configuration; raise one ZohoConfigError listing every problem.
 
     ``overrides`` take precedence over the environment and ``.env``; keys are field names

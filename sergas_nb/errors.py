@@ -110,6 +110,8 @@ class ZohoValidationError(ZohoError, ValueError):
     def __init__(self, problems: list[Problem]) -> None:
         shown = "\n".join(f"  {p}" for p in problems[:20])
         more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        super().__init__(f"{len(problems)} invalid value(s), nothing was sent:\n{shown}{more}",
-                         {"problems": [p.__dict__ for p in problems]})
+        super().__init__(
+            f"{len(problems)} invalid value(s), nothing was sent:\n{shown}{more}",
+            {"problems": [p.__dict__ for p in problems]},
+        )
         self.problems = list(problems)

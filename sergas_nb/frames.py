@@ -68,8 +68,21 @@ USER = "user"
 OBJECT = "object"
 
 _KINDS: dict[str, str] = {
-    **dict.fromkeys(("text", "textarea", "email", "phone", "website", "autonumber", "profileimage",
-                     "string", "encryptedtext", "autonumber_field"), TEXT),
+    **dict.fromkeys(
+        (
+            "text",
+            "textarea",
+            "email",
+            "phone",
+            "website",
+            "autonumber",
+            "profileimage",
+            "string",
+            "encryptedtext",
+            "autonumber_field",
+        ),
+        TEXT,
+    ),
     **dict.fromkeys(("integer", "bigint", "long"), INT),
     **dict.fromkeys(("currency", "double", "percent", "decimal"), FLOAT),
     "boolean": BOOL,
@@ -83,16 +96,24 @@ _KINDS: dict[str, str] = {
 # Kinds never written: the CRM computes them.
 _COMPUTED_TYPES = {"formula", "autonumber", "rollup_summary", "profileimage"}
 # System fields read-only in every module, even if an org's metadata forgets to say so.
-SYSTEM_READ_ONLY = frozenset({"Created_Time", "Modified_Time", "Created_By", "Modified_By",
-                              "Last_Activity_Time", "Tag"})
-_DTYPES = {TEXT: "string", INT: "Int64", FLOAT: "Float64", BOOL: "boolean",
-           DATE: "datetime64[us]", DATETIME: "datetime64[us, UTC]"}
+SYSTEM_READ_ONLY = frozenset(
+    {"Created_Time", "Modified_Time", "Created_By", "Modified_By", "Last_Activity_Time", "Tag"}
+)
+_DTYPES = {
+    TEXT: "string",
+    INT: "Int64",
+    FLOAT: "Float64",
+    BOOL: "boolean",
+    DATE: "datetime64[us]",
+    DATETIME: "datetime64[us, UTC]",
+}
 _SUBKEYS = {LOOKUP: ("name", "id"), USER: ("name", "id", "email")}
 _ID_RE = re.compile(r"^[0-9]{1,25}$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 # ---------------------------------------------------------------- metadata helpers
+
 
 def field_map(meta: FieldsMeta) -> dict[str, dict[str, Any]]:
     """``{api_name: field}`` from either shape (the API's list, or an existing map)."""
@@ -107,18 +128,24 @@ def kind_of(field: Mapping[str, Any] | None) -> str:
         return OBJECT
     data_type = str(field.get("data_type") or "")
     if field.get("json_type") == "jsonarray" and data_type not in ("multiselectpicklist",):
-        return OBJECT   # e.g. Tag: data_type text, but the API answers a list
+        return OBJECT  # e.g. Tag: data_type text, but the API answers a list
     if data_type in ("formula", "rollup_summary"):
-        rt = (field.get("formula") or {}).get("return_type") or (field.get("rollup_summary") or {}).get(
-            "return_type") or field.get("json_type")
+        rt = (
+            (field.get("formula") or {}).get("return_type")
+            or (field.get("rollup_summary") or {}).get("return_type")
+            or field.get("json_type")
+        )
         return _KINDS.get(str(rt), {"double": FLOAT, "integer": INT, "boolean": BOOL}.get(str(rt), TEXT))
     return _KINDS.get(data_type, OBJECT)
 
 
 def is_read_only(field: Mapping[str, Any]) -> bool:
     """True when the CRM will not take a value for this field."""
-    return bool(field.get("read_only")) or field.get("data_type") in _COMPUTED_TYPES or \
-        field.get("api_name") in SYSTEM_READ_ONLY
+    return (
+        bool(field.get("read_only"))
+        or field.get("data_type") in _COMPUTED_TYPES
+        or field.get("api_name") in SYSTEM_READ_ONLY
+    )
 
 
 def picklist_values(field: Mapping[str, Any]) -> list[str]:
@@ -152,8 +179,10 @@ def dtypes_for(meta: FieldsMeta, fields: Iterable[str] | None = None) -> dict[st
 
 # ---------------------------------------------------------------- records -> frame
 
-def to_frame(records: Sequence[Mapping[str, Any]], meta: FieldsMeta,
-             fields: Iterable[str] | None = None) -> pd.DataFrame:
+
+def to_frame(
+    records: Sequence[Mapping[str, Any]], meta: FieldsMeta, fields: Iterable[str] | None = None
+) -> pd.DataFrame:
     """A typed DataFrame of API records (see the module docstring for the dtype table).
 
     ``fields``: the API names asked for (their order is kept); None = every field in the
@@ -178,8 +207,8 @@ def to_frame(records: Sequence[Mapping[str, Any]], meta: FieldsMeta,
             for sub in _SUBKEYS[k]:
                 col = f"{name}.{sub}"
                 vals = [_sub(v, sub) for v in raw]
-                if any(col in r for r in records[:1]):   # COQL may return the dotted key itself
-                    vals = [r.get(col, v) for r, v in zip(records, vals)]
+                if any(col in r for r in records[:1]):  # COQL may return the dotted key itself
+                    vals = [r.get(col, v) for r, v in zip(records, vals, strict=False)]
                 columns[col] = pd.array([None if v is None else str(v) for v in vals], dtype="string")
             continue
         if field is None and "." in name:
@@ -205,10 +234,11 @@ def _column(vals: list[Any], kind: str, field: Mapping[str, Any] | None, name: s
     try:
         if kind == TEXT:
             if any(isinstance(v, (list, dict)) for v in vals):
-                kind = OBJECT   # e.g. Tag: declared text, answered as a list of tags
+                kind = OBJECT  # e.g. Tag: declared text, answered as a list of tags
             else:
-                return pd.array([None if v is None else v if isinstance(v, str) else str(v) for v in vals],
-                                dtype="string")
+                return pd.array(
+                    [None if v is None else v if isinstance(v, str) else str(v) for v in vals], dtype="string"
+                )
         if kind in (INT, FLOAT, BOOL):
             return pd.array(vals, dtype=_DTYPES[kind])
         if kind == DATE:
@@ -251,9 +281,13 @@ def is_missing(v: Any) -> bool:
     return False
 
 
-def to_payload(data: pd.DataFrame | Sequence[Mapping[str, Any]], meta: FieldsMeta,
-               operation: Operation = "update", *, na: Literal["clear", "skip"] = "clear",
-               ) -> list[dict[str, Any]]:
+def to_payload(
+    data: pd.DataFrame | Sequence[Mapping[str, Any]],
+    meta: FieldsMeta,
+    operation: Operation = "update",
+    *,
+    na: Literal["clear", "skip"] = "clear",
+) -> list[dict[str, Any]]:
     """API JSON records (ids as strings) for a DataFrame or dicts; raises ZohoValidationError.
 
     Every row is checked before any is returned: unknown field, read-only field (dicts only),
@@ -266,9 +300,9 @@ def to_payload(data: pd.DataFrame | Sequence[Mapping[str, Any]], meta: FieldsMet
         raise ValueError(f"na must be 'clear' or 'skip', not {na!r}")
     fmap = field_map(meta)
     from_frame = isinstance(data, pd.DataFrame)
-    if from_frame:
+    if isinstance(data, pd.DataFrame):
         labels: list[Any] = list(data.index)
-        rows: list[Mapping[str, Any]] = data.to_dict("records")  # type: ignore[assignment]
+        rows: list[Mapping[str, Any]] = data.to_dict("records")
     else:
         if isinstance(data, Mapping):
             raise TypeError("give a list of dicts or a DataFrame, not a single dict")
@@ -277,7 +311,7 @@ def to_payload(data: pd.DataFrame | Sequence[Mapping[str, Any]], meta: FieldsMet
     problems: list[Problem] = []
     payload: list[dict[str, Any]] = []
     seen_ids: dict[str, Any] = {}
-    for label, row in zip(labels, rows):
+    for label, row in zip(labels, rows, strict=False):
         if not isinstance(row, Mapping):
             problems.append(Problem(None, f"expected a dict, got {type(row).__name__}", label))
             continue
@@ -295,8 +329,14 @@ def to_payload(data: pd.DataFrame | Sequence[Mapping[str, Any]], meta: FieldsMet
     return payload
 
 
-def _row_payload(row: Mapping[str, Any], label: Any, fmap: Mapping[str, Mapping[str, Any]],
-                 operation: Operation, from_frame: bool, na: str) -> tuple[dict[str, Any], list[Problem]]:
+def _row_payload(
+    row: Mapping[str, Any],
+    label: Any,
+    fmap: Mapping[str, Mapping[str, Any]],
+    operation: Operation,
+    from_frame: bool,
+    na: str,
+) -> tuple[dict[str, Any], list[Problem]]:
     problems: list[Problem] = []
     out: dict[str, Any] = {}
     lookup_cols = {}
@@ -340,7 +380,7 @@ def _row_payload(row: Mapping[str, Any], label: Any, fmap: Mapping[str, Mapping[
         problems.append(Problem("id", "missing id (updates need the record id)", label))
     if operation == "insert" and "id" in out:
         if from_frame:
-            del out["id"]     # a frame as read carries ids; inserting it creates new records
+            del out["id"]  # a frame as read carries ids; inserting it creates new records
         else:
             problems.append(Problem("id", "an insert cannot set the id", label, out["id"]))
     if operation == "insert":
@@ -350,8 +390,9 @@ def _row_payload(row: Mapping[str, Any], label: Any, fmap: Mapping[str, Mapping[
     return out, problems
 
 
-def _put(out: dict[str, Any], key: str, value: Any, field: Mapping[str, Any], label: Any, na: str,
-         problems: list[Problem]) -> None:
+def _put(
+    out: dict[str, Any], key: str, value: Any, field: Mapping[str, Any], label: Any, na: str, problems: list[Problem]
+) -> None:
     if is_missing(value):
         if na == "clear":
             out[key] = [] if kind_of(field) == MULTI else None
@@ -393,8 +434,7 @@ def to_api_value(value: Any, field: Mapping[str, Any]) -> Any:
             return int(value)
         raise _Bad(f"expected an integer, got {type(value).__name__}")
     if k == FLOAT:
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating,
-                                                                         Decimal)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating, Decimal)):
             raise _Bad(f"expected a number, got {type(value).__name__}")
         f = float(value)
         if not math.isfinite(f):
@@ -413,15 +453,16 @@ def to_api_value(value: Any, field: Mapping[str, Any]) -> Any:
             raise _Bad(f"expected a picklist value (text), got {type(value).__name__}")
         allowed = picklist_values(field)
         if allowed and value not in allowed:
-            raise _Bad(f"not an allowed value (allowed: {', '.join(allowed[:12])}"
-                       f"{', ...' if len(allowed) > 12 else ''})")
+            raise _Bad(
+                f"not an allowed value (allowed: {', '.join(allowed[:12])}{', ...' if len(allowed) > 12 else ''})"
+            )
         return value
     if k == MULTI:
         if isinstance(value, str) or not isinstance(value, (list, tuple, np.ndarray, pd.Series, set)):
             raise _Bad(f"expected a list of picklist values, got {type(value).__name__}")
         items = list(value)
-        allowed = set(picklist_values(field))
-        bad = [v for v in items if not isinstance(v, str) or (allowed and v not in allowed)]
+        permitted = set(picklist_values(field))
+        bad = [v for v in items if not isinstance(v, str) or (permitted and v not in permitted)]
         if bad:
             raise _Bad(f"values not allowed: {bad!r}")
         return items
@@ -444,7 +485,7 @@ def _date_value(value: Any) -> str:
         return value
     if isinstance(value, np.datetime64):
         value = pd.Timestamp(value)
-    if isinstance(value, dt.datetime):   # includes pd.Timestamp
+    if isinstance(value, dt.datetime):  # includes pd.Timestamp
         if (value.hour, value.minute, value.second, value.microsecond) != (0, 0, 0, 0):
             raise _Bad("a date field takes a date; this value has a time of day")
         return value.date().isoformat()
@@ -466,6 +507,6 @@ def _datetime_value(value: Any) -> str:
         if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
             raise _Bad("naive datetime: give a time zone (e.g. tz_localize('UTC'))")
         # Zoho keeps whole seconds; the fraction is dropped.
-        utc = value.astimezone(dt.timezone.utc)
+        utc = value.astimezone(dt.UTC)
         return utc.strftime("%Y-%m-%dT%H:%M:%S+00:00")
     raise _Bad(f"expected a datetime, got {type(value).__name__}")

@@ -38,17 +38,29 @@ from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenSto
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
 from sergas_nb import _secrets
+from sergas_nb._database import CONNECT_TIMEOUT, connect, database_error
 from sergas_nb.auth import DEFAULT_TIMEOUT, TokenSet, refresh_access_token
 from sergas_nb.config import dsn_label
-from sergas_nb.database import CONNECT_TIMEOUT, connect, database_error
 from sergas_nb.errors import ZohoAuthError, ZohoDatabaseError
 
 log = logging.getLogger("sergas_nb.tokens")
 
 TABLE = "zoho_tokens"
 LOCK_CLASS = 0x5E4A  # first key of pg_advisory_xact_lock(int, int): "token refresh" locks
-_COLUMNS = ("id", "namespace", "user_name", "client_id", "client_secret", "refresh_token", "access_token",
-            "grant_token", "expiry_time", "redirect_url", "api_domain", "refresh_count")
+_COLUMNS = (
+    "id",
+    "namespace",
+    "user_name",
+    "client_id",
+    "client_secret",
+    "refresh_token",
+    "access_token",
+    "grant_token",
+    "expiry_time",
+    "redirect_url",
+    "api_domain",
+    "refresh_count",
+)
 
 
 def namespace_for(api_url: str, client_id: str) -> str:
@@ -97,17 +109,28 @@ class PostgresTokenStore(TokenStore):
         lock_timeout: seconds to wait for another process's refresh before giving up.
     """
 
-    def __init__(self, dsn: str, namespace: str, *, token_url: str | None = None,
-                 client_id: str | None = None, client_secret: str | SecretStr | None = None,
-                 api_domain: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 refresh_margin: float = 60.0, lock_timeout: float | None = None,
-                 store_client_secret: bool = False, connect_timeout: int = CONNECT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        namespace: str,
+        *,
+        token_url: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | SecretStr | None = None,
+        api_domain: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        refresh_margin: float = 60.0,
+        lock_timeout: float | None = None,
+        store_client_secret: bool = False,
+        connect_timeout: int = CONNECT_TIMEOUT,
+    ) -> None:
         self._dsn = dsn
         self.namespace = namespace
         self.token_url = token_url
         self.client_id = client_id
-        self._client_secret = (client_secret.get_secret_value() if isinstance(client_secret, SecretStr)
-                               else client_secret)
+        self._client_secret = (
+            client_secret.get_secret_value() if isinstance(client_secret, SecretStr) else client_secret
+        )
         _secrets.register(self._client_secret)
         self.api_domain = api_domain.rstrip("/") if api_domain else None
         self.timeout = timeout
@@ -144,11 +167,15 @@ class PostgresTokenStore(TokenStore):
             except psycopg.errors.UndefinedTable:
                 raise ZohoDatabaseError(
                     f"The token table {TABLE} is missing in PostgreSQL at {self.database_label}. "
-                    "Fix: run `sergas-nb migrate` (or sergas_nb.migrate.apply_migrations(dsn)).",
-                    {"database": self.database_label}) from None
+                    "Fix: run `sergas-nb migrate` (or sergas_nb.edits.migrate.apply_migrations(dsn)).",
+                    {"database": self.database_label},
+                ) from None
             except psycopg.errors.LockNotAvailable:
-                raise ZohoAuthError(f"Timed out after {self.lock_timeout:g} s waiting for another process "
-                                    "to refresh the Zoho access token", code="REFRESH_LOCK_TIMEOUT") from None
+                raise ZohoAuthError(
+                    f"Timed out after {self.lock_timeout:g} s waiting for another process "
+                    "to refresh the Zoho access token",
+                    code="REFRESH_LOCK_TIMEOUT",
+                ) from None
             except psycopg.Error as exc:
                 if self._conn is not None and self._conn.broken:
                     self._conn = None
@@ -166,12 +193,15 @@ class PostgresTokenStore(TokenStore):
             conn.execute(f"SELECT 1 FROM {TABLE} LIMIT 0")
 
     # -- rows ---------------------------------------------------------------------------------
-    def _rows(self, conn: psycopg.Connection[Any], where: str, params: tuple[Any, ...], order: str,
-              limit: str = "") -> list[_Row]:
+    def _rows(
+        self, conn: psycopg.Connection[Any], where: str, params: tuple[Any, ...], order: str, limit: str = ""
+    ) -> list[_Row]:
         """Rows of this namespace; every token value read is registered for redaction first."""
         cur = conn.cursor(row_factory=dict_row)
-        rows = cur.execute(f"SELECT {', '.join(_COLUMNS)} FROM {TABLE} WHERE namespace = %s AND ({where}) "
-                           f"ORDER BY {order} {limit}", (self.namespace, *params)).fetchall()
+        rows = cur.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM {TABLE} WHERE namespace = %s AND ({where}) ORDER BY {order} {limit}",
+            (self.namespace, *params),
+        ).fetchall()
         for r in rows:
             _secrets.register(r["access_token"], r["refresh_token"], r["client_secret"], r["grant_token"])
         return [_Row(**r) for r in rows]
@@ -204,14 +234,20 @@ class PostgresTokenStore(TokenStore):
 
     def _needs_refresh(self, row: _Row) -> bool:
         return bool(row.refresh_token) and (
-            not row.access_token or row.expiry_time is None or row.expiry_time - _now_ms() < self.refresh_margin_ms)
+            not row.access_token or row.expiry_time is None or row.expiry_time - _now_ms() < self.refresh_margin_ms
+        )
 
     def _can_refresh(self, row: _Row) -> bool:
-        return bool(self.token_url and row.refresh_token and (row.client_id or self.client_id)
-                    and (self._client_secret or row.client_secret))
+        return bool(
+            self.token_url
+            and row.refresh_token
+            and (row.client_id or self.client_id)
+            and (self._client_secret or row.client_secret)
+        )
 
-    def _fresh(self, conn: psycopg.Connection[Any], row: _Row, force: bool = False,
-               rejected: str | None = None) -> _Row:
+    def _fresh(
+        self, conn: psycopg.Connection[Any], row: _Row, force: bool = False, rejected: str | None = None
+    ) -> _Row:
         """``row`` with a usable access token: refreshed under the advisory lock when needed.
 
         ``force`` refreshes even an unexpired token (after a 401), unless the stored access token is
@@ -232,15 +268,21 @@ class PostgresTokenStore(TokenStore):
                     return current
             elif not self._needs_refresh(current):
                 return current
-            tokens = refresh_access_token(self.token_url or "", current.client_id or self.client_id or "",
-                                          self._client_secret or current.client_secret or "",
-                                          current.refresh_token or "", timeout=self.timeout)
+            tokens = refresh_access_token(
+                self.token_url or "",
+                current.client_id or self.client_id or "",
+                self._client_secret or current.client_secret or "",
+                current.refresh_token or "",
+                timeout=self.timeout,
+            )
             self.refreshes += 1
             log.info("refreshed the Zoho access token for %s (%s)", current.user_name or current.id, self.namespace)
-            conn.execute(f"UPDATE {TABLE} SET access_token = %s, expiry_time = %s, "
-                         "refresh_token = COALESCE(%s, refresh_token), refresh_count = refresh_count + 1, "
-                         "refreshed_at = now(), updated_at = now() WHERE id = %s",
-                         (tokens.access_token, tokens.expires_at_ms, tokens.refresh_token, current.id))
+            conn.execute(
+                f"UPDATE {TABLE} SET access_token = %s, expiry_time = %s, "
+                "refresh_token = COALESCE(%s, refresh_token), refresh_count = refresh_count + 1, "
+                "refreshed_at = now(), updated_at = now() WHERE id = %s",
+                (tokens.access_token, tokens.expires_at_ms, tokens.refresh_token, current.id),
+            )
             current.access_token, current.expiry_time = tokens.access_token, tokens.expires_at_ms
             current.refresh_token = tokens.refresh_token or current.refresh_token
             current.refresh_count += 1
@@ -298,20 +340,33 @@ class PostgresTokenStore(TokenStore):
             tokens = refresh_access_token(self.token_url, client_id, secret, refresh, timeout=self.timeout)
             self.refreshes += 1
             new_id = str(uuid.uuid4())
-            conn.execute(f"INSERT INTO {TABLE} (id, namespace, client_id, client_secret, refresh_token, access_token, "
-                         "expiry_time, redirect_url, api_domain, refresh_count, refreshed_at) "
-                         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 1, now())",
-                         (new_id, self.namespace, client_id, secret if self.store_client_secret else None, refresh,
-                          tokens.access_token, tokens.expires_at_ms, token.get_redirect_url(),
-                          tokens.api_domain))
+            conn.execute(
+                f"INSERT INTO {TABLE} (id, namespace, client_id, client_secret, refresh_token, access_token, "
+                "expiry_time, redirect_url, api_domain, refresh_count, refreshed_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 1, now())",
+                (
+                    new_id,
+                    self.namespace,
+                    client_id,
+                    secret if self.store_client_secret else None,
+                    refresh,
+                    tokens.access_token,
+                    tokens.expires_at_ms,
+                    token.get_redirect_url(),
+                    tokens.api_domain,
+                ),
+            )
             return self._select(conn, "id = %s", (new_id,))
 
-    def find_token_by_id(self, id: str) -> Any:  # noqa: A002 - SDK's name
+    def find_token_by_id(self, id: str) -> Any:
         with self._connection() as conn:
             row = self._select(conn, "id = %s", (id,))
             if row is None:
-                raise ZohoAuthError(f"No stored Zoho token with id {id!r} for {self.namespace}; "
-                                    "run the onboarding notebook (or pass a refresh token).", code="TOKEN_NOT_FOUND")
+                raise ZohoAuthError(
+                    f"No stored Zoho token with id {id!r} for {self.namespace}; "
+                    "run the onboarding notebook (or pass a refresh token).",
+                    code="TOKEN_NOT_FOUND",
+                )
             row = self._fresh(conn, row)
         return self._to_token(row)
 
@@ -340,8 +395,10 @@ class PostgresTokenStore(TokenStore):
                 row = self._select(conn, "refresh_token = %s", (token.get_refresh_token(),))
             if row is not None:
                 sets = {k: v for k, v in values.items() if v is not None}
-                conn.execute(f"UPDATE {TABLE} SET {', '.join(f'{k} = %s' for k in sets)}, updated_at = now() "
-                             "WHERE id = %s", (*sets.values(), row.id))
+                conn.execute(
+                    f"UPDATE {TABLE} SET {', '.join(f'{k} = %s' for k in sets)}, updated_at = now() WHERE id = %s",
+                    (*sets.values(), row.id),
+                )
                 token.set_id(row.id)
                 return
             new_id = token.get_id() or str(uuid.uuid4())
@@ -351,10 +408,11 @@ class PostgresTokenStore(TokenStore):
                 "ON CONFLICT (namespace, user_name) WHERE user_name IS NOT NULL DO UPDATE SET "
                 + ", ".join(f"{k} = COALESCE(EXCLUDED.{k}, {TABLE}.{k})" for k in values if k != "user_name")
                 + ", updated_at = now() RETURNING id",
-                (new_id, self.namespace, *values.values())).fetchone()[0]  # type: ignore[index]
+                (new_id, self.namespace, *values.values()),
+            ).fetchone()[0]  # type: ignore[index]
             token.set_id(new_id)
 
-    def delete_token(self, id: str) -> None:  # noqa: A002
+    def delete_token(self, id: str) -> None:
         with self._connection() as conn:
             conn.execute(f"DELETE FROM {TABLE} WHERE namespace = %s AND id = %s", (self.namespace, id))
 
@@ -372,13 +430,16 @@ class PostgresTokenStore(TokenStore):
         if key is None:
             row = self._select(conn, "TRUE", ())
         else:
-            row = self._select(conn, "id = %s OR user_name = %s OR user_name LIKE %s",
-                               (key, key, _like_prefix(key) + ":%"))
+            row = self._select(
+                conn, "id = %s OR user_name = %s OR user_name LIKE %s", (key, key, _like_prefix(key) + ":%")
+            )
         if row is None:
             which = f" for {key!r}" if key else ""
-            raise ZohoAuthError(f"No Zoho token is stored{which} in {self.namespace} "
-                                f"({self.database_label}). Run the onboarding notebook first.",
-                                code="TOKEN_NOT_FOUND")
+            raise ZohoAuthError(
+                f"No Zoho token is stored{which} in {self.namespace} "
+                f"({self.database_label}). Run the onboarding notebook first.",
+                code="TOKEN_NOT_FOUND",
+            )
         return row
 
     def access_token(self, key: str | None = None) -> str:
@@ -389,8 +450,11 @@ class PostgresTokenStore(TokenStore):
         with self._connection() as conn:
             row = self._fresh(conn, self._row_for(conn, key))
         if not row.access_token:
-            raise ZohoAuthError(f"The stored token {row.id!r} has no access token and cannot be refreshed "
-                                "(no refresh token or no token URL)", code="NO_ACCESS_TOKEN")
+            raise ZohoAuthError(
+                f"The stored token {row.id!r} has no access token and cannot be refreshed "
+                "(no refresh token or no token URL)",
+                code="NO_ACCESS_TOKEN",
+            )
         return row.access_token
 
     def force_refresh(self, key: str | None = None, rejected_token: str | None = None) -> str:
@@ -409,20 +473,33 @@ class PostgresTokenStore(TokenStore):
             row = self._row_for(conn, key)
             conn.execute(f"UPDATE {TABLE} SET expiry_time = 0, updated_at = now() WHERE id = %s", (row.id,))
 
-    def save_tokenset(self, tokens: TokenSet, *, user_name: str | None = None, client_id: str | None = None,
-                      redirect_url: str | None = None) -> str:
+    def save_tokenset(
+        self,
+        tokens: TokenSet,
+        *,
+        user_name: str | None = None,
+        client_id: str | None = None,
+        redirect_url: str | None = None,
+    ) -> str:
         """Store the result of a code exchange (onboarding); returns the row id.
 
         Replaces the user's row when ``user_name`` is known, else the row holding the same refresh token.
         """
         if not tokens.refresh_token:
-            raise ZohoAuthError("This token answer carries no refresh token; the consent must use "
-                                "access_type=offline and prompt=consent", code="NO_REFRESH_TOKEN")
-        token = OAuthToken(client_id=client_id or self.client_id, client_secret=self._client_secret or "",
-                           refresh_token=tokens.refresh_token, redirect_url=redirect_url,
-                           access_token=tokens.access_token,
-                           user_signature=UserSignature(user_name) if user_name else None,
-                           api_domain=tokens.api_domain)
+            raise ZohoAuthError(
+                "This token answer carries no refresh token; the consent must use "
+                "access_type=offline and prompt=consent",
+                code="NO_REFRESH_TOKEN",
+            )
+        token = OAuthToken(
+            client_id=client_id or self.client_id,
+            client_secret=self._client_secret or "",
+            refresh_token=tokens.refresh_token,
+            redirect_url=redirect_url,
+            access_token=tokens.access_token,
+            user_signature=UserSignature(user_name) if user_name else None,
+            api_domain=tokens.api_domain,
+        )
         token.set_expires_in(str(tokens.expires_at_ms))
         self.save_token(token)
         return str(token.get_id())
@@ -431,9 +508,11 @@ class PostgresTokenStore(TokenStore):
         """Per stored token: id, user, expiry (epoch ms), refresh count, timestamps (no token values)."""
         with self._connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
-            return cur.execute(f"SELECT id, user_name, expiry_time, refresh_count, refreshed_at, created_at, "
-                               f"updated_at FROM {TABLE} WHERE namespace = %s ORDER BY created_at",
-                               (self.namespace,)).fetchall()
+            return cur.execute(
+                f"SELECT id, user_name, expiry_time, refresh_count, refreshed_at, created_at, "
+                f"updated_at FROM {TABLE} WHERE namespace = %s ORDER BY created_at",
+                (self.namespace,),
+            ).fetchall()
 
 
 def _like_prefix(text: str) -> str:

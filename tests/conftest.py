@@ -5,8 +5,14 @@ import tempfile
 
 # Jupyter, IPython and the SDK write under HOME: keep the real home untouched.
 _home = tempfile.mkdtemp(prefix="sergas-nb-test-home-")
-for var, sub in (("HOME", ""), ("JUPYTER_CONFIG_DIR", "jupyter"), ("JUPYTER_DATA_DIR", "jupyter-data"),
-                 ("JUPYTER_RUNTIME_DIR", "jupyter-runtime"), ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "mpl")):
+for var, sub in (
+    ("HOME", ""),
+    ("JUPYTER_CONFIG_DIR", "jupyter"),
+    ("JUPYTER_DATA_DIR", "jupyter-data"),
+    ("JUPYTER_RUNTIME_DIR", "jupyter-runtime"),
+    ("IPYTHONDIR", "ipython"),
+    ("MPLCONFIGDIR", "mpl"),
+):
     os.environ[var] = os.path.join(_home, sub) if sub else _home
 
 pytest_plugins = [

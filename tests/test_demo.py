@@ -7,22 +7,20 @@ import re
 
 import pytest
 
-from sergas_nb import demo, reports
 from sergas_nb.emulator import LocalZoho
-from sergas_nb.notebooks import NOTEBOOKS
-from sergas_nb.pgcluster import free_port
+from sergas_nb.lab import demo, reports
+from sergas_nb.lab.notebooks import NOTEBOOKS
+from sergas_nb.lab.pgcluster import free_port
 from tests.leaks import find_leaks, scan_files
 
 SMALL = {"04_performance_benchmarks.ipynb": {"sizes": [50, 200], "repeats": 2}}
 
 
 @pytest.mark.slow
-def test_demo_runs_every_notebook_and_writes_offline_reports(tmp_path, database_url, monkeypatch, capfd,
-                                                            chromium_page):
+def test_demo_runs_every_notebook_and_writes_offline_reports(tmp_path, database_url, monkeypatch, capfd, chromium_page):
     monkeypatch.setenv("DATABASE_URL", database_url)
     out = tmp_path / "reports"
-    with LocalZoho(accounts=2500, auto_approve=True,
-                   redirect_url=f"http://127.0.0.1:{free_port()}/callback") as z:
+    with LocalZoho(accounts=2500, auto_approve=True, redirect_url=f"http://127.0.0.1:{free_port()}/callback") as z:
         rc = demo.main(reports=out, work_dir=tmp_path / "work", zoho=z, parameters=SMALL)
         secrets = [z.client_secret, z.refresh_token]
     printed = capfd.readouterr()

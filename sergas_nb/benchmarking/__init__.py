@@ -22,14 +22,31 @@ Modules: ``operations`` (the five operations, limits, workload, path protocol), 
 
 from __future__ import annotations
 
-from sergas_nb.benchmarking.operations import (COQL_PAGE, DISCRETE_PAGES_LIMIT, OPS, PAGE, WRITE_BATCH, WRITE_OPS,
-                                               BenchmarkError, BenchPath, Workload, allowed_ops)
+from sergas_nb.benchmarking.operations import (
+    COQL_PAGE,
+    DISCRETE_PAGES_LIMIT,
+    OPS,
+    PAGE,
+    WRITE_BATCH,
+    WRITE_OPS,
+    BenchmarkError,
+    BenchPath,
+    Workload,
+    allowed_ops,
+)
 from sergas_nb.benchmarking.rest_path import RestPath, fetch_access_token
 from sergas_nb.benchmarking.runner import Plan, run, warm_up
 from sergas_nb.benchmarking.seed_claims import SEED_FIGURES, SeedFigure, sdk_claim_verdict, seed_comparison
 from sergas_nb.benchmarking.seed_sdk_path import SeedSDKPath
-from sergas_nb.benchmarking.stats import (Summary, key_figures, percentile, ratio_table, records_per_second, summarize,
-                                          summary_table)
+from sergas_nb.benchmarking.stats import (
+    Summary,
+    key_figures,
+    percentile,
+    ratio_table,
+    records_per_second,
+    summarize,
+    summary_table,
+)
 from sergas_nb.benchmarking.toolkit_path import ToolkitPath
 
 __all__ = [

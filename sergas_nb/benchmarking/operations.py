@@ -11,7 +11,7 @@ from sergas_nb.errors import ZohoError
 
 OPS: tuple[str, ...] = ("read", "search", "coql", "update", "bulk_update")
 WRITE_OPS: frozenset[str] = frozenset({"update", "bulk_update"})
-PAGE = 200        # Get Records / search: max per_page
+PAGE = 200  # Get Records / search: max per_page
 COQL_PAGE = 2000  # COQL: max rows per call
 WRITE_BATCH = 100  # insert/update: max records per call
 DISCRETE_PAGES_LIMIT = 2000  # beyond this, `page` is refused and page_token is required
@@ -21,8 +21,9 @@ class BenchmarkError(ZohoError):
     """A benchmark could not be run as asked (bad parameters, a path that did less work than asked)."""
 
 
-def allowed_ops(ops: Sequence[str], on_emulator: bool,
-                allow_writes_on_real: bool = False) -> tuple[list[str], list[str]]:
+def allowed_ops(
+    ops: Sequence[str], on_emulator: bool, allow_writes_on_real: bool = False
+) -> tuple[list[str], list[str]]:
     """(operations to run, write operations refused): writes to a real org need explicit consent."""
     unknown = [op for op in ops if op not in OPS]
     if unknown:
@@ -36,6 +37,7 @@ def allowed_ops(ops: Sequence[str], on_emulator: bool,
 # What is asked of every path
 # ------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Workload:
     """The same request for every path: which fields, which search, which rows, which field to write."""
@@ -47,8 +49,10 @@ class Workload:
     module: str = "Accounts"
 
     def coql_query(self, limit: int, offset: int) -> str:
-        return (f"select {', '.join(self.fields)} from {self.module} where {self.coql_where} "
-                f"order by id asc limit {limit} offset {offset}")
+        return (
+            f"select {', '.join(self.fields)} from {self.module} where {self.coql_where} "
+            f"order by id asc limit {limit} offset {offset}"
+        )
 
 
 class BenchPath(Protocol):
@@ -79,4 +83,4 @@ def _pages(n: int, max_per_page: int = PAGE) -> Iterator[tuple[int, int]]:
 
 def _batches(seq: Sequence[Any], size: int = WRITE_BATCH) -> Iterator[Sequence[Any]]:
     for i in range(0, len(seq), size):
-        yield seq[i:i + size]
+        yield seq[i : i + size]

@@ -15,21 +15,33 @@ from sergas_nb.errors import ZohoAPIError, ZohoAuthError
 # Plain REST: requests.Session, JSON in, dicts out
 # ------------------------------------------------------------------------------------------
 
-def fetch_access_token(token_url: str, client_id: str, client_secret: str, refresh_token: str,
-                       timeout: float = 30) -> str:
+
+def fetch_access_token(
+    token_url: str, client_id: str, client_secret: str, refresh_token: str, timeout: float = 30
+) -> str:
     """One refresh-token grant; returns the access token (registered for redaction)."""
     _secrets.register(client_secret, refresh_token)
-    resp = requests.post(token_url, data={"grant_type": "refresh_token", "client_id": client_id,
-                                          "client_secret": client_secret, "refresh_token": refresh_token},
-                         timeout=timeout)
+    resp = requests.post(
+        token_url,
+        data={
+            "grant_type": "refresh_token",
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "refresh_token": refresh_token,
+        },
+        timeout=timeout,
+    )
     try:
         body = resp.json()
     except ValueError:
-        raise ZohoAuthError(f"token endpoint answered HTTP {resp.status_code} without JSON", code="bad_response") from None
+        raise ZohoAuthError(
+            f"token endpoint answered HTTP {resp.status_code} without JSON", code="bad_response"
+        ) from None
     # Zoho reports OAuth failures as HTTP 200 with {"error": ...}: check the body, not the status.
     if "access_token" not in body:
-        raise ZohoAuthError(f"token refresh refused: {body.get('error', 'unknown error')}",
-                            code=str(body.get("error", "unknown")))
+        raise ZohoAuthError(
+            f"token refresh refused: {body.get('error', 'unknown error')}", code=str(body.get("error", "unknown"))
+        )
     _secrets.register(body["access_token"])
     return str(body["access_token"])
 
@@ -53,11 +65,16 @@ class RestPath:
         try:
             body = resp.json()
         except ValueError:
-            raise ZohoAPIError(f"HTTP {resp.status_code} without JSON", code="bad_response",
-                               status=resp.status_code) from None
+            raise ZohoAPIError(
+                f"HTTP {resp.status_code} without JSON", code="bad_response", status=resp.status_code
+            ) from None
         if resp.status_code >= 400:
-            raise ZohoAPIError(f"{body.get('code')}: {body.get('message')}", code=str(body.get("code")),
-                               status=resp.status_code, details=body.get("details"))
+            raise ZohoAPIError(
+                f"{body.get('code')}: {body.get('message')}",
+                code=str(body.get("code")),
+                status=resp.status_code,
+                details=body.get("details"),
+            )
         return body
 
     def _list(self, path: str, n: int, extra: dict[str, str]) -> int:
@@ -85,8 +102,11 @@ class RestPath:
         got = 0
         while got < n:
             limit = min(COQL_PAGE, n - got)
-            body = self._json(self.session.post(self.base + "/coql", timeout=self.timeout,
-                                                json={"select_query": self.w.coql_query(limit, got)}))
+            body = self._json(
+                self.session.post(
+                    self.base + "/coql", timeout=self.timeout, json={"select_query": self.w.coql_query(limit, got)}
+                )
+            )
             got += len(body["data"])
             if not body.get("info", {}).get("more_records") or not body["data"]:
                 break
@@ -98,8 +118,13 @@ class RestPath:
     def update(self, ids: Sequence[str], value: str) -> int:
         ok = 0
         for rid in ids:
-            body = self._json(self.session.put(f"{self.base}/{self.w.module}/{rid}", timeout=self.timeout,
-                                               json={"data": [{self.w.update_field: value}], "trigger": []}))
+            body = self._json(
+                self.session.put(
+                    f"{self.base}/{self.w.module}/{rid}",
+                    timeout=self.timeout,
+                    json={"data": [{self.w.update_field: value}], "trigger": []},
+                )
+            )
             ok += self._outcomes(body)
         return ok
 
@@ -107,8 +132,11 @@ class RestPath:
         ok = 0
         for batch in _batches(ids):
             data = [{"id": rid, self.w.update_field: value} for rid in batch]
-            body = self._json(self.session.put(f"{self.base}/{self.w.module}", timeout=self.timeout,
-                                               json={"data": data, "trigger": []}))
+            body = self._json(
+                self.session.put(
+                    f"{self.base}/{self.w.module}", timeout=self.timeout, json={"data": data, "trigger": []}
+                )
+            )
             ok += self._outcomes(body)
         return ok
 

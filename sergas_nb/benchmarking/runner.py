@@ -14,6 +14,7 @@ from sergas_nb.benchmarking.operations import OPS, WRITE_OPS, BenchmarkError, Be
 # Running
 # ------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Plan:
     """What to run: sizes x ops x repeats over the given paths."""
@@ -57,8 +58,13 @@ def warm_up(paths: Sequence[BenchPath], ids: Sequence[str]) -> None:
             p.bulk_update(ids[:2], "benchmark warm-up")
 
 
-def run(paths: Sequence[BenchPath], plan: Plan, ids: Sequence[str], progress: Callable[[str], None] | None = None,
-        clock: Callable[[], float] = time.perf_counter) -> pd.DataFrame:
+def run(
+    paths: Sequence[BenchPath],
+    plan: Plan,
+    ids: Sequence[str],
+    progress: Callable[[str], None] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> pd.DataFrame:
     """Time every (op, size) of ``plan`` through every path, ``plan.repeats`` times.
 
     Paths take turns inside each repeat, in a rotating order, so a slow spell of the machine
@@ -75,17 +81,17 @@ def run(paths: Sequence[BenchPath], plan: Plan, ids: Sequence[str], progress: Ca
     for op, size in plan.points():
         n = plan.records_for(op, size)
         for rep in range(plan.repeats):
-            order = list(paths[rep % len(paths):]) + list(paths[: rep % len(paths)])
+            order = list(paths[rep % len(paths) :]) + list(paths[: rep % len(paths)])
             for p in order:
                 value = f"benchmark {p.name} {op} {size} #{rep}"
                 t0 = clock()
                 got = _call(p, op, n, ids, value)
                 seconds = clock() - t0
                 if got != n:
-                    raise BenchmarkError(f"{p.name} {op}: asked for {n} records, handled {got}",
-                                         {"path": p.name, "op": op, "size": size})
-                rows.append({"path": p.name, "op": op, "size": size, "repeat": rep, "records": got,
-                             "seconds": seconds})
+                    raise BenchmarkError(
+                        f"{p.name} {op}: asked for {n} records, handled {got}", {"path": p.name, "op": op, "size": size}
+                    )
+                rows.append({"path": p.name, "op": op, "size": size, "repeat": rep, "records": got, "seconds": seconds})
         if progress:
             progress(f"{op} x {size}: done")
     return pd.DataFrame(rows)

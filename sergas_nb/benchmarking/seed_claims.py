@@ -12,6 +12,7 @@ import pandas as pd
 # The seed guide's published figures
 # ------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class SeedFigure:
     label: str
@@ -47,13 +48,17 @@ def sdk_claim_verdict(ratios: dict[str, float], low: float = 1.30, high: float =
     if len(held) == len(ratios):
         head = "The claim holds here: the SDK was at least 30% faster than plain REST for every operation."
     elif not held and len(slower) == len(ratios):
-        head = ("The claim does not hold: the SDK was slower than plain REST (one requests.Session) for "
-                "every operation measured.")
+        head = (
+            "The claim does not hold: the SDK was slower than plain REST (one requests.Session) for "
+            "every operation measured."
+        )
     elif not held:
         head = "The claim does not hold: the SDK was never 30% faster than plain REST."
     else:
-        head = (f"The claim holds only for {', '.join(held)}; "
-                f"{'the SDK was slower for ' + ', '.join(slower) if slower else 'not for the rest'}.")
+        head = (
+            f"The claim holds only for {', '.join(held)}; "
+            f"{'the SDK was slower for ' + ', '.join(slower) if slower else 'not for the rest'}."
+        )
     return head + " Measured (SDK vs REST, records per second): " + "; ".join(parts) + "."
 
 
@@ -67,8 +72,11 @@ def seed_comparison(summary: pd.DataFrame) -> pd.DataFrame:
     """The seed's published figures beside this run's median for each path at the same size."""
     rows = []
     for fig in SEED_FIGURES:
-        row: dict[str, Any] = {"operation": fig.label, "seed_s": fig.seconds,
-                               "seed_records_per_s": round(fig.records_per_s, 1)}
+        row: dict[str, Any] = {
+            "operation": fig.label,
+            "seed_s": fig.seconds,
+            "seed_records_per_s": round(fig.records_per_s, 1),
+        }
         hit = summary[(summary["op"] == fig.op) & (summary["size"] == fig.records)]
         for _, r in hit.iterrows():
             row[f"{r['path']}_s"] = round(float(r["median_s"]), 3)

@@ -22,13 +22,16 @@ from sergas_nb.errors import ZohoAPIError
 # The SDK modules that call module-level ``requests.*``. Once a toolkit client exists in the
 # process, sergas_nb._http has put a pooled keep-alive shim there; the seed guide's code never
 # had it, so the seed path puts the real module back for the duration of its own calls.
-_SDK_HTTP_MODULES = ("zohocrmsdk.src.com.zoho.crm.api.util.api_http_connector",
-                     "zohocrmsdk.src.com.zoho.api.authenticator.oauth_token")
+_SDK_HTTP_MODULES = (
+    "zohocrmsdk.src.com.zoho.crm.api.util.api_http_connector",
+    "zohocrmsdk.src.com.zoho.api.authenticator.oauth_token",
+)
 
 
 @contextlib.contextmanager
 def _sdk_plain_requests() -> Iterator[None]:
     import importlib
+
     modules = [importlib.import_module(m) for m in _SDK_HTTP_MODULES]
     saved = [getattr(m, "requests", None) for m in modules]
     try:
@@ -36,7 +39,7 @@ def _sdk_plain_requests() -> Iterator[None]:
             m.requests = requests  # type: ignore[attr-defined]
         yield
     finally:
-        for m, old in zip(modules, saved):
+        for m, old in zip(modules, saved, strict=False):
             m.requests = old  # type: ignore[attr-defined]
 
 
@@ -61,8 +64,16 @@ class SeedSDKPath:
 
     name = "seed_sdk"
 
-    def __init__(self, api_url: str, token_url: str, client_id: str, client_secret: str, refresh_token: str,
-                 redirect_url: str | None, workload: Workload) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        redirect_url: str | None,
+        workload: Workload,
+    ) -> None:
         from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
         from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
         from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
@@ -75,13 +86,18 @@ class SeedSDKPath:
         self._dir = tempfile.mkdtemp(prefix="sergas-nb-seed-sdk-")
         self._cleanup = weakref.finalize(self, shutil.rmtree, self._dir, True)  # even if close() is never called
         env = DataCenter.Environment(api_url.rstrip("/"), token_url, api_url.rstrip("/"))
-        token = OAuthToken(client_id=client_id, client_secret=client_secret, refresh_token=refresh_token,
-                           redirect_url=redirect_url)
-        config = SDKConfig(auto_refresh_fields=True, pick_list_validation=True, connect_timeout=30.0,
-                           read_timeout=60.0)
+        token = OAuthToken(
+            client_id=client_id, client_secret=client_secret, refresh_token=refresh_token, redirect_url=redirect_url
+        )
+        config = SDKConfig(auto_refresh_fields=True, pick_list_validation=True, connect_timeout=30.0, read_timeout=60.0)
         with self._keep_previous_initializer(), _sdk_plain_requests():
-            Initializer.initialize(environment=env, token=token, store=FileStore(f"{self._dir}/tokens.csv"),
-                                   sdk_config=config, resource_path=self._dir)
+            Initializer.initialize(
+                environment=env,
+                token=token,
+                store=FileStore(f"{self._dir}/tokens.csv"),
+                sdk_config=config,
+                resource_path=self._dir,
+            )
             self._initializer = Initializer.get_initializer()
 
     # -- initializer juggling --------------------------------------------------------------
@@ -89,6 +105,7 @@ class SeedSDKPath:
     @contextlib.contextmanager
     def _keep_previous_initializer() -> Iterator[None]:
         from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+
         prev, prev_local = Initializer.initializer, getattr(Initializer.LOCAL, "init", None)
         try:
             yield
@@ -98,6 +115,7 @@ class SeedSDKPath:
     @contextlib.contextmanager
     def _active(self) -> Iterator[None]:
         from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+
         with self._keep_previous_initializer(), _sdk_plain_requests():
             Initializer.initializer, Initializer.LOCAL.init = self._initializer, None
             yield
@@ -114,19 +132,31 @@ class SeedSDKPath:
         if isinstance(obj, wanted):
             return obj
         if obj is None:  # sdk-behaviour.md: malformed JSON comes back as None, silently
-            raise ZohoAPIError(f"HTTP {response.get_status_code()} with an unreadable body", code="bad_response",
-                               status=response.get_status_code())
+            raise ZohoAPIError(
+                f"HTTP {response.get_status_code()} with an unreadable body",
+                code="bad_response",
+                status=response.get_status_code(),
+            )
         code = obj.get_code().get_value() if hasattr(obj, "get_code") and obj.get_code() is not None else "UNKNOWN"
-        raise ZohoAPIError(f"{code}: {obj.get_message() if hasattr(obj, 'get_message') else obj}",
-                           code=str(code), status=response.get_status_code())
+        raise ZohoAPIError(
+            f"{code}: {obj.get_message() if hasattr(obj, 'get_message') else obj}",
+            code=str(code),
+            status=response.get_status_code(),
+        )
 
     def _field(self, name: str) -> Any:
         """The guide's ``_convert_to_zoho_field``: a ``Field.Accounts`` object where it maps one."""
         from zohocrmsdk.src.com.zoho.crm.api.record.field import Field
-        mapped = {"account_name": Field.Accounts.account_name, "account_type": Field.Accounts.account_type,
-                  "industry": Field.Accounts.industry, "annual_revenue": Field.Accounts.annual_revenue,
-                  "phone": Field.Accounts.phone, "website": Field.Accounts.website,
-                  "description": Field.Accounts.description}.get(name.lower())
+
+        mapped = {
+            "account_name": Field.Accounts.account_name,
+            "account_type": Field.Accounts.account_type,
+            "industry": Field.Accounts.industry,
+            "annual_revenue": Field.Accounts.annual_revenue,
+            "phone": Field.Accounts.phone,
+            "website": Field.Accounts.website,
+            "description": Field.Accounts.description,
+        }.get(name.lower())
         return mapped() if mapped else name
 
     def _set(self, record: Any, name: str, value: Any) -> None:
@@ -139,8 +169,13 @@ class SeedSDKPath:
     # -- operations ---------------------------------------------------------------------------
     def _list(self, n: int, search: bool) -> int:
         from zohocrmsdk.src.com.zoho.crm.api.parameter_map import ParameterMap
-        from zohocrmsdk.src.com.zoho.crm.api.record import (GetRecordsParam, RecordOperations,
-                                                            ResponseWrapper, SearchRecordsParam)
+        from zohocrmsdk.src.com.zoho.crm.api.record import (
+            GetRecordsParam,
+            RecordOperations,
+            ResponseWrapper,
+            SearchRecordsParam,
+        )
+
         P = SearchRecordsParam if search else GetRecordsParam
         ops = RecordOperations(self.w.module)
         got, token = 0, None
@@ -175,6 +210,7 @@ class SeedSDKPath:
 
     def coql(self, n: int) -> int:
         from zohocrmsdk.src.com.zoho.crm.api.coql import BodyWrapper, CoqlOperations, ResponseWrapper
+
         got = 0
         with self._active():
             while got < n:
@@ -191,10 +227,12 @@ class SeedSDKPath:
 
     def _succeeded(self, wrapper: Any) -> int:
         from zohocrmsdk.src.com.zoho.crm.api.record import SuccessResponse
+
         return sum(1 for item in wrapper.get_data() if isinstance(item, SuccessResponse))
 
     def update(self, ids: Sequence[str], value: str) -> int:
         from zohocrmsdk.src.com.zoho.crm.api.record import ActionWrapper, BodyWrapper, Record, RecordOperations
+
         ok = 0
         with self._active():
             ops = RecordOperations(self.w.module)
@@ -208,6 +246,7 @@ class SeedSDKPath:
 
     def bulk_update(self, ids: Sequence[str], value: str) -> int:
         from zohocrmsdk.src.com.zoho.crm.api.record import ActionWrapper, BodyWrapper, Record, RecordOperations
+
         ok = 0
         with self._active():
             ops = RecordOperations(self.w.module)

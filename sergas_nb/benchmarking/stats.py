@@ -14,6 +14,7 @@ import pandas as pd
 # Statistics
 # ------------------------------------------------------------------------------------------
 
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0-100) with linear interpolation between closest ranks.
 
@@ -43,8 +44,13 @@ def summarize(samples: Sequence[float]) -> Summary:
     """Median, p95, min and max of timing samples (seconds)."""
     if not samples:
         raise ValueError("no samples to summarize")
-    return Summary(len(samples), float(statistics.median(samples)), percentile(samples, 95),
-                   float(min(samples)), float(max(samples)))
+    return Summary(
+        len(samples),
+        float(statistics.median(samples)),
+        percentile(samples, 95),
+        float(min(samples)),
+        float(max(samples)),
+    )
 
 
 def records_per_second(records: int, seconds: float) -> float:
@@ -64,10 +70,19 @@ def summary_table(raw: pd.DataFrame) -> pd.DataFrame:
     for (path, op, size), g in raw.groupby(["path", "op", "size"], sort=False):
         s = summarize(list(g["seconds"]))
         records = int(g["records"].iloc[0])
-        rows.append({"path": path, "op": op, "size": int(size), "records": records, "repeats": s.n,
-                     "median_s": s.median, "p95_s": s.p95,
-                     "records_per_s": records_per_second(records, s.median),
-                     "records_per_s_p95": records_per_second(records, s.p95)})
+        rows.append(
+            {
+                "path": path,
+                "op": op,
+                "size": int(size),
+                "records": records,
+                "repeats": s.n,
+                "median_s": s.median,
+                "p95_s": s.p95,
+                "records_per_s": records_per_second(records, s.median),
+                "records_per_s_p95": records_per_second(records, s.p95),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -96,8 +111,11 @@ def key_figures(summary: pd.DataFrame, verdict: str | None = None) -> dict[str, 
         for _, r in g[g["size"] == size].iterrows():
             out["records_per_s"].setdefault(r["path"], {})[op] = round(float(r["records_per_s"]), 2)
             out["median_s"].setdefault(r["path"], {})[op] = round(float(r["median_s"]), 4)
-    for key, (a, b) in {"sdk_vs_rest": ("seed_sdk", "rest"), "toolkit_vs_sdk": ("toolkit", "seed_sdk"),
-                        "toolkit_vs_rest": ("toolkit", "rest")}.items():
+    for key, (a, b) in {
+        "sdk_vs_rest": ("seed_sdk", "rest"),
+        "toolkit_vs_sdk": ("toolkit", "seed_sdk"),
+        "toolkit_vs_rest": ("toolkit", "rest"),
+    }.items():
         rps = out["records_per_s"]
         if a in rps and b in rps:
             out[key] = {op: round(rps[a][op] / rps[b][op], 3) for op in rps[a] if op in rps[b]}

@@ -11,6 +11,7 @@ from sergas_nb.benchmarking.operations import COQL_PAGE, DISCRETE_PAGES_LIMIT, W
 # The toolkit: sergas_nb.client
 # ------------------------------------------------------------------------------------------
 
+
 class ToolkitPath:
     """``sergas_nb.client.ZohoClient``: what an analyst calls, typed DataFrames out.
 
@@ -32,6 +33,7 @@ class ToolkitPath:
         self._pool = None
         if self.concurrency > 1:
             from concurrent.futures import ThreadPoolExecutor
+
             self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="bench-toolkit")
 
     def _map(self, fn: Callable[[Any], int], items: Sequence[Any]) -> int:
@@ -43,13 +45,17 @@ class ToolkitPath:
         if self._pool is None or n > DISCRETE_PAGES_LIMIT:  # past 2,000 only page tokens work: serial
             return len(self.client.records(self.w.module, fields=list(self.w.fields), limit=n))
         pages = list(_pages(n))
-        frames_ = list(self._pool.map(
-            lambda pp: self.client.get_accounts(limit=pp[1], page=pp[0], fields=list(self.w.fields)), pages))
+        frames_ = list(
+            self._pool.map(
+                lambda pp: self.client.get_accounts(limit=pp[1], page=pp[0], fields=list(self.w.fields)), pages
+            )
+        )
         return min(n, sum(len(f) for f in frames_))
 
     def search(self, n: int) -> int:
-        return len(self.client.search(self.w.module, criteria=self.w.search_criteria, fields=list(self.w.fields),
-                                      limit=n))
+        return len(
+            self.client.search(self.w.module, criteria=self.w.search_criteria, fields=list(self.w.fields), limit=n)
+        )
 
     def coql(self, n: int) -> int:
         got = 0
@@ -62,8 +68,9 @@ class ToolkitPath:
 
     def update(self, ids: Sequence[str], value: str) -> int:
         field_name = self.w.update_field
-        return self._map(lambda rid: self.client.update(self.w.module, [{"id": rid, field_name: value}]).succeeded,
-                         list(ids))
+        return self._map(
+            lambda rid: self.client.update(self.w.module, [{"id": rid, field_name: value}]).succeeded, list(ids)
+        )
 
     def bulk_update(self, ids: Sequence[str], value: str) -> int:
         rows = [{"id": rid, self.w.update_field: value} for rid in ids]

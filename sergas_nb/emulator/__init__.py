@@ -1,8 +1,8 @@
 """A local Zoho CRM v8 emulator (OAuth + CRM API) that the official SDK runs against unmodified.
 
-    with LocalZoho(accounts=2000, seed=42) as z:
-        z.url, z.token_url, z.client_id, z.client_secret, z.refresh_token
-        z.control.add_fault("status", path="/crm/v8/Accounts", status=502, body="html")
+with LocalZoho(accounts=2000, seed=42) as z:
+    z.url, z.token_url, z.client_id, z.client_secret, z.refresh_token
+    z.control.add_fault("status", path="/crm/v8/Accounts", status=502, body="html")
 """
 
 from __future__ import annotations
@@ -23,11 +23,22 @@ class LocalZoho:
     emulator's own port, where nothing answers; onboarding passes its catcher's URL).
     """
 
-    def __init__(self, accounts: int = 2000, seed: int = 42, token_ttl: float = 3600, auto_approve: bool = True,
-                 latency: float | tuple[float, float] | dict[str, float] | None = None, port: int = 0,
-                 *, host: str = "127.0.0.1", user_email: str | None = None, concurrency: int = 20,
-                 sub_concurrency: int = 10, credits_per_day: int = 1_000_000,
-                 redirect_url: str | None = None) -> None:
+    def __init__(
+        self,
+        accounts: int = 2000,
+        seed: int = 42,
+        token_ttl: float = 3600,
+        auto_approve: bool = True,
+        latency: float | tuple[float, float] | dict[str, float] | None = None,
+        port: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        user_email: str | None = None,
+        concurrency: int = 20,
+        sub_concurrency: int = 10,
+        credits_per_day: int = 1_000_000,
+        redirect_url: str | None = None,
+    ) -> None:
         from sergas_nb.emulator.app import DEFAULT_USER_EMAIL, Emulator, build_app
         from sergas_nb.emulator.server import ServerThread, base_url, bind
 
@@ -38,11 +49,20 @@ class LocalZoho:
         # A notebook catching the OAuth callback needs a redirect on a port of its own.
         self.redirect_url = redirect_url or f"{self.url}/oauth/callback"
         self.user_email = user_email or DEFAULT_USER_EMAIL
-        self.emulator = Emulator(lambda: self.url, seed=seed, accounts=accounts, token_ttl=token_ttl,
-                                 auto_approve=auto_approve, user_email=self.user_email, concurrency=concurrency,
-                                 sub_concurrency=sub_concurrency, credits_per_day=credits_per_day)
+        self.emulator = Emulator(
+            lambda: self.url,
+            seed=seed,
+            accounts=accounts,
+            token_ttl=token_ttl,
+            auto_approve=auto_approve,
+            user_email=self.user_email,
+            concurrency=concurrency,
+            sub_concurrency=sub_concurrency,
+            credits_per_day=credits_per_day,
+        )
         self.client_id, self.client_secret, self.refresh_token = self.emulator.register_default_client(
-            [self.redirect_url])
+            [self.redirect_url]
+        )
         if latency is not None:
             if isinstance(latency, dict):
                 self.emulator.faults.set_latency(**latency)

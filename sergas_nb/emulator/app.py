@@ -21,22 +21,41 @@ from sergas_nb.emulator.routes.common import error_response, internal_error, log
 from sergas_nb.emulator.routes.pagination import PageTokens
 from sergas_nb.emulator.state.store import Store
 
-SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.ALL", "ZohoCRM.users.READ", "ZohoCRM.org.READ",
-          "ZohoCRM.coql.READ", "ZohoCRM.bulk.ALL", "ZohoSearch.securesearch.READ", "ZohoFiles.files.ALL")
+SCOPES = (
+    "ZohoCRM.modules.ALL",
+    "ZohoCRM.settings.ALL",
+    "ZohoCRM.users.READ",
+    "ZohoCRM.org.READ",
+    "ZohoCRM.coql.READ",
+    "ZohoCRM.bulk.ALL",
+    "ZohoSearch.securesearch.READ",
+    "ZohoFiles.files.ALL",
+)
 DEFAULT_USER_EMAIL = "analyst@sergas.local"
 
 
 class Emulator:
     """Everything one running emulator holds. Routes reach it as ``request.app.state.emulator``."""
 
-    def __init__(self, base_url_getter: Callable[[], str], *, seed: int = 42, accounts: int = 2000,
-                 token_ttl: float = 3600.0, auto_approve: bool = True, user_email: str = DEFAULT_USER_EMAIL,
-                 concurrency: int = 20, sub_concurrency: int = 10, credits_per_day: int = 1_000_000) -> None:
+    def __init__(
+        self,
+        base_url_getter: Callable[[], str],
+        *,
+        seed: int = 42,
+        accounts: int = 2000,
+        token_ttl: float = 3600.0,
+        auto_approve: bool = True,
+        user_email: str = DEFAULT_USER_EMAIL,
+        concurrency: int = 20,
+        sub_concurrency: int = 10,
+        credits_per_day: int = 1_000_000,
+    ) -> None:
         self.base_url_getter = base_url_getter
         self.user_email = user_email
         self.store = Store(seed, accounts, user_email=user_email)
-        self.oauth = OAuthServer(base_url_getter, access_ttl=token_ttl, auto_approve=auto_approve,
-                                 user_email=user_email)
+        self.oauth = OAuthServer(
+            base_url_getter, access_ttl=token_ttl, auto_approve=auto_approve, user_email=user_email
+        )
         self.limits = Limits(concurrency, sub_concurrency, credits_per_day)
         self.faults = Faults()
         # A fresh secret per emulator: page tokens from another run are rejected, as Zoho's would be.
@@ -62,11 +81,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     """Unknown paths and wrong methods answered in Zoho's envelope rather than Starlette's text."""
     status = getattr(exc, "status_code", 500)
     if status == 405:
-        return error_response(EmulatorError("INVALID_REQUEST_METHOD", "The http request method type is not a valid one",
-                                            status=405))
+        return error_response(
+            EmulatorError("INVALID_REQUEST_METHOD", "The http request method type is not a valid one", status=405)
+        )
     if status == 404:
-        return error_response(EmulatorError("INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one",
-                                            status=404))
+        return error_response(
+            EmulatorError(
+                "INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one", status=404
+            )
+        )
     return error_response(EmulatorError("INVALID_DATA", "invalid data", status=status))
 
 

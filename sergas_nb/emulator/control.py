@@ -36,10 +36,14 @@ class Control:
     def clear_faults(self) -> Any:
         return self._call("DELETE", "/faults")
 
-    def set_limits(self, concurrency: int | None = None, sub_concurrency: int | None = None,
-                   credits_per_day: int | None = None) -> Any:
-        return self._call("POST", "/limits", {"concurrency": concurrency, "sub_concurrency": sub_concurrency,
-                                              "credits_per_day": credits_per_day})
+    def set_limits(
+        self, concurrency: int | None = None, sub_concurrency: int | None = None, credits_per_day: int | None = None
+    ) -> Any:
+        return self._call(
+            "POST",
+            "/limits",
+            {"concurrency": concurrency, "sub_concurrency": sub_concurrency, "credits_per_day": credits_per_day},
+        )
 
     def stats(self) -> dict[str, Any]:
         return self._call("GET", "/stats")
@@ -52,7 +56,9 @@ class Control:
         return int(s["by_path"].get(path, 0))
 
     def self_client_code(self, client_id: str, scopes: str, ttl: float = 120) -> str:
-        return self._call("POST", "/oauth/self-client-code", {"client_id": client_id, "scopes": scopes, "ttl": ttl})["code"]
+        return self._call("POST", "/oauth/self-client-code", {"client_id": client_id, "scopes": scopes, "ttl": ttl})[
+            "code"
+        ]
 
     @staticmethod
     def browse(url: str, timeout: float = 30.0) -> tuple[int, str]:
@@ -61,7 +67,7 @@ class Control:
         urllib, not requests: urllib3 logs every URL at DEBUG, and the redirect carries the code.
         Returns the status and text of the page the redirect landed on (the callback catcher's).
         """
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback emulator
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
             return int(resp.status), resp.read().decode("utf-8", "replace")
 
     def close(self) -> None:

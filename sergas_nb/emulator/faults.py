@@ -59,8 +59,16 @@ class Fault:
         return (self.method is None or self.method == method) and self._regex.search(path) is not None
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "path": self.path, "method": self.method, "count": self.count,
-                "status": self.status, "body": self.body, "seconds": self.seconds, "fired": self.fired}
+        return {
+            "kind": self.kind,
+            "path": self.path,
+            "method": self.method,
+            "count": self.count,
+            "status": self.status,
+            "body": self.body,
+            "seconds": self.seconds,
+            "fired": self.fired,
+        }
 
 
 class Faults:
@@ -114,13 +122,19 @@ class Faults:
             by_path: Counter[str] = Counter()
             for key, n in self.requests.items():
                 by_path[key.partition(" ")[2]] += n
-            return {"total": sum(self.requests.values()), "requests": dict(self.requests),
-                    "by_path": dict(by_path), "pending_faults": [f.describe() for f in self.pending],
-                    "latency": {"fixed": self.fixed_latency, "per_record": self.per_record_latency}}
+            return {
+                "total": sum(self.requests.values()),
+                "requests": dict(self.requests),
+                "by_path": dict(by_path),
+                "pending_faults": [f.describe() for f in self.pending],
+                "latency": {"fixed": self.fixed_latency, "per_record": self.per_record_latency},
+            }
 
 
-_HTML_502 = (b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
-             b"</center><hr><center>ZGS</center></body></html>")
+_HTML_502 = (
+    b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
+    b"</center><hr><center>ZGS</center></body></html>"
+)
 
 
 def _fault_response(fault: Fault) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -130,8 +144,13 @@ def _fault_response(fault: Fault) -> tuple[int, list[tuple[bytes, bytes]], bytes
     if fault.kind == "429":
         err = too_many_requests()
     elif fault.body == "html":
-        html = _HTML_502 if fault.status == 502 else (
-            f"<html><head><title>{fault.status}</title></head><body><h1>{fault.status}</h1></body></html>".encode())
+        html = (
+            _HTML_502
+            if fault.status == 502
+            else (
+                f"<html><head><title>{fault.status}</title></head><body><h1>{fault.status}</h1></body></html>".encode()
+            )
+        )
         return fault.status, [(b"content-type", b"text/html;charset=UTF-8")], html
     else:
         err = internal_error() if fault.status >= 500 else EmulatorError("INVALID_DATA", "invalid data")
@@ -179,7 +198,7 @@ class FaultMiddleware:
 def transport_protocol(base: type) -> type:
     """A uvicorn HTTP protocol class that publishes its transport to the request task."""
 
-    class TransportPublishingProtocol(base):  # type: ignore[misc, valid-type]
+    class TransportPublishingProtocol(base):
         def data_received(self, data: bytes) -> None:
             token = CURRENT_TRANSPORT.set(self.transport)
             try:

@@ -23,8 +23,7 @@ DAY = 86400.0
 
 def too_many_requests() -> EmulatorError:
     # Zoho documents no Retry-After header; the code and status are what clients can rely on.
-    return EmulatorError("TOO_MANY_REQUESTS", "You have made too many requests. Please try again later.",
-                         status=429)
+    return EmulatorError("TOO_MANY_REQUESTS", "You have made too many requests. Please try again later.", status=429)
 
 
 class _Pool:
@@ -35,8 +34,13 @@ class _Pool:
 
 
 class Limits:
-    def __init__(self, concurrency: int = 20, sub_concurrency: int = 10, credits_per_day: int = 1_000_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        concurrency: int = 20,
+        sub_concurrency: int = 10,
+        credits_per_day: int = 1_000_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.clock = clock
         self._lock = threading.Lock()
         self._initial = (concurrency, sub_concurrency, credits_per_day)
@@ -51,8 +55,9 @@ class Limits:
             self._spent: deque[tuple[float, int]] = deque()
             self._spent_total = 0
 
-    def configure(self, concurrency: int | None = None, sub_concurrency: int | None = None,
-                  credits_per_day: int | None = None) -> None:
+    def configure(
+        self, concurrency: int | None = None, sub_concurrency: int | None = None, credits_per_day: int | None = None
+    ) -> None:
         with self._lock:
             if concurrency is not None:
                 self._org.size = int(concurrency)
@@ -111,10 +116,16 @@ class Limits:
 
     def stats(self) -> dict[str, int]:
         with self._lock:
-            return {"in_flight": self._org.in_flight, "sub_in_flight": self._sub.in_flight, "rejected": self.rejected,
-                    "peak_in_flight": self._org.peak, "credits_spent": self._spent_total,
-                    "credits_per_day": self.credits_per_day, "concurrency": self._org.size,
-                    "sub_concurrency": self._sub.size}
+            return {
+                "in_flight": self._org.in_flight,
+                "sub_in_flight": self._sub.in_flight,
+                "rejected": self.rejected,
+                "peak_in_flight": self._org.peak,
+                "credits_spent": self._spent_total,
+                "credits_per_day": self.credits_per_day,
+                "concurrency": self._org.size,
+                "sub_concurrency": self._sub.size,
+            }
 
 
 def write_cost(n_records: int) -> int:

@@ -28,15 +28,21 @@ def check_loopback(host: str) -> str:
             return host
     except ValueError:
         pass
-    raise NotLoopbackError(f"refusing to bind the emulator to {host!r}: only loopback addresses "
-                           "(127.0.0.1, ::1, localhost) are allowed")
+    raise NotLoopbackError(
+        f"refusing to bind the emulator to {host!r}: only loopback addresses (127.0.0.1, ::1, localhost) are allowed"
+    )
 
 
 def _protocol() -> type:
+    base: type
     try:  # httptools parses requests several times faster than h11
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+        base = HttpToolsProtocol
     except ImportError:  # pragma: no cover - httptools is a dependency
-        from uvicorn.protocols.http.h11_impl import H11Protocol as base
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+
+        base = H11Protocol
     return transport_protocol(base)
 
 
@@ -69,8 +75,17 @@ def base_url(sock: socket.socket) -> str:
 def _config(app: Any) -> uvicorn.Config:
     # log_config=None: uvicorn's dictConfig would close every logging handler of the host process
     # (a notebook's, pytest's log file) when the emulator starts in process.
-    return uvicorn.Config(app, http=_protocol(), loop=_loop(), lifespan="off", access_log=False,
-                          log_config=None, log_level="warning", timeout_keep_alive=30, server_header=False)
+    return uvicorn.Config(
+        app,
+        http=_protocol(),
+        loop=_loop(),
+        lifespan="off",
+        access_log=False,
+        log_config=None,
+        log_level="warning",
+        timeout_keep_alive=30,
+        server_header=False,
+    )
 
 
 class ServerThread:
@@ -79,8 +94,9 @@ class ServerThread:
     def __init__(self, app: Any, sock: socket.socket) -> None:
         self.sock = sock
         self.server = uvicorn.Server(_config(app))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},
-                                       name="sergas-nb-emulator", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, name="sergas-nb-emulator", daemon=True
+        )
 
     def start(self, timeout: float = 15.0) -> None:
         self.thread.start()
@@ -99,10 +115,16 @@ class ServerThread:
         self.sock.close()
 
 
-def serve_forever(host: str = "127.0.0.1", port: int = 8765, seed: int = 42, accounts: int = 5000,
-                  token_ttl: float = 3600.0, auto_approve: bool = False,
-                  redirect_url: str = "http://127.0.0.1:8910/callback",
-                  printer: Callable[[str], None] | None = None) -> int:
+def serve_forever(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    seed: int = 42,
+    accounts: int = 5000,
+    token_ttl: float = 3600.0,
+    auto_approve: bool = False,
+    redirect_url: str = "http://127.0.0.1:8910/callback",
+    printer: Callable[[str], None] | None = None,
+) -> int:
     """The CLI: bind, print ONE JSON line with the credentials, serve until interrupted.
 
     ``redirect_url`` is registered for the default client: the onboarding notebook's callback catcher.
@@ -120,9 +142,16 @@ def serve_forever(host: str = "127.0.0.1", port: int = 8765, seed: int = 42, acc
     url = base_url(sock)
     emu = Emulator(lambda: url, seed=seed, accounts=accounts, token_ttl=token_ttl, auto_approve=auto_approve)
     client_id, client_secret, refresh = emu.register_default_client([redirect_url, f"{url}/oauth/callback"])
-    line = orjson.dumps({"url": url, "token_url": f"{url}/oauth/v2/token", "client_id": client_id,
-                         "client_secret": client_secret, "refresh_token": refresh,
-                         "redirect_url": redirect_url}).decode()
+    line = orjson.dumps(
+        {
+            "url": url,
+            "token_url": f"{url}/oauth/v2/token",
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "refresh_token": refresh,
+            "redirect_url": redirect_url,
+        }
+    ).decode()
     (printer or (lambda s: print(s, flush=True)))(line)
     server = uvicorn.Server(_config(build_app(emu)))
     try:

@@ -13,8 +13,15 @@ import pytest
 import requests
 from dotenv import dotenv_values
 
-from sergas_nb.auth import (CallbackCatcher, TokenSet, authorization_url, exchange_code, refresh_access_token,
-                            revoke, write_env_file)
+from sergas_nb.auth import (
+    CallbackCatcher,
+    TokenSet,
+    authorization_url,
+    exchange_code,
+    refresh_access_token,
+    revoke,
+    write_env_file,
+)
 from sergas_nb.config import endpoints_for
 from sergas_nb.emulator import Control, LocalZoho
 from sergas_nb.errors import ZohoAPIError, ZohoAuthError, ZohoRateLimitError
@@ -32,16 +39,20 @@ def zoho():
 def app(zoho):
     """An OAuth client registered in the emulator as in Zoho's API console, with a loopback redirect
     on its own port (LocalZoho's default redirect is on the emulator's port, where no catcher can bind)."""
-    client = SimpleNamespace(client_id="1000.ONBOARDINGTEST", client_secret="onboarding-test-secret-0123",
-                             redirect_url=f"http://127.0.0.1:{_free_port()}/callback")
+    client = SimpleNamespace(
+        client_id="1000.ONBOARDINGTEST",
+        client_secret="onboarding-test-secret-0123",
+        redirect_url=f"http://127.0.0.1:{_free_port()}/callback",
+    )
     zoho.oauth.register_client(client.client_id, client.client_secret, [client.redirect_url], "onboarding test")
     return client
 
 
 def consent(z, app, state: str | None = None):
     """Open the consent URL as a browser would (auto-approved) and catch the callback."""
-    url, state = authorization_url(endpoints_for("local", local_url=z.url), app.client_id, app.redirect_url,
-                                   SCOPES, state)
+    url, state = authorization_url(
+        endpoints_for("local", local_url=z.url), app.client_id, app.redirect_url, SCOPES, state
+    )
     with CallbackCatcher(app.redirect_url) as catcher:
         page = Control.browse(url, timeout=10)  # follows the 302 to the catcher, logs no code
         callback = catcher.wait(state, timeout=10)
@@ -49,8 +60,11 @@ def consent(z, app, state: str | None = None):
 
 
 def self_client_code(z, app) -> str:
-    r = requests.post(f"{z.url}/__emulator__/oauth/self-client-code", timeout=10,
-                      data={"client_id": app.client_id, "scopes": ",".join(SCOPES)})
+    r = requests.post(
+        f"{z.url}/__emulator__/oauth/self-client-code",
+        timeout=10,
+        data={"client_id": app.client_id, "scopes": ",".join(SCOPES)},
+    )
     r.raise_for_status()
     return r.json()["code"]
 
@@ -60,12 +74,19 @@ def test_authorization_url_asks_for_offline_access_with_consent():
     parts = urlsplit(url)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://accounts.zoho.eu/oauth/v2/auth"
     q = {k: v[0] for k, v in parse_qs(parts.query).items()}
-    assert q == {"scope": "ZohoCRM.modules.ALL,ZohoCRM.users.READ", "client_id": "1000.CID",
-                 "response_type": "code", "access_type": "offline", "prompt": "consent",
-                 "redirect_uri": "http://127.0.0.1:8910/cb", "state": state}
+    assert q == {
+        "scope": "ZohoCRM.modules.ALL,ZohoCRM.users.READ",
+        "client_id": "1000.CID",
+        "response_type": "code",
+        "access_type": "offline",
+        "prompt": "consent",
+        "redirect_uri": "http://127.0.0.1:8910/cb",
+        "state": state,
+    }
     assert len(state) >= 20 and authorization_url(endpoints_for("eu"), "c", "http://x/", SCOPES)[1] != state
     assert authorization_url("https://accounts.zoho.jp/", "c", "http://x/", SCOPES, state="s1")[0].startswith(
-        "https://accounts.zoho.jp/oauth/v2/auth?")
+        "https://accounts.zoho.jp/oauth/v2/auth?"
+    )
 
 
 def test_callback_flow_then_exchange_refresh_and_revoke(zoho, app):
@@ -75,8 +96,14 @@ def test_callback_flow_then_exchange_refresh_and_revoke(zoho, app):
     assert cb.accounts_server and cb.accounts_server.rstrip("/") == zoho.url
     assert cb.code not in repr(cb)
 
-    tokens = exchange_code("https://accounts.zoho.com/oauth/v2/token", app.client_id, app.client_secret,
-                           app.redirect_url, cb.code, accounts_server=cb.accounts_server)  # accounts-server wins
+    tokens = exchange_code(
+        "https://accounts.zoho.com/oauth/v2/token",
+        app.client_id,
+        app.client_secret,
+        app.redirect_url,
+        cb.code,
+        accounts_server=cb.accounts_server,
+    )  # accounts-server wins
     assert tokens.refresh_token and tokens.access_token and tokens.expires_in > 0
     assert tokens.expires_at_ms > 0 and tokens.api_domain
     for secret in (tokens.access_token, tokens.refresh_token):
@@ -84,8 +111,12 @@ def test_callback_flow_then_exchange_refresh_and_revoke(zoho, app):
 
     refreshed = refresh_access_token(zoho.token_url, app.client_id, app.client_secret, tokens.refresh_token)
     assert refreshed.access_token != tokens.access_token and refreshed.refresh_token is None
-    ok = requests.get(f"{zoho.url}/crm/v8/users", params={"type": "CurrentUser"}, timeout=10,
-                      headers={"Authorization": f"Zoho-oauthtoken {refreshed.access_token}"})
+    ok = requests.get(
+        f"{zoho.url}/crm/v8/users",
+        params={"type": "CurrentUser"},
+        timeout=10,
+        headers={"Authorization": f"Zoho-oauthtoken {refreshed.access_token}"},
+    )
     assert ok.status_code == 200
 
     assert revoke(endpoints_for("local", local_url=zoho.url).revoke_url, tokens.refresh_token) is True
@@ -158,8 +189,14 @@ def test_denied_consent_and_no_callback_are_explained():
 
 def test_unknown_accounts_server_never_receives_the_secret():
     with pytest.raises(ZohoAuthError) as info:
-        exchange_code("https://accounts.zoho.com/oauth/v2/token", "c", "s3cret-value", "http://127.0.0.1/cb",
-                      "code", accounts_server="https://accounts.evil.example")
+        exchange_code(
+            "https://accounts.zoho.com/oauth/v2/token",
+            "c",
+            "s3cret-value",
+            "http://127.0.0.1/cb",
+            "code",
+            accounts_server="https://accounts.evil.example",
+        )
     assert info.value.code == "UNTRUSTED_ACCOUNTS_SERVER"
 
 
@@ -186,8 +223,14 @@ def test_every_call_is_bounded_in_time_and_transport_errors_are_named():
 
 
 def test_tokenset_repr_hides_tokens():
-    t = TokenSet.from_response({"access_token": "1000.acc3ss", "refresh_token": "1000.r3fresh",
-                                "expires_in": 3600, "api_domain": "https://www.zohoapis.com"})
+    t = TokenSet.from_response(
+        {
+            "access_token": "1000.acc3ss",
+            "refresh_token": "1000.r3fresh",
+            "expires_in": 3600,
+            "api_domain": "https://www.zohoapis.com",
+        }
+    )
     assert "1000.acc3ss" not in repr(t) and "1000.r3fresh" not in repr(t) and "***" in repr(t)
     old = TokenSet.from_response({"access_token": "x" * 8, "expires_in": 3600000, "expires_in_sec": 3600})
     assert old.expires_in == 3600
@@ -197,14 +240,19 @@ def test_write_env_file_updates_in_place_and_keeps_other_lines(tmp_path, capsys)
     env = tmp_path / ".env"
     env.write_text("# my settings\nOTHER=keep me\nZOHO_SDK_CLIENT_ID=old\nexport ZOHO_SDK_REGION=us\n\nLAST=1\n")
     secret = 'pa ss#word"with\\stuff'
-    written = write_env_file(env, {"ZOHO_SDK_CLIENT_ID": "1000.NEW", "ZOHO_SDK_REGION": "eu",
-                                   "ZOHO_SDK_CLIENT_SECRET": secret, "LAST": None})
+    written = write_env_file(
+        env, {"ZOHO_SDK_CLIENT_ID": "1000.NEW", "ZOHO_SDK_REGION": "eu", "ZOHO_SDK_CLIENT_SECRET": secret, "LAST": None}
+    )
     assert written == ["ZOHO_SDK_CLIENT_ID", "ZOHO_SDK_REGION", "ZOHO_SDK_CLIENT_SECRET"]
     text = env.read_text()
     assert text.startswith("# my settings\nOTHER=keep me\nZOHO_SDK_CLIENT_ID=1000.NEW\nZOHO_SDK_REGION=eu\n")
     assert "LAST" not in text
-    assert dotenv_values(env) == {"OTHER": "keep me", "ZOHO_SDK_CLIENT_ID": "1000.NEW", "ZOHO_SDK_REGION": "eu",
-                                  "ZOHO_SDK_CLIENT_SECRET": secret}
+    assert dotenv_values(env) == {
+        "OTHER": "keep me",
+        "ZOHO_SDK_CLIENT_ID": "1000.NEW",
+        "ZOHO_SDK_REGION": "eu",
+        "ZOHO_SDK_CLIENT_SECRET": secret,
+    }
     assert stat.S_IMODE(os.stat(env).st_mode) == 0o600
     out = capsys.readouterr()
     assert secret not in out.out + out.err

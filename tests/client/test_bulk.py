@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-import requests
 import pytest
+import requests
 
-from sergas_nb import bulk, frames
-from sergas_nb.bulk import EditPlan, undo
+from sergas_nb import frames
+from sergas_nb.edits import plans as bulk
+from sergas_nb.edits.journal import Entry, Journal, Outcome
+from sergas_nb.edits.plans import EditPlan, undo
 from sergas_nb.emulator.state import metadata, seed
 from sergas_nb.errors import ZohoDatabaseError, ZohoValidationError
-from sergas_nb.journal import Entry, Journal, Outcome
 
 ACCOUNT_FIELDS = metadata.fields_for("Accounts")
 
@@ -31,15 +32,20 @@ def seeded_frame() -> pd.DataFrame:
 @pytest.fixture
 def client(fresh_emulator):
     from sergas_nb.client import connect
+
     return connect(emulator=fresh_emulator)
 
 
 def _writes(zoho) -> int:
     """Write calls (PUT/POST/DELETE on module records; not COQL) the emulator received, from its stats endpoint."""
     stats = requests.get(f"{zoho.url}/__emulator__/stats", timeout=10).json()
-    return sum(n for key, n in stats["requests"].items()
-               if key.split(" ")[0] in ("PUT", "POST", "PATCH", "DELETE") and key.split(" ")[1].startswith("/crm/v8/")
-               and "/coql" not in key)
+    return sum(
+        n
+        for key, n in stats["requests"].items()
+        if key.split(" ")[0] in ("PUT", "POST", "PATCH", "DELETE")
+        and key.split(" ")[1].startswith("/crm/v8/")
+        and "/coql" not in key
+    )
 
 
 def _values(client, ids: list[str], field: str) -> dict[str, object]:
@@ -72,8 +78,9 @@ def test_rule_plans_per_row_and_plan_id_is_a_stable_content_hash(seeded_frame: p
         rec = seeded_frame.set_index("id").loc[row.id]
         assert (row.old, row.new) in (("Active", "At Risk"), ("At Risk", "Active"))
         assert rec["Health_Score"] < 60 if row.new == "At Risk" else rec["Health_Score"] >= 70
-    again = EditPlan.from_frame(seeded_frame.sample(frac=1, random_state=1), "Account_Status", rule,
-                                fields=ACCOUNT_FIELDS)
+    again = EditPlan.from_frame(
+        seeded_frame.sample(frac=1, random_state=1), "Account_Status", rule, fields=ACCOUNT_FIELDS
+    )
     assert again.plan_id == plan.plan_id and plan.plan_id.startswith("Accounts-Account_Status-")
     other = EditPlan.from_frame(seeded_frame, "Account_Status", "Active", fields=ACCOUNT_FIELDS)
     assert other.plan_id != plan.plan_id
@@ -82,8 +89,7 @@ def test_rule_plans_per_row_and_plan_id_is_a_stable_content_hash(seeded_frame: p
 
 
 def test_typed_values_are_planned_as_api_json(seeded_frame: pd.DataFrame) -> None:
-    plan = EditPlan.from_frame(seeded_frame, "Last_Engagement_Date", pd.Timestamp("2031-02-03"),
-                               fields=ACCOUNT_FIELDS)
+    plan = EditPlan.from_frame(seeded_frame, "Last_Engagement_Date", pd.Timestamp("2031-02-03"), fields=ACCOUNT_FIELDS)
     assert set(plan.diff()["new"]) == {"2031-02-03"}
     assert all(v is None or len(v) == 10 for v in plan.diff()["old"])
     owner = seeded_frame["Owner.id"].iloc[0]
@@ -92,13 +98,16 @@ def test_typed_values_are_planned_as_api_json(seeded_frame: pd.DataFrame) -> Non
     assert plan.diff()["new"].iloc[0] == {"id": owner}
 
 
-@pytest.mark.parametrize(("field", "value", "reason"), [
-    ("Nope", "x", "unknown field"),
-    ("Created_Time", "2024-01-01T00:00:00+00:00", "read-only"),
-    ("Employees", "many", "expected an integer"),
-    ("Rating", "Hot", "not an allowed value"),
-    ("Account_Name", None, "mandatory"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("Nope", "x", "unknown field"),
+        ("Created_Time", "2024-01-01T00:00:00+00:00", "read-only"),
+        ("Employees", "many", "expected an integer"),
+        ("Rating", "Hot", "not an allowed value"),
+        ("Account_Name", None, "mandatory"),
+    ],
+)
 def test_validation_names_field_record_and_value(seeded_frame, field, value, reason) -> None:
     frame = seeded_frame.assign(Nope="y")
     plan = EditPlan.from_frame(frame, field, value, fields=ACCOUNT_FIELDS)
@@ -115,6 +124,7 @@ def test_rule_errors_name_the_record(seeded_frame: pd.DataFrame) -> None:
         if row["id"] == seeded_frame["id"].iloc[3]:
             raise KeyError("Health")
         return "Active"
+
     with pytest.raises(ZohoValidationError) as err:
         EditPlan.from_frame(seeded_frame, "Account_Status", broken, fields=ACCOUNT_FIELDS)
     assert [p.row for p in err.value.problems] == [seeded_frame["id"].iloc[3]]
@@ -124,14 +134,23 @@ def test_rule_errors_name_the_record(seeded_frame: pd.DataFrame) -> None:
 def test_journal_round_trip(database_url: str) -> None:
     j = Journal(database_url)
     j.save_plan("Accounts-Rating-abc", "Accounts", "Rating", "frame", "set to Active", 3)
-    ids = j.begin("Accounts-Rating-abc", "apply", "Accounts", "Rating",
-                  [Entry("1", None, "Active"), Entry("2", "Acquired", "Active"), Entry("3", ["a"], {"id": "9"})])
+    ids = j.begin(
+        "Accounts-Rating-abc",
+        "apply",
+        "Accounts",
+        "Rating",
+        [Entry("1", None, "Active"), Entry("2", "Acquired", "Active"), Entry("3", ["a"], {"id": "9"})],
+    )
     pending = j.entries("Accounts-Rating-abc")
     assert list(pending["status"]) == ["pending"] * 3 and pending["applied_at"].isna().all()
     assert list(pending["old_value"]) == [None, "Acquired", ["a"]]
-    j.finish([Outcome(ids[0], "success", "SUCCESS", "record updated"),
-              Outcome(ids[1], "error", "INVALID_DATA", "the id given seems to be invalid"),
-              Outcome(ids[2], "success", "SUCCESS", "record updated")])
+    j.finish(
+        [
+            Outcome(ids[0], "success", "SUCCESS", "record updated"),
+            Outcome(ids[1], "error", "INVALID_DATA", "the id given seems to be invalid"),
+            Outcome(ids[2], "success", "SUCCESS", "record updated"),
+        ]
+    )
     assert sorted(j.applied("Accounts-Rating-abc")["record_id"]) == ["1", "3"]
     j.mark_undone("Accounts-Rating-abc", ["1"])
     assert list(j.applied("Accounts-Rating-abc")["record_id"]) == ["3"]
@@ -171,8 +190,9 @@ def test_apply_reports_each_record_journals_and_undo_restores(client, fresh_emul
     client.delete("Accounts", [gone])  # deleted between plan and apply: the CRM rejects that one
     calls: list[tuple[int, int]] = []
     before = _writes(fresh_emulator)
-    result = plan.apply(client, journal=database_url, batch_size=50,
-                        progress=lambda done, total: calls.append((done, total)))
+    result = plan.apply(
+        client, journal=database_url, batch_size=50, progress=lambda done, total: calls.append((done, total))
+    )
 
     assert (result.total, result.succeeded, result.failed, result.skipped) == (plan.to_change, plan.to_change - 1, 1, 0)
     assert _writes(fresh_emulator) - before == -(-plan.to_change // 50)  # one update call per batch
@@ -185,7 +205,7 @@ def test_apply_reports_each_record_journals_and_undo_restores(client, fresh_emul
     entries = Journal(database_url).entries(plan.plan_id)
     assert len(entries) == plan.to_change and set(entries["action"]) == {"apply"}
     assert entries.set_index("record_id").loc[gone, ["status", "code"]].tolist() == ["error", "INVALID_DATA"]
-    old_by_id = dict(zip(diff["id"], diff["old"]))
+    old_by_id = dict(zip(diff["id"], diff["old"], strict=False))
     assert all(old_by_id[r.record_id] == r.old_value for r in entries.itertuples())
     assert entries["applied_at"].notna().all() and entries["undone_at"].isna().all()
 
@@ -239,13 +259,17 @@ def test_records_changed_by_someone_else_are_not_overwritten(client, fresh_emula
     assert undone.records.set_index("id").loc[c, "code"] == "CHANGED_SINCE_APPLY"
     assert undone.succeeded == plan.to_change - 2  # not a (never written by the plan), not c
     now = _values(client, ids, "Rating")
-    assert now[c] == other and now[b] == other and all(now[i] == o for i, o in zip(ids[3:], olds[3:]))
+    assert now[c] == other and now[b] == other and all(now[i] == o for i, o in zip(ids[3:], olds[3:], strict=False))
     assert list(Journal(database_url).applied(plan.plan_id)["record_id"]) == [c]  # still undoable
 
 
 def test_plan_from_coql_and_rule(client, database_url) -> None:
-    plan = EditPlan.build(client, "Account_Status", bulk.RULES["status_from_health"],
-                          coql="select Account_Status, Health_Score from Accounts where Industry = 'Healthcare' limit 2000")
+    plan = EditPlan.build(
+        client,
+        "Account_Status",
+        bulk.RULES["status_from_health"],
+        coql="select Account_Status, Health_Score from Accounts where Industry = 'Healthcare' limit 2000",
+    )
     assert plan.module == "Accounts" and plan.selection.startswith("COQL")
     assert plan.to_change > 0 and set(plan.diff()["new"]) <= {"Active", "At Risk"}
     result = plan.apply(client, journal=database_url, batch_size=25)

@@ -20,15 +20,27 @@ def crm(fresh_emulator) -> ZohoClient:
 
 def _writes(z) -> int:
     s = z.control.stats()["requests"]
-    return sum(n for k, n in s.items() if k.split(" ", 1)[0] in ("POST", "PUT", "DELETE")
-               and k.split(" ", 1)[1].startswith("/crm/v8/Accounts"))
+    return sum(
+        n
+        for k, n in s.items()
+        if k.split(" ", 1)[0] in ("POST", "PUT", "DELETE") and k.split(" ", 1)[1].startswith("/crm/v8/Accounts")
+    )
 
 
 # ---------------------------------------------------------------- connect / configuration
 
+
 def test_client_connect_without_configuration_raises_config_error_naming_each(monkeypatch, tmp_path):
-    for var in ("ZOHO_SDK_CLIENT_ID", "ZOHO_SDK_CLIENT_SECRET", "ZOHO_SDK_REFRESH_TOKEN", "ZOHO_SDK_REGION",
-                "ZOHO_SDK_LOCAL_URL", "DATABASE_URL", "DATABASE_HOST", "DATABASE_NAME"):
+    for var in (
+        "ZOHO_SDK_CLIENT_ID",
+        "ZOHO_SDK_CLIENT_SECRET",
+        "ZOHO_SDK_REFRESH_TOKEN",
+        "ZOHO_SDK_REGION",
+        "ZOHO_SDK_LOCAL_URL",
+        "DATABASE_URL",
+        "DATABASE_HOST",
+        "DATABASE_NAME",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ZohoConfigError) as err:
@@ -57,8 +69,13 @@ def test_client_region_local_needs_its_url(monkeypatch, tmp_path):
 def test_client_connects_to_emulator_only_from_env_when_configured(fresh_emulator, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     z = fresh_emulator
-    for k, v in {"ZOHO_SDK_REGION": "local", "ZOHO_SDK_LOCAL_URL": z.url, "ZOHO_SDK_CLIENT_ID": z.client_id,
-                 "ZOHO_SDK_CLIENT_SECRET": z.client_secret, "ZOHO_SDK_REFRESH_TOKEN": z.refresh_token}.items():
+    for k, v in {
+        "ZOHO_SDK_REGION": "local",
+        "ZOHO_SDK_LOCAL_URL": z.url,
+        "ZOHO_SDK_CLIENT_ID": z.client_id,
+        "ZOHO_SDK_CLIENT_SECRET": z.client_secret,
+        "ZOHO_SDK_REFRESH_TOKEN": z.refresh_token,
+    }.items():
         monkeypatch.setenv(k, v)
     for var in ("DATABASE_URL", "DATABASE_HOST", "DATABASE_NAME"):
         monkeypatch.delenv(var, raising=False)
@@ -69,6 +86,7 @@ def test_client_connects_to_emulator_only_from_env_when_configured(fresh_emulato
 
 
 # ---------------------------------------------------------------- reads
+
 
 def test_client_records_reads_all_accounts_past_2000_typed(crm):
     df = crm.records("Accounts")
@@ -95,12 +113,18 @@ def test_client_records_limit_fields_sort(crm):
 def test_client_records_where_coql_and_search_criteria_give_the_same_rows(crm):
     all_df = crm.records("Accounts", fields=["Industry", "Annual_Revenue"])
     expected = all_df[(all_df["Industry"] == "Technology") & (all_df["Annual_Revenue"] > 1_000_000)]
-    a = crm.records("Accounts", fields=["Industry", "Annual_Revenue", "Owner"],
-                    where="Industry = 'Technology' and Annual_Revenue > 1000000")
-    b = crm.records("Accounts", fields=["Industry", "Annual_Revenue", "Owner"],
-                    where="((Industry:equals:Technology)and(Annual_Revenue:greater_than:1000000))")
+    a = crm.records(
+        "Accounts",
+        fields=["Industry", "Annual_Revenue", "Owner"],
+        where="Industry = 'Technology' and Annual_Revenue > 1000000",
+    )
+    b = crm.records(
+        "Accounts",
+        fields=["Industry", "Annual_Revenue", "Owner"],
+        where="((Industry:equals:Technology)and(Annual_Revenue:greater_than:1000000))",
+    )
     assert sorted(a["id"]) == sorted(b["id"]) == sorted(expected["id"])
-    assert a["Owner.name"].notna().all()   # fetched by id: full records, lookup names included
+    assert a["Owner.name"].notna().all()  # fetched by id: full records, lookup names included
 
 
 def test_client_records_where_beyond_2000_matches(crm):
@@ -134,7 +158,7 @@ def test_client_get_accounts_pages_like_the_seed(crm):
     p2 = crm.get_accounts(limit=50, page=2)
     assert len(p1) == len(p2) == 50 and not set(p1["id"]) & set(p2["id"])
     every = crm.records("Accounts", fields=["Account_Name"])
-    far = crm.get_accounts(limit=200, page=12, fields=["Account_Name"])   # records 2,201-2,400: page tokens
+    far = crm.get_accounts(limit=200, page=12, fields=["Account_Name"])  # records 2,201-2,400: page tokens
     assert list(far["id"]) == list(every["id"][2200:2400])
     # 150 does not divide 2,000: page 14 (records 1,951-2,100) must not ask for ?page=14.
     odd = crm.get_accounts(limit=150, page=14, fields=["Account_Name"])
@@ -173,16 +197,27 @@ def test_client_fields_and_count(crm):
     assert not bool(f.set_index("api_name").loc["Created_Time", "writable"])
     assert crm.count("Accounts") == SESSION_ACCOUNTS
     assert crm.count("Accounts", where="Industry = 'Technology'") == len(
-        crm.records("Accounts", fields=["Industry"], where="Industry = 'Technology'"))
+        crm.records("Accounts", fields=["Industry"], where="Industry = 'Technology'")
+    )
     with pytest.raises(ZohoAPIError):
         crm.fields("NoSuchModule")
 
 
 # ---------------------------------------------------------------- writes
 
+
 def test_client_round_trip_read_edit_write_read_is_equal(crm):
-    cols = ["Account_Name", "Employees", "Annual_Revenue", "Industry", "Last_Engagement_Date", "Health_Score",
-            "Account_Status", "Owner", "Description"]
+    cols = [
+        "Account_Name",
+        "Employees",
+        "Annual_Revenue",
+        "Industry",
+        "Last_Engagement_Date",
+        "Health_Score",
+        "Account_Status",
+        "Owner",
+        "Description",
+    ]
     df = crm.records("Accounts", fields=cols, limit=150)
     edited = df.copy()
     edited["Health_Score"] = (edited["Health_Score"].fillna(0) + 1).astype("Int64")
@@ -198,8 +233,13 @@ def test_client_round_trip_read_edit_write_read_is_equal(crm):
 
 
 def test_client_insert_upsert_delete(crm, fresh_emulator):
-    new = pd.DataFrame({"Account_Name": ["Zeta One", "Zeta Two"], "Employees": pd.array([5, None], dtype="Int64"),
-                        "Industry": ["Retail", None]})
+    new = pd.DataFrame(
+        {
+            "Account_Name": ["Zeta One", "Zeta Two"],
+            "Employees": pd.array([5, None], dtype="Int64"),
+            "Industry": ["Retail", None],
+        }
+    )
     ins = crm.insert("Accounts", new)
     assert ins.succeeded == 2 and ins.records["id"].notna().all()
     ids = list(ins.records["id"])
@@ -217,8 +257,9 @@ def test_client_insert_upsert_delete(crm, fresh_emulator):
 
 def test_client_update_account_returns_the_updated_record(crm):
     aid = crm.records("Accounts", limit=1).loc[0, "id"]
-    rec = crm.update_account(aid, {"Account_Status": "Active", "Health_Score": 85,
-                                   "Last_Engagement_Date": "2025-10-18"})
+    rec = crm.update_account(
+        aid, {"Account_Status": "Active", "Health_Score": 85, "Last_Engagement_Date": "2025-10-18"}
+    )
     assert rec["Health_Score"] == 85 and rec["Account_Status"] == "Active"
     assert rec["Last_Engagement_Date"] == pd.Timestamp("2025-10-18")
 
@@ -227,11 +268,11 @@ def test_client_bulk_update_batches_of_100_and_partial_failure_record_by_record(
     z = fresh_emulator
     df = crm.records("Accounts", fields=["Health_Score"], limit=250)
     rows = [{"id": i, "Health_Score": 70} for i in df["id"]]
-    rows[7]["id"] = "1234567890123456789"      # unknown record: Zoho refuses that one only
+    rows[7]["id"] = "1234567890123456789"  # unknown record: Zoho refuses that one only
     rows[201]["id"] = "1234567890123456780"
     before = z.control.stats()["requests"].get("PUT /crm/v8/Accounts", 0)
     result = crm.bulk_update_accounts(rows)
-    assert z.control.stats()["requests"].get("PUT /crm/v8/Accounts", 0) - before == 3    # 100 + 100 + 50
+    assert z.control.stats()["requests"].get("PUT /crm/v8/Accounts", 0) - before == 3  # 100 + 100 + 50
     assert (result.total, result.succeeded, result.failed) == (250, 248, 2)
     assert result["total"] == 250
     bad = result.failures
@@ -246,24 +287,41 @@ def test_client_validation_happens_before_anything_is_sent(crm, fresh_emulator):
     z = fresh_emulator
     crm.fields("Accounts")
     before = _writes(z)
-    bad = [{"id": "1", "Industry": "Alchemy"}, {"Employees": 3}, {"id": "1", "Nope": 1},
-           {"id": "2", "Created_Time": "2024-01-01T00:00:00+00:00"}, {"id": "3", "Employees": "lots"}]
+    bad = [
+        {"id": "1", "Industry": "Alchemy"},
+        {"Employees": 3},
+        {"id": "1", "Nope": 1},
+        {"id": "2", "Created_Time": "2024-01-01T00:00:00+00:00"},
+        {"id": "3", "Employees": "lots"},
+    ]
     with pytest.raises(ZohoValidationError) as err:
         crm.update("Accounts", bad)
-    assert {(p.row, p.field) for p in err.value.problems} >= {(0, "Industry"), (1, "id"), (2, "id"), (2, "Nope"),
-                                                              (3, "Created_Time"), (4, "Employees")}
+    assert {(p.row, p.field) for p in err.value.problems} >= {
+        (0, "Industry"),
+        (1, "id"),
+        (2, "id"),
+        (2, "Nope"),
+        (3, "Created_Time"),
+        (4, "Employees"),
+    }
     with pytest.raises(ZohoValidationError):
-        crm.insert("Accounts", [{"Employees": 1}])          # Account_Name is mandatory
+        crm.insert("Accounts", [{"Employees": 1}])  # Account_Name is mandatory
     with pytest.raises(ZohoValidationError):
         crm.delete("Accounts", ["12", "12"])
     assert _writes(z) == before
 
 
 def test_client_criteria_translation():
-    fmap = {"Industry": {"data_type": "picklist"}, "Annual_Revenue": {"data_type": "currency"},
-            "Owner": {"data_type": "ownerlookup"}, "Account_Name": {"data_type": "text"}}
-    assert criteria_to_coql("((Industry:equals:Tech\\,nology)and(Annual_Revenue:greater_than:5))", fmap) == \
-        "((Industry = 'Tech,nology') and (Annual_Revenue > 5))"
+    fmap = {
+        "Industry": {"data_type": "picklist"},
+        "Annual_Revenue": {"data_type": "currency"},
+        "Owner": {"data_type": "ownerlookup"},
+        "Account_Name": {"data_type": "text"},
+    }
+    assert (
+        criteria_to_coql("((Industry:equals:Tech\\,nology)and(Annual_Revenue:greater_than:5))", fmap)
+        == "((Industry = 'Tech,nology') and (Annual_Revenue > 5))"
+    )
     assert criteria_to_coql("(Account_Name:starts_with:O'B)", fmap) == "(Account_Name like 'O\\'B%')"
     assert criteria_to_coql("Annual_Revenue > 5", fmap) == "Annual_Revenue > 5"
     with pytest.raises(ZohoValidationError):

@@ -22,13 +22,16 @@ def _refreshes(z) -> int:
     return z.oauth.stats()["refresh_token"]
 
 
-@pytest.mark.parametrize("fault", [
-    {"kind": "429"},
-    {"kind": "status", "status": 502, "body": "html"},
-    {"kind": "status", "status": 503},
-    {"kind": "reset"},
-    {"kind": "malformed"},
-])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "429"},
+        {"kind": "status", "status": 502, "body": "html"},
+        {"kind": "status", "status": 503},
+        {"kind": "reset"},
+        {"kind": "malformed"},
+    ],
+)
 def test_client_reads_are_retried_on_transient_faults(crm, fresh_emulator, fault):
     crm.fields("Accounts")
     fresh_emulator.control.add_fault(path="^/crm/v8/Accounts$", method="GET", count=2, **fault)
@@ -124,12 +127,12 @@ def test_client_api_domain_of_a_stored_token_cannot_move_the_client(crm, fresh_e
     z = fresh_emulator
     aid = crm.records("Accounts", limit=1).loc[0, "id"]
     for token in crm.token_store.get_tokens():
-        token.set_api_domain("https://www.zohoapis.com")   # as if stored for the real US org
-        token.set_expires_in("0")                           # and due for refresh
+        token.set_api_domain("https://www.zohoapis.com")  # as if stored for the real US org
+        token.set_expires_in("0")  # and due for refresh
     before = _refreshes(z)
     assert crm.update("Accounts", [{"id": aid, "Health_Score": 46}]).succeeded == 1
     assert crm.update("Accounts", [{"id": aid, "Health_Score": 47}]).succeeded == 1
-    assert _refreshes(z) - before == 1                    # refreshed at the emulator, not accounts.zoho.com
+    assert _refreshes(z) - before == 1  # refreshed at the emulator, not accounts.zoho.com
     assert Initializer.get_initializer().environment.url == z.url
     assert crm.record("Accounts", aid)["Health_Score"] == 47
 
@@ -145,7 +148,7 @@ def test_client_silent_none_from_the_sdk_becomes_an_error(crm, fresh_emulator):
 def test_client_unreachable_host_is_a_transport_error(fresh_emulator):
     crm = connect(emulator=fresh_emulator, env_file=None, backoff=0.01, retries=1)
     crm.fields("Accounts")
-    crm.api_url = "http://127.0.0.1:9"          # nothing listens on the discard port
+    crm.api_url = "http://127.0.0.1:9"  # nothing listens on the discard port
     with pytest.raises(ZohoAPIError) as err:
         crm.records("Accounts", limit=1)
     assert err.value.status is None and err.value.code == "CONNECTION_ERROR"
@@ -156,7 +159,7 @@ def test_client_health_and_metrics(crm, fresh_emulator, caplog):
     caplog.set_level(logging.DEBUG, logger="sergas_nb")
     h = crm.health()
     assert list(h["check"]) == ["configuration", "database", "token", "api"]
-    st = dict(zip(h["check"], h["status"]))
+    st = dict(zip(h["check"], h["status"], strict=False))
     assert st["configuration"] == st["token"] == st["api"] == "ok" and st["database"] == "skipped"
     assert (h["latency_ms"] >= 0).all()
     crm.records("Accounts", limit=3)
@@ -168,7 +171,7 @@ def test_client_health_and_metrics(crm, fresh_emulator, caplog):
     assert fresh_emulator.client_secret not in text and fresh_emulator.refresh_token not in text
     fresh_emulator.control.add_fault("status", path="^/crm/v8/users$", method="GET", status=500, count=10)
     h = crm.health()
-    assert dict(zip(h["check"], h["status"]))["api"] == "error"
+    assert dict(zip(h["check"], h["status"], strict=False))["api"] == "error"
 
 
 def test_client_tokens_in_postgres(fresh_emulator, database_url, monkeypatch, tmp_path):
@@ -178,7 +181,7 @@ def test_client_tokens_in_postgres(fresh_emulator, database_url, monkeypatch, tm
         assert type(crm.token_store).__name__ == "PostgresTokenStore"
         assert len(crm.records("Accounts", limit=2)) == 2
         h = crm.health()
-        assert dict(zip(h["check"], h["status"]))["database"] == "ok"
+        assert dict(zip(h["check"], h["status"], strict=False))["database"] == "ok"
         before = _refreshes(z)
         z.oauth.expire_access_tokens()
         assert len(crm.records("Accounts", limit=2)) == 2

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from zohocrmsdk.src.com.zoho.crm.api.dc import (AUDataCenter, CADataCenter, CNDataCenter, EUDataCenter,
-                                                 INDataCenter, JPDataCenter, SADataCenter, USDataCenter)
+from zohocrmsdk.src.com.zoho.crm.api.dc import (
+    AUDataCenter,
+    CADataCenter,
+    CNDataCenter,
+    EUDataCenter,
+    INDataCenter,
+    JPDataCenter,
+    SADataCenter,
+    USDataCenter,
+)
 
 from sergas_nb import _secrets
 from sergas_nb.config import DATA_CENTRES, ENV_NAMES, Endpoints, endpoints_for, load_settings
@@ -24,8 +32,12 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path):
 
 
 def good(**extra):
-    values = dict(client_id="1000.CLIENTID", client_secret=CLIENT_SECRET, refresh_token=REFRESH,
-                  database_url=f"postgresql://analyst:{DB_PASSWORD}@db.internal:5433/crm")
+    values = {
+        "client_id": "1000.CLIENTID",
+        "client_secret": CLIENT_SECRET,
+        "refresh_token": REFRESH,
+        "database_url": f"postgresql://analyst:{DB_PASSWORD}@db.internal:5433/crm",
+    }
     values.update(extra)
     return values
 
@@ -37,15 +49,17 @@ def test_reads_environment_and_dotenv_with_overrides_winning(monkeypatch, tmp_pa
         f"ZOHO_SDK_REFRESH_TOKEN={REFRESH}\n"
         "ZOHO_SDK_REGION=eu\n"
         "DATABASE_HOST=db.example\nDATABASE_NAME=crm\nDATABASE_USER=analyst\n"
-        f"DATABASE_PASSWORD={DB_PASSWORD}\n")
+        f"DATABASE_PASSWORD={DB_PASSWORD}\n"
+    )
     monkeypatch.setenv("ZOHO_SDK_ENVIRONMENT", "Sandbox")
     monkeypatch.setenv("ZOHO_SDK_CLIENT_ID", "from-env")
     s = load_settings(region="in")
-    assert s.client_id == "from-env"          # environment beats .env
-    assert s.region == "in"                   # override beats both
-    assert s.environment == "sandbox"         # case-insensitive
-    assert s.endpoints() == Endpoints("https://sandbox.zohoapis.in", "https://accounts.zoho.in",
-                                      "https://content.zohoapis.in")
+    assert s.client_id == "from-env"  # environment beats .env
+    assert s.region == "in"  # override beats both
+    assert s.environment == "sandbox"  # case-insensitive
+    assert s.endpoints() == Endpoints(
+        "https://sandbox.zohoapis.in", "https://accounts.zoho.in", "https://content.zohoapis.in"
+    )
     assert s.database_label() == "db.example:5432/crm"
     assert DB_PASSWORD in s.database_dsn()
 
@@ -61,11 +75,23 @@ def test_only_the_documented_variable_names_are_read(monkeypatch, tmp_path):
 
 def test_every_missing_or_invalid_variable_is_named_in_one_error():
     with pytest.raises(ZohoConfigError) as info:
-        load_settings(region="mars", environment="staging", database_port="not-a-port",
-                      redirect_url="not a url", client_secret=CLIENT_SECRET)
+        load_settings(
+            region="mars",
+            environment="staging",
+            database_port="not-a-port",
+            redirect_url="not a url",
+            client_secret=CLIENT_SECRET,
+        )
     problems = info.value.problems
-    assert set(problems) == {"ZOHO_SDK_CLIENT_ID", "ZOHO_SDK_REFRESH_TOKEN", "ZOHO_SDK_REGION",
-                             "ZOHO_SDK_ENVIRONMENT", "ZOHO_SDK_REDIRECT_URL", "DATABASE_PORT", "DATABASE_URL"}
+    assert set(problems) == {
+        "ZOHO_SDK_CLIENT_ID",
+        "ZOHO_SDK_REFRESH_TOKEN",
+        "ZOHO_SDK_REGION",
+        "ZOHO_SDK_ENVIRONMENT",
+        "ZOHO_SDK_REDIRECT_URL",
+        "DATABASE_PORT",
+        "DATABASE_URL",
+    }
     assert "mars" in problems["ZOHO_SDK_REGION"] and "eu" in problems["ZOHO_SDK_REGION"]
     for name in problems:
         assert name in str(info.value)
@@ -77,7 +103,10 @@ def test_local_region_needs_a_loopback_url():
     assert set(info.value.problems) == {"ZOHO_SDK_LOCAL_URL"}
     with pytest.raises(ZohoConfigError) as info:
         load_settings(**good(region="local", local_url="http://10.1.2.3:8765"))
-    assert "loopback" in info.value.problems["ZOHO_SDK_LOCAL_URL"] or "127.0.0.1" in info.value.problems["ZOHO_SDK_LOCAL_URL"]
+    assert (
+        "loopback" in info.value.problems["ZOHO_SDK_LOCAL_URL"]
+        or "127.0.0.1" in info.value.problems["ZOHO_SDK_LOCAL_URL"]
+    )
     s = load_settings(**good(region="local", local_url="http://127.0.0.1:8765/"))
     e = s.endpoints()
     assert e == Endpoints("http://127.0.0.1:8765", "http://127.0.0.1:8765", "http://127.0.0.1:8765")
@@ -85,8 +114,16 @@ def test_local_region_needs_a_loopback_url():
 
 
 def test_database_components_are_an_alternative_to_database_url():
-    s = load_settings(**good(database_url=None, database_host="127.0.0.1", database_port="6543",
-                             database_name="tokens", database_user="me", database_password=DB_PASSWORD))
+    s = load_settings(
+        **good(
+            database_url=None,
+            database_host="127.0.0.1",
+            database_port="6543",
+            database_name="tokens",
+            database_user="me",
+            database_password=DB_PASSWORD,
+        )
+    )
     assert s.database_label() == "127.0.0.1:6543/tokens"
     dsn = s.database_dsn()
     assert "port=6543" in dsn and "dbname=tokens" in dsn and DB_PASSWORD in dsn
@@ -110,8 +147,12 @@ def test_secrets_never_in_repr_str_or_errors(caplog):
         for secret in (CLIENT_SECRET, REFRESH, DB_PASSWORD):
             assert secret not in text
     with pytest.raises(ZohoConfigError) as info:  # invalid secrets are named, never echoed
-        load_settings(client_secret=CLIENT_SECRET, refresh_token=REFRESH,
-                      database_url=f"mysql://u:{DB_PASSWORD}@h/d", region="nowhere")
+        load_settings(
+            client_secret=CLIENT_SECRET,
+            refresh_token=REFRESH,
+            database_url=f"mysql://u:{DB_PASSWORD}@h/d",
+            region="nowhere",
+        )
     text = str(info.value) + repr(info.value) + repr(info.value.details)
     for secret in (CLIENT_SECRET, REFRESH, DB_PASSWORD):
         assert secret not in text
@@ -124,13 +165,22 @@ def test_onboarding_can_load_without_a_refresh_token():
     assert s.refresh_token is None
 
 
-@pytest.mark.parametrize("region,dc", [("us", USDataCenter), ("eu", EUDataCenter), ("in", INDataCenter),
-                                       ("au", AUDataCenter), ("jp", JPDataCenter), ("cn", CNDataCenter),
-                                       ("ca", CADataCenter), ("sa", SADataCenter)])
+@pytest.mark.parametrize(
+    "region,dc",
+    [
+        ("us", USDataCenter),
+        ("eu", EUDataCenter),
+        ("in", INDataCenter),
+        ("au", AUDataCenter),
+        ("jp", JPDataCenter),
+        ("cn", CNDataCenter),
+        ("ca", CADataCenter),
+        ("sa", SADataCenter),
+    ],
+)
 def test_data_centre_table_matches_the_sdk(region, dc):
     """Our table and the official SDK agree on all three hosts for every environment."""
-    for env, sdk_env in (("production", dc.PRODUCTION()), ("sandbox", dc.SANDBOX()),
-                         ("developer", dc.DEVELOPER())):
+    for env, sdk_env in (("production", dc.PRODUCTION()), ("sandbox", dc.SANDBOX()), ("developer", dc.DEVELOPER())):
         ours = endpoints_for(region, env)
         assert ours.api_url == sdk_env.url
         assert ours.token_url == sdk_env.accounts_url
@@ -139,8 +189,9 @@ def test_data_centre_table_matches_the_sdk(region, dc):
 
 
 def test_hosts_from_the_reference_table():
-    assert endpoints_for("ca", "production") == Endpoints("https://www.zohoapis.ca", "https://accounts.zohocloud.ca",
-                                                          "https://upload.zohocloud.ca")
+    assert endpoints_for("ca", "production") == Endpoints(
+        "https://www.zohoapis.ca", "https://accounts.zohocloud.ca", "https://upload.zohocloud.ca"
+    )
     assert endpoints_for("sa", "developer").upload_url == "https://files.zoho.sa"
     assert endpoints_for("au", "sandbox").api_url == "https://sandbox.zohoapis.com.au"
     assert endpoints_for("cn").revoke_url == "https://accounts.zoho.com.cn/oauth/v2/token/revoke"

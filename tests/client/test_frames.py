@@ -17,12 +17,32 @@ def _pick(*values: str) -> list[dict]:
 
 
 def _field(api_name: str, data_type: str, **extra) -> dict:
-    json_type = {"integer": "integer", "bigint": "integer", "currency": "double", "double": "double",
-                 "boolean": "boolean", "multiselectpicklist": "jsonarray", "lookup": "jsonobject",
-                 "ownerlookup": "jsonobject", "userlookup": "jsonobject"}.get(data_type, "string")
-    f = {"api_name": api_name, "field_label": api_name.replace("_", " "), "display_label": api_name.replace("_", " "),
-         "data_type": data_type, "json_type": json_type, "length": 255, "decimal_place": None, "read_only": False,
-         "system_mandatory": False, "custom_field": False, "visible": True, "pick_list_values": [], "unique": {}}
+    json_type = {
+        "integer": "integer",
+        "bigint": "integer",
+        "currency": "double",
+        "double": "double",
+        "boolean": "boolean",
+        "multiselectpicklist": "jsonarray",
+        "lookup": "jsonobject",
+        "ownerlookup": "jsonobject",
+        "userlookup": "jsonobject",
+    }.get(data_type, "string")
+    f = {
+        "api_name": api_name,
+        "field_label": api_name.replace("_", " "),
+        "display_label": api_name.replace("_", " "),
+        "data_type": data_type,
+        "json_type": json_type,
+        "length": 255,
+        "decimal_place": None,
+        "read_only": False,
+        "system_mandatory": False,
+        "custom_field": False,
+        "visible": True,
+        "pick_list_values": [],
+        "unique": {},
+    }
     f.update(extra)
     return f
 
@@ -32,21 +52,31 @@ def _fallback_accounts_fields() -> list[dict]:
     return [
         _field("Owner", "ownerlookup", lookup={"module": {"api_name": "users", "id": "1"}}),
         _field("Account_Name", "text", system_mandatory=True, length=200),
-        _field("Account_Number", "text", length=40), _field("Account_Site", "text", length=80),
+        _field("Account_Number", "text", length=40),
+        _field("Account_Site", "text", length=80),
         _field("Parent_Account", "lookup", lookup={"module": {"api_name": "Accounts", "id": "2"}}),
         _field("Account_Type", "picklist", pick_list_values=_pick("Analyst", "Competitor", "Customer", "Partner")),
         _field("Industry", "picklist", pick_list_values=_pick("Technology", "Retail", "Banking", "Energy")),
         _field("Rating", "picklist", pick_list_values=_pick("Acquired", "Active", "Market Failed")),
         _field("Ownership", "picklist", pick_list_values=_pick("Private", "Public")),
-        _field("Annual_Revenue", "currency", decimal_place=2), _field("Employees", "integer"),
-        _field("SIC_Code", "integer"), _field("Phone", "phone", length=30), _field("Fax", "phone", length=30),
-        _field("Website", "website"), _field("Ticker_Symbol", "text", length=30),
-        *[_field(f"{p}_{s}", "text") for p in ("Billing", "Shipping") for s in ("Street", "City", "State", "Code",
-                                                                              "Country")],
+        _field("Annual_Revenue", "currency", decimal_place=2),
+        _field("Employees", "integer"),
+        _field("SIC_Code", "integer"),
+        _field("Phone", "phone", length=30),
+        _field("Fax", "phone", length=30),
+        _field("Website", "website"),
+        _field("Ticker_Symbol", "text", length=30),
+        *[
+            _field(f"{p}_{s}", "text")
+            for p in ("Billing", "Shipping")
+            for s in ("Street", "City", "State", "Code", "Country")
+        ],
         _field("Description", "textarea", length=32000),
         _field("Tag", "text", read_only=True),
-        _field("Created_By", "userlookup", read_only=True), _field("Modified_By", "userlookup", read_only=True),
-        _field("Created_Time", "datetime", read_only=True), _field("Modified_Time", "datetime", read_only=True),
+        _field("Created_By", "userlookup", read_only=True),
+        _field("Modified_By", "userlookup", read_only=True),
+        _field("Created_Time", "datetime", read_only=True),
+        _field("Modified_Time", "datetime", read_only=True),
         _field("Last_Activity_Time", "datetime", read_only=True),
         _field("Health_Score", "integer", custom_field=True),
         _field("Account_Status", "picklist", custom_field=True, pick_list_values=_pick("Active", "At Risk", "Churned")),
@@ -66,9 +96,11 @@ def accounts_fields() -> list[dict]:
     else:
         fields = list(fields_for("Accounts"))
     have = {f["api_name"] for f in fields}
-    extra = [_field("Is_Key_Account", "boolean", custom_field=True),
-             _field("Regions", "multiselectpicklist", custom_field=True, pick_list_values=_pick("EMEA", "APAC", "AMER")),
-             _field("Next_Review", "datetime", custom_field=True)]
+    extra = [
+        _field("Is_Key_Account", "boolean", custom_field=True),
+        _field("Regions", "multiselectpicklist", custom_field=True, pick_list_values=_pick("EMEA", "APAC", "AMER")),
+        _field("Next_Review", "datetime", custom_field=True),
+    ]
     return fields + [f for f in extra if f["api_name"] not in have]
 
 
@@ -87,18 +119,36 @@ def _record(i: int) -> dict:
     return {
         "id": f"{5_000_000_000_000_000_000 + i}",
         "Owner": {"name": "Ana Analyst", "id": "4000000000000000001", "email": "ana@example.com"},
-        "Account_Name": f"Acme {i}", "Parent_Account": {"name": "Acme Holding", "id": "5000000000000000999"},
-        "Industry": "Technology", "Annual_Revenue": 1250000.5, "Employees": 120 + i,
-        "Health_Score": 80, "Account_Status": "Active", "Last_Engagement_Date": "2025-10-18",
-        "Created_Time": "2024-03-01T09:30:00+05:30", "Modified_Time": "2024-03-02T10:00:00+00:00",
+        "Account_Name": f"Acme {i}",
+        "Parent_Account": {"name": "Acme Holding", "id": "5000000000000000999"},
+        "Industry": "Technology",
+        "Annual_Revenue": 1250000.5,
+        "Employees": 120 + i,
+        "Health_Score": 80,
+        "Account_Status": "Active",
+        "Last_Engagement_Date": "2025-10-18",
+        "Created_Time": "2024-03-01T09:30:00+05:30",
+        "Modified_Time": "2024-03-02T10:00:00+00:00",
         "Created_By": {"name": "Ana Analyst", "id": "4000000000000000001", "email": "ana@example.com"},
-        "Is_Key_Account": True, "Regions": ["EMEA", "APAC"], "Description": None,
+        "Is_Key_Account": True,
+        "Regions": ["EMEA", "APAC"],
+        "Description": None,
     }
 
 
 def test_metadata_is_in_zoho_shape_and_covers_the_seed_fields():
-    for name in ("Owner", "Account_Name", "Parent_Account", "Industry", "Annual_Revenue", "Employees",
-                 "Created_Time", "Health_Score", "Account_Status", "Last_Engagement_Date"):
+    for name in (
+        "Owner",
+        "Account_Name",
+        "Parent_Account",
+        "Industry",
+        "Annual_Revenue",
+        "Employees",
+        "Created_Time",
+        "Health_Score",
+        "Account_Status",
+        "Last_Engagement_Date",
+    ):
         assert name in FMAP
     assert len(FMAP) >= 34
 
@@ -128,8 +178,15 @@ def test_frames_dtypes_follow_the_metadata():
 
 
 def test_frames_missing_values_are_na_not_strings():
-    rec = {"id": "1", "Employees": None, "Annual_Revenue": None, "Industry": None, "Created_Time": None,
-           "Owner": None, "Last_Engagement_Date": None}
+    rec = {
+        "id": "1",
+        "Employees": None,
+        "Annual_Revenue": None,
+        "Industry": None,
+        "Created_Time": None,
+        "Owner": None,
+        "Last_Engagement_Date": None,
+    }
     df = frames.to_frame([rec], META)
     assert df.loc[0, "Employees"] is pd.NA and df.loc[0, "Annual_Revenue"] is pd.NA
     assert pd.isna(df.loc[0, "Industry"]) and df.loc[0, "Created_Time"] is pd.NaT
@@ -140,8 +197,11 @@ def test_frames_empty_answer_has_same_columns_and_dtypes():
     full = frames.to_frame([_record(1)], META)
     empty = frames.to_frame([], META)
     assert len(empty) == 0
-    assert list(empty.columns) == list(full.columns) == frames.columns_for(META) + [
-        c for c in full.columns if c not in frames.columns_for(META)]
+    assert (
+        list(empty.columns)
+        == list(full.columns)
+        == frames.columns_for(META) + [c for c in full.columns if c not in frames.columns_for(META)]
+    )
     assert dict(empty.dtypes) == dict(full.dtypes)
     assert frames.dtypes_for(META, ["Employees"]) == {"id": "string", "Employees": "Int64"}
 
@@ -174,7 +234,7 @@ def test_frames_round_trip_frame_to_payload_to_frame_is_equal():
     payload = frames.to_payload(df, META, "update")
     # what the CRM would store: payload merged into the original records (read-only kept as they were)
     stored = []
-    for orig, change in zip(records, payload):
+    for orig, change in zip(records, payload, strict=False):
         merged = dict(orig)
         for k, v in change.items():
             if isinstance(v, dict) and isinstance(merged.get(k), dict):
@@ -187,18 +247,31 @@ def test_frames_round_trip_frame_to_payload_to_frame_is_equal():
 
 def test_frames_payload_converts_values_per_type():
     date_f, dt_f = _first(frames.DATE), "Created_Time"
-    rows = [{"id": "5000000000000000001", "Employees": np.int64(7), "Annual_Revenue": 10,
-             date_f: pd.Timestamp("2025-01-02"), "Industry": "Retail",
-             "Owner": "4000000000000000002", "Parent_Account.id": 5000000000000000999}]
+    rows = [
+        {
+            "id": "5000000000000000001",
+            "Employees": np.int64(7),
+            "Annual_Revenue": 10,
+            date_f: pd.Timestamp("2025-01-02"),
+            "Industry": "Retail",
+            "Owner": "4000000000000000002",
+            "Parent_Account.id": 5000000000000000999,
+        }
+    ]
     out = frames.to_payload(rows, META, "update")[0]
-    assert out == {"id": "5000000000000000001", "Employees": 7, "Annual_Revenue": 10.0, date_f: "2025-01-02",
-                   "Industry": "Retail", "Owner": {"id": "4000000000000000002"},
-                   "Parent_Account": {"id": "5000000000000000999"}}
+    assert out == {
+        "id": "5000000000000000001",
+        "Employees": 7,
+        "Annual_Revenue": 10.0,
+        date_f: "2025-01-02",
+        "Industry": "Retail",
+        "Owner": {"id": "4000000000000000002"},
+        "Parent_Account": {"id": "5000000000000000999"},
+    }
     assert type(out["Employees"]) is int
     dtw = [n for n, f in FMAP.items() if frames.kind_of(f) == frames.DATETIME and not frames.is_read_only(f)]
     if dtw:
-        out = frames.to_payload([{"id": "1", dtw[0]: pd.Timestamp("2024-03-01T09:30:00", tz="Asia/Kolkata")}],
-                                META)[0]
+        out = frames.to_payload([{"id": "1", dtw[0]: pd.Timestamp("2024-03-01T09:30:00", tz="Asia/Kolkata")}], META)[0]
         assert out[dtw[0]] == "2024-03-01T04:00:00+00:00"
     assert dt_f in FMAP
 
@@ -212,22 +285,32 @@ def test_frames_na_clears_or_skips_explicitly():
 
 def test_frames_validation_lists_every_problem_with_row_field_value():
     rows = [
-        {"id": "1", "No_Such_Field": 3},                       # unknown
+        {"id": "1", "No_Such_Field": 3},  # unknown
         {"id": "2", "Created_Time": "2024-01-01T00:00:00+00:00"},  # read-only
-        {"id": "3", "Employees": "many"},                      # wrong type
-        {"id": "4", "Industry": "Alchemy"},                    # picklist value not allowed
-        {"Account_Name": "no id"},                             # missing id
-        {"id": "1", "Employees": 3},                           # duplicate id
-        {"id": "abc"},                                         # not an id
-        {"id": "8", "Annual_Revenue": True},                   # bool is not a number
-        {"id": "9", "Last_Engagement_Date": "18/10/2025"},     # date format
-        {"id": "10", "Created_By.name": "x"},                  # read-only lookup view
+        {"id": "3", "Employees": "many"},  # wrong type
+        {"id": "4", "Industry": "Alchemy"},  # picklist value not allowed
+        {"Account_Name": "no id"},  # missing id
+        {"id": "1", "Employees": 3},  # duplicate id
+        {"id": "abc"},  # not an id
+        {"id": "8", "Annual_Revenue": True},  # bool is not a number
+        {"id": "9", "Last_Engagement_Date": "18/10/2025"},  # date format
+        {"id": "10", "Created_By.name": "x"},  # read-only lookup view
     ]
     with pytest.raises(ZohoValidationError) as err:
         frames.to_payload(rows, META, "update")
     found = {(p.row, p.field) for p in err.value.problems}
-    assert {(0, "No_Such_Field"), (1, "Created_Time"), (2, "Employees"), (3, "Industry"), (4, "id"), (5, "id"),
-            (6, "id"), (7, "Annual_Revenue"), (8, "Last_Engagement_Date"), (9, "Created_By.name")} <= found
+    assert {
+        (0, "No_Such_Field"),
+        (1, "Created_Time"),
+        (2, "Employees"),
+        (3, "Industry"),
+        (4, "id"),
+        (5, "id"),
+        (6, "id"),
+        (7, "Annual_Revenue"),
+        (8, "Last_Engagement_Date"),
+        (9, "Created_By.name"),
+    } <= found
     by_field = {p.field: p for p in err.value.problems}
     assert by_field["Industry"].value == "Alchemy" and "not an allowed value" in by_field["Industry"].reason
     assert "nothing was sent" in str(err.value) and "row 3" in str(err.value)

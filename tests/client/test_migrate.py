@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
-import tempfile
 import socket
+import tempfile
 
 import psycopg
 import pytest
 
-from sergas_nb import migrate
+from sergas_nb.edits import migrate
+from sergas_nb.edits.migrate import applied_migrations, apply_migrations, migration_files, migrations_dir
 from sergas_nb.errors import ZohoDatabaseError
-from sergas_nb.migrate import applied_migrations, apply_migrations, migration_files, migrations_dir
 
 
 def _tables(dsn: str) -> set[str]:
@@ -110,12 +110,13 @@ def test_cli_main_uses_database_url_from_environment(empty_database_url, monkeyp
 # The throwaway cluster under the fixtures and `make demo`
 # ---------------------------------------------------------------------------------------------
 
+
 def test_throwaway_cluster_keeps_its_data_across_runs_and_survives_a_killed_server(tmp_path):
     import os
     import signal
     import time
 
-    from sergas_nb.pgcluster import ThrowawayPostgres
+    from sergas_nb.lab.pgcluster import ThrowawayPostgres
 
     root = tempfile.mkdtemp(prefix="sergas-pg-reuse-", dir="/tmp")
     try:
@@ -143,7 +144,7 @@ def test_throwaway_cluster_keeps_its_data_across_runs_and_survives_a_killed_serv
 
 
 def test_missing_postgres_binaries_name_the_package(monkeypatch, tmp_path):
-    from sergas_nb import pgcluster
+    from sergas_nb.lab import pgcluster
 
     monkeypatch.setenv("PATH", str(tmp_path))  # nothing on PATH
     monkeypatch.setattr(pgcluster.glob, "glob", lambda pattern: [])  # and no /usr/lib/postgresql

@@ -32,34 +32,52 @@ def token_stats(z) -> dict[str, int]:
 
 def new_grant(z):
     """A fresh refresh token of our own (a self-client code exchanged), so throttles are per test."""
-    r = requests.post(f"{z.url}/__emulator__/oauth/self-client-code", timeout=10,
-                      data={"client_id": z.client_id, "scopes": "ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ"})
+    r = requests.post(
+        f"{z.url}/__emulator__/oauth/self-client-code",
+        timeout=10,
+        data={"client_id": z.client_id, "scopes": "ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ"},
+    )
     r.raise_for_status()
     return exchange_code(z.token_url, z.client_id, z.client_secret, None, r.json()["code"])
 
 
 def make_store(dsn: str, z, namespace: str | None = None, refresh: bool = True) -> PostgresTokenStore:
     """The store as the client builds it; ``refresh=False``: lookups only (no token URL)."""
-    return PostgresTokenStore(dsn, namespace or namespace_for(z.url, z.client_id),
-                              token_url=z.token_url if refresh else None,
-                              client_id=z.client_id, client_secret=z.client_secret, api_domain=z.url, timeout=10)
+    return PostgresTokenStore(
+        dsn,
+        namespace or namespace_for(z.url, z.client_id),
+        token_url=z.token_url if refresh else None,
+        client_id=z.client_id,
+        client_secret=z.client_secret,
+        api_domain=z.url,
+        timeout=10,
+    )
 
 
 def current_user(z, access_token: str) -> requests.Response:
-    return requests.get(f"{z.url}/crm/v8/users", params={"type": "CurrentUser"}, timeout=10,
-                        headers={"Authorization": f"Zoho-oauthtoken {access_token}"})
+    return requests.get(
+        f"{z.url}/crm/v8/users",
+        params={"type": "CurrentUser"},
+        timeout=10,
+        headers={"Authorization": f"Zoho-oauthtoken {access_token}"},
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # The SDK's TokenStore protocol
 # ---------------------------------------------------------------------------------------------
 
+
 def test_sdk_protocol_save_find_list_delete(database_url, zoho):
     store = make_store(database_url, zoho)
     grant = new_grant(zoho)
-    saved = OAuthToken(client_id=zoho.client_id, client_secret=zoho.client_secret,
-                       refresh_token=grant.refresh_token, access_token=grant.access_token,
-                       user_signature=UserSignature(f"{zoho.user_email}:777"))
+    saved = OAuthToken(
+        client_id=zoho.client_id,
+        client_secret=zoho.client_secret,
+        refresh_token=grant.refresh_token,
+        access_token=grant.access_token,
+        user_signature=UserSignature(f"{zoho.user_email}:777"),
+    )
     saved.set_expires_in(str(grant.expires_at_ms))
     store.save_token(saved)
     assert saved.get_id()
@@ -90,8 +108,12 @@ def test_sdk_protocol_save_find_list_delete(database_url, zoho):
     store.delete_token(saved.get_id())
     assert store.get_tokens() == []
     lookup_only = make_store(database_url, zoho, refresh=False)
-    assert lookup_only.find_token(OAuthToken(client_id=zoho.client_id, client_secret=zoho.client_secret,
-                                             refresh_token=grant.refresh_token)) is None
+    assert (
+        lookup_only.find_token(
+            OAuthToken(client_id=zoho.client_id, client_secret=zoho.client_secret, refresh_token=grant.refresh_token)
+        )
+        is None
+    )
     with pytest.raises(ZohoAuthError):
         store.find_token_by_id(saved.get_id())
 
@@ -102,12 +124,20 @@ def test_tokens_of_other_hosts_and_clients_never_mix(database_url, zoho):
     ours.save_tokenset(grant, user_name=f"{zoho.user_email}:1")
     # Stores configured for a real org and for another client (lookups only: their accounts
     # servers are not this emulator).
-    elsewhere = [make_store(database_url, zoho, namespace_for("https://www.zohoapis.com", zoho.client_id), refresh=False),
-                 make_store(database_url, zoho, namespace_for(zoho.url, "1000.OTHERCLIENT"), refresh=False)]
+    elsewhere = [
+        make_store(database_url, zoho, namespace_for("https://www.zohoapis.com", zoho.client_id), refresh=False),
+        make_store(database_url, zoho, namespace_for(zoho.url, "1000.OTHERCLIENT"), refresh=False),
+    ]
     for other in elsewhere:
         assert other.get_tokens() == []
-        assert other.find_token(OAuthToken(client_id=zoho.client_id, client_secret=zoho.client_secret,
-                                           refresh_token=grant.refresh_token)) is None
+        assert (
+            other.find_token(
+                OAuthToken(
+                    client_id=zoho.client_id, client_secret=zoho.client_secret, refresh_token=grant.refresh_token
+                )
+            )
+            is None
+        )
         assert other.find_token(OAuthToken(user_signature=UserSignature(f"{zoho.user_email}:1"))) is None
         with pytest.raises(ZohoAuthError, match="No Zoho token"):
             other.access_token()
@@ -117,7 +147,9 @@ def test_tokens_of_other_hosts_and_clients_never_mix(database_url, zoho):
 
 def test_client_secret_is_not_written_to_the_database(database_url, zoho):
     store = make_store(database_url, zoho)
-    token = OAuthToken(client_id=zoho.client_id, client_secret=zoho.client_secret, refresh_token=new_grant(zoho).refresh_token)
+    token = OAuthToken(
+        client_id=zoho.client_id, client_secret=zoho.client_secret, refresh_token=new_grant(zoho).refresh_token
+    )
     store.save_token(token)
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT * FROM zoho_tokens").fetchone()
@@ -128,6 +160,7 @@ def test_client_secret_is_not_written_to_the_database(database_url, zoho):
 # ---------------------------------------------------------------------------------------------
 # Refresh
 # ---------------------------------------------------------------------------------------------
+
 
 def test_expired_token_is_refreshed_once_and_saved(database_url, zoho):
     store = make_store(database_url, zoho)
@@ -203,8 +236,10 @@ def _sdk_call_in_process(dsn, z_attrs, refresh_token, ready, go, queue):  # a sp
         Initializer.initialize(
             environment=DataCenter.Environment(z.url, z.token_url, z.url),
             token=OAuthToken(client_id=z.client_id, client_secret=z.client_secret, refresh_token=refresh_token),
-            store=store, sdk_config=SDKConfig(update_api_domain=False, auto_refresh_fields=False),
-            resource_path=tempfile.mkdtemp(prefix="sdk-res-"))
+            store=store,
+            sdk_config=SDKConfig(update_api_domain=False, auto_refresh_fields=False),
+            resource_path=tempfile.mkdtemp(prefix="sdk-res-"),
+        )
         params = ParameterMap()
         params.add(GetUsersParam.type, "CurrentUser")
         ready.wait(60)
@@ -259,7 +294,7 @@ def test_eight_processes_with_an_expired_token_cause_one_refresh(database_url, z
     assert refreshes == 1
     tokens = {r[1] for r in results}
     assert len(tokens) == 1 and grant.access_token not in tokens  # everyone got the one new token
-    assert [r[2] for r in results] == [200] * PROCESSES            # and it works
+    assert [r[2] for r in results] == [200] * PROCESSES  # and it works
 
 
 def _first_use_in_process(dsn, z_attrs, refresh_token, ready, go, queue):  # what Initializer.initialize asks
@@ -271,8 +306,9 @@ def _first_use_in_process(dsn, z_attrs, refresh_token, ready, go, queue):  # wha
         store.check()
         ready.wait(60)
         go.wait(60)
-        token = store.find_token(OAuthToken(client_id=z.client_id, client_secret=z.client_secret,
-                                            refresh_token=refresh_token))
+        token = store.find_token(
+            OAuthToken(client_id=z.client_id, client_secret=z.client_secret, refresh_token=refresh_token)
+        )
         queue.put(("ok", token.get_access_token(), token.get_id()))
     except Exception as exc:
         queue.put(("error", repr(exc), None))
@@ -281,8 +317,9 @@ def _first_use_in_process(dsn, z_attrs, refresh_token, ready, go, queue):  # wha
 def test_eight_processes_first_using_a_new_refresh_token_cause_one_refresh(database_url, zoho):
     store = make_store(database_url, zoho)
     grant = new_grant(zoho)  # a refresh token the store has never seen
-    results, refreshes = _race(zoho, store, _first_use_in_process,
-                               (database_url, _z_attrs(zoho), grant.refresh_token), expire=False)
+    results, refreshes = _race(
+        zoho, store, _first_use_in_process, (database_url, _z_attrs(zoho), grant.refresh_token), expire=False
+    )
     assert [r[0] for r in results] == ["ok"] * PROCESSES, results
     assert refreshes == 1
     assert len({r[1] for r in results}) == 1 and len({r[2] for r in results}) == 1  # one token, one row
@@ -293,8 +330,7 @@ def test_eight_sdk_processes_with_an_expired_token_cause_one_refresh(database_ur
     store = make_store(database_url, zoho)
     grant = new_grant(zoho)
     store.save_tokenset(grant)
-    results, refreshes = _race(zoho, store, _sdk_call_in_process,
-                               (database_url, _z_attrs(zoho), grant.refresh_token))
+    results, refreshes = _race(zoho, store, _sdk_call_in_process, (database_url, _z_attrs(zoho), grant.refresh_token))
     assert [r[0] for r in results] == ["ok"] * PROCESSES, results
     assert refreshes == 1
     assert {r[2] for r in results} == {200}
@@ -307,6 +343,7 @@ def test_eight_sdk_processes_with_an_expired_token_cause_one_refresh(database_ur
 # Database errors
 # ---------------------------------------------------------------------------------------------
 
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -316,8 +353,12 @@ def _closed_port() -> int:
 def test_unreachable_database_names_host_port_and_database_not_the_password(zoho):
     port = _closed_port()
     store = make_store(f"postgresql://analyst:Sup3r-Secret-Pw@127.0.0.1:{port}/crm_tokens", zoho)
-    for call in (store.check, lambda: store.find_token_by_id("x"), store.get_tokens,
-                 lambda: store.find_token(OAuthToken(client_id="c", client_secret="s", refresh_token="r"))):
+    for call in (
+        store.check,
+        lambda: store.find_token_by_id("x"),
+        store.get_tokens,
+        lambda: store.find_token(OAuthToken(client_id="c", client_secret="s", refresh_token="r")),
+    ):
         with pytest.raises(ZohoDatabaseError) as info:
             call()
         text = str(info.value)

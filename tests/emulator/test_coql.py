@@ -16,7 +16,7 @@ BOB = {"name": "Bob Stone", "id": "4150868000000225014", "email": "bob.stone@ser
 
 
 def _blank(module: str) -> dict[str, Any]:
-    return {name: None for name in field_map(module)}
+    return dict.fromkeys(field_map(module))
 
 
 def _account(n: int, name: str, **values: Any) -> dict[str, Any]:
@@ -27,26 +27,72 @@ def _account(n: int, name: str, **values: Any) -> dict[str, Any]:
 
 
 ACCOUNTS = [
-    _account(1, "Zylker Systems", Annual_Revenue=2_500_000.0, Employees=120, Industry="Technology", Rating="Active",
-             Billing_City="Austin", Last_Engagement_Date="2024-03-01", Created_Time="2023-01-05T10:00:00+00:00",
-             Description="Long multi-line notes"),
-    _account(2, "O'Brien & Sons", Annual_Revenue=400_000.0, Employees=12, Industry="Retail", Owner=BOB,
-             Billing_City="london", Last_Engagement_Date="2023-11-20", Created_Time="2023-06-30T23:30:00+00:00"),
-    _account(3, "Acme Corp", Annual_Revenue=None, Employees=5000, Industry="Manufacturing",
-             Billing_City="New York", Parent_Account={"name": "Zylker Systems", "id": "4150868000000300001"},
-             Created_Time="2024-02-29T08:15:00+00:00"),
-    _account(4, "Zyl Partners", Annual_Revenue=1_000_000.0, Employees=40, Industry="Technology", Owner=BOB,
-             Billing_City="Austin", Last_Engagement_Date="2024-01-15", Created_Time="2024-07-01T00:00:00+00:00",
-             Parent_Account={"name": "Acme Corp", "id": "4150868000000300003"}),
-    _account(5, "Initech", Annual_Revenue=1_000_000.0, Employees=40, Industry="Technology",
-             Billing_City="Austin", Last_Engagement_Date="2022-05-05", Created_Time="2022-05-05T12:00:00+00:00"),
+    _account(
+        1,
+        "Zylker Systems",
+        Annual_Revenue=2_500_000.0,
+        Employees=120,
+        Industry="Technology",
+        Rating="Active",
+        Billing_City="Austin",
+        Last_Engagement_Date="2024-03-01",
+        Created_Time="2023-01-05T10:00:00+00:00",
+        Description="Long multi-line notes",
+    ),
+    _account(
+        2,
+        "O'Brien & Sons",
+        Annual_Revenue=400_000.0,
+        Employees=12,
+        Industry="Retail",
+        Owner=BOB,
+        Billing_City="london",
+        Last_Engagement_Date="2023-11-20",
+        Created_Time="2023-06-30T23:30:00+00:00",
+    ),
+    _account(
+        3,
+        "Acme Corp",
+        Annual_Revenue=None,
+        Employees=5000,
+        Industry="Manufacturing",
+        Billing_City="New York",
+        Parent_Account={"name": "Zylker Systems", "id": "4150868000000300001"},
+        Created_Time="2024-02-29T08:15:00+00:00",
+    ),
+    _account(
+        4,
+        "Zyl Partners",
+        Annual_Revenue=1_000_000.0,
+        Employees=40,
+        Industry="Technology",
+        Owner=BOB,
+        Billing_City="Austin",
+        Last_Engagement_Date="2024-01-15",
+        Created_Time="2024-07-01T00:00:00+00:00",
+        Parent_Account={"name": "Acme Corp", "id": "4150868000000300003"},
+    ),
+    _account(
+        5,
+        "Initech",
+        Annual_Revenue=1_000_000.0,
+        Employees=40,
+        Industry="Technology",
+        Billing_City="Austin",
+        Last_Engagement_Date="2022-05-05",
+        Created_Time="2022-05-05T12:00:00+00:00",
+    ),
 ]
 
 
 def _contact(n: int, last: str, account: dict[str, Any] | None, **values: Any) -> dict[str, Any]:
     record = _blank("Contacts")
-    record.update(id=f"41508680000004000{n:02d}", Last_Name=last, Owner=ANN,
-                  Account_Name={"name": account["Account_Name"], "id": account["id"]} if account else None)
+    record.update(
+        id=f"41508680000004000{n:02d}",
+        Last_Name=last,
+        Owner=ANN,
+        Account_Name={"name": account["Account_Name"], "id": account["id"]} if account else None,
+    )
     record.update(values)
     return record
 
@@ -97,15 +143,19 @@ def error_of(query: str, catalog: MemoryCatalog = CATALOG) -> EmulatorError:
 
 
 def test_rows_hold_selected_fields_plus_id_and_lookups_as_ids() -> None:
-    rows, more = run("select Account_Name, Owner, Parent_Account, Employees from Accounts where id = 4150868000000300003")
+    rows, more = run(
+        "select Account_Name, Owner, Parent_Account, Employees from Accounts where id = 4150868000000300003"
+    )
     assert more is False
-    assert rows == [{
-        "Account_Name": "Acme Corp",
-        "Owner": {"id": ANN["id"]},
-        "Parent_Account": {"id": "4150868000000300001"},
-        "Employees": 5000,
-        "id": "4150868000000300003",
-    }]
+    assert rows == [
+        {
+            "Account_Name": "Acme Corp",
+            "Owner": {"id": ANN["id"]},
+            "Parent_Account": {"id": "4150868000000300001"},
+            "Employees": 5000,
+            "id": "4150868000000300003",
+        }
+    ]
 
 
 def test_lookup_dot_paths_in_select() -> None:
@@ -114,10 +164,18 @@ def test_lookup_dot_paths_in_select() -> None:
         "from Accounts where Parent_Account is not null"
     )
     assert rows == [
-        {"Owner.email": ANN["email"], "Parent_Account.Account_Name": "Zylker Systems",
-         "Parent_Account.Parent_Account.Account_Name": None, "id": "4150868000000300003"},
-        {"Owner.email": BOB["email"], "Parent_Account.Account_Name": "Acme Corp",
-         "Parent_Account.Parent_Account.Account_Name": "Zylker Systems", "id": "4150868000000300004"},
+        {
+            "Owner.email": ANN["email"],
+            "Parent_Account.Account_Name": "Zylker Systems",
+            "Parent_Account.Parent_Account.Account_Name": None,
+            "id": "4150868000000300003",
+        },
+        {
+            "Owner.email": BOB["email"],
+            "Parent_Account.Account_Name": "Acme Corp",
+            "Parent_Account.Parent_Account.Account_Name": "Zylker Systems",
+            "id": "4150868000000300004",
+        },
     ]
 
 
@@ -234,14 +292,30 @@ def test_default_order_is_id_ascending() -> None:
 
 def test_order_by_several_keys_is_stable_with_nulls_first_ascending() -> None:
     assert nums("select id from Accounts where id is not null order by Annual_Revenue") == ["3", "2", "4", "5", "1"]
-    assert nums("select id from Accounts where id is not null order by Annual_Revenue desc") == ["1", "4", "5", "2", "3"]
-    assert nums(
-        "select id from Accounts where id is not null order by Employees asc, Created_Time desc"
-    ) == ["2", "4", "5", "1", "3"]
-    assert nums("select id from Accounts where id is not null order by Billing_City, id desc") == ["5", "4", "1", "2", "3"]
-    assert nums("select id from Accounts where id is not null order by Owner.email desc, Parent_Account.Account_Name") == [
-        "2", "4", "1", "5", "3"
+    assert nums("select id from Accounts where id is not null order by Annual_Revenue desc") == [
+        "1",
+        "4",
+        "5",
+        "2",
+        "3",
     ]
+    assert nums("select id from Accounts where id is not null order by Employees asc, Created_Time desc") == [
+        "2",
+        "4",
+        "5",
+        "1",
+        "3",
+    ]
+    assert nums("select id from Accounts where id is not null order by Billing_City, id desc") == [
+        "5",
+        "4",
+        "1",
+        "2",
+        "3",
+    ]
+    assert nums(
+        "select id from Accounts where id is not null order by Owner.email desc, Parent_Account.Account_Name"
+    ) == ["2", "4", "1", "5", "3"]
 
 
 def test_limit_offset_forms_and_more_records() -> None:
@@ -359,10 +433,14 @@ def test_syntax_error_points_at_the_problem(query: str, line: int, column: int, 
 def test_unknown_column_and_module() -> None:
     error = error_of("select Revenue from Accounts where id is not null")
     assert (error.code, error.message, error.details) == (
-        "INVALID_QUERY", "column given seems to be invalid", {"column_name": "Revenue"}
+        "INVALID_QUERY",
+        "column given seems to be invalid",
+        {"column_name": "Revenue"},
     )
     assert error_of("select id from Accounts where Owner.phone = '1'").details == {"column_name": "Owner.phone"}
-    assert error_of("select Industry.Name from Accounts where id is not null").details == {"column_name": "Industry.Name"}
+    assert error_of("select Industry.Name from Accounts where id is not null").details == {
+        "column_name": "Industry.Name"
+    }
     assert error_of("select Parent_Account.Nope from Accounts where id is not null").details == {
         "column_name": "Parent_Account.Nope"
     }
@@ -407,7 +485,9 @@ def test_comparator_not_supported_for_the_type(where: str, operator: str) -> Non
 def test_multi_line_fields_cannot_be_criteria() -> None:
     error = error_of("select id from Accounts where Description like '%notes%'")
     assert (error.code, error.message, error.details["column_name"]) == (
-        "INVALID_QUERY", "data type not supported", "Description"
+        "INVALID_QUERY",
+        "data type not supported",
+        "Description",
     )
     rows, _ = run("select Description from Accounts where id = 4150868000000300001")
     assert rows[0]["Description"] == "Long multi-line notes"

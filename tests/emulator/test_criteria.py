@@ -24,25 +24,63 @@ BOB = {"name": "Bob Stone", "id": "4150868000000225014", "email": "bob.stone@ser
 
 
 def _account(i: str, name: str, **values: Any) -> dict[str, Any]:
-    record: dict[str, Any] = {name_: None for name_ in ACCOUNTS}
+    record: dict[str, Any] = dict.fromkeys(ACCOUNTS)
     record.update(id=i, Account_Name=name, Owner=ANN)
     record.update(values)
     return record
 
 
 RECORDS = [
-    _account("4150868000000300001", "Zylker Systems", Annual_Revenue=2_500_000.0, Employees=120, Industry="Technology",
-             Phone="+1 (555) 010-2000", Website="https://zylker.example", Billing_City="Austin",
-             Last_Engagement_Date="2024-03-01", Created_Time="2023-01-05T10:00:00+00:00", Account_Status="Active"),
-    _account("4150868000000300002", "Burns, Bates (UK) Ltd", Annual_Revenue=400_000.0, Employees=12, Industry="Retail",
-             Phone="020 7946 0000", Billing_City="London", Owner=BOB,
-             Last_Engagement_Date="2023-11-20", Created_Time="2023-06-30T23:30:00+00:00", Account_Status="At Risk"),
-    _account("4150868000000300003", "Acme Corp", Annual_Revenue=None, Employees=5000, Industry="Manufacturing",
-             Billing_City="New York", Parent_Account={"name": "Zylker Systems", "id": "4150868000000300001"},
-             Last_Engagement_Date=None, Created_Time="2024-02-29T08:15:00+00:00", Account_Status="Churned"),
-    _account("4150868000000300004", "Zyl Partners", Annual_Revenue=1_000_000.0, Employees=40, Industry="Technology",
-             Billing_City="Austin", Owner=BOB, Last_Engagement_Date="2024-01-15",
-             Created_Time="2024-07-01T00:00:00+00:00", Account_Status="Prospect"),
+    _account(
+        "4150868000000300001",
+        "Zylker Systems",
+        Annual_Revenue=2_500_000.0,
+        Employees=120,
+        Industry="Technology",
+        Phone="+1 (555) 010-2000",
+        Website="https://zylker.example",
+        Billing_City="Austin",
+        Last_Engagement_Date="2024-03-01",
+        Created_Time="2023-01-05T10:00:00+00:00",
+        Account_Status="Active",
+    ),
+    _account(
+        "4150868000000300002",
+        "Burns, Bates (UK) Ltd",
+        Annual_Revenue=400_000.0,
+        Employees=12,
+        Industry="Retail",
+        Phone="020 7946 0000",
+        Billing_City="London",
+        Owner=BOB,
+        Last_Engagement_Date="2023-11-20",
+        Created_Time="2023-06-30T23:30:00+00:00",
+        Account_Status="At Risk",
+    ),
+    _account(
+        "4150868000000300003",
+        "Acme Corp",
+        Annual_Revenue=None,
+        Employees=5000,
+        Industry="Manufacturing",
+        Billing_City="New York",
+        Parent_Account={"name": "Zylker Systems", "id": "4150868000000300001"},
+        Last_Engagement_Date=None,
+        Created_Time="2024-02-29T08:15:00+00:00",
+        Account_Status="Churned",
+    ),
+    _account(
+        "4150868000000300004",
+        "Zyl Partners",
+        Annual_Revenue=1_000_000.0,
+        Employees=40,
+        Industry="Technology",
+        Billing_City="Austin",
+        Owner=BOB,
+        Last_Engagement_Date="2024-01-15",
+        Created_Time="2024-07-01T00:00:00+00:00",
+        Account_Status="Prospect",
+    ),
 ]
 
 
@@ -177,8 +215,14 @@ def test_backslash_escapes_brackets_and_commas_in_values() -> None:
 
 
 def test_nesting_and_precedence() -> None:
-    assert ids("((Industry:equals:Technology)and((Employees:greater_than:100)or(Billing_City:equals:Austin)))") == ["1", "4"]
-    assert ids("(((Industry:equals:Technology)and(Employees:less_than:100))or(Billing_City:equals:London))") == ["2", "4"]
+    assert ids("((Industry:equals:Technology)and((Employees:greater_than:100)or(Billing_City:equals:Austin)))") == [
+        "1",
+        "4",
+    ]
+    assert ids("(((Industry:equals:Technology)and(Employees:less_than:100))or(Billing_City:equals:London))") == [
+        "2",
+        "4",
+    ]
     # Without inner brackets `and` binds tighter than `or`.
     assert ids("((Billing_City:equals:London)or(Industry:equals:Technology)and(Employees:less_than:100))") == ["2", "4"]
     assert ids("( (Industry:equals:Retail) OR (Industry:equals:Manufacturing) )") == ["2", "3"]
@@ -203,7 +247,11 @@ def test_ten_conditions_are_allowed_eleven_are_not() -> None:
 
 def test_unknown_field_names_the_field() -> None:
     error = error_of("(Revenue:equals:100)")
-    assert (error.code, error.message, error.details["api_name"]) == ("INVALID_QUERY", "Invalid query formed", "Revenue")
+    assert (error.code, error.message, error.details["api_name"]) == (
+        "INVALID_QUERY",
+        "Invalid query formed",
+        "Revenue",
+    )
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,12 @@ def test_zoho_json_error_for_n_calls_matching_method(api, fresh_emulator):
     assert api.put("/Accounts", data='{"data": [{"id": "1"}]}').status_code == 400  # PUT does not match
     for _ in range(2):
         r = api.get("/Accounts", params=PARAMS)
-        assert r.status_code == 500 and r.json() == {"status": "error", "code": "INTERNAL_ERROR",
-                                                     "message": "Internal server error occurred.", "details": {}}
+        assert r.status_code == 500 and r.json() == {
+            "status": "error",
+            "code": "INTERNAL_ERROR",
+            "message": "Internal server error occurred.",
+            "details": {},
+        }
     assert api.get("/Accounts", params=PARAMS).status_code == 200
 
 
@@ -41,8 +45,12 @@ def test_connection_reset(api, fresh_emulator):
 def test_reset_fault_on_token_endpoint(fresh_emulator):
     z = fresh_emulator
     z.control.add_fault("reset", path="/oauth/v2/token", method="POST")
-    form = {"grant_type": "refresh_token", "client_id": z.client_id, "client_secret": z.client_secret,
-            "refresh_token": z.refresh_token}
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": z.client_id,
+        "client_secret": z.client_secret,
+        "refresh_token": z.refresh_token,
+    }
     with pytest.raises(requests.ConnectionError):
         requests.post(z.token_url, data=form, timeout=10)
     assert "access_token" in requests.post(z.token_url, data=form, timeout=10).json()

@@ -23,8 +23,9 @@ def test_org_concurrency_answers_429(api, fresh_emulator):
     fresh_emulator.control.set_limits(concurrency=3)
     fresh_emulator.control.set_latency(fixed=0.6)
     url = fresh_emulator.url + "/crm/v8/Accounts"
-    calls = [lambda: _session(api).get(url, params={"fields": "Account_Name", "per_page": 1}, timeout=10)
-             for _ in range(6)]
+    calls = [
+        lambda: _session(api).get(url, params={"fields": "Account_Name", "per_page": 1}, timeout=10) for _ in range(6)
+    ]
     codes = sorted(r.status_code for r in _parallel(calls))
     assert codes.count(200) == 3 and codes.count(429) == 3
     rejected = [r for r in _parallel(calls) if r.status_code == 429]
@@ -36,8 +37,9 @@ def test_search_uses_the_sub_concurrency_pool(api, fresh_emulator):
     fresh_emulator.control.set_latency(fixed=0.6)
     base = fresh_emulator.url + "/crm/v8/Accounts"
     searches = [lambda: _session(api).get(base + "/search", params={"word": "Systems"}, timeout=10) for _ in range(4)]
-    lists = [lambda: _session(api).get(base, params={"fields": "Account_Name", "per_page": 1}, timeout=10)
-             for _ in range(2)]
+    lists = [
+        lambda: _session(api).get(base, params={"fields": "Account_Name", "per_page": 1}, timeout=10) for _ in range(2)
+    ]
     results = _parallel(searches + lists)
     search_codes = sorted(r.status_code for r in results[:4])
     assert search_codes == [200, 200, 429, 429]

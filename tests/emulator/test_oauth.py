@@ -57,23 +57,38 @@ class Accounts:
         return requests.post(self.url + "/oauth/v2/token", data=form, timeout=10)
 
     def exchange(self, code: str, **overrides: str) -> dict:
-        form = {"grant_type": "authorization_code", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-                "redirect_uri": REDIRECT, "code": code, **overrides}
+        form = {
+            "grant_type": "authorization_code",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "redirect_uri": REDIRECT,
+            "code": code,
+            **overrides,
+        }
         r = self.token(**form)
         assert r.status_code == 200
         return r.json()
 
     def refresh(self, refresh_token: str) -> requests.Response:
-        return self.token(grant_type="refresh_token", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                          refresh_token=refresh_token)
+        return self.token(
+            grant_type="refresh_token", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, refresh_token=refresh_token
+        )
 
     def crm(self, access_token: str | None, scheme: str = "Zoho-oauthtoken") -> requests.Response:
         headers = {} if access_token is None else {"Authorization": f"{scheme} {access_token}"}
         return requests.get(self.url + "/crm/v8/whoami", headers=headers, timeout=10)
 
     def authorize(self, **overrides: str) -> requests.Response:
-        params = {"scope": SCOPES, "client_id": CLIENT_ID, "response_type": "code", "access_type": "offline",
-                  "prompt": "consent", "redirect_uri": REDIRECT, "state": "st-42", **overrides}
+        params = {
+            "scope": SCOPES,
+            "client_id": CLIENT_ID,
+            "response_type": "code",
+            "access_type": "offline",
+            "prompt": "consent",
+            "redirect_uri": REDIRECT,
+            "state": "st-42",
+            **overrides,
+        }
         params = {k: v for k, v in params.items() if v is not None}
         return requests.get(self.url + "/oauth/v2/auth", params=params, allow_redirects=False, timeout=10)
 
@@ -133,8 +148,9 @@ def server() -> Iterator[Accounts]:
     base: dict[str, str] = {}
     oauth = OAuthServer(lambda: base["url"], clock=clock, user_email="ana@example.com")
     oauth.register_client(CLIENT_ID, CLIENT_SECRET, [REDIRECT], CLIENT_NAME)
-    config = uvicorn.Config(_protected_app(oauth), host="127.0.0.1", port=0, log_level="warning",
-                            log_config=None)  # keep the suite's log handlers open
+    config = uvicorn.Config(
+        _protected_app(oauth), host="127.0.0.1", port=0, log_level="warning", log_config=None
+    )  # keep the suite's log handlers open
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
@@ -159,6 +175,7 @@ def accounts(server: Accounts) -> Accounts:
 
 
 # ----- consent page ----------------------------------------------------------------------------
+
 
 def test_consent_page_names_the_client_and_every_scope_escaped(accounts: Accounts) -> None:
     r = accounts.authorize()
@@ -232,6 +249,7 @@ def test_repeat_consent_without_prompt_gives_no_new_refresh_token(accounts: Acco
 
 # ----- token endpoint: code grant ----------------------------------------------------------------
 
+
 def test_code_exchange_gives_working_tokens(accounts: Accounts) -> None:
     body = accounts.code_grant()
     assert set(body) == {"access_token", "refresh_token", "api_domain", "token_type", "expires_in"}
@@ -272,13 +290,22 @@ def test_client_and_code_mismatches_are_http_200_errors(accounts: Accounts) -> N
 
 def test_token_parameters_in_the_query_string_work_too(accounts: Accounts) -> None:
     code = accounts.consent()["code"]
-    r = requests.post(accounts.url + "/oauth/v2/token", timeout=10, params={
-        "grant_type": "authorization_code", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-        "redirect_uri": REDIRECT, "code": code})
+    r = requests.post(
+        accounts.url + "/oauth/v2/token",
+        timeout=10,
+        params={
+            "grant_type": "authorization_code",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "redirect_uri": REDIRECT,
+            "code": code,
+        },
+    )
     assert "refresh_token" in r.json()
 
 
 # ----- token endpoint: refresh grant, limits ------------------------------------------------------
+
 
 def test_refresh_gives_a_new_working_access_token_and_no_refresh_token(accounts: Accounts) -> None:
     first = accounts.code_grant()
@@ -300,8 +327,10 @@ def test_eleventh_refresh_in_ten_minutes_is_denied(accounts: Accounts) -> None:
     denied = accounts.refresh(rt)
     assert denied.status_code == 400
     assert denied.json() == {
-        "error": "Access Denied", "status": "failure",
-        "error_description": "You have made too many requests continuously. Please try again after some time."}
+        "error": "Access Denied",
+        "status": "failure",
+        "error_description": "You have made too many requests continuously. Please try again after some time.",
+    }
     # the first refresh leaves the 10-minute window 600 s after it happened
     accounts.clock.advance(600 - 10 * 30 + 30)
     assert "access_token" in accounts.refresh(rt).json()
@@ -318,8 +347,9 @@ def test_concurrent_refreshes_are_counted_exactly(accounts: Accounts) -> None:
 
 def test_at_most_ten_live_access_tokens_per_refresh_token(accounts: Accounts) -> None:
     grant = accounts.code_grant()
-    tokens = [grant["access_token"]] + [accounts.refresh(grant["refresh_token"]).json()["access_token"]
-                                        for _ in range(10)]
+    tokens = [grant["access_token"]] + [
+        accounts.refresh(grant["refresh_token"]).json()["access_token"] for _ in range(10)
+    ]
     assert accounts.crm(tokens[0]).status_code == 401  # the oldest died
     assert all(accounts.crm(t).status_code == 200 for t in tokens[1:])
 
@@ -333,6 +363,7 @@ def test_expired_tokens_do_not_count_as_live(accounts: Accounts) -> None:
 
 
 # ----- revoke, expiry, 401 -------------------------------------------------------------------------
+
 
 def test_revoking_a_refresh_token_kills_its_access_tokens(accounts: Accounts) -> None:
     grant = accounts.code_grant()
@@ -383,26 +414,37 @@ def test_access_ttl_can_be_fractions_of_a_second(accounts: Accounts) -> None:
 
 # ----- self client, seeded credentials, controls ----------------------------------------------------
 
+
 def test_self_client_code_exchanges_without_a_redirect_uri(accounts: Accounts) -> None:
-    r = requests.post(accounts.url + "/__emulator__/oauth/self-client-code",
-                      json={"client_id": CLIENT_ID, "scopes": ["ZohoCRM.modules.ALL", "ZohoCRM.coql.READ"], "ttl": None},
-                      timeout=10)
+    r = requests.post(
+        accounts.url + "/__emulator__/oauth/self-client-code",
+        json={"client_id": CLIENT_ID, "scopes": ["ZohoCRM.modules.ALL", "ZohoCRM.coql.READ"], "ttl": None},
+        timeout=10,
+    )
     assert r.status_code == 200
     code = r.json()["code"]
-    body = accounts.token(grant_type="authorization_code", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                          code=code).json()
+    body = accounts.token(
+        grant_type="authorization_code", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, code=code
+    ).json()
     assert "refresh_token" in body
     assert accounts.crm(body["access_token"]).json()["scopes"] == ["ZohoCRM.modules.ALL", "ZohoCRM.coql.READ"]
-    unknown = requests.post(accounts.url + "/__emulator__/oauth/self-client-code",
-                            data={"client_id": "nope", "scope": "ZohoCRM.modules.ALL"}, timeout=10)
+    unknown = requests.post(
+        accounts.url + "/__emulator__/oauth/self-client-code",
+        data={"client_id": "nope", "scope": "ZohoCRM.modules.ALL"},
+        timeout=10,
+    )
     assert unknown.status_code == 400 and unknown.json() == {"error": "invalid_client"}
 
 
 def test_self_client_code_honours_its_ttl(accounts: Accounts) -> None:
     code = accounts.oauth.issue_code(CLIENT_ID, ["ZohoCRM.modules.ALL"], ttl=600)
     accounts.clock.advance(599)
-    assert "access_token" in accounts.token(grant_type="authorization_code", client_id=CLIENT_ID,
-                                            client_secret=CLIENT_SECRET, code=code).json()
+    assert (
+        "access_token"
+        in accounts.token(
+            grant_type="authorization_code", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, code=code
+        ).json()
+    )
 
 
 def test_seeded_refresh_token_works_and_survives_reset(accounts: Accounts) -> None:
@@ -459,7 +501,8 @@ def test_limits_control_lifts_the_refresh_throttle(accounts: Accounts) -> None:
 
 # ----- the official SDK ------------------------------------------------------------------------------
 
-def test_official_sdk_initializes_with_a_grant_code_from_the_consent_page(tmp_path) -> None:  # noqa: ANN001
+
+def test_official_sdk_initializes_with_a_grant_code_from_the_consent_page(tmp_path) -> None:
     from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
     from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
     from zohocrmsdk.src.com.zoho.api.logger import Logger
@@ -472,9 +515,20 @@ def test_official_sdk_initializes_with_a_grant_code_from_the_consent_page(tmp_pa
     from sergas_nb.emulator import LocalZoho
 
     with LocalZoho(accounts=20, auto_approve=False) as z:
-        page = requests.get(z.url + "/oauth/v2/auth", allow_redirects=False, timeout=10, params={
-            "scope": SCOPES, "client_id": z.client_id, "response_type": "code", "access_type": "offline",
-            "prompt": "consent", "redirect_uri": z.redirect_url, "state": "nb-1"})
+        page = requests.get(
+            z.url + "/oauth/v2/auth",
+            allow_redirects=False,
+            timeout=10,
+            params={
+                "scope": SCOPES,
+                "client_id": z.client_id,
+                "response_type": "code",
+                "access_type": "offline",
+                "prompt": "consent",
+                "redirect_uri": z.redirect_url,
+                "state": "nb-1",
+            },
+        )
         assert page.status_code == 200 and "Accept" in page.text
         form = _form_of(page.text)
         form["action"] = "accept"
@@ -485,12 +539,17 @@ def test_official_sdk_initializes_with_a_grant_code_from_the_consent_page(tmp_pa
         store_file = tmp_path / "tokens.csv"
         Initializer.initialize(
             environment=DataCenter.Environment(z.url, callback["accounts-server"] + "/oauth/v2/token", z.url),
-            token=OAuthToken(client_id=z.client_id, client_secret=z.client_secret, grant_token=callback["code"],
-                             redirect_url=z.redirect_url),
+            token=OAuthToken(
+                client_id=z.client_id,
+                client_secret=z.client_secret,
+                grant_token=callback["code"],
+                redirect_url=z.redirect_url,
+            ),
             store=FileStore(str(store_file)),
             sdk_config=SDKConfig(auto_refresh_fields=False),  # update_api_domain stays on (the default)
             resource_path=str(tmp_path),
-            logger=Logger.get_instance(Logger.Levels.ERROR, str(tmp_path / "sdk.log")))
+            logger=Logger.get_instance(Logger.Levels.ERROR, str(tmp_path / "sdk.log")),
+        )
 
         assert z.oauth.stats()["authorization_code"] == 1
         assert z.oauth.stats()["refresh_token"] == 0

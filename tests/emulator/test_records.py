@@ -95,18 +95,23 @@ def test_page_token_is_bound_to_its_parameters(api):
 def test_page_token_continues_after_concurrent_inserts(api):
     first = api.get("/Accounts", params={"fields": "Account_Name", "per_page": 50}).json()
     api.post("/Accounts", data=json.dumps({"data": [{"Account_Name": "Inserted Meanwhile Ltd"}]}))
-    second = api.get("/Accounts", params={"fields": "Account_Name", "per_page": 50,
-                                          "page_token": first["info"]["next_page_token"]}).json()
+    second = api.get(
+        "/Accounts", params={"fields": "Account_Name", "per_page": 50, "page_token": first["info"]["next_page_token"]}
+    ).json()
     assert int(second["data"][0]["id"]) < int(first["data"][-1]["id"])  # no repeat, no gap
     assert {r["id"] for r in first["data"]}.isdisjoint(r["id"] for r in second["data"])
 
 
 def test_sort_by_modified_time_and_bad_sort_params(api):
-    rows = api.get("/Accounts", params={"fields": "Modified_Time", "sort_by": "Modified_Time",
-                                        "sort_order": "asc", "per_page": 200}).json()["data"]
+    rows = api.get(
+        "/Accounts",
+        params={"fields": "Modified_Time", "sort_by": "Modified_Time", "sort_order": "asc", "per_page": 200},
+    ).json()["data"]
     times = [r["Modified_Time"] for r in rows]
     assert times == sorted(times)
-    assert api.get("/Accounts", params={"fields": "Account_Name", "sort_by": "Industry"}).json()["code"] == "INVALID_DATA"
+    assert (
+        api.get("/Accounts", params={"fields": "Account_Name", "sort_by": "Industry"}).json()["code"] == "INVALID_DATA"
+    )
     assert api.get("/Accounts", params={"fields": "Account_Name", "sort_order": "up"}).json()["code"] == "INVALID_DATA"
 
 
@@ -119,14 +124,16 @@ def test_ids_filter_and_unknown_ids(api):
 
 def test_if_modified_since_returns_only_newer_records_or_304(api):
     since = formatdate(time.time() - 5, usegmt=True)
-    assert api.get("/Accounts", params={"fields": "Account_Name"},
-                   headers={"If-Modified-Since": since}).status_code == 304
+    assert (
+        api.get("/Accounts", params={"fields": "Account_Name"}, headers={"If-Modified-Since": since}).status_code == 304
+    )
     r = api.post("/Accounts", data=json.dumps({"data": [{"Account_Name": "Fresh Account Inc"}]}))
     new_id = r.json()["data"][0]["details"]["id"]
     r = api.get("/Accounts", params={"fields": "Account_Name"}, headers={"If-Modified-Since": since})
     assert r.status_code == 200 and [row["id"] for row in r.json()["data"]] == [new_id]
-    r = api.get("/Accounts", params={"fields": "Account_Name"},
-                headers={"If-Modified-Since": "0001-01-01T00:00:00+05:00"})  # before year 1 in UTC
+    r = api.get(
+        "/Accounts", params={"fields": "Account_Name"}, headers={"If-Modified-Since": "0001-01-01T00:00:00+05:00"}
+    )  # before year 1 in UTC
     assert r.status_code == 400 and r.json()["details"] == {"param_name": "If-Modified-Since"}
 
 
@@ -160,27 +167,52 @@ def test_insert_reports_each_record_in_order(api, oas, fresh_emulator):
     # The SDK sends no Content-Type and ids as numbers: both must be accepted.
     owner = fresh_emulator.store.users[2]["id"]
     parent = api.get("/Accounts", params={"fields": "Account_Name", "per_page": 1}).json()["data"][0]
-    body = {"data": [
-        {"Account_Name": "Good One Ltd", "Owner": {"id": int(owner)}, "Parent_Account": {"id": int(parent["id"])},
-         "Annual_Revenue": 1200, "Health_Score": 77, "Account_Status": "At Risk", "Last_Engagement_Date": "2025-01-31"},
-        {"Account_Name": "Bad Score Ltd", "Health_Score": "high"},
-        {"Industry": "Technology"},
-        {"Account_Name": parent["Account_Name"].upper()},
-        {"Account_Name": "Bad Status Ltd", "Account_Status": "Sleeping"},
-        {"Account_Name": "Bad Parent Ltd", "Parent_Account": {"id": "1234567890123456789"}},
-        {"Account_Name": "Bad Date Ltd", "Last_Engagement_Date": "31/01/2025"},
-        {"Account_Name": "Read Only Ltd", "Created_Time": "2020-01-01T00:00:00+00:00"},
-    ]}
+    body = {
+        "data": [
+            {
+                "Account_Name": "Good One Ltd",
+                "Owner": {"id": int(owner)},
+                "Parent_Account": {"id": int(parent["id"])},
+                "Annual_Revenue": 1200,
+                "Health_Score": 77,
+                "Account_Status": "At Risk",
+                "Last_Engagement_Date": "2025-01-31",
+            },
+            {"Account_Name": "Bad Score Ltd", "Health_Score": "high"},
+            {"Industry": "Technology"},
+            {"Account_Name": parent["Account_Name"].upper()},
+            {"Account_Name": "Bad Status Ltd", "Account_Status": "Sleeping"},
+            {"Account_Name": "Bad Parent Ltd", "Parent_Account": {"id": "1234567890123456789"}},
+            {"Account_Name": "Bad Date Ltd", "Last_Engagement_Date": "31/01/2025"},
+            {"Account_Name": "Read Only Ltd", "Created_Time": "2020-01-01T00:00:00+00:00"},
+        ]
+    }
     r = api.post("/Accounts", data=json.dumps(body))  # no Content-Type header
     assert r.status_code == 207, r.text
     assert oas.errors(r) == []
     out = r.json()["data"]
-    assert [o["code"] for o in out] == ["SUCCESS", "INVALID_DATA", "MANDATORY_NOT_FOUND", "DUPLICATE_DATA",
-                                        "INVALID_DATA", "INVALID_DATA", "INVALID_DATA", "INVALID_DATA"]
-    assert out[0]["message"] == "record added" and set(out[0]["details"]) >= {"id", "Modified_Time", "Modified_By",
-                                                                               "Created_Time", "Created_By"}
-    assert out[1]["details"] == {"api_name": "Health_Score", "json_path": "$.data[1].Health_Score",
-                                 "expected_data_type": "integer"}
+    assert [o["code"] for o in out] == [
+        "SUCCESS",
+        "INVALID_DATA",
+        "MANDATORY_NOT_FOUND",
+        "DUPLICATE_DATA",
+        "INVALID_DATA",
+        "INVALID_DATA",
+        "INVALID_DATA",
+        "INVALID_DATA",
+    ]
+    assert out[0]["message"] == "record added" and set(out[0]["details"]) >= {
+        "id",
+        "Modified_Time",
+        "Modified_By",
+        "Created_Time",
+        "Created_By",
+    }
+    assert out[1]["details"] == {
+        "api_name": "Health_Score",
+        "json_path": "$.data[1].Health_Score",
+        "expected_data_type": "integer",
+    }
     assert out[2]["details"]["api_name"] == "Account_Name"
     assert out[3]["details"]["duplicate_record"]["id"] == parent["id"]
     assert out[4]["details"]["api_name"] == "Account_Status"
@@ -202,12 +234,19 @@ def test_all_good_insert_is_201_and_all_bad_is_400(api):
 
 def test_update_maintains_modified_fields_and_rejects_unknown_ids(api):
     rows = api.get("/Accounts", params={"fields": "Modified_Time,Health_Score", "per_page": 2}).json()["data"]
-    r = api.put("/Accounts", data=json.dumps({"data": [
-        {"id": int(rows[0]["id"]), "Health_Score": 12},
-        {"id": "1234567890123456789", "Health_Score": 13},
-        {"Health_Score": 14},
-        {"id": rows[1]["id"], "Account_Name": None},
-    ]}))
+    r = api.put(
+        "/Accounts",
+        data=json.dumps(
+            {
+                "data": [
+                    {"id": int(rows[0]["id"]), "Health_Score": 12},
+                    {"id": "1234567890123456789", "Health_Score": 13},
+                    {"Health_Score": 14},
+                    {"id": rows[1]["id"], "Account_Name": None},
+                ]
+            }
+        ),
+    )
     assert r.status_code == 207
     out = r.json()["data"]
     assert [o["code"] for o in out] == ["SUCCESS", "INVALID_DATA", "MANDATORY_NOT_FOUND", "MANDATORY_NOT_FOUND"]
@@ -249,19 +288,39 @@ def test_bad_bodies_get_zoho_codes(api):
 
 def test_upsert_inserts_or_updates_by_duplicate_check_fields(api, oas):
     existing = api.get("/Accounts", params={"fields": "Account_Name,Website", "per_page": 1}).json()["data"][0]
-    r = api.post("/Accounts/upsert", data=json.dumps({"data": [
-        {"Account_Name": existing["Account_Name"], "Health_Score": 3},
-        {"Account_Name": "Brand New Upsert LLC", "Health_Score": 4},
-    ]}))
+    r = api.post(
+        "/Accounts/upsert",
+        data=json.dumps(
+            {
+                "data": [
+                    {"Account_Name": existing["Account_Name"], "Health_Score": 3},
+                    {"Account_Name": "Brand New Upsert LLC", "Health_Score": 4},
+                ]
+            }
+        ),
+    )
     assert r.status_code == 200 and oas.errors(r) == []
     out = r.json()["data"]
-    assert (out[0]["action"], out[0]["duplicate_field"], out[0]["details"]["id"]) == ("update", "Account_Name", existing["id"])
+    assert (out[0]["action"], out[0]["duplicate_field"], out[0]["details"]["id"]) == (
+        "update",
+        "Account_Name",
+        existing["id"],
+    )
     assert out[1]["action"] == "insert" and out[1].get("duplicate_field") is None
-    r = api.post("/Accounts/upsert", data=json.dumps({"duplicate_check_fields": ["Website"], "data": [
-        {"Account_Name": "Matched By Website", "Website": existing["Website"]}]}))
+    r = api.post(
+        "/Accounts/upsert",
+        data=json.dumps(
+            {
+                "duplicate_check_fields": ["Website"],
+                "data": [{"Account_Name": "Matched By Website", "Website": existing["Website"]}],
+            }
+        ),
+    )
     assert r.json()["data"][0]["action"] == "update"
     assert api.get(f"/Accounts/{existing['id']}").json()["data"][0]["Account_Name"] == "Matched By Website"
-    r = api.post("/Accounts/upsert", data=json.dumps({"duplicate_check_fields": ["Nope"], "data": [{"Account_Name": "x"}]}))
+    r = api.post(
+        "/Accounts/upsert", data=json.dumps({"duplicate_check_fields": ["Nope"], "data": [{"Account_Name": "x"}]})
+    )
     assert r.status_code == 400 and r.json()["code"] == "INVALID_DATA"
 
 
@@ -277,18 +336,44 @@ def test_delete_reports_each_id(api, oas):
 
 def test_other_modules_validate_their_own_fields(api):
     acc = api.get("/Accounts", params={"fields": "Account_Name", "per_page": 1}).json()["data"][0]
-    r = api.post("/Contacts", data=json.dumps({"data": [
-        {"Last_Name": "Okafor", "First_Name": "Ada", "Account_Name": {"id": acc["id"]}, "Email": "ada@x.example"},
-        {"Last_Name": "Twin", "Email": "ADA@x.example"},
-        {"Last_Name": "Bad", "Email": "not-an-email"},
-    ]}))
+    r = api.post(
+        "/Contacts",
+        data=json.dumps(
+            {
+                "data": [
+                    {
+                        "Last_Name": "Okafor",
+                        "First_Name": "Ada",
+                        "Account_Name": {"id": acc["id"]},
+                        "Email": "ada@x.example",
+                    },
+                    {"Last_Name": "Twin", "Email": "ADA@x.example"},
+                    {"Last_Name": "Bad", "Email": "not-an-email"},
+                ]
+            }
+        ),
+    )
     out = r.json()["data"]
     assert [o["code"] for o in out] == ["SUCCESS", "DUPLICATE_DATA", "INVALID_DATA"]
     c = api.get(f"/Contacts/{out[0]['details']['id']}").json()["data"][0]
     assert c["Full_Name"] == "Ada Okafor" and c["Account_Name"]["name"] == acc["Account_Name"]
-    r = api.post("/Deals", data=json.dumps({"data": [
-        {"Deal_Name": "Big one", "Stage": "Qualification", "Closing_Date": "2026-03-01", "Amount": 1000,
-         "Probability": 10}, {"Deal_Name": "No stage", "Closing_Date": "2026-03-01"}]}))
+    r = api.post(
+        "/Deals",
+        data=json.dumps(
+            {
+                "data": [
+                    {
+                        "Deal_Name": "Big one",
+                        "Stage": "Qualification",
+                        "Closing_Date": "2026-03-01",
+                        "Amount": 1000,
+                        "Probability": 10,
+                    },
+                    {"Deal_Name": "No stage", "Closing_Date": "2026-03-01"},
+                ]
+            }
+        ),
+    )
     assert [o["code"] for o in r.json()["data"]] == ["SUCCESS", "MANDATORY_NOT_FOUND"]
 
 
@@ -327,8 +412,10 @@ def test_search_priority_paging_and_2000_limit(api, fresh_emulator):
 
 
 def test_coql_runs_against_the_store(api, oas):
-    q = ("select Account_Name, Annual_Revenue, Owner from Accounts "
-         "where (Annual_Revenue > 1000000 and Industry = 'Technology') order by id asc limit 5")
+    q = (
+        "select Account_Name, Annual_Revenue, Owner from Accounts "
+        "where (Annual_Revenue > 1000000 and Industry = 'Technology') order by id asc limit 5"
+    )
     r = api.post("/coql", data=json.dumps({"select_query": q}))
     assert r.status_code == 200, r.text
     assert oas.errors(r) == []

@@ -11,8 +11,15 @@ from zohocrmsdk.src.com.zoho.crm.api.coql import CoqlOperations
 from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
 from zohocrmsdk.src.com.zoho.crm.api.org import OrgOperations
 from zohocrmsdk.src.com.zoho.crm.api.record import (
-    APIException, BodyWrapper, DeleteRecordsParam, GetRecordsParam, Record, RecordOperations, SearchRecordsParam,
-    SuccessResponse)
+    APIException,
+    BodyWrapper,
+    DeleteRecordsParam,
+    GetRecordsParam,
+    Record,
+    RecordOperations,
+    SearchRecordsParam,
+    SuccessResponse,
+)
 from zohocrmsdk.src.com.zoho.crm.api.users import GetUsersParam, UsersOperations
 
 from tests.fixtures.emulator import SESSION_ACCOUNTS
@@ -23,11 +30,19 @@ def sdk(emulator, tmp_path_factory):
     emulator.control.reset()
     folder = tmp_path_factory.mktemp("sdk")
     env = DataCenter.Environment(emulator.url, emulator.token_url, emulator.url)
-    token = OAuthToken(client_id=emulator.client_id, client_secret=emulator.client_secret,
-                       refresh_token=emulator.refresh_token, redirect_url=emulator.redirect_url)
-    Initializer.initialize(environment=env, token=token, store=FileStore(str(folder / "tokens.csv")),
-                           sdk_config=SDKConfig(auto_refresh_fields=False, pick_list_validation=False),
-                           resource_path=str(folder))
+    token = OAuthToken(
+        client_id=emulator.client_id,
+        client_secret=emulator.client_secret,
+        refresh_token=emulator.refresh_token,
+        redirect_url=emulator.redirect_url,
+    )
+    Initializer.initialize(
+        environment=env,
+        token=token,
+        store=FileStore(str(folder / "tokens.csv")),
+        sdk_config=SDKConfig(auto_refresh_fields=False, pick_list_validation=False),
+        resource_path=str(folder),
+    )
     yield emulator
 
 

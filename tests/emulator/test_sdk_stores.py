@@ -27,14 +27,14 @@ class MemoryStore(TokenStore):
                 return copy.copy(t)
         return None
 
-    def find_token_by_id(self, id):  # noqa: A002 - the SDK's name
+    def find_token_by_id(self, id):
         return next((copy.copy(t) for t in self.tokens if t.get_id() == id), None)
 
     def save_token(self, token):
         self.saves += 1
         self.tokens = [t for t in self.tokens if t.get_id() != token.get_id()] + [copy.copy(token)]
 
-    def delete_token(self, id):  # noqa: A002
+    def delete_token(self, id):
         self.tokens = [t for t in self.tokens if t.get_id() != id]
 
     def get_tokens(self):
@@ -48,12 +48,14 @@ def test_sdk_defaults_with_a_custom_store_stay_on_the_emulator(fresh_emulator, t
     z = fresh_emulator
     store = MemoryStore()
     env = DataCenter.Environment(z.url, z.token_url, z.url)
-    token = OAuthToken(client_id=z.client_id, client_secret=z.client_secret, refresh_token=z.refresh_token,
-                       redirect_url=z.redirect_url)
+    token = OAuthToken(
+        client_id=z.client_id, client_secret=z.client_secret, refresh_token=z.refresh_token, redirect_url=z.redirect_url
+    )
     # SDKConfig() defaults: update_api_domain=True (the SDK moves to the token's api_domain) and
     # auto_refresh_fields=True (it reads settings/modules and every module's fields).
-    Initializer.initialize(environment=env, token=token, store=store, sdk_config=SDKConfig(),
-                           resource_path=str(tmp_path))
+    Initializer.initialize(
+        environment=env, token=token, store=store, sdk_config=SDKConfig(), resource_path=str(tmp_path)
+    )
 
     modules = ModulesOperations().get_modules(ParameterMap(), HeaderMap()).get_object().get_modules()
     names = {m.get_api_name() for m in modules}

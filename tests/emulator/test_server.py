@@ -16,12 +16,22 @@ def test_local_zoho_exposes_working_credentials():
     with LocalZoho(accounts=50, seed=3) as z:
         assert z.url.startswith("http://127.0.0.1:") and z.port > 0
         assert z.token_url == z.url + "/oauth/v2/token"
-        tok = requests.post(z.token_url, data={"grant_type": "refresh_token", "client_id": z.client_id,
-                                               "client_secret": z.client_secret, "refresh_token": z.refresh_token},
-                            timeout=10).json()
+        tok = requests.post(
+            z.token_url,
+            data={
+                "grant_type": "refresh_token",
+                "client_id": z.client_id,
+                "client_secret": z.client_secret,
+                "refresh_token": z.refresh_token,
+            },
+            timeout=10,
+        ).json()
         assert tok["api_domain"] == z.url and tok["expires_in"] == 3600
-        r = requests.get(z.url + "/crm/v8/Accounts/actions/count",
-                         headers={"Authorization": f"Zoho-oauthtoken {tok['access_token']}"}, timeout=10)
+        r = requests.get(
+            z.url + "/crm/v8/Accounts/actions/count",
+            headers={"Authorization": f"Zoho-oauthtoken {tok['access_token']}"},
+            timeout=10,
+        )
         assert r.json() == {"count": "50"}
         assert z.client_secret not in repr(z) and z.refresh_token not in repr(z)
     with pytest.raises(requests.ConnectionError):
@@ -29,7 +39,11 @@ def test_local_zoho_exposes_working_credentials():
 
 
 def test_same_seed_same_data_other_seed_other_data():
-    with LocalZoho(accounts=30, seed=11) as a, LocalZoho(accounts=30, seed=11) as b, LocalZoho(accounts=30, seed=12) as c:
+    with (
+        LocalZoho(accounts=30, seed=11) as a,
+        LocalZoho(accounts=30, seed=11) as b,
+        LocalZoho(accounts=30, seed=12) as c,
+    ):
         assert a.store.snapshot() == b.store.snapshot()
         assert a.store.snapshot()["Accounts"] != c.store.snapshot()["Accounts"]
 
@@ -41,17 +55,31 @@ def test_refuses_non_loopback_hosts(host):
 
 
 def test_cli_prints_one_json_line_then_serves():
-    proc = subprocess.Popen([sys.executable, "-m", "sergas_nb.cli", "emulator", "--port", "0", "--accounts", "40"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sergas_nb.cli", "emulator", "--port", "0", "--accounts", "40"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         info = json.loads(line)
         assert set(info) == {"url", "token_url", "client_id", "client_secret", "refresh_token", "redirect_url"}
-        tok = requests.post(info["token_url"], data={"grant_type": "refresh_token", "client_id": info["client_id"],
-                                                     "client_secret": info["client_secret"],
-                                                     "refresh_token": info["refresh_token"]}, timeout=10).json()
-        r = requests.get(info["url"] + "/crm/v8/Accounts/actions/count",
-                         headers={"Authorization": f"Zoho-oauthtoken {tok['access_token']}"}, timeout=10)
+        tok = requests.post(
+            info["token_url"],
+            data={
+                "grant_type": "refresh_token",
+                "client_id": info["client_id"],
+                "client_secret": info["client_secret"],
+                "refresh_token": info["refresh_token"],
+            },
+            timeout=10,
+        ).json()
+        r = requests.get(
+            info["url"] + "/crm/v8/Accounts/actions/count",
+            headers={"Authorization": f"Zoho-oauthtoken {tok['access_token']}"},
+            timeout=10,
+        )
         assert r.json()["count"] == "40"
     finally:
         proc.terminate()
@@ -61,6 +89,10 @@ def test_cli_prints_one_json_line_then_serves():
 
 
 def test_cli_refuses_a_public_address():
-    out = subprocess.run([sys.executable, "-m", "sergas_nb.cli", "emulator", "--host", "0.0.0.0", "--port", "0"],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "sergas_nb.cli", "emulator", "--host", "0.0.0.0", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "loopback" in out.stderr and out.stdout == ""

@@ -64,8 +64,18 @@ def test_account_fields_include_custom_ones(api, oas):
 def test_other_modules_fields(api):
     leads = {f["api_name"]: f for f in api.get("/settings/fields", params={"module": "Leads"}).json()["fields"]}
     assert leads["Last_Name"]["system_mandatory"] is True
-    assert {"First_Name", "Company", "Email", "Phone", "City", "Annual_Revenue", "Lead_Source", "Lead_Status",
-            "Industry", "Owner"} <= set(leads)
+    assert {
+        "First_Name",
+        "Company",
+        "Email",
+        "Phone",
+        "City",
+        "Annual_Revenue",
+        "Lead_Source",
+        "Lead_Status",
+        "Industry",
+        "Owner",
+    } <= set(leads)
     contacts = {f["api_name"]: f for f in api.get("/settings/fields", params={"module": "contacts"}).json()["fields"]}
     assert contacts["Account_Name"]["lookup"]["module"]["api_name"] == "Accounts"
     deals = {f["api_name"]: f for f in api.get("/settings/fields", params={"module": "Deals"}).json()["fields"]}

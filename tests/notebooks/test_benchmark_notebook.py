@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from sergas_nb import benchmarking as bm
-from sergas_nb.notebooks import NOTEBOOKS_DIR, kernel_env, run_notebook
+from sergas_nb.lab.notebooks import NOTEBOOKS_DIR, kernel_env, run_notebook
 
 # --- statistics helpers ---------------------------------------------------------------------------
 

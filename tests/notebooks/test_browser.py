@@ -16,7 +16,7 @@ import papermill
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from sergas_nb.notebooks import NOTEBOOKS_DIR
+from sergas_nb.lab.notebooks import NOTEBOOKS_DIR
 from tests.fixtures.browser import LabServer
 
 NOTEBOOK = NOTEBOOKS_DIR / "02_explore_accounts.ipynb"

@@ -12,14 +12,14 @@ import pandas as pd
 import psycopg
 import pytest
 
-from sergas_nb import notebooks
+from sergas_nb.lab import notebooks
 
 NOTEBOOK = notebooks.NOTEBOOKS_DIR / "03_bulk_edits.ipynb"
 CRITERIA = "(Industry:equals:Energy)"
 
 
 def _expected_changes(zoho) -> int:
-    """How many Energy accounts the status_from_health rule changes, computed without sergas_nb.bulk."""
+    """How many Energy accounts the status_from_health rule changes, computed without sergas_nb.edits.plans."""
     from sergas_nb.client import connect
 
     frame = connect(emulator=zoho).search("Accounts", criteria=CRITERIA)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from sergas_nb.emulator.state.seed import generate
-from sergas_nb.notebooks import NOTEBOOKS_DIR, kernel_env, run_notebook
-from sergas_nb.widgets import (
+from sergas_nb.lab.notebooks import NOTEBOOKS_DIR, kernel_env, run_notebook
+from sergas_nb.lab.widgets import (
     AccountExplorer,
     chart_data,
     filter_accounts,

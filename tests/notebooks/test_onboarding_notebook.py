@@ -10,8 +10,8 @@ import pytest
 from dotenv import dotenv_values
 
 from sergas_nb.emulator import LocalZoho
-from sergas_nb.notebooks import NOTEBOOKS_DIR, NotebookError, kernel_env, run_notebook
-from sergas_nb.pgcluster import free_port
+from sergas_nb.lab.notebooks import NOTEBOOKS_DIR, NotebookError, kernel_env, run_notebook
+from sergas_nb.lab.pgcluster import free_port
 
 NOTEBOOK = NOTEBOOKS_DIR / "01_oauth_onboarding.ipynb"
 

@@ -89,8 +89,13 @@ def control_routes(server: OAuthServer, prefix: str) -> list[BaseRoute]:
         scopes = parse_scopes(params.get("scopes") or params.get("scope"))
         try:
             ttl = float(params.get("ttl") or server.code_ttl)
-            code = server.issue_code(params.get("client_id") or "", scopes, params.get("redirect_uri") or None,
-                                     ttl, params.get("user_email") or None)
+            code = server.issue_code(
+                params.get("client_id") or "",
+                scopes,
+                params.get("redirect_uri") or None,
+                ttl,
+                params.get("user_email") or None,
+            )
         except KeyError:
             return JSONResponse({"error": "invalid_client"}, status_code=400)
         except ValueError as e:
@@ -103,8 +108,10 @@ def control_routes(server: OAuthServer, prefix: str) -> list[BaseRoute]:
             try:
                 server.set_access_ttl(float(params.get("seconds") or params.get("access_ttl") or ""))
             except ValueError:
-                return JSONResponse({"error": "invalid_request",
-                                     "error_description": "seconds must be a positive number"}, status_code=400)
+                return JSONResponse(
+                    {"error": "invalid_request", "error_description": "seconds must be a positive number"},
+                    status_code=400,
+                )
         return JSONResponse({"access_ttl": server.access_ttl})
 
     async def limits(request: Request) -> Response:

@@ -52,15 +52,17 @@ def _page(title: str, body: str, kind: str) -> str:
     return _PAGE.format(title=escape(title), style=_STYLE, body=body, kind=kind)
 
 
-def consent_page(client_name: str, scopes: tuple[str, ...], user_email: str, action: str,
-                 params: Mapping[str, str]) -> str:
+def consent_page(
+    client_name: str, scopes: tuple[str, ...], user_email: str, action: str, params: Mapping[str, str]
+) -> str:
     """The consent page; ``params`` (the authorize query) go back as hidden form fields."""
     items = "\n".join(f"<li>{escape(s)}</li>" for s in scopes)
     hidden = "\n".join(
         f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in params.items() if k != "action"
     )
-    body = _CONSENT.format(client=escape(client_name), user=escape(user_email), scopes=items,
-                           action=escape(action), hidden=hidden)
+    body = _CONSENT.format(
+        client=escape(client_name), user=escape(user_email), scopes=items, action=escape(action), hidden=hidden
+    )
     return _page("Consent", body, "consent")
 
 

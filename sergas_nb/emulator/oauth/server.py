@@ -136,8 +136,15 @@ class OAuthServer:
             raise KeyError(f"unknown client_id {client_id!r}")
         return client
 
-    def _new_code(self, client_id: str, scopes: tuple[str, ...], email: str, redirect_uri: str | None,
-                  ttl: float, issue_refresh: bool) -> str:
+    def _new_code(
+        self,
+        client_id: str,
+        scopes: tuple[str, ...],
+        email: str,
+        redirect_uri: str | None,
+        ttl: float,
+        issue_refresh: bool,
+    ) -> str:
         now = self.clock()
         for stale in [c for c, g in self._codes.items() if now >= g.expires_at]:  # keep memory bounded
             del self._codes[stale]
@@ -161,14 +168,27 @@ class OAuthServer:
     def limits(self) -> dict[str, float]:
         """The throttle and lifetime limits in force."""
         with self._lock:
-            return {"refresh_limit": self.refresh_limit, "refresh_window": self.refresh_window,
-                    "max_live_tokens": self.max_live_tokens, "code_ttl": self.code_ttl}
+            return {
+                "refresh_limit": self.refresh_limit,
+                "refresh_window": self.refresh_window,
+                "max_live_tokens": self.max_live_tokens,
+                "code_ttl": self.code_ttl,
+            }
 
-    def set_limits(self, refresh_limit: float | None = None, refresh_window: float | None = None,
-                   max_live_tokens: float | None = None, code_ttl: float | None = None) -> None:
+    def set_limits(
+        self,
+        refresh_limit: float | None = None,
+        refresh_window: float | None = None,
+        max_live_tokens: float | None = None,
+        code_ttl: float | None = None,
+    ) -> None:
         """Change limits (e.g. lift the refresh throttle for a long shared test session)."""
-        given = {"refresh_limit": refresh_limit, "refresh_window": refresh_window,
-                 "max_live_tokens": max_live_tokens, "code_ttl": code_ttl}
+        given = {
+            "refresh_limit": refresh_limit,
+            "refresh_window": refresh_window,
+            "max_live_tokens": max_live_tokens,
+            "code_ttl": code_ttl,
+        }
         for name, value in given.items():
             if value is not None and (not value > 0 or math.isinf(value)):
                 raise ValueError(f"{name} must be a positive number")
@@ -219,12 +239,18 @@ class OAuthServer:
             client_id = params.get("client_id") or ""
             client = self._clients.get(client_id)
             if client is None:
-                raise ConsentError("Invalid Client", "No client is registered with the client_id "
-                                   f"{client_id!r}. Check the client ID from the API console.")
+                raise ConsentError(
+                    "Invalid Client",
+                    "No client is registered with the client_id "
+                    f"{client_id!r}. Check the client ID from the API console.",
+                )
             redirect_uri = params.get("redirect_uri") or ""
             if redirect_uri not in client.redirect_uris:
-                raise ConsentError("Invalid Redirect Uri", f"The redirect_uri {redirect_uri!r} does not match "
-                                   f"any redirect URI registered for the client {client.name!r}.")
+                raise ConsentError(
+                    "Invalid Redirect Uri",
+                    f"The redirect_uri {redirect_uri!r} does not match "
+                    f"any redirect URI registered for the client {client.name!r}.",
+                )
             if params.get("response_type", "code") != "code":
                 raise ConsentError("Invalid Response Type", "response_type must be 'code'.")
             scopes = parse_scopes(params.get("scope"))
@@ -242,8 +268,9 @@ class OAuthServer:
             offline = params.get("access_type", "online").lower() == "offline"
             fresh = params.get("prompt", "").lower() == "consent" or key not in self._consented
             self._consented.add(key)
-            code = self._new_code(client.client_id, scopes, self.user_email, params["redirect_uri"],
-                                  self.code_ttl, offline and fresh)
+            code = self._new_code(
+                client.client_id, scopes, self.user_email, params["redirect_uri"], self.code_ttl, offline and fresh
+            )
         answer = {"code": code}
         if params.get("state") is not None:
             answer["state"] = params["state"]

@@ -80,7 +80,9 @@ class _Resolver:
         key = api if len(ref.parts) == 1 else ref.text
         return Column(key, data_type, getter)
 
-    def _walk(self, ref: Ref, fields: dict[str, dict], parts: tuple[str, ...]) -> tuple[Callable[[Record], Any], str, str]:
+    def _walk(
+        self, ref: Ref, fields: dict[str, dict], parts: tuple[str, ...]
+    ) -> tuple[Callable[[Record], Any], str, str]:
         field = V.find_field(fields, parts[0])
         if field is None:
             raise EmulatorError("INVALID_QUERY", MSG_COLUMN, {"column_name": ref.text})
@@ -99,8 +101,10 @@ class _Resolver:
             inner = _USER_INLINE[parts[1].lower()]
             inner_type = {"id": "id", "email": "email"}.get(inner, "text")
             return (
-                lambda record: ref_.get(inner) if isinstance(ref_ := record.get(api), dict) else None
-            ), inner_type, parts[1]
+                (lambda record: ref_.get(inner) if isinstance(ref_ := record.get(api), dict) else None),
+                inner_type,
+                parts[1],
+            )
         if target_fields is None:
             raise EmulatorError("INVALID_QUERY", MSG_COLUMN, {"column_name": ref.text})
         sub_get, sub_type, sub_api = self._walk(ref, target_fields, parts[1:])
@@ -125,14 +129,21 @@ def _count(node: Compare | Logic) -> int:
 
 
 def _bad_value(col: Column, ref: Ref, value: Any) -> EmulatorError:
-    return EmulatorError("INVALID_QUERY", MSG_VALUE, {"column_name": ref.text, "expected_data_type": col.data_type, "value": str(value)})
+    return EmulatorError(
+        "INVALID_QUERY", MSG_VALUE, {"column_name": ref.text, "expected_data_type": col.data_type, "value": str(value)}
+    )
 
 
 def _bad_operator(col: Column, ref: Ref, op: str) -> EmulatorError:
     return EmulatorError(
         "INVALID_QUERY",
         MSG_INVALID,
-        {"column_name": ref.text, "operator": op.replace("_", " "), "data_type": col.data_type, "reason": "operator not supported for the field"},
+        {
+            "column_name": ref.text,
+            "operator": op.replace("_", " "),
+            "data_type": col.data_type,
+            "reason": "operator not supported for the field",
+        },
     )
 
 
@@ -170,7 +181,9 @@ def _reader(col: Column) -> Callable[[Record], Any]:
     if data_type == "id":
         return lambda record: int(x) if isinstance(x := get(record), str) and x.isdigit() else None
     if data_type in V.LOOKUP | V.USER_LOOKUP:
-        return lambda record: int(x["id"]) if isinstance(x := get(record), dict) and str(x.get("id", "")).isdigit() else None
+        return lambda record: (
+            int(x["id"]) if isinstance(x := get(record), dict) and str(x.get("id", "")).isdigit() else None
+        )
     if data_type in V.MULTI_PICKLIST:
         return lambda record: ";".join(x).casefold() if isinstance(x := get(record), list) and x else None
     if data_type in V.NUMERIC:
@@ -255,7 +268,9 @@ def _output(col: Column) -> Callable[[Record], Any]:
     get = col.get
     if col.data_type in V.LOOKUP | V.USER_LOOKUP:
         # COQL answers lookups as {"id": ...} only (reference); follow a dot path for more.
-        return lambda record: {"id": x["id"]} if isinstance(x := get(record), dict) and x.get("id") is not None else None
+        return lambda record: (
+            {"id": x["id"]} if isinstance(x := get(record), dict) and x.get("id") is not None else None
+        )
     return get
 
 
@@ -263,7 +278,9 @@ def _sort_key(col: Column) -> Callable[[Record], Any]:
     read = _reader(col)
     if col.data_type in V.LOOKUP | V.USER_LOOKUP:
         # Sort a lookup by the name the user sees.
-        name = lambda record: x["name"].casefold() if isinstance(x := col.get(record), dict) and isinstance(x.get("name"), str) else None
+        name = lambda record: (
+            x["name"].casefold() if isinstance(x := col.get(record), dict) and isinstance(x.get("name"), str) else None
+        )
         read = name
     return read
 

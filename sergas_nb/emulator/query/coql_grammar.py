@@ -246,7 +246,9 @@ class _Build(Transformer):
     def offset(self, _kw: Token, value: Token) -> tuple[str, Any]:
         return ("offset", int(str(value)))
 
-    def start(self, _select: Token, columns: list[Ref], _from: Token, module: Token, *clauses: tuple[str, Any]) -> Query:
+    def start(
+        self, _select: Token, columns: list[Ref], _from: Token, module: Token, *clauses: tuple[str, Any]
+    ) -> Query:
         query = Query(columns=columns, module=str(module))
         for name, payload in clauses:
             if name == "where":
@@ -272,7 +274,7 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> EmulatorError:
         near = str(exc.token)
         line, column = exc.token.line or exc.line, exc.token.column or exc.column
     elif isinstance(exc, UnexpectedCharacters):
-        near = _near(text, exc.pos_in_stream)
+        near = _near(text, exc.pos_in_stream or 0)
         line, column = exc.line, exc.column
     else:  # the query stopped early
         lines = text.rstrip().splitlines() or [""]
@@ -291,7 +293,9 @@ def parse_query(text: str) -> Query:
     except (UnexpectedToken, UnexpectedCharacters, UnexpectedEOF) as exc:
         raise _syntax_error(text, exc) from None
     except VisitError as exc:  # pragma: no cover - transformer bugs surface as syntax errors, not 500s
-        raise EmulatorError("SYNTAX_ERROR", SYNTAX_MESSAGE, {"line": 1, "column": 1, "near": str(exc.orig_exc)}) from None
+        raise EmulatorError(
+            "SYNTAX_ERROR", SYNTAX_MESSAGE, {"line": 1, "column": 1, "near": str(exc.orig_exc)}
+        ) from None
     if query.where is None:
         # Zoho's answer to a select without a where clause.
         raise EmulatorError("SYNTAX_ERROR", "missing clause", {"clause": "where"})

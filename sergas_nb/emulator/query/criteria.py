@@ -93,7 +93,7 @@ class _Reader:
         if not joins:
             return terms[0]
         or_parts: list[list[Node]] = [[terms[0]]]
-        for join, term in zip(joins, terms[1:]):
+        for join, term in zip(joins, terms[1:], strict=False):
             if join == "and":
                 or_parts[-1].append(term)
             else:
@@ -147,7 +147,7 @@ class _Reader:
         stop = self.text.find(")", self.pos)
         if end < 0 or (0 <= stop < end):
             raise _malformed(f"expected Field:operator:value, the {what} is missing")
-        token = self.text[self.pos:end].strip()
+        token = self.text[self.pos : end].strip()
         if not token or "(" in token:
             raise _malformed(f"expected Field:operator:value, the {what} is missing")
         self.pos = end + 1
@@ -192,7 +192,9 @@ def _compile(node: Node, fields: dict[str, dict]) -> Predicate:
 def _resolve_field(name: str, fields: dict[str, dict]) -> dict[str, Any]:
     field = V.find_field(fields, name)
     if field is None:
-        raise EmulatorError("INVALID_QUERY", INVALID_QUERY_MESSAGE, {"reason": "invalid field api name", "api_name": name})
+        raise EmulatorError(
+            "INVALID_QUERY", INVALID_QUERY_MESSAGE, {"reason": "invalid field api name", "api_name": name}
+        )
     return field
 
 
@@ -215,12 +217,16 @@ def _compile_condition(cond: Condition, fields: dict[str, dict]) -> Predicate:
     op = cond.operator
     if op not in _allowed_operators(data_type):
         raise EmulatorError(
-            "INVALID_QUERY", INVALID_QUERY_MESSAGE, {"operator": op, "reason": "invalid operator found", "api_name": api}
+            "INVALID_QUERY",
+            INVALID_QUERY_MESSAGE,
+            {"operator": op, "reason": "invalid operator found", "api_name": api},
         )
     values = cond.values
     if op == "in" and len(values) > MAX_IN_VALUES:
         raise EmulatorError(
-            "INVALID_QUERY", f'Only {MAX_IN_VALUES} values are allowed in "IN" criteria', {"api_name": api, "param_name": "criteria"}
+            "INVALID_QUERY",
+            f'Only {MAX_IN_VALUES} values are allowed in "IN" criteria',
+            {"api_name": api, "param_name": "criteria"},
         )
     if op == "between" and len(values) != 2:
         raise EmulatorError(
@@ -229,7 +235,9 @@ def _compile_condition(cond: Condition, fields: dict[str, dict]) -> Predicate:
             {"reason": "between needs two values", "api_name": api, "value": ",".join(values)},
         )
     if any(value == "" for value in values):
-        raise EmulatorError("INVALID_QUERY", INVALID_QUERY_MESSAGE, {"reason": "value is empty", "api_name": api, "value": ""})
+        raise EmulatorError(
+            "INVALID_QUERY", INVALID_QUERY_MESSAGE, {"reason": "value is empty", "api_name": api, "value": ""}
+        )
     if data_type in V.TEXT:
         return _text_predicate(api, data_type, op, values)
     if data_type in V.BOOLEAN:
@@ -298,7 +306,9 @@ def _lookup_predicate(api: str, op: str, values: tuple[str, ...]) -> Predicate:
         if ref.get("id") in ids:
             return True
         name, email = ref.get("name"), ref.get("email")
-        return (isinstance(name, str) and name.casefold() in texts) or (isinstance(email, str) and email.casefold() in texts)
+        return (isinstance(name, str) and name.casefold() in texts) or (
+            isinstance(email, str) and email.casefold() in texts
+        )
 
     return _negate(op, matches)
 
@@ -307,7 +317,12 @@ def _bad_value(api: str, data_type: str, raw: str) -> EmulatorError:
     return EmulatorError(
         "INVALID_QUERY",
         INVALID_QUERY_MESSAGE,
-        {"expected_data_type": data_type, "reason": "invalid value for the field's data type", "api_name": api, "value": raw},
+        {
+            "expected_data_type": data_type,
+            "reason": "invalid value for the field's data type",
+            "api_name": api,
+            "value": raw,
+        },
     )
 
 
@@ -330,7 +345,9 @@ def _ordered_predicate(api: str, data_type: str, op: str, values: tuple[str, ...
     """Numbers, dates, datetimes and ids: dates/datetimes compare as normalised strings."""
     typed = [_typed(api, data_type, raw) for raw in values]
     if data_type == "id":
-        get: Callable[[Record], Any] = lambda record: V.id_key(record.get("id")) if record.get("id") is not None else None
+        get: Callable[[Record], Any] = lambda record: (
+            V.id_key(record.get("id")) if record.get("id") is not None else None
+        )
     elif data_type in V.DATE or data_type in V.DATETIME:
         get = lambda record: x if isinstance(x := record.get(api), str) else None
     else:
@@ -358,7 +375,9 @@ def _check_length(param: str, value: str) -> str:
     value = value.strip()
     if len(value) < MIN_VALUE_CHARS:
         raise EmulatorError(
-            "INVALID_DATA", f"the value should have at least {MIN_VALUE_CHARS} characters", {"param_name": param, "value": value}
+            "INVALID_DATA",
+            f"the value should have at least {MIN_VALUE_CHARS} characters",
+            {"param_name": param, "value": value},
         )
     return value
 
@@ -403,7 +422,9 @@ def phone_matcher(phone: str, fields: dict[str, dict]) -> Predicate:
     raw = _check_length("phone", phone)
     digits = re.sub(r"\D", "", raw)
     if len(digits) < MIN_VALUE_CHARS:
-        raise EmulatorError("INVALID_DATA", "the phone number should contain digits", {"param_name": "phone", "value": raw})
+        raise EmulatorError(
+            "INVALID_DATA", "the phone number should contain digits", {"param_name": "phone", "value": raw}
+        )
     names = _names_of(fields, frozenset({"phone"}))
     strip = re.compile(r"\D").sub
     return lambda record: any(isinstance(x := record.get(n), str) and digits in strip("", x) for n in names)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 NUMERIC = frozenset({"integer", "bigint", "double", "currency", "percent", "decimal", "long"})
@@ -45,9 +45,9 @@ def utc_text(moment: datetime) -> str | None:
     """``moment`` in the store's datetime form (a naive one is read as UTC); None when the shift to
     UTC leaves the representable years (``0001-01-01T00:00:00+05:00``)."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     try:
-        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
     except OverflowError:
         return None
 
@@ -143,7 +143,10 @@ def id_key(value: Any) -> int:
 
 
 _ORDER_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
 }
 
 

@@ -52,8 +52,9 @@ def module_of(request: Request) -> str:
     name = request.path_params.get("module", "")
     canon = md.canonical_module(name)
     if canon is None:
-        raise EmulatorError("INVALID_MODULE", "The module name given seems to be invalid",
-                            {"resource_path_index": 0}, status=400)
+        raise EmulatorError(
+            "INVALID_MODULE", "The module name given seems to be invalid", {"resource_path_index": 0}, status=400
+        )
     return canon
 
 
@@ -79,8 +80,9 @@ def field_list(request: Request, module: str, *, required: bool) -> list[str] | 
     raw = request.query_params.get("fields")
     if raw is None or not raw.strip():
         if required:
-            raise EmulatorError("REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
-                                {"param_name": "fields"})
+            raise EmulatorError(
+                "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", {"param_name": "fields"}
+            )
         return None
     names = [n.strip() for n in raw.split(",") if n.strip()]
     if len(names) > 50:

@@ -93,10 +93,17 @@ async def latency(request: Request, emu: Any) -> Response:
 async def faults(request: Request, emu: Any) -> Response:
     if request.method == "POST":
         p = await _params(request)
-        fault = Fault(kind=str(p.get("kind", "status")), path=str(p.get("path", ".*")), method=p.get("method"),
-                      count=int(p.get("count", 1)), status=int(p.get("status", 500)),
-                      body=str(p.get("body", "zoho")), code=p.get("code"), message=p.get("message"),
-                      seconds=float(p.get("seconds", 5.0)))
+        fault = Fault(
+            kind=str(p.get("kind", "status")),
+            path=str(p.get("path", ".*")),
+            method=p.get("method"),
+            count=int(p.get("count", 1)),
+            status=int(p.get("status", 500)),
+            body=str(p.get("body", "zoho")),
+            code=p.get("code"),
+            message=p.get("message"),
+            seconds=float(p.get("seconds", 5.0)),
+        )
         emu.faults.add(fault)
         return json_response({"status": "success", "fault": fault.describe()})
     if request.method == "DELETE":

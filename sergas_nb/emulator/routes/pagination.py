@@ -52,10 +52,13 @@ class PageTokens:
         except (ValueError, orjson.JSONDecodeError):
             raise EmulatorError("INVALID_DATA", "invalid data", {"param_name": "page_token"}) from None
         if data["e"] < self.clock():
-            raise EmulatorError("INVALID_DATA", "invalid data", {"param_name": "page_token",
-                                                                 "reason": "the page token has expired"})
+            raise EmulatorError(
+                "INVALID_DATA", "invalid data", {"param_name": "page_token", "reason": "the page token has expired"}
+            )
         if data["b"] != bound:
-            raise EmulatorError("TOKEN_BOUND_DATA_MISMATCH",
-                                "the parameters given do not match the ones the page_token was issued for",
-                                {"param_name": "page_token"})
+            raise EmulatorError(
+                "TOKEN_BOUND_DATA_MISMATCH",
+                "the parameters given do not match the ones the page_token was issued for",
+                {"param_name": "page_token"},
+            )
         return int(data["o"]), data["l"]

@@ -16,8 +16,17 @@ from sergas_nb.emulator.errors import EmulatorError
 from sergas_nb.emulator.limits import write_cost
 from sergas_nb.emulator.query.values import utc_text
 from sergas_nb.emulator.routes.common import (
-    crm, field_list, int_param, invalid_param, json_body, json_response, module_of, no_content, project,
-    raw_json_response)
+    crm,
+    field_list,
+    int_param,
+    invalid_param,
+    json_body,
+    json_response,
+    module_of,
+    no_content,
+    project,
+    raw_json_response,
+)
 from sergas_nb.emulator.routes.pagination import DISCRETE_LIMIT, TOKEN_LIMIT, binding
 from sergas_nb.emulator.routes.search import predicate_from  # the count takes search's filters
 from sergas_nb.emulator.state import metadata as md
@@ -65,8 +74,11 @@ async def list_records(request: Request, emu: Any, grant: Any) -> Response:
     assert fields is not None
     page_raw, token = q.get("page"), q.get("page_token")
     if page_raw and token:
-        raise EmulatorError("AMBIGUITY_DURING_PROCESSING", "page and page_token cannot be given together",
-                            {"ambiguity_due_to": [{"param_name": "page"}, {"param_name": "page_token"}]})
+        raise EmulatorError(
+            "AMBIGUITY_DURING_PROCESSING",
+            "page and page_token cannot be given together",
+            {"ambiguity_due_to": [{"param_name": "page"}, {"param_name": "page_token"}]},
+        )
     per_page = int_param(request, "per_page", 200, 1, 200)
     page = int_param(request, "page", 1, 1)
     sort_by = q.get("sort_by") or "id"
@@ -77,18 +89,39 @@ async def list_records(request: Request, emu: Any, grant: Any) -> Response:
         raise invalid_param("sort_order", supported_values=["asc", "desc"])
     ids_filter = _ids_param(request)
     since = _modified_since(request)
-    bound = binding(module, {"fields": fields, "sort_by": sort_by, "sort_order": sort_order, "per_page": per_page,
-                             "ids": ids_filter, "since": since, "cvid": q.get("cvid"),
-                             "converted": q.get("converted"), "approved": q.get("approved")})
+    bound = binding(
+        module,
+        {
+            "fields": fields,
+            "sort_by": sort_by,
+            "sort_order": sort_order,
+            "per_page": per_page,
+            "ids": ids_filter,
+            "since": since,
+            "cvid": q.get("cvid"),
+            "converted": q.get("converted"),
+            "approved": q.get("approved"),
+        },
+    )
     emu.limits.charge(1)
     # Zoho counts sorted and custom-view lists against sub-concurrency.
     with emu.limits.sub_slot() if "sort_by" in q or "cvid" in q else nullcontext():
         return await _list(emu, module, fields, per_page, page, token, sort_by, sort_order, ids_filter, since, bound)
 
 
-async def _list(emu: Any, module: str, fields: list[str], per_page: int, page: int, token: str | None,
-                sort_by: str, sort_order: str, ids_filter: list[str] | None, since: str | None,
-                bound: str) -> Response:
+async def _list(
+    emu: Any,
+    module: str,
+    fields: list[str],
+    per_page: int,
+    page: int,
+    token: str | None,
+    sort_by: str,
+    sort_order: str,
+    ids_filter: list[str] | None,
+    since: str | None,
+    bound: str,
+) -> Response:
     store = emu.store
     with store.lock:
         recs = store.records[module]
@@ -103,9 +136,11 @@ async def _list(emu: Any, module: str, fields: list[str], per_page: int, page: i
         if token:
             offset, last_id = emu.page_tokens.read(token, bound)
             if offset >= TOKEN_LIMIT:
-                raise EmulatorError("PAGINATION_LIMIT_EXCEEDED",
-                                    "records beyond the first 100000 cannot be fetched with page_token",
-                                    {"param_name": "page_token", "limit": TOKEN_LIMIT})
+                raise EmulatorError(
+                    "PAGINATION_LIMIT_EXCEEDED",
+                    "records beyond the first 100000 cannot be fetched with page_token",
+                    {"param_name": "page_token", "limit": TOKEN_LIMIT},
+                )
             if last_id is not None and not (0 < offset <= len(ordered) and ordered[offset - 1] == last_id):
                 try:  # records came or went since the token was issued: continue after the last one served
                     offset = ordered.index(last_id) + 1
@@ -117,7 +152,8 @@ async def _list(emu: Any, module: str, fields: list[str], per_page: int, page: i
                 raise EmulatorError(
                     "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
                     "you can fetch only the first 2000 records with page; use page_token for more",
-                    {"param_name": "page", "limit": DISCRETE_LIMIT})
+                    {"param_name": "page", "limit": DISCRETE_LIMIT},
+                )
             offset = (page - 1) * per_page
         end = min(offset + per_page, TOKEN_LIMIT)
         page_ids = ordered[offset:end]
@@ -125,8 +161,14 @@ async def _list(emu: Any, module: str, fields: list[str], per_page: int, page: i
             return no_content()
         rows = store.rows_json(module, page_ids, ("id", *fields))
         more = len(ordered) > end
-    info: dict[str, Any] = {"per_page": per_page, "count": len(rows), "page": page, "sort_by": sort_by,
-                            "sort_order": sort_order, "more_records": more}
+    info: dict[str, Any] = {
+        "per_page": per_page,
+        "count": len(rows),
+        "page": page,
+        "sort_by": sort_by,
+        "sort_order": sort_order,
+        "more_records": more,
+    }
     # Zoho sends null tokens; the OpenAPI file types them as strings, so absent ones are left out.
     if more:
         info["next_page_token"], info["page_token_expiry"] = emu.page_tokens.issue(bound, end, page_ids[-1])
@@ -166,8 +208,9 @@ async def _write_items(request: Request, *, one: bool = False) -> tuple[list[Any
         raise EmulatorError("INVALID_DATA", "body", {"expected_data_type": "jsonobject"})
     data = body.get("data")
     if data is None:
-        raise EmulatorError("REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
-                            {"param_name": "data"})
+        raise EmulatorError(
+            "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", {"param_name": "data"}
+        )
     if not isinstance(data, list) or not data:
         raise EmulatorError("INVALID_DATA", "invalid data", {"param_name": "data", "expected_data_type": "jsonarray"})
     if len(data) > MAX_WRITE:
@@ -237,12 +280,14 @@ async def upsert_records(request: Request, emu: Any, grant: Any) -> Response:
         dup = [d.strip() for d in dup.split(",") if d.strip()]
     fmap = md.field_map(module)
     if not isinstance(dup, list) or not dup:
-        raise EmulatorError("INVALID_DATA", "invalid data", {"param_name": "duplicate_check_fields",
-                                                             "expected_data_type": "jsonarray"})
+        raise EmulatorError(
+            "INVALID_DATA", "invalid data", {"param_name": "duplicate_check_fields", "expected_data_type": "jsonarray"}
+        )
     for name in dup:
         if not isinstance(name, str) or name not in fmap or fmap[name]["read_only"]:
-            raise EmulatorError("INVALID_DATA", "invalid data",
-                                {"api_name": str(name), "param_name": "duplicate_check_fields"})
+            raise EmulatorError(
+                "INVALID_DATA", "invalid data", {"api_name": str(name), "param_name": "duplicate_check_fields"}
+            )
     results = await _run_write(emu, len(data), lambda: emu.store.upsert(module, data, dup, grant.user_email))
     return json_response({"data": results}, status=_batch_status(results, 200))
 
@@ -252,8 +297,7 @@ async def delete_records(request: Request, emu: Any, grant: Any) -> Response:
     module = module_of(request)
     ids = _ids_param(request)
     if ids is None:
-        raise EmulatorError("REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
-                            {"param_name": "ids"})
+        raise EmulatorError("REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", {"param_name": "ids"})
     results = await _run_write(emu, len(ids), lambda: emu.store.delete(module, ids))
     return json_response({"data": results}, status=_batch_status(results, 200))
 

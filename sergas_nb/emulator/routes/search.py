@@ -16,7 +16,15 @@ from starlette.routing import Route
 from sergas_nb.emulator.errors import EmulatorError
 from sergas_nb.emulator.limits import coql_cost
 from sergas_nb.emulator.routes.common import (
-    crm, field_list, int_param, json_body, json_response, module_of, no_content, project)
+    crm,
+    field_list,
+    int_param,
+    json_body,
+    json_response,
+    module_of,
+    no_content,
+    project,
+)
 from sergas_nb.emulator.routes.pagination import DISCRETE_LIMIT
 from sergas_nb.emulator.state import metadata as md
 
@@ -39,8 +47,11 @@ def predicate_from(request: Request, module: str, *, required: bool) -> Predicat
         return C.word_matcher(q["word"], fmap)
     if required:
         # module_search.json (Mandatory_Param_Missing): EXPECTED_PARAM_MISSING naming every alternative.
-        raise EmulatorError("EXPECTED_PARAM_MISSING", "One of the expected parameter is missing",
-                            {"param_names": ["criteria", "email", "phone", "word"]})
+        raise EmulatorError(
+            "EXPECTED_PARAM_MISSING",
+            "One of the expected parameter is missing",
+            {"param_names": ["criteria", "email", "phone", "word"]},
+        )
     return None
 
 
@@ -55,8 +66,7 @@ async def search_records(request: Request, emu: Any, grant: Any) -> Response:
     start = (page - 1) * per_page
     if start >= DISCRETE_LIMIT:
         # module_search.json (Max_records): this message, and the limit as the string "2000".
-        raise EmulatorError("LIMIT_REACHED", "maximum response iteration limit reached",
-                            {"limit": str(DISCRETE_LIMIT)})
+        raise EmulatorError("LIMIT_REACHED", "maximum response iteration limit reached", {"limit": str(DISCRETE_LIMIT)})
     emu.limits.charge(1)
     with emu.limits.sub_slot():
         end = min(start + per_page, DISCRETE_LIMIT)
@@ -80,8 +90,9 @@ async def search_records(request: Request, emu: Any, grant: Any) -> Response:
         await emu.faults.delay(len(rows))
     if not rows:
         return no_content()
-    return json_response({"data": rows, "info": {"per_page": per_page, "count": len(rows), "page": page,
-                                                 "more_records": more}})
+    return json_response(
+        {"data": rows, "info": {"per_page": per_page, "count": len(rows), "page": page, "more_records": more}}
+    )
 
 
 class StoreCatalog:
@@ -119,8 +130,9 @@ async def coql(request: Request, emu: Any, grant: Any) -> Response:
     if not isinstance(query, str) or not query.strip():
         # coql.json lists no missing-parameter code for this operation: its INVALID_QUERY answer, with the
         # documented message and a reason naming the key.
-        raise EmulatorError("INVALID_QUERY", "invalid query formed",
-                            {"api_name": "select_query", "reason": "select_query is mandatory"})
+        raise EmulatorError(
+            "INVALID_QUERY", "invalid query formed", {"api_name": "select_query", "reason": "select_query is mandatory"}
+        )
     emu.limits.charge(coql_cost(_coql_limit(query)))
     with emu.limits.sub_slot():
         with emu.store.lock:

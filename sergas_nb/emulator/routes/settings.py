@@ -29,13 +29,13 @@ def _modules_body() -> bytes:
 def _module_param(request: Request) -> str:
     name = request.query_params.get("module")
     if not name:
-        raise EmulatorError("REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
-                            {"param_name": "module"})
+        raise EmulatorError(
+            "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", {"param_name": "module"}
+        )
     canon = md.canonical_module(name)
     if canon is None:
         # fields.json: INVALID_MODULE's details name the offending parameter in api_name.
-        raise EmulatorError("INVALID_MODULE", "the module name given seems to be invalid",
-                            {"api_name": "module"})
+        raise EmulatorError("INVALID_MODULE", "the module name given seems to be invalid", {"api_name": "module"})
     return canon
 
 

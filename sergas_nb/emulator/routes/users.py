@@ -11,15 +11,27 @@ from starlette.routing import Route
 from sergas_nb.emulator.errors import EmulatorError
 from sergas_nb.emulator.routes.common import crm, int_param, json_response, no_content
 
-USER_TYPES = ("AllUsers", "ActiveUsers", "DeactiveUsers", "ConfirmedUsers", "NotConfirmedUsers", "DeletedUsers",
-              "ActiveConfirmedUsers", "AdminUsers", "ActiveConfirmedAdmins", "CurrentUser")
+USER_TYPES = (
+    "AllUsers",
+    "ActiveUsers",
+    "DeactiveUsers",
+    "ConfirmedUsers",
+    "NotConfirmedUsers",
+    "DeletedUsers",
+    "ActiveConfirmedUsers",
+    "AdminUsers",
+    "ActiveConfirmedAdmins",
+    "CurrentUser",
+)
 
 
 @crm
 async def list_users(request: Request, emu: Any, grant: Any) -> Response:
     kind = request.query_params.get("type") or "AllUsers"
     if kind not in USER_TYPES:
-        raise EmulatorError("INVALID_DATA", "invalid data", {"param_name": "type", "supported_values": list(USER_TYPES)})
+        raise EmulatorError(
+            "INVALID_DATA", "invalid data", {"param_name": "type", "supported_values": list(USER_TYPES)}
+        )
     per_page = int_param(request, "per_page", 200, 1, 200)
     page = int_param(request, "page", 1, 1)
     emu.limits.charge(1)
@@ -31,12 +43,21 @@ async def list_users(request: Request, emu: Any, grant: Any) -> Response:
         users = [u for u in users if u["profile"]["name"] == "Administrator"]
     elif kind in ("DeactiveUsers", "NotConfirmedUsers", "DeletedUsers"):
         users = []
-    chunk = users[(page - 1) * per_page: page * per_page]
+    chunk = users[(page - 1) * per_page : page * per_page]
     await emu.faults.delay()
     if not chunk:
         return no_content()
-    return json_response({"users": chunk, "info": {"per_page": per_page, "count": len(chunk), "page": page,
-                                                   "more_records": page * per_page < len(users)}})
+    return json_response(
+        {
+            "users": chunk,
+            "info": {
+                "per_page": per_page,
+                "count": len(chunk),
+                "page": page,
+                "more_records": page * per_page < len(users),
+            },
+        }
+    )
 
 
 @crm

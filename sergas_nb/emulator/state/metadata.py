@@ -12,45 +12,144 @@ from typing import Any
 MODULES: tuple[str, ...] = ("Leads", "Accounts", "Contacts", "Deals")
 
 # Stable 19-digit ids for modules and fields (real orgs use 19-digit numeric strings everywhere).
-_MODULE_IDS = {"Leads": "6250853000000002175", "Accounts": "6250853000000002177",
-               "Contacts": "6250853000000002179", "Deals": "6250853000000002181"}
-_MODULE_LABELS = {"Leads": ("Lead", "Leads"), "Accounts": ("Account", "Accounts"),
-                  "Contacts": ("Contact", "Contacts"), "Deals": ("Deal", "Deals")}
+_MODULE_IDS = {
+    "Leads": "6250853000000002175",
+    "Accounts": "6250853000000002177",
+    "Contacts": "6250853000000002179",
+    "Deals": "6250853000000002181",
+}
+_MODULE_LABELS = {
+    "Leads": ("Lead", "Leads"),
+    "Accounts": ("Account", "Accounts"),
+    "Contacts": ("Contact", "Contacts"),
+    "Deals": ("Deal", "Deals"),
+}
 
 # The field Zoho checks for duplicates by default (insert) and upsert's default duplicate_check_fields.
-DUPLICATE_FIELDS: dict[str, str] = {"Leads": "Email", "Accounts": "Account_Name",
-                                    "Contacts": "Email", "Deals": "Deal_Name"}
+DUPLICATE_FIELDS: dict[str, str] = {
+    "Leads": "Email",
+    "Accounts": "Account_Name",
+    "Contacts": "Email",
+    "Deals": "Deal_Name",
+}
 
 _JSON_TYPES = {
-    "text": "string", "textarea": "string", "email": "string", "phone": "string", "website": "string",
-    "autonumber": "string", "picklist": "string", "date": "string", "datetime": "string",
-    "integer": "integer", "bigint": "integer", "currency": "double", "double": "double", "percent": "double",
-    "boolean": "boolean", "lookup": "jsonobject", "ownerlookup": "jsonobject", "userlookup": "jsonobject",
+    "text": "string",
+    "textarea": "string",
+    "email": "string",
+    "phone": "string",
+    "website": "string",
+    "autonumber": "string",
+    "picklist": "string",
+    "date": "string",
+    "datetime": "string",
+    "integer": "integer",
+    "bigint": "integer",
+    "currency": "double",
+    "double": "double",
+    "percent": "double",
+    "boolean": "boolean",
+    "lookup": "jsonobject",
+    "ownerlookup": "jsonobject",
+    "userlookup": "jsonobject",
     "multiselectpicklist": "jsonarray",
 }
-_LENGTHS = {"text": 255, "textarea": 32000, "email": 100, "phone": 30, "website": 255, "autonumber": 255,
-            "picklist": 120, "multiselectpicklist": 2000, "integer": 9, "bigint": 18, "currency": 16,
-            "double": 16, "percent": 5, "boolean": 5, "date": 20, "datetime": 120, "lookup": 120,
-            "ownerlookup": 120, "userlookup": 120}
+_LENGTHS = {
+    "text": 255,
+    "textarea": 32000,
+    "email": 100,
+    "phone": 30,
+    "website": 255,
+    "autonumber": 255,
+    "picklist": 120,
+    "multiselectpicklist": 2000,
+    "integer": 9,
+    "bigint": 18,
+    "currency": 16,
+    "double": 16,
+    "percent": 5,
+    "boolean": 5,
+    "date": 20,
+    "datetime": 120,
+    "lookup": 120,
+    "ownerlookup": 120,
+    "userlookup": 120,
+}
 
 INDUSTRIES: tuple[str, ...] = (
-    "Technology", "Healthcare", "Financial Services", "Manufacturing", "Retail", "Education", "Energy",
-    "Real Estate", "Telecommunications", "Media", "Transportation", "Hospitality", "Government",
-    "Construction", "Agriculture", "Consulting")
-ACCOUNT_TYPES = ("Analyst", "Competitor", "Customer", "Distributor", "Integrator", "Investor", "Other",
-                 "Partner", "Press", "Prospect", "Reseller", "Supplier", "Vendor")
+    "Technology",
+    "Healthcare",
+    "Financial Services",
+    "Manufacturing",
+    "Retail",
+    "Education",
+    "Energy",
+    "Real Estate",
+    "Telecommunications",
+    "Media",
+    "Transportation",
+    "Hospitality",
+    "Government",
+    "Construction",
+    "Agriculture",
+    "Consulting",
+)
+ACCOUNT_TYPES = (
+    "Analyst",
+    "Competitor",
+    "Customer",
+    "Distributor",
+    "Integrator",
+    "Investor",
+    "Other",
+    "Partner",
+    "Press",
+    "Prospect",
+    "Reseller",
+    "Supplier",
+    "Vendor",
+)
 RATINGS = ("Acquired", "Active", "Market Failed", "Project Cancelled", "Shut Down")
 OWNERSHIPS = ("Other", "Private", "Public", "Subsidiary", "Partnership", "Government", "Privately Held")
 ACCOUNT_STATUSES = ("Active", "At Risk", "Churned", "Prospect")
-LEAD_SOURCES = ("Advertisement", "Cold Call", "Employee Referral", "External Referral", "Online Store",
-                "Partner", "Public Relations", "Sales Email Alias", "Seminar Partner", "Internal Seminar",
-                "Trade Show", "Web Download", "Web Research", "Chat")
-LEAD_STATUSES = ("Attempted to Contact", "Contact in Future", "Contacted", "Junk Lead", "Lost Lead",
-                 "Not Contacted", "Pre-Qualified", "Not Qualified")
+LEAD_SOURCES = (
+    "Advertisement",
+    "Cold Call",
+    "Employee Referral",
+    "External Referral",
+    "Online Store",
+    "Partner",
+    "Public Relations",
+    "Sales Email Alias",
+    "Seminar Partner",
+    "Internal Seminar",
+    "Trade Show",
+    "Web Download",
+    "Web Research",
+    "Chat",
+)
+LEAD_STATUSES = (
+    "Attempted to Contact",
+    "Contact in Future",
+    "Contacted",
+    "Junk Lead",
+    "Lost Lead",
+    "Not Contacted",
+    "Pre-Qualified",
+    "Not Qualified",
+)
 SALUTATIONS = ("Mr.", "Mrs.", "Ms.", "Dr.", "Prof.")
-STAGES = ("Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers",
-          "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost",
-          "Closed Lost to Competition")
+STAGES = (
+    "Qualification",
+    "Needs Analysis",
+    "Value Proposition",
+    "Id. Decision Makers",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+    "Closed Won",
+    "Closed Lost",
+    "Closed Lost to Competition",
+)
 DEAL_TYPES = ("Existing Business", "New Business")
 
 _id_counters: dict[str, int] = {}
@@ -64,15 +163,35 @@ def _field_id(module: str) -> str:
 
 def _picklist(values: tuple[str, ...] | list[str], none: bool = True) -> list[dict[str, Any]]:
     items = (["-None-"] if none else []) + list(values)
-    return [{"display_value": v, "actual_value": v, "type": "used", "id": f"{6250853000000100000 + i:019d}",
-             "sequence_number": i + 1, "colour_code": None, "reference_value": v}
-            for i, v in enumerate(items)]
+    return [
+        {
+            "display_value": v,
+            "actual_value": v,
+            "type": "used",
+            "id": f"{6250853000000100000 + i:019d}",
+            "sequence_number": i + 1,
+            "colour_code": None,
+            "reference_value": v,
+        }
+        for i, v in enumerate(items)
+    ]
 
 
-def _f(module: str, api_name: str, data_type: str, label: str | None = None, *, mandatory: bool = False,
-       read_only: bool = False, custom: bool = False, picklist: tuple[str, ...] | None = None,
-       lookup: str | None = None, unique: bool = False, length: int | None = None,
-       json_type: str | None = None) -> dict[str, Any]:
+def _f(
+    module: str,
+    api_name: str,
+    data_type: str,
+    label: str | None = None,
+    *,
+    mandatory: bool = False,
+    read_only: bool = False,
+    custom: bool = False,
+    picklist: tuple[str, ...] | None = None,
+    lookup: str | None = None,
+    unique: bool = False,
+    length: int | None = None,
+    json_type: str | None = None,
+) -> dict[str, Any]:
     label = label or api_name.replace("_", " ")
     field: dict[str, Any] = {
         "api_name": api_name,
@@ -135,8 +254,12 @@ def _f(module: str, api_name: str, data_type: str, label: str | None = None, *, 
         "history_tracking": {"module": {}, "duration_configured_field": {"api_name": None, "id": None}},
         "external": {"show": None, "type": None},
         "crypt": {"mode": None, "status": None},
-        "operation_type": {"web_update": not read_only, "api_create": not read_only, "web_create": not read_only,
-                           "api_update": not read_only},
+        "operation_type": {
+            "web_update": not read_only,
+            "api_create": not read_only,
+            "web_create": not read_only,
+            "api_update": not read_only,
+        },
         "view_type": {"view": True, "edit": not read_only, "quick_create": mandatory, "create": not read_only},
         "layout_associations": [],
         "email_parser": {"fields_update_supported": None, "record_operations_supported": None},
@@ -146,22 +269,36 @@ def _f(module: str, api_name: str, data_type: str, label: str | None = None, *, 
         "profiles": [],
         "sub_module": {"api_name": None, "id": None},
         "convert_mapping": {},
-        "multiuserlookup": {"display_label": None, "linking_module": {"api_name": None, "id": None},
-                            "connected_module": {"api_name": None, "id": None}, "lookup_apiname": None,
-                            "api_name": None, "connectedfield_apiname": None, "connectedlookup_apiname": None,
-                            "id": None, "record_access": None},
+        "multiuserlookup": {
+            "display_label": None,
+            "linking_module": {"api_name": None, "id": None},
+            "connected_module": {"api_name": None, "id": None},
+            "lookup_apiname": None,
+            "api_name": None,
+            "connectedfield_apiname": None,
+            "connectedlookup_apiname": None,
+            "id": None,
+            "record_access": None,
+        },
         "autonumber": {"starting_number_length": 0, "prefix": None, "suffix": None, "start_number": None},
-        "association_details": {"related_field": {"api_name": None, "id": None},
-                                "lookup_field": {"api_name": None, "id": None}},
+        "association_details": {
+            "related_field": {"api_name": None, "id": None},
+            "lookup_field": {"api_name": None, "id": None},
+        },
         "allowed_modules": [],
         "hipaa_compliance": {"restricted_in_export": None, "restricted": None},
         "textarea": {"type": "large"} if data_type == "textarea" else {},
     }
     if lookup:
-        field["lookup"] = {"display_label": lookup[:-1] if lookup.endswith("s") else lookup,
-                           "api_name": lookup, "module": {"api_name": lookup, "id": _MODULE_IDS[lookup]},
-                           "id": _field_id(module), "revalidate_filter_during_edit": False,
-                           "query_details": {}, "show_fields": []}
+        field["lookup"] = {
+            "display_label": lookup[:-1] if lookup.endswith("s") else lookup,
+            "api_name": lookup,
+            "module": {"api_name": lookup, "id": _MODULE_IDS[lookup]},
+            "id": _field_id(module),
+            "revalidate_filter_during_edit": False,
+            "query_details": {},
+            "show_fields": [],
+        }
     if data_type in ("ownerlookup", "userlookup"):
         field["lookup"] = {"module": {"api_name": "users", "id": None}}
     return field
@@ -338,30 +475,77 @@ def modules() -> list[dict[str, Any]]:
     out = []
     for seq, name in enumerate(MODULES, start=1):
         singular, plural = _MODULE_LABELS[name]
-        out.append({
-            "api_name": name, "module_name": name, "singular_label": singular, "plural_label": plural,
-            "id": _MODULE_IDS[name], "api_supported": True, "generated_type": "default",
-            "creatable": True, "editable": True, "deletable": True, "viewable": True, "visible": True,
-            "convertable": name == "Leads", "show_as_tab": True, "sequence_number": seq,
-            "quick_create": True, "global_search_supported": True, "modified_time": None,
-            "modified_by": {"name": "System", "id": None}, "business_card_field_limit": 5, "web_link": None,
-            "presence_sub_menu": False, "triggers_supported": True, "feeds_required": False,
-            "scoring_supported": True, "webform_supported": name in ("Leads", "Contacts"),
-            "isBlueprintSupported": True, "filter_supported": True, "kanban_view_supported": True,
-            "kanban_view": False, "email_template_support": True, "inventory_template_supported": False,
-            "description": None, "profile_count": 1, "parent_module": {}, "visibility": 1,
-            "arguments": [], "per_page": 200, "recycle_bin_on_delete": True,
-            "profiles": [{"name": "Administrator", "id": "6250853000000026011"}],
-            "status": "visible",
-            # The remaining keys Zoho's OpenAPI file requires, as an org without customisations shows them.
-            "common.search_supported": True, "chart_view": False, "emailTemplate_support": True,
-            "email_parser_supported": False, "chart_view_supported": True, "track_current_data": False,
-            "activity_badge": None, "$field_states": [], "business_card_fields": [], "$properties": [],
-            "$on_demand_properties": [], "search_layout_fields": [], "lookup_field_properties": {"fields": []},
-            "related_lists": [], "filter_status": True,
-            "related_list_properties": {"sort_by": {"api_name": None, "id": None}, "fields": [], "sort_order": None},
-            "display_field": {"api_name": _DISPLAY_FIELD[name], "id": field_map(name)[_DISPLAY_FIELD[name]]["id"]},
-            "layouts": [], "fields": [], "custom_view": None, "zia_view": False, "default_mapping_fields": [],
-            "layout_associations": [],
-        })
+        out.append(
+            {
+                "api_name": name,
+                "module_name": name,
+                "singular_label": singular,
+                "plural_label": plural,
+                "id": _MODULE_IDS[name],
+                "api_supported": True,
+                "generated_type": "default",
+                "creatable": True,
+                "editable": True,
+                "deletable": True,
+                "viewable": True,
+                "visible": True,
+                "convertable": name == "Leads",
+                "show_as_tab": True,
+                "sequence_number": seq,
+                "quick_create": True,
+                "global_search_supported": True,
+                "modified_time": None,
+                "modified_by": {"name": "System", "id": None},
+                "business_card_field_limit": 5,
+                "web_link": None,
+                "presence_sub_menu": False,
+                "triggers_supported": True,
+                "feeds_required": False,
+                "scoring_supported": True,
+                "webform_supported": name in ("Leads", "Contacts"),
+                "isBlueprintSupported": True,
+                "filter_supported": True,
+                "kanban_view_supported": True,
+                "kanban_view": False,
+                "email_template_support": True,
+                "inventory_template_supported": False,
+                "description": None,
+                "profile_count": 1,
+                "parent_module": {},
+                "visibility": 1,
+                "arguments": [],
+                "per_page": 200,
+                "recycle_bin_on_delete": True,
+                "profiles": [{"name": "Administrator", "id": "6250853000000026011"}],
+                "status": "visible",
+                # The remaining keys Zoho's OpenAPI file requires, as an org without customisations shows them.
+                "common.search_supported": True,
+                "chart_view": False,
+                "emailTemplate_support": True,
+                "email_parser_supported": False,
+                "chart_view_supported": True,
+                "track_current_data": False,
+                "activity_badge": None,
+                "$field_states": [],
+                "business_card_fields": [],
+                "$properties": [],
+                "$on_demand_properties": [],
+                "search_layout_fields": [],
+                "lookup_field_properties": {"fields": []},
+                "related_lists": [],
+                "filter_status": True,
+                "related_list_properties": {
+                    "sort_by": {"api_name": None, "id": None},
+                    "fields": [],
+                    "sort_order": None,
+                },
+                "display_field": {"api_name": _DISPLAY_FIELD[name], "id": field_map(name)[_DISPLAY_FIELD[name]]["id"]},
+                "layouts": [],
+                "fields": [],
+                "custom_view": None,
+                "zia_view": False,
+                "default_mapping_fields": [],
+                "layout_associations": [],
+            }
+        )
     return out

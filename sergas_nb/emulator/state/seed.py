@@ -9,47 +9,267 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sergas_nb.emulator.state import metadata as md
 
 # Seeded data lives between these instants; live writes use the real clock and so are always newer.
-SEED_START = datetime(2019, 1, 1, tzinfo=timezone.utc).timestamp()
-SEED_END = datetime(2025, 10, 31, tzinfo=timezone.utc).timestamp()
+SEED_START = datetime(2019, 1, 1, tzinfo=UTC).timestamp()
+SEED_END = datetime(2025, 10, 31, tzinfo=UTC).timestamp()
 FIRST_ID = 6250853000000300000
 ORG_ID = "6250853000000000001"
 
-_ADJ = ("Blue", "Red", "Green", "Silver", "Golden", "North", "South", "East", "West", "Bright", "Swift",
-        "Summit", "Pioneer", "Atlas", "Apex", "Vertex", "Granite", "Cedar", "Maple", "Oak", "River",
-        "Harbor", "Iron", "Crystal", "Lunar", "Solar", "Stellar", "Quantum", "Nova", "Prime", "Alpine",
-        "Coastal", "Evergreen", "Falcon", "Eagle", "Liberty", "Horizon", "Keystone", "Meridian",
-        "Northstar", "Pinnacle", "Redwood", "Sterling", "Titan", "Union", "Vista", "Zenith", "Beacon",
-        "Cobalt", "Crescent", "Everest", "Frontier", "Global", "Heritage", "Insight", "Legacy", "Noble",
-        "Orion", "Phoenix", "Radiant")
-_NOUN = ("Ridge", "Bridge", "Point", "Stone", "Field", "Gate", "Wave", "Peak", "Path", "Lake", "Forge",
-         "Works", "Labs", "Valley", "Crest", "Bay", "Port", "Line", "Grove", "Haven", "Mark", "Star",
-         "Tree", "Rock", "Wind", "Light", "Spring", "Brook", "Hill", "Shore", "Sky", "Core", "Edge",
-         "Link", "Wing", "Arc", "Loop", "Mill", "Yard", "Dale")
-_SECTOR = ("Analytics", "Systems", "Logistics", "Health", "Capital", "Energy", "Foods", "Motors",
-           "Software", "Networks", "Pharma", "Retail", "Media", "Consulting", "Robotics", "Materials",
-           "Biotech", "Finance", "Partners", "Holdings", "Solutions", "Dynamics", "Industries",
-           "Technologies", "Ventures", "Labs", "Supply", "Freight", "Studios", "Clinics")
+_ADJ = (
+    "Blue",
+    "Red",
+    "Green",
+    "Silver",
+    "Golden",
+    "North",
+    "South",
+    "East",
+    "West",
+    "Bright",
+    "Swift",
+    "Summit",
+    "Pioneer",
+    "Atlas",
+    "Apex",
+    "Vertex",
+    "Granite",
+    "Cedar",
+    "Maple",
+    "Oak",
+    "River",
+    "Harbor",
+    "Iron",
+    "Crystal",
+    "Lunar",
+    "Solar",
+    "Stellar",
+    "Quantum",
+    "Nova",
+    "Prime",
+    "Alpine",
+    "Coastal",
+    "Evergreen",
+    "Falcon",
+    "Eagle",
+    "Liberty",
+    "Horizon",
+    "Keystone",
+    "Meridian",
+    "Northstar",
+    "Pinnacle",
+    "Redwood",
+    "Sterling",
+    "Titan",
+    "Union",
+    "Vista",
+    "Zenith",
+    "Beacon",
+    "Cobalt",
+    "Crescent",
+    "Everest",
+    "Frontier",
+    "Global",
+    "Heritage",
+    "Insight",
+    "Legacy",
+    "Noble",
+    "Orion",
+    "Phoenix",
+    "Radiant",
+)
+_NOUN = (
+    "Ridge",
+    "Bridge",
+    "Point",
+    "Stone",
+    "Field",
+    "Gate",
+    "Wave",
+    "Peak",
+    "Path",
+    "Lake",
+    "Forge",
+    "Works",
+    "Labs",
+    "Valley",
+    "Crest",
+    "Bay",
+    "Port",
+    "Line",
+    "Grove",
+    "Haven",
+    "Mark",
+    "Star",
+    "Tree",
+    "Rock",
+    "Wind",
+    "Light",
+    "Spring",
+    "Brook",
+    "Hill",
+    "Shore",
+    "Sky",
+    "Core",
+    "Edge",
+    "Link",
+    "Wing",
+    "Arc",
+    "Loop",
+    "Mill",
+    "Yard",
+    "Dale",
+)
+_SECTOR = (
+    "Analytics",
+    "Systems",
+    "Logistics",
+    "Health",
+    "Capital",
+    "Energy",
+    "Foods",
+    "Motors",
+    "Software",
+    "Networks",
+    "Pharma",
+    "Retail",
+    "Media",
+    "Consulting",
+    "Robotics",
+    "Materials",
+    "Biotech",
+    "Finance",
+    "Partners",
+    "Holdings",
+    "Solutions",
+    "Dynamics",
+    "Industries",
+    "Technologies",
+    "Ventures",
+    "Labs",
+    "Supply",
+    "Freight",
+    "Studios",
+    "Clinics",
+)
 _LEGAL = ("Inc", "LLC", "Ltd", "Corp", "GmbH", "PLC", "Co", "Group", "SA", "AG")
-_FIRST = ("James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David",
-          "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah",
-          "Charles", "Karen", "Priya", "Arjun", "Wei", "Mei", "Hiroshi", "Yuki", "Carlos", "Sofia",
-          "Ahmed", "Fatima", "Olga", "Ivan", "Lars", "Ingrid", "Pierre", "Camille", "Luca", "Giulia",
-          "Kwame", "Amara", "Diego", "Lucia", "Noah", "Emma", "Liam", "Olivia", "Ethan", "Ava")
-_LAST = ("Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
-         "Martinez", "Hernandez", "Lopez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson",
-         "Martin", "Lee", "Patel", "Sharma", "Chen", "Wang", "Tanaka", "Suzuki", "Silva", "Rossi",
-         "Muller", "Schmidt", "Dubois", "Nielsen", "Kowalski", "Novak", "Okafor", "Mensah", "Haddad",
-         "Khan", "Ivanov", "Larsen", "Costa", "Moreau", "Fischer", "Nakamura", "Kim", "Park")
+_FIRST = (
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "William",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Charles",
+    "Karen",
+    "Priya",
+    "Arjun",
+    "Wei",
+    "Mei",
+    "Hiroshi",
+    "Yuki",
+    "Carlos",
+    "Sofia",
+    "Ahmed",
+    "Fatima",
+    "Olga",
+    "Ivan",
+    "Lars",
+    "Ingrid",
+    "Pierre",
+    "Camille",
+    "Luca",
+    "Giulia",
+    "Kwame",
+    "Amara",
+    "Diego",
+    "Lucia",
+    "Noah",
+    "Emma",
+    "Liam",
+    "Olivia",
+    "Ethan",
+    "Ava",
+)
+_LAST = (
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Patel",
+    "Sharma",
+    "Chen",
+    "Wang",
+    "Tanaka",
+    "Suzuki",
+    "Silva",
+    "Rossi",
+    "Muller",
+    "Schmidt",
+    "Dubois",
+    "Nielsen",
+    "Kowalski",
+    "Novak",
+    "Okafor",
+    "Mensah",
+    "Haddad",
+    "Khan",
+    "Ivanov",
+    "Larsen",
+    "Costa",
+    "Moreau",
+    "Fischer",
+    "Nakamura",
+    "Kim",
+    "Park",
+)
 # (country, [(city, state, phone prefix)])
 _PLACES = (
-    ("United States", (("New York", "NY"), ("San Francisco", "CA"), ("Austin", "TX"), ("Chicago", "IL"),
-                       ("Boston", "MA"), ("Seattle", "WA"), ("Denver", "CO"), ("Atlanta", "GA"))),
+    (
+        "United States",
+        (
+            ("New York", "NY"),
+            ("San Francisco", "CA"),
+            ("Austin", "TX"),
+            ("Chicago", "IL"),
+            ("Boston", "MA"),
+            ("Seattle", "WA"),
+            ("Denver", "CO"),
+            ("Atlanta", "GA"),
+        ),
+    ),
     ("United Kingdom", (("London", "England"), ("Manchester", "England"), ("Edinburgh", "Scotland"))),
     ("Germany", (("Berlin", "BE"), ("Munich", "BY"), ("Hamburg", "HH"))),
     ("France", (("Paris", "IDF"), ("Lyon", "ARA"))),
@@ -64,19 +284,34 @@ _PLACES = (
 )
 # Country weights: skewed towards the US like most CRM orgs.
 _PLACE_WEIGHTS = (40, 10, 8, 6, 10, 5, 5, 5, 4, 3, 2, 2)
-_STREETS = ("Main St", "Oak Ave", "Market St", "Park Rd", "High St", "King St", "Elm St", "Lake Dr",
-            "Hill Rd", "Church St", "Mill Ln", "Station Rd", "Harbor Blvd", "Broadway", "Pine St")
+_STREETS = (
+    "Main St",
+    "Oak Ave",
+    "Market St",
+    "Park Rd",
+    "High St",
+    "King St",
+    "Elm St",
+    "Lake Dr",
+    "Hill Rd",
+    "Church St",
+    "Mill Ln",
+    "Station Rd",
+    "Harbor Blvd",
+    "Broadway",
+    "Pine St",
+)
 _ACCOUNT_STATUS_WEIGHTS = (55, 20, 10, 15)
 _DOMAINS = ("example.com", "example.org", "example.net")
 
 
 def iso(ts: float) -> str:
     """UTC instant as Zoho's datetime string with an explicit +00:00 offset (sorts as text)."""
-    return datetime.fromtimestamp(int(ts), timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def day(ts: float) -> str:
-    return datetime.fromtimestamp(int(ts), timezone.utc).strftime("%Y-%m-%d")
+    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%d")
 
 
 @dataclass
@@ -100,40 +335,104 @@ def _users(rng: random.Random, user_email: str) -> list[dict[str, Any]]:
                 break
         email = user_email if i == 0 else f"{first.lower()}.{last.lower()}@sergas-demo.example"
         uid = f"{6250853000000200001 + i * 17:019d}"
-        users.append({
-            "id": uid, "first_name": first, "last_name": last, "full_name": f"{first} {last}",
-            "name": f"{first} {last}", "email": email, "status": "active", "confirm": True,
-            "role": {"name": "CEO" if i == 0 else "Sales Representative", "id": "6250853000000026005"},
-            "profile": {"name": "Administrator" if i == 0 else "Standard",
-                        "id": "6250853000000026011" if i == 0 else "6250853000000026014"},
-            "time_zone": None, "locale": "en_US", "language": "en_US", "country_locale": "en_US",
-            "zuid": str(90000000 + i), "country": "US", "date_format": "MMM d, yyyy", "time_format": "HH:mm",
-            "phone": None, "mobile": None, "website": None, "alias": None, "city": None, "state": None,
-            "street": None, "zip": None, "fax": None, "dob": None, "Isonline": i == 0,
-            "created_time": iso(SEED_START - 86400 * 30), "Modified_Time": iso(SEED_START - 86400 * 30),
-            "sort_order_preference__s": "First Name,Last Name", "default_tab_group": "0",
-            "status_reason__s": None, "decimal_separator": "Period", "number_separator": None,
-        })
+        users.append(
+            {
+                "id": uid,
+                "first_name": first,
+                "last_name": last,
+                "full_name": f"{first} {last}",
+                "name": f"{first} {last}",
+                "email": email,
+                "status": "active",
+                "confirm": True,
+                "role": {"name": "CEO" if i == 0 else "Sales Representative", "id": "6250853000000026005"},
+                "profile": {
+                    "name": "Administrator" if i == 0 else "Standard",
+                    "id": "6250853000000026011" if i == 0 else "6250853000000026014",
+                },
+                "time_zone": None,
+                "locale": "en_US",
+                "language": "en_US",
+                "country_locale": "en_US",
+                "zuid": str(90000000 + i),
+                "country": "US",
+                "date_format": "MMM d, yyyy",
+                "time_format": "HH:mm",
+                "phone": None,
+                "mobile": None,
+                "website": None,
+                "alias": None,
+                "city": None,
+                "state": None,
+                "street": None,
+                "zip": None,
+                "fax": None,
+                "dob": None,
+                "Isonline": i == 0,
+                "created_time": iso(SEED_START - 86400 * 30),
+                "Modified_Time": iso(SEED_START - 86400 * 30),
+                "sort_order_preference__s": "First Name,Last Name",
+                "default_tab_group": "0",
+                "status_reason__s": None,
+                "decimal_separator": "Period",
+                "number_separator": None,
+            }
+        )
     return users
 
 
 def _org(company: str) -> dict[str, Any]:
     return {
-        "id": ORG_ID, "zgid": "90000001", "company_name": company, "domain_name": "org90000001",
-        "alias": None, "primary_email": "admin@sergas-demo.example", "primary_zuid": "90000000",
-        "currency": "US Dollar - USD", "currency_symbol": "$", "iso_code": "USD", "currency_locale": "en_US",
-        "mc_status": False, "gapps_enabled": False, "time_zone": "Etc/UTC", "country": "United States",
-        "country_code": "US", "phone": "+1-555-010-0100", "mobile": None, "fax": None,
-        "website": "https://www.sergas-demo.example", "street": None, "city": None, "state": None, "zip": None,
-        "description": None, "employee_count": "50", "type": "Production", "privacy_settings": True,
-        "zia_portal_id": None, "photo_id": None, "hipaa_compliance_enabled": False, "lite_users_enabled": False,
-        "translation_enabled": False, "deletable_org_account": False, "max_per_page": 200,
-        "ezgid": "90000001", "call_icon": "", "oauth_presence": False, "zia_zgid": 90000001,
+        "id": ORG_ID,
+        "zgid": "90000001",
+        "company_name": company,
+        "domain_name": "org90000001",
+        "alias": None,
+        "primary_email": "admin@sergas-demo.example",
+        "primary_zuid": "90000000",
+        "currency": "US Dollar - USD",
+        "currency_symbol": "$",
+        "iso_code": "USD",
+        "currency_locale": "en_US",
+        "mc_status": False,
+        "gapps_enabled": False,
+        "time_zone": "Etc/UTC",
+        "country": "United States",
+        "country_code": "US",
+        "phone": "+1-555-010-0100",
+        "mobile": None,
+        "fax": None,
+        "website": "https://www.sergas-demo.example",
+        "street": None,
+        "city": None,
+        "state": None,
+        "zip": None,
+        "description": None,
+        "employee_count": "50",
+        "type": "Production",
+        "privacy_settings": True,
+        "zia_portal_id": None,
+        "photo_id": None,
+        "hipaa_compliance_enabled": False,
+        "lite_users_enabled": False,
+        "translation_enabled": False,
+        "deletable_org_account": False,
+        "max_per_page": 200,
+        "ezgid": "90000001",
+        "call_icon": "",
+        "oauth_presence": False,
+        "zia_zgid": 90000001,
         "hierarchy_preferences": {"type": "Role_Hierarchy", "strictly_reporting": False},
         "checkin_preferences": {"restricted_event_types": None},
-        "license_details": {"paid_expiry": "2027-12-31T00:00:00+00:00", "users_license_purchased": 25,
-                            "trial_type": None, "trial_expiry": None, "paid": True, "paid_type": "enterprise",
-                            "trial_action": ""},
+        "license_details": {
+            "paid_expiry": "2027-12-31T00:00:00+00:00",
+            "users_license_purchased": 25,
+            "trial_type": None,
+            "trial_expiry": None,
+            "paid": True,
+            "paid_type": "enterprise",
+            "trial_action": "",
+        },
     }
 
 
@@ -158,7 +457,7 @@ class _Gen:
 
     def weighted(self, seq: tuple[Any, ...], weights: tuple[int, ...]) -> Any:
         r = self.rng.random() * sum(weights)
-        for item, w in zip(seq, weights):
+        for item, w in zip(seq, weights, strict=False):
             r -= w
             if r < 0:
                 return item
@@ -166,7 +465,7 @@ class _Gen:
 
     def place(self) -> tuple[str, str, str]:
         r = self.rng.random() * self._place_total
-        for (country, cities), c in zip(_PLACES, self._place_cum):
+        for (country, cities), c in zip(_PLACES, self._place_cum, strict=False):
             if r < c:
                 city, state = cities[int(self.rng.random() * len(cities))]
                 return country, city, state
@@ -184,8 +483,7 @@ class _Gen:
         return created, modified
 
 
-def _stamp(rec: dict[str, Any], g: _Gen, users: list[dict[str, Any]], i: int, n: int,
-           owner: dict[str, Any]) -> None:
+def _stamp(rec: dict[str, Any], g: _Gen, users: list[dict[str, Any]], i: int, n: int, owner: dict[str, Any]) -> None:
     created, modified = g.times(i, n)
     creator = users[0] if g.rng.random() < 0.3 else owner
     modifier = owner if g.rng.random() < 0.7 else users[int(g.rng.random() * len(users))]
@@ -207,8 +505,10 @@ def _company_names(g: _Gen, n: int) -> list[str]:
     seen: set[str] = set()
     r = g.rng.random
     for _ in range(n):
-        name = (f"{_ADJ[int(r() * len(_ADJ))]}{_NOUN[int(r() * len(_NOUN))].lower()} "
-                f"{_SECTOR[int(r() * len(_SECTOR))]} {_LEGAL[int(r() * len(_LEGAL))]}")
+        name = (
+            f"{_ADJ[int(r() * len(_ADJ))]}{_NOUN[int(r() * len(_NOUN))].lower()} "
+            f"{_SECTOR[int(r() * len(_SECTOR))]} {_LEGAL[int(r() * len(_LEGAL))]}"
+        )
         base, k = name, 2
         while name.lower() in seen:  # Account_Name is unique in the org: disambiguate like a person would
             name, k = f"{base} {k}", k + 1
@@ -217,8 +517,7 @@ def _company_names(g: _Gen, n: int) -> list[str]:
     return names
 
 
-def _accounts(g: _Gen, n: int, owners: list[dict[str, Any]], users: list[dict[str, Any]]
-              ) -> dict[str, dict[str, Any]]:
+def _accounts(g: _Gen, n: int, owners: list[dict[str, Any]], users: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     r = g.rng.random
     out: dict[str, dict[str, Any]] = {}
     names = _company_names(g, n)
@@ -242,8 +541,9 @@ def _accounts(g: _Gen, n: int, owners: list[dict[str, Any]], users: list[dict[st
             "Account_Number": f"ACC-{100000 + i}",
             "Account_Site": city if r() < 0.5 else None,
             "Parent_Account": parent,
-            "Account_Type": g.weighted(("Customer", "Prospect", "Partner", "Reseller", "Vendor", "Other"),
-                                       (50, 25, 10, 6, 5, 4)),
+            "Account_Type": g.weighted(
+                ("Customer", "Prospect", "Partner", "Reseller", "Vendor", "Other"), (50, 25, 10, 6, 5, 4)
+            ),
             "Industry": g.pick(md.INDUSTRIES),
             "Rating": g.pick(md.RATINGS) if r() < 0.7 else None,
             "Ownership": g.pick(md.OWNERSHIPS) if r() < 0.8 else None,
@@ -282,8 +582,7 @@ def _person(g: _Gen, i: int) -> tuple[str, str, str]:
     return first, last, email
 
 
-def _leads(g: _Gen, n: int, owners: list[dict[str, Any]], users: list[dict[str, Any]]
-           ) -> dict[str, dict[str, Any]]:
+def _leads(g: _Gen, n: int, owners: list[dict[str, Any]], users: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     r = g.rng.random
     out: dict[str, dict[str, Any]] = {}
     companies = _company_names(g, n)
@@ -293,25 +592,40 @@ def _leads(g: _Gen, n: int, owners: list[dict[str, Any]], users: list[dict[str, 
         country, city, state = g.place()
         owner = owners[int(r() * len(owners))]
         rec: dict[str, Any] = {
-            "id": rid, "Owner": owner, "Salutation": g.pick(md.SALUTATIONS) if r() < 0.5 else None,
-            "First_Name": first, "Last_Name": last, "Full_Name": f"{first} {last}",
-            "Company": companies[i], "Designation": g.pick(("CEO", "CTO", "VP Sales", "Buyer", "Manager",
-                                                            "Director", "Analyst")),
-            "Email": email.replace("@", ".lead@", 1), "Phone": g.phone(), "Mobile": g.phone() if r() < 0.4 else None,
-            "Website": None, "Lead_Source": g.pick(md.LEAD_SOURCES), "Lead_Status": g.pick(md.LEAD_STATUSES),
-            "Industry": g.pick(md.INDUSTRIES), "No_of_Employees": max(1, int(g.rng.lognormvariate(3.5, 1.4))),
+            "id": rid,
+            "Owner": owner,
+            "Salutation": g.pick(md.SALUTATIONS) if r() < 0.5 else None,
+            "First_Name": first,
+            "Last_Name": last,
+            "Full_Name": f"{first} {last}",
+            "Company": companies[i],
+            "Designation": g.pick(("CEO", "CTO", "VP Sales", "Buyer", "Manager", "Director", "Analyst")),
+            "Email": email.replace("@", ".lead@", 1),
+            "Phone": g.phone(),
+            "Mobile": g.phone() if r() < 0.4 else None,
+            "Website": None,
+            "Lead_Source": g.pick(md.LEAD_SOURCES),
+            "Lead_Status": g.pick(md.LEAD_STATUSES),
+            "Industry": g.pick(md.INDUSTRIES),
+            "No_of_Employees": max(1, int(g.rng.lognormvariate(3.5, 1.4))),
             "Annual_Revenue": round(min(g.rng.lognormvariate(14.0, 1.5), 1e10), 2),
-            "Rating": g.pick(md.RATINGS) if r() < 0.5 else None, "Email_Opt_Out": r() < 0.1,
-            "Street": f"{1 + int(r() * 9999)} {g.pick(_STREETS)}", "City": city, "State": state,
-            "Zip_Code": f"{10000 + int(r() * 89999)}", "Country": country, "Description": None,
+            "Rating": g.pick(md.RATINGS) if r() < 0.5 else None,
+            "Email_Opt_Out": r() < 0.1,
+            "Street": f"{1 + int(r() * 9999)} {g.pick(_STREETS)}",
+            "City": city,
+            "State": state,
+            "Zip_Code": f"{10000 + int(r() * 89999)}",
+            "Country": country,
+            "Description": None,
         }
         _stamp(rec, g, users, i, n, owner)
         out[rid] = rec
     return out
 
 
-def _contacts(g: _Gen, n: int, accounts: list[dict[str, Any]], users: list[dict[str, Any]]
-              ) -> dict[str, dict[str, Any]]:
+def _contacts(
+    g: _Gen, n: int, accounts: list[dict[str, Any]], users: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
     r = g.rng.random
     out: dict[str, dict[str, Any]] = {}
     for i in range(n):
@@ -320,30 +634,40 @@ def _contacts(g: _Gen, n: int, accounts: list[dict[str, Any]], users: list[dict[
         acc = accounts[int(r() * len(accounts))] if accounts else None
         owner = acc["Owner"] if acc else users[0]
         rec: dict[str, Any] = {
-            "id": rid, "Owner": owner, "Salutation": g.pick(md.SALUTATIONS) if r() < 0.5 else None,
-            "First_Name": first, "Last_Name": last, "Full_Name": f"{first} {last}",
+            "id": rid,
+            "Owner": owner,
+            "Salutation": g.pick(md.SALUTATIONS) if r() < 0.5 else None,
+            "First_Name": first,
+            "Last_Name": last,
+            "Full_Name": f"{first} {last}",
             "Account_Name": {"name": acc["Account_Name"], "id": acc["id"]} if acc else None,
-            "Email": email, "Secondary_Email": None, "Phone": g.phone(),
+            "Email": email,
+            "Secondary_Email": None,
+            "Phone": g.phone(),
             "Mobile": g.phone() if r() < 0.4 else None,
             "Title": g.pick(("CEO", "CFO", "CTO", "VP Sales", "Procurement Lead", "Engineer", "Manager")),
             "Department": g.pick(("Sales", "Finance", "IT", "Operations", "Marketing", "Procurement")),
-            "Lead_Source": g.pick(md.LEAD_SOURCES), "Date_of_Birth": None, "Email_Opt_Out": r() < 0.1,
+            "Lead_Source": g.pick(md.LEAD_SOURCES),
+            "Date_of_Birth": None,
+            "Email_Opt_Out": r() < 0.1,
             "Mailing_Street": acc["Billing_Street"] if acc else None,
             "Mailing_City": acc["Billing_City"] if acc else None,
             "Mailing_State": acc["Billing_State"] if acc else None,
             "Mailing_Zip": acc["Billing_Code"] if acc else None,
-            "Mailing_Country": acc["Billing_Country"] if acc else None, "Description": None,
+            "Mailing_Country": acc["Billing_Country"] if acc else None,
+            "Description": None,
         }
         _stamp(rec, g, users, i, n, owner)
         out[rid] = rec
     return out
 
 
-def _deals(g: _Gen, n: int, accounts: list[dict[str, Any]], contacts: list[dict[str, Any]],
-           users: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _deals(
+    g: _Gen, n: int, accounts: list[dict[str, Any]], contacts: list[dict[str, Any]], users: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
     r = g.rng.random
     out: dict[str, dict[str, Any]] = {}
-    probs = {s: p for s, p in zip(md.STAGES, (10, 20, 40, 60, 75, 90, 100, 0, 0))}
+    probs = dict(zip(md.STAGES, (10, 20, 40, 60, 75, 90, 100, 0, 0), strict=False))
     for i in range(n):
         rid = g.new_id()
         acc = accounts[int(r() * len(accounts))] if accounts else None
@@ -352,14 +676,19 @@ def _deals(g: _Gen, n: int, accounts: list[dict[str, Any]], contacts: list[dict[
         stage = g.pick(md.STAGES)
         amount = round(min(g.rng.lognormvariate(10.5, 1.2), 1e8), 2)
         rec: dict[str, Any] = {
-            "id": rid, "Owner": owner,
+            "id": rid,
+            "Owner": owner,
             "Deal_Name": f"{acc['Account_Name'] if acc else 'Deal'} - {g.pick(_SECTOR)} #{i + 1}",
             "Account_Name": {"name": acc["Account_Name"], "id": acc["id"]} if acc else None,
             "Contact_Name": {"name": con["Full_Name"], "id": con["id"]} if con else None,
-            "Stage": stage, "Amount": amount, "Probability": probs[stage],
+            "Stage": stage,
+            "Amount": amount,
+            "Probability": probs[stage],
             "Expected_Revenue": round(amount * probs[stage] / 100, 2),
-            "Type": g.pick(md.DEAL_TYPES), "Lead_Source": g.pick(md.LEAD_SOURCES),
-            "Next_Step": None, "Description": None,
+            "Type": g.pick(md.DEAL_TYPES),
+            "Lead_Source": g.pick(md.LEAD_SOURCES),
+            "Next_Step": None,
+            "Description": None,
         }
         _stamp(rec, g, users, i, n, owner)
         created = datetime.fromisoformat(rec["Created_Time"]).timestamp()
@@ -368,8 +697,15 @@ def _deals(g: _Gen, n: int, accounts: list[dict[str, Any]], contacts: list[dict[
     return out
 
 
-def generate(seed: int = 42, accounts: int = 2000, *, user_email: str = "admin@sergas-demo.example",
-             leads: int | None = None, contacts: int | None = None, deals: int | None = None) -> SeedData:
+def generate(
+    seed: int = 42,
+    accounts: int = 2000,
+    *,
+    user_email: str = "admin@sergas-demo.example",
+    leads: int | None = None,
+    contacts: int | None = None,
+    deals: int | None = None,
+) -> SeedData:
     """Build the whole org. Other modules scale with ``accounts`` unless given explicitly."""
     g = _Gen(seed)
     users = _users(g.rng, user_email)
@@ -384,7 +720,10 @@ def generate(seed: int = 42, accounts: int = 2000, *, user_email: str = "admin@s
     lds = _leads(g, n_leads, owners, owners)
     # Each module's dict is already in id order (= creation order), which the store relies on.
     records = {"Leads": lds, "Accounts": acc, "Contacts": con, "Deals": dls}
-    return SeedData(users=users, org=_org("Sergas Demo Org"), records=records, next_id=g.next_id,
-                    counts={m: len(v) for m, v in records.items()})
-
-
+    return SeedData(
+        users=users,
+        org=_org("Sergas Demo Org"),
+        records=records,
+        next_id=g.next_id,
+        counts={m: len(v) for m, v in records.items()},
+    )

@@ -39,8 +39,9 @@ class ItemError(Exception):
         return {"code": self.code, "details": self.details, "message": self.message, "status": "error"}
 
 
-def _invalid(api_name: str, path: str, expected: str | None = None, message: str = "invalid data",
-             **extra: Any) -> ItemError:
+def _invalid(
+    api_name: str, path: str, expected: str | None = None, message: str = "invalid data", **extra: Any
+) -> ItemError:
     details: dict[str, Any] = {"api_name": api_name, "json_path": path}
     if expected:
         details["expected_data_type"] = expected
@@ -64,12 +65,19 @@ def _parse_datetime(value: str) -> str | None:
 class Store:
     """The whole emulated org. ``reseed`` rebuilds it; ``reset`` rebuilds it from the last seed."""
 
-    def __init__(self, seed: int = 42, accounts: int = 2000, *, user_email: str = "admin@sergas-demo.example",
-                 clock: Any = time.time) -> None:
+    def __init__(
+        self,
+        seed: int = 42,
+        accounts: int = 2000,
+        *,
+        user_email: str = "admin@sergas-demo.example",
+        clock: Any = time.time,
+    ) -> None:
         self.lock = threading.RLock()
         self.clock = clock
         self.user_email = user_email
         self.initial = (int(seed), int(accounts))  # what reset() returns to, whatever reseeds came since
+        self.seed, self.accounts = self.initial
         self.reseed(seed, accounts)
 
     # ----- lifecycle ----------------------------------------------------------------------------
@@ -90,12 +98,12 @@ class Store:
         self.org = data.org
         self.records: dict[str, dict[str, Record]] = data.records
         self._next_id = data.next_id
-        self.version = {m: 0 for m in md.MODULES}
+        self.version = dict.fromkeys(md.MODULES, 0)
         self._order_cache: dict[tuple[str, str, str], tuple[int, list[str]]] = {}
         # Serialised rows per (module, projected keys): id -> (record object, JSON bytes). Records are
         # replaced, never mutated, on write, so an identity check tells a stale entry from a good one.
         self.row_cache: dict[tuple[str, tuple[str, ...]], dict[str, tuple[Record, bytes]]] = {}
-        self.last_modified = {m: 0.0 for m in md.MODULES}  # wall time of the last write, per module
+        self.last_modified = dict.fromkeys(md.MODULES, 0.0)  # wall time of the last write, per module
         # Each module's default duplicate-check field (lower-cased value -> id), kept current by _index.
         self._unique = {m: self._value_index(m, f) for m, f in md.DUPLICATE_FIELDS.items()}
 
@@ -243,8 +251,9 @@ class Store:
     def _check(self, module: str, item: Any, i: int, existing: Record | None) -> dict[str, Any]:
         """Validate one input record; return the changes in stored shape (raises ItemError)."""
         if not isinstance(item, dict):
-            raise ItemError("INVALID_DATA", "invalid data", {"json_path": f"$.data[{i}]",
-                                                            "expected_data_type": "jsonobject"})
+            raise ItemError(
+                "INVALID_DATA", "invalid data", {"json_path": f"$.data[{i}]", "expected_data_type": "jsonobject"}
+            )
         fmap = md.field_map(module)
         changes: dict[str, Any] = {}
         for key, value in item.items():
@@ -255,24 +264,35 @@ class Store:
             if field["read_only"]:
                 raise _invalid(key, path, message="invalid data", reason="read only field")
             if field["system_mandatory"] and (value is None or value == ""):
-                raise ItemError("MANDATORY_NOT_FOUND", "required field not found",
-                                {"api_name": key, "json_path": path})
+                raise ItemError("MANDATORY_NOT_FOUND", "required field not found", {"api_name": key, "json_path": path})
             changes[key] = self._coerce(module, field, value, path)
         if existing is None:
             for field in md.fields_for(module):
                 if field["system_mandatory"] and changes.get(field["api_name"]) in (None, ""):
-                    raise ItemError("MANDATORY_NOT_FOUND", "required field not found",
-                                    {"api_name": field["api_name"], "json_path": f"$.data[{i}].{field['api_name']}"})
+                    raise ItemError(
+                        "MANDATORY_NOT_FOUND",
+                        "required field not found",
+                        {"api_name": field["api_name"], "json_path": f"$.data[{i}].{field['api_name']}"},
+                    )
         dup_field = md.DUPLICATE_FIELDS[module]
         value = changes.get(dup_field)
         if isinstance(value, str) and value:
             other = self._unique[module].get(value.lower())
             if other is not None and (existing is None or other != existing["id"]):
                 owner = self.records[module][other].get("Owner")
-                raise ItemError("DUPLICATE_DATA", "duplicate data", {
-                    "api_name": dup_field, "json_path": f"$.data[{i}].{dup_field}",
-                    "duplicate_record": {"module": {"api_name": module, "id": md.module_id(module)},
-                                         "id": other, "Owner": owner}})
+                raise ItemError(
+                    "DUPLICATE_DATA",
+                    "duplicate data",
+                    {
+                        "api_name": dup_field,
+                        "json_path": f"$.data[{i}].{dup_field}",
+                        "duplicate_record": {
+                            "module": {"api_name": module, "id": md.module_id(module)},
+                            "id": other,
+                            "Owner": owner,
+                        },
+                    },
+                )
         return changes
 
     def _derive(self, module: str, rec: Record) -> None:
@@ -294,10 +314,18 @@ class Store:
             idx[nv.lower()] = rid
 
     def _success(self, rec: Record, message: str) -> Result:
-        return {"code": "SUCCESS", "details": {
-            "Modified_Time": rec["Modified_Time"], "Modified_By": _minified(rec["Modified_By"]),
-            "Created_Time": rec["Created_Time"], "id": rec["id"], "Created_By": _minified(rec["Created_By"])},
-            "message": message, "status": "success"}
+        return {
+            "code": "SUCCESS",
+            "details": {
+                "Modified_Time": rec["Modified_Time"],
+                "Modified_By": _minified(rec["Modified_By"]),
+                "Created_Time": rec["Created_Time"],
+                "id": rec["id"],
+                "Created_By": _minified(rec["Created_By"]),
+            },
+            "message": message,
+            "status": "success",
+        }
 
     def _insert_one(self, module: str, item: Any, i: int, user: dict[str, Any], now: str) -> Result:
         changes = self._check(module, item, i, None)
@@ -340,18 +368,26 @@ class Store:
             self._touch(module)
             return out
 
-    def update(self, module: str, items: list[Any], user_email: str | None = None,
-               path_id: str | None = None) -> list[Result]:
+    def update(
+        self, module: str, items: list[Any], user_email: str | None = None, path_id: str | None = None
+    ) -> list[Result]:
         """Update by each item's ``id`` (or ``path_id`` for PUT /{module}/{id})."""
         with self.lock:
             user, now, out = self.mini_user(user_email), self._now(), []
             for i, item in enumerate(items):
                 try:
-                    rid = path_id if path_id is not None else (_ref_id(item.get("id")) if isinstance(item, dict) else None)
+                    rid = (
+                        path_id
+                        if path_id is not None
+                        else (_ref_id(item.get("id")) if isinstance(item, dict) else None)
+                    )
                     if rid is None or rid not in self.records[module]:
                         if rid is None and path_id is None and isinstance(item, dict) and "id" not in item:
-                            raise ItemError("MANDATORY_NOT_FOUND", "required field not found",
-                                            {"api_name": "id", "json_path": f"$.data[{i}].id"})
+                            raise ItemError(
+                                "MANDATORY_NOT_FOUND",
+                                "required field not found",
+                                {"api_name": "id", "json_path": f"$.data[{i}].id"},
+                            )
                         raise _invalid("id", f"$.data[{i}].id", message="the id given seems to be invalid")
                     out.append(self._update_one(module, rid, item, i, user, now))
                 except ItemError as e:
@@ -359,8 +395,9 @@ class Store:
             self._touch(module)
             return out
 
-    def upsert(self, module: str, items: list[Any], duplicate_check_fields: list[str],
-               user_email: str | None = None) -> list[Result]:
+    def upsert(
+        self, module: str, items: list[Any], duplicate_check_fields: list[str], user_email: str | None = None
+    ) -> list[Result]:
         """Update the first record matching a duplicate-check field (in order), else insert."""
         with self.lock:
             user, now, out = self.mini_user(user_email), self._now(), []
@@ -414,19 +451,27 @@ class Store:
             for rid in ids:
                 rec = self.records[module].pop(rid, None)
                 if rec is None:
-                    out.append({"code": "INVALID_DATA", "details": {"id": rid},
-                                "message": "the id given seems to be invalid", "status": "error"})
+                    out.append(
+                        {
+                            "code": "INVALID_DATA",
+                            "details": {"id": rid},
+                            "message": "the id given seems to be invalid",
+                            "status": "error",
+                        }
+                    )
                     continue
                 self._index(module, rid, rec, None)
-                out.append({"code": "SUCCESS", "details": {"id": rid}, "message": "record deleted",
-                            "status": "success"})
+                out.append(
+                    {"code": "SUCCESS", "details": {"id": rid}, "message": "record deleted", "status": "success"}
+                )
             self._touch(module)
             return out
 
 
 def _allowed(module: str, api: str) -> frozenset[str]:
-    return _ALLOWED.setdefault((module, api), frozenset(
-        p["actual_value"] for p in md.field_map(module)[api]["pick_list_values"]))
+    return _ALLOWED.setdefault(
+        (module, api), frozenset(p["actual_value"] for p in md.field_map(module)[api]["pick_list_values"])
+    )
 
 
 _ALLOWED: dict[tuple[str, str], frozenset[str]] = {}

@@ -30,21 +30,53 @@ CATEGORY_FILTERS: dict[str, tuple[str, ...]] = {
     "rating": ("Rating",),
     "status": ("Account_Status",),
 }
-FILTER_LABELS = {"industry": "Industry", "owner": "Owner", "country": "Country", "rating": "Rating",
-                 "status": "Status"}
+FILTER_LABELS = {"industry": "Industry", "owner": "Owner", "country": "Country", "rating": "Rating", "status": "Status"}
 NAME_COLUMN = "Account_Name"
 REVENUE_COLUMN = "Annual_Revenue"
 HEALTH_COLUMN = "Health_Score"
 
 # Columns shown in the table and detail panel, in this order, when present.
-TABLE_COLUMNS = ("Account_Name", "Industry", "Owner.name", "Owner_name", "Billing_Country", "Billing_City",
-                 "Rating", "Account_Status", "Annual_Revenue", "Health_Score", "Employees",
-                 "Last_Engagement_Date", "Modified_Time")
-DETAIL_COLUMNS = ("id", "Account_Name", "Account_Number", "Account_Type", "Industry", "Owner.name",
-                  "Owner_name", "Owner.email", "Owner_email", "Rating", "Account_Status", "Annual_Revenue",
-                  "Employees", "Health_Score", "Phone", "Website", "Billing_Street", "Billing_City",
-                  "Billing_State", "Billing_Code", "Billing_Country", "Last_Engagement_Date",
-                  "Created_Time", "Modified_Time")
+TABLE_COLUMNS = (
+    "Account_Name",
+    "Industry",
+    "Owner.name",
+    "Owner_name",
+    "Billing_Country",
+    "Billing_City",
+    "Rating",
+    "Account_Status",
+    "Annual_Revenue",
+    "Health_Score",
+    "Employees",
+    "Last_Engagement_Date",
+    "Modified_Time",
+)
+DETAIL_COLUMNS = (
+    "id",
+    "Account_Name",
+    "Account_Number",
+    "Account_Type",
+    "Industry",
+    "Owner.name",
+    "Owner_name",
+    "Owner.email",
+    "Owner_email",
+    "Rating",
+    "Account_Status",
+    "Annual_Revenue",
+    "Employees",
+    "Health_Score",
+    "Phone",
+    "Website",
+    "Billing_Street",
+    "Billing_City",
+    "Billing_State",
+    "Billing_Code",
+    "Billing_Country",
+    "Last_Engagement_Date",
+    "Created_Time",
+    "Modified_Time",
+)
 
 EXPORT_FORMATS = {"CSV": ".csv", "Parquet": ".parquet"}
 MAX_DETAIL_OPTIONS = 1000  # a Dropdown with tens of thousands of options bloats the saved widget state
@@ -87,8 +119,13 @@ def filter_accounts(
     such filters instead of passing them).
     """
     mask = pd.Series(True, index=df.index)
-    for criterion, value in (("industry", industry), ("owner", owner), ("country", country),
-                             ("rating", rating), ("status", status)):
+    for criterion, value in (
+        ("industry", industry),
+        ("owner", owner),
+        ("country", country),
+        ("rating", rating),
+        ("status", status),
+    ):
         values = _as_values(value)
         if values is None:
             continue
@@ -117,8 +154,7 @@ def filter_accounts(
 
 def _sort_key(s: pd.Series) -> pd.Series:
     # Text sorts case-insensitively (Zoho shows "acme" next to "Acme"); numbers and dates as they are.
-    if (isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype)
-            or s.dtype == object):
+    if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
         return s.astype("string").str.casefold()
     return s
 
@@ -132,6 +168,7 @@ def sort_accounts(df: pd.DataFrame, column: str | None, ascending: bool = True) 
 
 def summarize(df: pd.DataFrame) -> dict[str, float | int | None]:
     """Headline numbers of a selection; None where the frame has no such column or no values."""
+
     def stat(col: str, how: str) -> float | None:
         if col not in df.columns:
             return None
@@ -174,7 +211,7 @@ def render_charts(df: pd.DataFrame, dpi: int = 80) -> bytes:
     if not panels or df.empty:
         axes[0].text(0.5, 0.5, "No accounts match the filters", ha="center", va="center")
         axes[0].set_axis_off()
-    for ax, key in zip(axes, panels):
+    for ax, key in zip(axes, panels, strict=False):
         series = data[key]
         if key == "revenue_by_industry":
             s = series.iloc[::-1] / 1e6
@@ -216,15 +253,17 @@ def render_table(df: pd.DataFrame, columns: Sequence[str], rows: int) -> str:
     body = []
     for rec in df[cols].head(rows).itertuples(index=False, name=None):
         cells = "".join(
-            f"<td data-col='{html.escape(c)}' style='padding:2px 8px;white-space:nowrap'>"
-            f"{html.escape(_fmt(v, c))}</td>"
-            for c, v in zip(cols, rec))
+            f"<td data-col='{html.escape(c)}' style='padding:2px 8px;white-space:nowrap'>{html.escape(_fmt(v, c))}</td>"
+            for c, v in zip(cols, rec, strict=False)
+        )
         body.append(f"<tr>{cells}</tr>")
     if not body:
         body.append(f"<tr><td colspan='{max(len(cols), 1)}'><em>No accounts match the filters.</em></td></tr>")
-    return ("<div style='max-height:420px;overflow:auto'>"
-            "<table class='sergas-accounts-table' style='border-collapse:collapse;font-size:12px'>"
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
+    return (
+        "<div style='max-height:420px;overflow:auto'>"
+        "<table class='sergas-accounts-table' style='border-collapse:collapse;font-size:12px'>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def render_detail(row: pd.Series | None) -> str:
@@ -233,7 +272,9 @@ def render_detail(row: pd.Series | None) -> str:
     items = "".join(
         f"<tr><th style='text-align:left;padding:1px 8px'>{html.escape(c)}</th>"
         f"<td style='padding:1px 8px'>{html.escape(_fmt(row[c], c))}</td></tr>"
-        for c in DETAIL_COLUMNS if c in row.index)
+        for c in DETAIL_COLUMNS
+        if c in row.index
+    )
     return f"<table style='font-size:12px'>{items}</table>"
 
 
@@ -249,8 +290,9 @@ class AccountExplorer(w.VBox):
     a papermill parameter open the explorer on, say, one industry.
     """
 
-    def __init__(self, df: pd.DataFrame, *, rows: int = 25, export_dir: str | Path = ".",
-                 charts: bool = True, **criteria: Any) -> None:
+    def __init__(
+        self, df: pd.DataFrame, *, rows: int = 25, export_dir: str | Path = ".", charts: bool = True, **criteria: Any
+    ) -> None:
         self.df = df
         self.rows = rows
         self.export_dir = Path(export_dir)
@@ -270,8 +312,9 @@ class AccountExplorer(w.VBox):
             if col is None:
                 continue  # e.g. a real org without the custom Account_Status field
             values = sorted({str(v) for v in df[col].dropna().unique()}, key=str.casefold)
-            dd = w.Dropdown(options=[ALL, *values], value=ALL, description=FILTER_LABELS[criterion],
-                            layout=w.Layout(width="260px"))
+            dd = w.Dropdown(
+                options=[ALL, *values], value=ALL, description=FILTER_LABELS[criterion], layout=w.Layout(width="260px")
+            )
             dd.add_class(f"sergas-filter-{criterion}")
             self.filters[criterion] = dd
 
@@ -281,26 +324,41 @@ class AccountExplorer(w.VBox):
             if len(rev) and rev.max() > rev.min():
                 lo, hi = float(math.floor(rev.min())), float(math.ceil(rev.max()))
                 self.revenue = w.FloatRangeSlider(
-                    value=(lo, hi), min=lo, max=hi, step=max((hi - lo) / 1000, 1.0),
-                    description="Revenue", readout_format=".3s", continuous_update=False,
-                    layout=w.Layout(width="520px"))
+                    value=(lo, hi),
+                    min=lo,
+                    max=hi,
+                    step=max((hi - lo) / 1000, 1.0),
+                    description="Revenue",
+                    readout_format=".3s",
+                    continuous_update=False,
+                    layout=w.Layout(width="520px"),
+                )
                 self.revenue.add_class("sergas-filter-revenue")
 
         self.name_search: w.Text | None = None
         if NAME_COLUMN in df.columns:
-            self.name_search = w.Text(description="Name", placeholder="part of the account name",
-                                      continuous_update=True, layout=w.Layout(width="260px"))
+            self.name_search = w.Text(
+                description="Name",
+                placeholder="part of the account name",
+                continuous_update=True,
+                layout=w.Layout(width="260px"),
+            )
             self.name_search.add_class("sergas-filter-name")
 
         self.reset_button = w.Button(description="Reset filters", icon="undo")
         self.reset_button.add_class("sergas-reset")
 
         sortable = list(self.table_columns)
-        self.sort_column = w.Dropdown(options=sortable, value=sortable[0] if sortable else None,
-                                      description="Sort by", layout=w.Layout(width="260px"))
+        self.sort_column = w.Dropdown(
+            options=sortable,
+            value=sortable[0] if sortable else None,
+            description="Sort by",
+            layout=w.Layout(width="260px"),
+        )
         self.sort_column.add_class("sergas-sort-column")
-        self.sort_order = w.ToggleButtons(options=[("asc", True), ("desc", False)], value=True,
-                                          style={"button_width": "60px"})
+        self.sort_order = w.ToggleButtons(
+            options=[("asc", True), ("desc", False)], value=True, style={"button_width": "60px"}
+        )
         self.sort_order.add_class("sergas-sort-order")
 
         self.count_label = w.HTML()
@@ -318,11 +376,9 @@ class AccountExplorer(w.VBox):
         self.chart = w.Image(format="png", layout=w.Layout(max_width="100%"))
         self.chart.add_class("sergas-charts")
 
-        self.export_name = w.Text(value="accounts_selection.csv", description="File",
-                                  layout=w.Layout(width="320px"))
+        self.export_name = w.Text(value="accounts_selection.csv", description="File", layout=w.Layout(width="320px"))
         self.export_name.add_class("sergas-export-name")
-        self.export_format = w.ToggleButtons(options=list(EXPORT_FORMATS), value="CSV",
-                                             style={"button_width": "70px"})
+        self.export_format = w.ToggleButtons(options=list(EXPORT_FORMATS), value="CSV", style={"button_width": "70px"})
         self.export_format.add_class("sergas-export-format")
         self.export_button = w.Button(description="Export selection", icon="download", button_style="primary")
         self.export_button.add_class("sergas-export-button")
@@ -339,19 +395,27 @@ class AccountExplorer(w.VBox):
         self.export_button.on_click(lambda _b: self._export_clicked())
         self.reset_button.on_click(lambda _b: self.reset())
 
-        filter_rows = [w.HBox(list(self.filters.values())[i:i + 3]) for i in range(0, len(self.filters), 3)]
+        filter_rows = [w.HBox(list(self.filters.values())[i : i + 3]) for i in range(0, len(self.filters), 3)]
         extra = [c for c in (self.name_search, self.revenue) if c is not None]
-        tabs = w.Tab(children=[
-            w.VBox([w.HBox([self.sort_column, self.sort_order]), self.table]),
-            w.VBox([self.detail_select, self.detail]),
-            self.chart,
-            w.VBox([w.HBox([self.export_name, self.export_format, self.export_button]), self.export_status]),
-        ])
+        tabs = w.Tab(
+            children=[
+                w.VBox([w.HBox([self.sort_column, self.sort_order]), self.table]),
+                w.VBox([self.detail_select, self.detail]),
+                self.chart,
+                w.VBox([w.HBox([self.export_name, self.export_format, self.export_button]), self.export_status]),
+            ]
+        )
         for i, title in enumerate(("Table", "Detail", "Charts", "Export")):
             tabs.set_title(i, title)
         tabs.add_class("sergas-tabs")
-        super().__init__(children=[*filter_rows, w.HBox([*extra, self.reset_button]),
-                                   w.HBox([self.count_label, self.summary_html]), tabs])
+        super().__init__(
+            children=[
+                *filter_rows,
+                w.HBox([*extra, self.reset_button]),
+                w.HBox([self.count_label, self.summary_html]),
+                tabs,
+            ]
+        )
         self.add_class("sergas-explorer")
         self.refresh()
 
@@ -375,8 +439,10 @@ class AccountExplorer(w.VBox):
                 self.filters[key].value = value
             elif key == "revenue" and self.revenue is not None:
                 lo, hi = value
-                self.revenue.value = (max(lo if lo is not None else self.revenue.min, self.revenue.min),
-                                      min(hi if hi is not None else self.revenue.max, self.revenue.max))
+                self.revenue.value = (
+                    max(lo if lo is not None else self.revenue.min, self.revenue.min),
+                    min(hi if hi is not None else self.revenue.max, self.revenue.max),
+                )
             elif key == "name" and self.name_search is not None:
                 self.name_search.value = value
             else:
@@ -430,14 +496,17 @@ class AccountExplorer(w.VBox):
         s = self.summary()
         parts = []
         if s["total_revenue"] is not None:
-            parts += [f"total revenue <b>{_money(s['total_revenue'])}</b>",
-                      f"median revenue <b>{_money(s['median_revenue'])}</b>"]
+            parts += [
+                f"total revenue <b>{_money(s['total_revenue'])}</b>",
+                f"median revenue <b>{_money(s['median_revenue'])}</b>",
+            ]
         if s["mean_health"] is not None:
             parts.append(f"mean health <b>{s['mean_health']:.1f}</b>")
         self.summary_html.value = ("&nbsp;·&nbsp;" + " · ".join(parts)) if parts else ""
         shown = min(n, self.rows)
-        self.table.value = (f"<div class='sergas-table-caption'>Showing {shown:,} of {n:,}</div>"
-                            + render_table(self.filtered, self.table_columns, self.rows))
+        self.table.value = f"<div class='sergas-table-caption'>Showing {shown:,} of {n:,}</div>" + render_table(
+            self.filtered, self.table_columns, self.rows
+        )
         self._refresh_detail_options()
         if self._charts_enabled:
             self.chart.value = render_charts(self.filtered)
@@ -447,7 +516,7 @@ class AccountExplorer(w.VBox):
         if "id" in self.filtered.columns:
             head = self.filtered.head(MAX_DETAIL_OPTIONS)
             names = (head[NAME_COLUMN] if NAME_COLUMN in head.columns else head["id"]).astype("string")
-            options = list(zip(names.fillna("(no name)").tolist(), head["id"].astype(str).tolist()))
+            options = list(zip(names.fillna("(no name)").tolist(), head["id"].astype(str).tolist(), strict=False))
         previous = self.detail_select.value
         ids = [v for _, v in options]
         # Swapping options fires value changes; render the detail once, after, for the final value.
@@ -478,7 +547,9 @@ class AccountExplorer(w.VBox):
 
     def export(self, path: str | Path | None = None) -> Path:
         """Write the current selection (filtered, in table order) to CSV or Parquet by suffix."""
-        target = Path(path) if path is not None else self.export_dir / (self.export_name.value or "accounts_selection.csv")
+        target = (
+            Path(path) if path is not None else self.export_dir / (self.export_name.value or "accounts_selection.csv")
+        )
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.suffix.lower() == ".parquet":
             self.filtered.to_parquet(target, index=False)
@@ -494,5 +565,6 @@ class AccountExplorer(w.VBox):
         except (OSError, ValueError) as exc:
             self.export_status.value = f"<span style='color:#c53030'>Export failed: {html.escape(str(exc))}</span>"
         else:
-            self.export_status.value = (f"Wrote <b>{len(self.filtered):,}</b> accounts to "
-                                        f"<code>{html.escape(str(target))}</code>")
+            self.export_status.value = (
+                f"Wrote <b>{len(self.filtered):,}</b> accounts to <code>{html.escape(str(target))}</code>"
+            )

@@ -17,9 +17,9 @@ from typing import Any
 import nbformat
 import papermill
 
+from sergas_nb._resources import notebooks_dir
 from sergas_nb.errors import ZohoError
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = (
     "01_oauth_onboarding.ipynb",
     "02_explore_accounts.ipynb",
@@ -28,14 +28,29 @@ NOTEBOOKS = (
 )
 
 
+def __getattr__(name: str) -> Path:
+    # Looked up on use, so importing this module never fails on an install without notebooks.
+    if name == "NOTEBOOKS_DIR":
+        return notebooks_dir()
+    raise AttributeError(name)
+
+
 class NotebookError(ZohoError):
     """A notebook failed to run, or ran without printing its summary line."""
 
 
 # Connection settings a kernel could inherit from this process; kernel_env unsets those not given.
-CONNECTION_VARS = ("ZOHO_SDK_REGION", "ZOHO_SDK_ENVIRONMENT", "ZOHO_SDK_LOCAL_URL", "ZOHO_SDK_CLIENT_ID",
-                   "ZOHO_SDK_CLIENT_SECRET", "ZOHO_SDK_REFRESH_TOKEN", "ZOHO_SDK_REDIRECT_URL", "DATABASE_URL",
-                   "DATABASE_HOST")
+CONNECTION_VARS = (
+    "ZOHO_SDK_REGION",
+    "ZOHO_SDK_ENVIRONMENT",
+    "ZOHO_SDK_LOCAL_URL",
+    "ZOHO_SDK_CLIENT_ID",
+    "ZOHO_SDK_CLIENT_SECRET",
+    "ZOHO_SDK_REFRESH_TOKEN",
+    "ZOHO_SDK_REDIRECT_URL",
+    "DATABASE_URL",
+    "DATABASE_HOST",
+)
 
 
 def kernel_env(zoho: Any = None, database_url: str | None = None, **extra: str | None) -> dict[str, str | None]:
@@ -47,10 +62,17 @@ def kernel_env(zoho: Any = None, database_url: str | None = None, **extra: str |
     """
     env: dict[str, str | None] = dict.fromkeys(CONNECTION_VARS)
     if zoho is not None:
-        env.update({"ZOHO_SDK_REGION": "local", "ZOHO_SDK_ENVIRONMENT": "production",
-                    "ZOHO_SDK_LOCAL_URL": zoho.url, "ZOHO_SDK_CLIENT_ID": zoho.client_id,
-                    "ZOHO_SDK_CLIENT_SECRET": zoho.client_secret, "ZOHO_SDK_REFRESH_TOKEN": zoho.refresh_token,
-                    "ZOHO_SDK_REDIRECT_URL": zoho.redirect_url})
+        env.update(
+            {
+                "ZOHO_SDK_REGION": "local",
+                "ZOHO_SDK_ENVIRONMENT": "production",
+                "ZOHO_SDK_LOCAL_URL": zoho.url,
+                "ZOHO_SDK_CLIENT_ID": zoho.client_id,
+                "ZOHO_SDK_CLIENT_SECRET": zoho.client_secret,
+                "ZOHO_SDK_REFRESH_TOKEN": zoho.refresh_token,
+                "ZOHO_SDK_REDIRECT_URL": zoho.redirect_url,
+            }
+        )
     env.update(DATABASE_URL=database_url, MPLBACKEND="Agg", **extra)
     return env
 
@@ -116,6 +138,7 @@ def run_notebook(
                 execution_timeout=timeout,
             )
         except papermill.PapermillExecutionError as exc:
-            raise NotebookError(f"{Path(path).name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}",
-                                {"output": str(output)}) from None
+            raise NotebookError(
+                f"{Path(path).name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}", {"output": str(output)}
+            ) from None
     return read_summary(nb)

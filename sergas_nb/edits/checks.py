@@ -51,8 +51,8 @@ def to_json_value(value: Any, data_type: str | None = None) -> Any:
         if data_type == "date" or (data_type is None and value.tzinfo is None and value.time() == dt.time()):
             return value.date().isoformat()
         if value.tzinfo is None:  # naive datetimes are taken as UTC, like the typed frames' values
-            value = value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat()
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).replace(microsecond=0).isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     if data_type in ("integer", "bigint") and isinstance(value, float) and value.is_integer():
@@ -79,8 +79,10 @@ def field_map(fields: Any) -> dict[str, dict[str, Any]]:
     """Field metadata as {api_name: field dict}, from a client's fields() frame, a list or a dict."""
     if isinstance(fields, pd.DataFrame):
         # a frame fills absent keys with NaN, which would read as "true" (read_only, system_mandatory)
-        fields = [{k: v for k, v in row.items() if not (is_missing(v) if not isinstance(v, list | dict) else False)}
-                  for row in fields.to_dict("records")]
+        fields = [
+            {k: v for k, v in row.items() if not (is_missing(v) if not isinstance(v, list | dict) else False)}
+            for row in fields.to_dict("records")
+        ]
     return frames.field_map(fields)
 
 
@@ -99,12 +101,17 @@ def field_problems(module: str, field: str, fields: Mapping[str, Mapping[str, An
 
 def value_problems(field: str, meta: Mapping[str, Any], rows: Sequence[tuple[str, Any]]) -> list[Problem]:
     """Problems of (record id, JSON-native new value) pairs, by the same rules the client's writes use."""
-    problems = [Problem(field, "mandatory field cannot be emptied", row=rid, value=None)
-                for rid, value in rows if value is None and meta.get("system_mandatory")]
+    problems = [
+        Problem(field, "mandatory field cannot be emptied", row=rid, value=None)
+        for rid, value in rows
+        if value is None and meta.get("system_mandatory")
+    ]
     try:
         frames.to_payload([{"id": rid, field: value} for rid, value in rows], {field: meta}, "update")
     except ZohoValidationError as exc:
         # frames names rows by position; a bulk edit names them by record id.
-        problems += [Problem(p.field, p.reason, row=rows[p.row][0] if isinstance(p.row, int) else p.row,
-                             value=p.value) for p in exc.problems]
+        problems += [
+            Problem(p.field, p.reason, row=rows[p.row][0] if isinstance(p.row, int) else p.row, value=p.value)
+            for p in exc.problems
+        ]
     return problems

@@ -4,50 +4,37 @@ Files ``NNN_name.sql`` are applied in numeric order, each in its own transaction
 row in ``schema_migrations``. A session-level advisory lock makes concurrent runners queue instead
 of racing, so running twice, or from two processes at once, applies each file exactly once.
 
-Where the SQL lives: ``<repo>/migrations`` (next to the package; the project is installed editable,
-so this resolves both in a checkout and in the venv). ``SERGAS_NB_MIGRATIONS`` overrides it, and a
-``sergas_nb/migrations`` folder inside the package is used when present (for wheel installs).
+Where the SQL lives: ``sergas_nb._resources.migrations_dir`` (the wheel's package data, or the
+checkout's top-level ``migrations/``; ``SERGAS_NB_MIGRATIONS`` overrides it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import sys
 from pathlib import Path
 
 import psycopg
 
-from sergas_nb.database import connect, database_error
+from sergas_nb._database import connect, database_error
+from sergas_nb._resources import migrations_dir
 from sergas_nb.errors import ZohoConfigError, ZohoDatabaseError
 
-log = logging.getLogger("sergas_nb.migrate")
+log = logging.getLogger("sergas_nb.edits.migrate")
 
 # Arbitrary constant shared by every runner: pg_advisory_lock(key) serialises them.
 MIGRATION_LOCK_KEY = 0x5E4A5_0001
 _FILE_RE = re.compile(r"^(\d+)_[A-Za-z0-9_\-]+\.sql$")
 
 
-def migrations_dir() -> Path:
-    """The folder holding the SQL files (see the module docstring for the search order)."""
-    env = os.environ.get("SERGAS_NB_MIGRATIONS")
-    candidates = [Path(env)] if env else []
-    here = Path(__file__).resolve()
-    candidates += [here.parents[1] / "migrations", here.parent / "migrations"]
-    for c in candidates:
-        if c.is_dir() and any(_FILE_RE.match(p.name) for p in c.iterdir()):
-            return c
-    raise ZohoDatabaseError("No migrations folder found (looked in: " + ", ".join(map(str, candidates)) + ")")
-
-
 def migration_files(directory: Path | str | None = None) -> list[Path]:
     """The migration files in apply order; duplicate numbers are an error."""
     d = Path(directory) if directory is not None else migrations_dir()
-    files = sorted((p for p in d.iterdir() if _FILE_RE.match(p.name)),
-                   key=lambda p: (int(_FILE_RE.match(p.name).group(1)), p.name))  # type: ignore[union-attr]
-    numbers = [int(_FILE_RE.match(p.name).group(1)) for p in files]  # type: ignore[union-attr]
+    numbered = sorted((int(m.group(1)), p.name, p) for p in d.iterdir() if (m := _FILE_RE.match(p.name)))
+    files = [p for _, _, p in numbered]
+    numbers = [n for n, _, _ in numbered]
     dupes = sorted({n for n in numbers if numbers.count(n) > 1})
     if dupes:
         raise ZohoDatabaseError(f"Two migrations share the number(s) {dupes} in {d}")
@@ -75,9 +62,8 @@ def apply_migrations(dsn: str, directory: Path | str | None = None) -> list[str]
                         log.warning("migration %s changed after it was applied; not re-applied", path.name)
                     continue
                 with conn.transaction():
-                    conn.execute(sql)  # type: ignore[arg-type]  # no parameters: multi-statement allowed
-                    conn.execute("INSERT INTO schema_migrations (name, checksum) VALUES (%s, %s)",
-                                 (path.name, digest))
+                    conn.execute(sql)  # no parameters: multi-statement allowed
+                    conn.execute("INSERT INTO schema_migrations (name, checksum) VALUES (%s, %s)", (path.name, digest))
                 log.info("applied migration %s", path.name)
                 applied_now.append(path.name)
         except psycopg.Error as exc:

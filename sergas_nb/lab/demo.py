@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sergas_nb import notebooks
-from sergas_nb import reports as html_reports
 from sergas_nb.errors import ZohoError
+from sergas_nb.lab import notebooks
+from sergas_nb.lab import reports as html_reports
 
 if TYPE_CHECKING:
     from sergas_nb.emulator import LocalZoho
@@ -39,17 +39,22 @@ def _log(msg: str) -> None:
     print(f"[sergas-nb demo] {msg}", flush=True)
 
 
-def main(reports: str | os.PathLike[str] = "reports", work_dir: str | os.PathLike[str] = ".sergas-nb",
-         *, accounts: int = DEMO_ACCOUNTS, zoho: LocalZoho | None = None,
-         parameters: dict[str, dict[str, Any]] | None = None) -> int:
+def main(
+    reports: str | os.PathLike[str] = "reports",
+    work_dir: str | os.PathLike[str] = ".sergas-nb",
+    *,
+    accounts: int = DEMO_ACCOUNTS,
+    zoho: LocalZoho | None = None,
+    parameters: dict[str, dict[str, Any]] | None = None,
+) -> int:
     """Run the demo; 0 when every notebook ran and its report was written.
 
     ``zoho`` runs against an emulator the caller started (its callback redirect must be on a
     port of its own); ``parameters`` override the per-notebook papermill parameters.
     """
+    from sergas_nb.edits.migrate import apply_migrations
     from sergas_nb.emulator import LocalZoho
-    from sergas_nb.migrate import apply_migrations
-    from sergas_nb.pgcluster import ThrowawayPostgres, free_port
+    from sergas_nb.lab.pgcluster import ThrowawayPostgres, free_port
 
     reports_dir = Path(reports).resolve()
     work = Path(work_dir).resolve()
@@ -69,8 +74,9 @@ def main(reports: str | os.PathLike[str] = "reports", work_dir: str | os.PathLik
 
         if zoho is None:
             callback = f"http://127.0.0.1:{free_port()}/callback"  # the onboarding notebook's catcher
-            zoho = stack.enter_context(LocalZoho(accounts=accounts, seed=DEMO_SEED, auto_approve=True,
-                                                 redirect_url=callback))
+            zoho = stack.enter_context(
+                LocalZoho(accounts=accounts, seed=DEMO_SEED, auto_approve=True, redirect_url=callback)
+            )
             _log(f"emulator on {zoho.url} with {accounts} seeded accounts")
         env = notebooks.kernel_env(zoho, database_url, SERGAS_NB_ENV_FILE=str(work / "onboarding.env"))
 
@@ -100,5 +106,6 @@ def main(reports: str | os.PathLike[str] = "reports", work_dir: str | os.PathLik
 
     (reports_dir / "summary.json").write_text(json.dumps(results, indent=2, default=str))
     _log(f"all notebooks ran in {time.perf_counter() - started:.0f} s")
-    _log(f"reports: {reports_dir} (open the .html files; widgets {'render offline' if offline_widgets else 'need network'})")
+    widgets = "render offline" if offline_widgets else "need network"
+    _log(f"reports: {reports_dir} (open the .html files; widgets {widgets})")
     return 0

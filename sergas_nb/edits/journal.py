@@ -17,20 +17,38 @@ import pandas as pd
 import psycopg
 from psycopg.types.json import Jsonb
 
+from sergas_nb._database import connect, database_error
 from sergas_nb.config import dsn_label, normalise_database_url
-from sergas_nb.database import connect, database_error
 from sergas_nb.errors import ZohoDatabaseError, ZohoError
 
-JOURNAL_COLUMNS = ["entry_id", "plan_id", "action", "module", "record_id", "field", "old_value",
-                   "new_value", "status", "code", "message", "created_at", "applied_at", "undone_at"]
+JOURNAL_COLUMNS = [
+    "entry_id",
+    "plan_id",
+    "action",
+    "module",
+    "record_id",
+    "field",
+    "old_value",
+    "new_value",
+    "status",
+    "code",
+    "message",
+    "created_at",
+    "applied_at",
+    "undone_at",
+]
 
 
 def _entries_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Journal rows as a frame; old/new values stay JSON-native objects (None is not turned into NaN)."""
     index = pd.RangeIndex(len(rows))
-    return pd.DataFrame({c: pd.Series([r[c] for r in rows], index=index,
-                                      dtype=object if c in ("old_value", "new_value") else None)
-                         for c in JOURNAL_COLUMNS}, index=index)
+    return pd.DataFrame(
+        {
+            c: pd.Series([r[c] for r in rows], index=index, dtype=object if c in ("old_value", "new_value") else None)
+            for c in JOURNAL_COLUMNS
+        },
+        index=index,
+    )
 
 
 @dataclass(frozen=True)
@@ -71,7 +89,8 @@ class Journal:
         except psycopg.errors.UndefinedTable:
             raise ZohoDatabaseError(
                 f"the edit journal tables are missing in {self.where}: run `sergas-nb migrate` first",
-                {"database": self.where}) from None
+                {"database": self.where},
+            ) from None
         except psycopg.Error as exc:
             raise database_error(self._dsn, exc, doing="use the edit journal in") from None
 
@@ -80,10 +99,10 @@ class Journal:
         """Hold a session advisory lock on ``plan_id``: two sessions never apply/undo one plan at once."""
         key = int.from_bytes(hashlib.sha256(plan_id.encode()).digest()[:8], "big", signed=True)
         with self._connect() as conn:
-            got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            got = row is not None and row[0]
             if not got:
-                raise ZohoError(f"plan {plan_id} is being applied or undone by another session",
-                                {"plan_id": plan_id})
+                raise ZohoError(f"plan {plan_id} is being applied or undone by another session", {"plan_id": plan_id})
             try:
                 yield
             finally:
@@ -95,7 +114,8 @@ class Journal:
             conn.execute(
                 "INSERT INTO edit_plans (plan_id, module, field, selection, rule, planned)"
                 " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (plan_id) DO NOTHING",
-                (plan_id, module, field, selection, rule, planned))
+                (plan_id, module, field, selection, rule, planned),
+            )
 
     def plan(self, plan_id: str) -> dict[str, Any] | None:
         with self._connect() as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
@@ -110,9 +130,11 @@ class Journal:
                 " count(*) FILTER (WHERE j.action = 'apply' AND j.status = 'error') AS failed,"
                 " count(*) FILTER (WHERE j.action = 'apply' AND j.undone_at IS NOT NULL) AS undone"
                 " FROM edit_plans p LEFT JOIN edit_journal j USING (plan_id)"
-                " GROUP BY p.plan_id ORDER BY p.created_at DESC, p.plan_id").fetchall()
-        return pd.DataFrame(rows, columns=["plan_id", "module", "field", "planned", "created_at",
-                                           "applied", "failed", "undone"])
+                " GROUP BY p.plan_id ORDER BY p.created_at DESC, p.plan_id"
+            ).fetchall()
+        return pd.DataFrame(
+            rows, columns=["plan_id", "module", "field", "planned", "created_at", "applied", "failed", "undone"]
+        )
 
     def begin(self, plan_id: str, action: str, module: str, field: str, entries: Sequence[Entry]) -> list[int]:
         """Journal writes about to be sent (status 'pending'); returns their entry ids in order."""
@@ -122,12 +144,17 @@ class Journal:
             cur.executemany(
                 "INSERT INTO edit_journal (plan_id, action, module, record_id, field, old_value, new_value)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING entry_id",
-                [(plan_id, action, module, e.record_id, field, Jsonb(e.old_value), Jsonb(e.new_value))
-                 for e in entries],
-                returning=True)
+                [
+                    (plan_id, action, module, e.record_id, field, Jsonb(e.old_value), Jsonb(e.new_value))
+                    for e in entries
+                ],
+                returning=True,
+            )
             ids = []
             while True:
-                ids.append(cur.fetchone()[0])
+                row = cur.fetchone()
+                assert row is not None  # RETURNING yields one row per insert
+                ids.append(row[0])
                 if not cur.nextset():
                     break
         return ids
@@ -138,8 +165,10 @@ class Journal:
         if not rows:
             return
         with self._connect() as conn, conn.transaction(), conn.cursor() as cur:
-            cur.executemany("UPDATE edit_journal SET status = %s, code = %s, message = %s, applied_at = now()"
-                            " WHERE entry_id = %s", rows)
+            cur.executemany(
+                "UPDATE edit_journal SET status = %s, code = %s, message = %s, applied_at = now() WHERE entry_id = %s",
+                rows,
+            )
 
     def applied(self, plan_id: str) -> pd.DataFrame:
         """The latest successful, not yet undone 'apply' entry per record of the plan."""
@@ -147,7 +176,9 @@ class Journal:
             rows = cur.execute(
                 "SELECT DISTINCT ON (record_id) * FROM edit_journal"
                 " WHERE plan_id = %s AND action = 'apply' AND status = 'success' AND undone_at IS NULL"
-                " ORDER BY record_id, entry_id DESC", (plan_id,)).fetchall()
+                " ORDER BY record_id, entry_id DESC",
+                (plan_id,),
+            ).fetchall()
         return _entries_frame(rows)
 
     def mark_undone(self, plan_id: str, record_ids: Iterable[str]) -> None:
@@ -156,9 +187,11 @@ class Journal:
         if not ids:
             return
         with self._connect() as conn:
-            conn.execute("UPDATE edit_journal SET undone_at = now() WHERE plan_id = %s AND action = 'apply'"
-                         " AND status = 'success' AND undone_at IS NULL AND record_id = ANY(%s)",
-                         (plan_id, ids))
+            conn.execute(
+                "UPDATE edit_journal SET undone_at = now() WHERE plan_id = %s AND action = 'apply'"
+                " AND status = 'success' AND undone_at IS NULL AND record_id = ANY(%s)",
+                (plan_id, ids),
+            )
 
     def entries(self, plan_id: str | None = None) -> pd.DataFrame:
         """Journal rows (of one plan, or all), oldest first."""

@@ -18,15 +18,16 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any, Literal
 
 import pandas as pd
 
-from sergas_nb import bulk_checks as checks
 from sergas_nb.config import load_settings
+from sergas_nb.edits import checks
+from sergas_nb.edits.journal import Entry, Journal, Outcome
 from sergas_nb.errors import Problem, ZohoError, ZohoValidationError
-from sergas_nb.journal import Entry, Journal, Outcome
 
 MAX_BATCH = 100  # Zoho's limit for one update call
 COQL_IN_LIMIT = 50  # values in one COQL "in (...)"
@@ -55,9 +56,11 @@ RULES: dict[str, Rule] = {}
 
 def register_rule(name: str, needs: Sequence[str] = (), doc: str = "") -> Callable[[Callable[[pd.Series], Any]], Rule]:
     """Decorator: make a row function selectable by name (the notebook's ``rule`` parameter)."""
+
     def wrap(fn: Callable[[pd.Series], Any]) -> Rule:
         RULES[name] = Rule(name, fn, tuple(needs), doc or (fn.__doc__ or "").strip())
         return RULES[name]
+
     return wrap
 
 
@@ -77,9 +80,12 @@ def _title_case(row: pd.Series) -> Any:
     return None if value is None else value.title()
 
 
-@register_rule("status_from_health", needs=("Health_Score",),
-               doc="Active accounts whose Health_Score is below 60 become At Risk; At Risk accounts "
-                   "scoring 70 or more become Active; every other account is left as it is.")
+@register_rule(
+    "status_from_health",
+    needs=("Health_Score",),
+    doc="Active accounts whose Health_Score is below 60 become At Risk; At Risk accounts "
+    "scoring 70 or more become Active; every other account is left as it is.",
+)
 def _status_from_health(row: pd.Series) -> Any:
     current, score = row["__value__"], row.get("Health_Score")
     if checks.is_missing(score) or checks.is_missing(current):
@@ -104,15 +110,25 @@ def resolve_new(value: Any = None, rule: str | None = None) -> NewValue:
 def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
     """Rows as a frame: old/new stay JSON-native objects (None stays None, not NaN); text as string."""
     index = pd.RangeIndex(len(rows))
-    return pd.DataFrame({c: pd.Series([r.get(c) for r in rows], index=index,
-                                      dtype=object if c in ("old", "new") else "string")
-                         for c in columns}, index=index)
+    return pd.DataFrame(
+        {
+            c: pd.Series([r.get(c) for r in rows], index=index, dtype=object if c in ("old", "new") else "string")
+            for c in columns
+        },
+        index=index,
+    )
 
 
 def _plan_id(module: str, field: str, rows: pd.DataFrame) -> str:
-    body = json.dumps({"module": module, "field": field,
-                       "rows": sorted([r["id"], r["old"], r["new"]] for r in rows.to_dict("records"))},
-                      sort_keys=True, default=str)
+    body = json.dumps(
+        {
+            "module": module,
+            "field": field,
+            "rows": sorted([r["id"], r["old"], r["new"]] for r in rows.to_dict("records")),
+        },
+        sort_keys=True,
+        default=str,
+    )
     return f"{module}-{field}-{hashlib.sha256(body.encode()).hexdigest()[:12]}"
 
 
@@ -151,8 +167,16 @@ class EditPlan:
 
     # -- building
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, field: str, new: NewValue, *, module: str = "Accounts",
-                   fields: Any = None, selection: str | None = None) -> EditPlan:
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        field: str,
+        new: NewValue,
+        *,
+        module: str = "Accounts",
+        fields: Any = None,
+        selection: str | None = None,
+    ) -> EditPlan:
         """Plan from selected records (an ``id`` column and the field's column).
 
         ``new`` is a constant or a callable row -> new value (the row also carries the current
@@ -190,14 +214,29 @@ class EditPlan:
         dupes = plan_rows["id"][plan_rows["id"].duplicated()].unique().tolist()
         if dupes:
             raise ZohoValidationError([Problem("id", "duplicate id in the selection", row=d) for d in dupes])
-        return cls(module=module, field=field, rows=plan_rows, selected=len(frame),
-                   selection=selection or f"DataFrame of {len(frame)} rows", rule=_describe_new(new),
-                   data_type=data_type)
+        return cls(
+            module=module,
+            field=field,
+            rows=plan_rows,
+            selected=len(frame),
+            selection=selection or f"DataFrame of {len(frame)} rows",
+            rule=_describe_new(new),
+            data_type=data_type,
+        )
 
     @classmethod
-    def build(cls, client: Any, field: str, new: NewValue, *, module: str = "Accounts",
-              criteria: str | None = None, coql: str | None = None, frame: pd.DataFrame | None = None,
-              extra_fields: Sequence[str] = ()) -> EditPlan:
+    def build(
+        cls,
+        client: Any,
+        field: str,
+        new: NewValue,
+        *,
+        module: str = "Accounts",
+        criteria: str | None = None,
+        coql: str | None = None,
+        frame: pd.DataFrame | None = None,
+        extra_fields: Sequence[str] = (),
+    ) -> EditPlan:
         """Select records (search ``criteria``, a ``coql`` query, or a ``frame``) and plan the edit."""
         if sum(x is not None for x in (criteria, coql, frame)) != 1:
             raise ValueError("give exactly one selection: criteria=, coql= or frame=")
@@ -228,20 +267,28 @@ class EditPlan:
     def summary(self) -> dict[str, Any]:
         """Counts: selected, to change, unchanged (old == new, skipped), and records per new value."""
         by_new = self.rows["new"].map(lambda v: json.dumps(v, default=str) if not isinstance(v, str) else v)
-        return {"plan_id": self.plan_id, "module": self.module, "field": self.field,
-                "selected": self.selected, "to_change": self.to_change,
-                "unchanged": self.selected - self.to_change,
-                "by_new_value": {str(k): int(v) for k, v in by_new.value_counts().items()}}
+        return {
+            "plan_id": self.plan_id,
+            "module": self.module,
+            "field": self.field,
+            "selected": self.selected,
+            "to_change": self.to_change,
+            "unchanged": self.selected - self.to_change,
+            "by_new_value": {str(k): int(v) for k, v in by_new.value_counts().items()},
+        }
 
     def __repr__(self) -> str:
-        return (f"EditPlan({self.plan_id}: {self.to_change} of {self.selected} {self.module} records,"
-                f" {self.field} {self.rule})")
+        return (
+            f"EditPlan({self.plan_id}: {self.to_change} of {self.selected} {self.module} records,"
+            f" {self.field} {self.rule})"
+        )
 
     # -- checking and sending
     def validate(self, client_or_fields: Any) -> EditPlan:
         """Check every new value against the field's metadata; raise ZohoValidationError, send nothing."""
-        fields = checks.field_map(client_or_fields.fields(self.module)
-                                  if hasattr(client_or_fields, "fields") else client_or_fields)
+        fields = checks.field_map(
+            client_or_fields.fields(self.module) if hasattr(client_or_fields, "fields") else client_or_fields
+        )
         problems = checks.field_problems(self.module, self.field, fields)
         if not problems:
             self.data_type = self.data_type or str(fields[self.field].get("data_type"))
@@ -251,11 +298,17 @@ class EditPlan:
             raise ZohoValidationError(problems)
         return self
 
-    def apply(self, client: Any, *, journal: Journal | str | None = None, batch_size: int = MAX_BATCH,
-              progress: bool | Callable[[int, int], None] = True, on_conflict: OnConflict = "skip") -> ApplyResult:
+    def apply(
+        self,
+        client: Any,
+        *,
+        journal: Journal | str | None = None,
+        batch_size: int = MAX_BATCH,
+        progress: bool | Callable[[int, int], None] = True,
+        on_conflict: OnConflict = "skip",
+    ) -> ApplyResult:
         """Send the plan; see :func:`apply`."""
-        return apply(self, client, journal=journal, batch_size=batch_size, progress=progress,
-                     on_conflict=on_conflict)
+        return apply(self, client, journal=journal, batch_size=batch_size, progress=progress, on_conflict=on_conflict)
 
 
 def _coql_module(query: str) -> str:
@@ -296,16 +349,25 @@ class ApplyResult:
         return self._count("skipped")
 
     def summary(self) -> dict[str, Any]:
-        return {"plan_id": self.plan_id, "action": self.action, "total": self.total, "sent": self.sent,
-                "succeeded": self.succeeded, "failed": self.failed, "skipped": self.skipped,
-                "stopped": self.stopped}
+        return {
+            "plan_id": self.plan_id,
+            "action": self.action,
+            "total": self.total,
+            "sent": self.sent,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "stopped": self.stopped,
+        }
 
     def _repr_html_(self) -> str:
         return f"<p><b>{self!r}</b></p>" + self.records.to_html(max_rows=20)
 
     def __repr__(self) -> str:
-        return (f"ApplyResult({self.action} {self.plan_id}: {self.succeeded} succeeded, {self.failed} failed,"
-                f" {self.skipped} skipped of {self.total}; {self.sent} sent)")
+        return (
+            f"ApplyResult({self.action} {self.plan_id}: {self.succeeded} succeeded, {self.failed} failed,"
+            f" {self.skipped} skipped of {self.total}; {self.sent} sent)"
+        )
 
 
 # -------------------------------------------------------------------------------------- progress
@@ -328,6 +390,7 @@ class _Progress:
         if progress is True and _in_notebook() and total:
             import ipywidgets
             from IPython.display import display
+
             self.bar = ipywidgets.IntProgress(value=0, min=0, max=total, description=label)
             self.text = ipywidgets.Label(f"0 / {total}")
             display(ipywidgets.HBox([self.bar, self.text]))
@@ -348,15 +411,16 @@ _MISSING = object()
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
-def current_values(client: Any, module: str, field: str, ids: Sequence[str],
-                   data_type: str | None = None) -> dict[str, Any]:
+def current_values(
+    client: Any, module: str, field: str, ids: Sequence[str], data_type: str | None = None
+) -> dict[str, Any]:
     """What the CRM holds now for ``field`` of these records (deleted records are absent)."""
     bad = [x for x in (module, field) if not _NAME_RE.match(x)] + [i for i in ids if not str(i).isdigit()]
     if bad:  # names and ids go into a COQL string: refuse anything that is not one
         raise ValueError(f"not a module/field name or record id: {bad[:5]}")
     out: dict[str, Any] = {}
     for start in range(0, len(ids), COQL_IN_LIMIT):
-        chunk = ids[start:start + COQL_IN_LIMIT]
+        chunk = ids[start : start + COQL_IN_LIMIT]
         quoted = ", ".join(f"'{i}'" for i in chunk)
         frame = client.coql(f"select {field} from {module} where id in ({quoted}) limit {len(chunk)}")
         if not len(frame):
@@ -367,17 +431,23 @@ def current_values(client: Any, module: str, field: str, ids: Sequence[str],
     return out
 
 
-def _send(client: Any, module: str, field: str, rows: Sequence[Mapping[str, Any]],
-          data_type: str | None) -> list[tuple[str, str | None, str | None]]:
+def _send(
+    client: Any, module: str, field: str, rows: Sequence[Mapping[str, Any]], data_type: str | None
+) -> list[tuple[str, str | None, str | None]]:
     """Update one batch; (status, code, message) per row in order."""
+
     def wire(value: Any) -> Any:  # the client writes lookups from their id
         return value["id"] if data_type in checks.LOOKUP_TYPES and isinstance(value, dict) else value
+
     result = client.update(module, [{"id": r["id"], field: wire(r["new"])} for r in rows])
     outcomes = result.records
     by_id = {str(o["id"]): o for o in outcomes.to_dict("records") if not checks.is_missing(o.get("id"))}
-    ordered = (outcomes.to_dict("records") if len(outcomes) == len(rows)
-               and [str(x) for x in outcomes["id"]] == [r["id"] for r in rows] else None)
-    out = []
+    ordered = (
+        outcomes.to_dict("records")
+        if len(outcomes) == len(rows) and [str(x) for x in outcomes["id"]] == [r["id"] for r in rows]
+        else None
+    )
+    out: list[tuple[str, str | None, str | None]] = []
     for pos, r in enumerate(rows):
         o = ordered[pos] if ordered is not None else by_id.get(r["id"])
         if o is None and len(outcomes) == len(rows):
@@ -409,10 +479,21 @@ def _database_url(client: Any) -> str:
 
 
 # ------------------------------------------------------------------------------------ apply/undo
-def _run(client: Any, journal: Journal, *, plan_id: str, action: str, module: str, field: str,
-         data_type: str | None, rows: list[dict[str, Any]], preset: list[dict[str, Any]],
-         batch_size: int, progress: bool | Callable[[int, int], None],
-         decide: Callable[[dict[str, Any], Any], tuple[str, str] | None]) -> ApplyResult:
+def _run(
+    client: Any,
+    journal: Journal,
+    *,
+    plan_id: str,
+    action: str,
+    module: str,
+    field: str,
+    data_type: str | None,
+    rows: list[dict[str, Any]],
+    preset: list[dict[str, Any]],
+    batch_size: int,
+    progress: bool | Callable[[int, int], None],
+    decide: Callable[[dict[str, Any], Any], tuple[str, str] | None],
+) -> ApplyResult:
     """Shared batch loop: per batch read current values, decide, journal, send, record outcomes.
 
     ``rows`` carry id/old/new; ``decide(row, current)`` returns (code, message) to skip a row or None
@@ -425,7 +506,7 @@ def _run(client: Any, journal: Journal, *, plan_id: str, action: str, module: st
     bar.advance(len(preset))
     sent, stopped = 0, None
     for start in range(0, len(rows), batch_size):
-        batch = rows[start:start + batch_size]
+        batch = rows[start : start + batch_size]
         if stopped:
             results += [{**r, "status": "skipped", "code": "NOT_SENT", "message": stopped} for r in batch]
             bar.advance(len(batch))
@@ -440,14 +521,14 @@ def _run(client: Any, journal: Journal, *, plan_id: str, action: str, module: st
             else:
                 # journal what the CRM holds right now (falls back to the plan's view if unreadable)
                 to_send.append({**r, "before": r["old"] if current is _MISSING else current})
-        entry_ids = journal.begin(plan_id, action, module, field,
-                                  [Entry(r["id"], r["before"], r["new"]) for r in to_send])
+        entry_ids = journal.begin(
+            plan_id, action, module, field, [Entry(r["id"], r["before"], r["new"]) for r in to_send]
+        )
         if to_send:
             try:
                 outcomes = _send(client, module, field, to_send, data_type)
             except ZohoValidationError:
-                journal.finish(Outcome(e, "error", "NOT_SENT", "rejected by client-side validation")
-                               for e in entry_ids)
+                journal.finish(Outcome(e, "error", "NOT_SENT", "rejected by client-side validation") for e in entry_ids)
                 raise
             except ZohoError as exc:  # the whole batch failed (rate limit, transport, ...): stop here
                 code = getattr(exc, "code", None) or type(exc).__name__
@@ -456,15 +537,32 @@ def _run(client: Any, journal: Journal, *, plan_id: str, action: str, module: st
             sent += len(to_send)
             journal.finish(Outcome(e, *o) for e, o in zip(entry_ids, outcomes, strict=True))
             for r, (status, code, message) in zip(to_send, outcomes, strict=True):
-                results.append({"id": r["id"], "field": field, "old": r["before"], "new": r["new"],
-                                "status": status, "code": code, "message": message})
+                results.append(
+                    {
+                        "id": r["id"],
+                        "field": field,
+                        "old": r["before"],
+                        "new": r["new"],
+                        "status": status,
+                        "code": code,
+                        "message": message,
+                    }
+                )
         bar.advance(len(batch))
-    return ApplyResult(plan_id=plan_id, action=action, records=_frame(results, RESULT_COLUMNS), sent=sent,
-                       stopped=stopped)
+    return ApplyResult(
+        plan_id=plan_id, action=action, records=_frame(results, RESULT_COLUMNS), sent=sent, stopped=stopped
+    )
 
 
-def apply(plan: EditPlan, client: Any, *, journal: Journal | str | None = None, batch_size: int = MAX_BATCH,
-          progress: bool | Callable[[int, int], None] = True, on_conflict: OnConflict = "skip") -> ApplyResult:
+def apply(
+    plan: EditPlan,
+    client: Any,
+    *,
+    journal: Journal | str | None = None,
+    batch_size: int = MAX_BATCH,
+    progress: bool | Callable[[int, int], None] = True,
+    on_conflict: OnConflict = "skip",
+) -> ApplyResult:
     """Validate, then send the plan in batches, journaling before-values before each batch.
 
     Idempotent: records the journal shows as applied under this plan id (and not undone), and
@@ -478,8 +576,11 @@ def apply(plan: EditPlan, client: Any, *, journal: Journal | str | None = None, 
         j.save_plan(plan.plan_id, plan.module, plan.field, plan.selection, plan.rule, plan.to_change)
         done = set(j.applied(plan.plan_id)["record_id"])
         rows = [dict(r) for r in plan.rows.to_dict("records")]
-        preset = [{**r, "status": "skipped", "code": "ALREADY_APPLIED",
-                   "message": "applied under this plan id before"} for r in rows if r["id"] in done]
+        preset = [
+            {**r, "status": "skipped", "code": "ALREADY_APPLIED", "message": "applied under this plan id before"}
+            for r in rows
+            if r["id"] in done
+        ]
         todo = [r for r in rows if r["id"] not in done]
 
         def decide(r: dict[str, Any], current: Any) -> tuple[str, str] | None:
@@ -491,13 +592,31 @@ def apply(plan: EditPlan, client: Any, *, journal: Journal | str | None = None, 
                 return ("CHANGED_SINCE_PLAN", f"the CRM now holds {current!r}, the plan expected {r['old']!r}")
             return None
 
-        return _run(client, j, plan_id=plan.plan_id, action="apply", module=plan.module, field=plan.field,
-                    data_type=plan.data_type, rows=todo, preset=preset, batch_size=batch_size,
-                    progress=progress, decide=decide)
+        return _run(
+            client,
+            j,
+            plan_id=plan.plan_id,
+            action="apply",
+            module=plan.module,
+            field=plan.field,
+            data_type=plan.data_type,
+            rows=todo,
+            preset=preset,
+            batch_size=batch_size,
+            progress=progress,
+            decide=decide,
+        )
 
 
-def undo(client: Any, plan_id: str, *, journal: Journal | str | None = None, batch_size: int = MAX_BATCH,
-         progress: bool | Callable[[int, int], None] = True, on_conflict: OnConflict = "skip") -> ApplyResult:
+def undo(
+    client: Any,
+    plan_id: str,
+    *,
+    journal: Journal | str | None = None,
+    batch_size: int = MAX_BATCH,
+    progress: bool | Callable[[int, int], None] = True,
+    on_conflict: OnConflict = "skip",
+) -> ApplyResult:
     """Restore the before-values of every record the plan changed successfully (journaled as 'undo').
 
     A record changed again since the apply is skipped (CHANGED_SINCE_APPLY) unless
@@ -513,8 +632,10 @@ def undo(client: Any, plan_id: str, *, journal: Journal | str | None = None, bat
         module, field = plan["module"], plan["field"]
         data_type = checks.field_map(client.fields(module)).get(field, {}).get("data_type")
         # undo sends each record's journaled old value back: "old" is now the applied value.
-        rows = [{"id": r["record_id"], "field": field, "old": r["new_value"], "new": r["old_value"]}
-                for r in applied.to_dict("records")]
+        rows = [
+            {"id": r["record_id"], "field": field, "old": r["new_value"], "new": r["old_value"]}
+            for r in applied.to_dict("records")
+        ]
         restored_already: list[str] = []
 
         def decide(r: dict[str, Any], current: Any) -> tuple[str, str] | None:
@@ -527,9 +648,20 @@ def undo(client: Any, plan_id: str, *, journal: Journal | str | None = None, bat
                 return ("CHANGED_SINCE_APPLY", f"the CRM now holds {current!r}, not the applied {r['old']!r}")
             return None
 
-        result = _run(client, j, plan_id=plan_id, action="undo", module=module, field=field,
-                      data_type=data_type, rows=rows, preset=[], batch_size=batch_size, progress=progress,
-                      decide=decide)
+        result = _run(
+            client,
+            j,
+            plan_id=plan_id,
+            action="undo",
+            module=module,
+            field=field,
+            data_type=data_type,
+            rows=rows,
+            preset=[],
+            batch_size=batch_size,
+            progress=progress,
+            decide=decide,
+        )
         ok = result.records.loc[result.records["status"] == "success", "id"].tolist()
         j.mark_undone(plan_id, [*ok, *restored_already])
         return result
@@ -540,5 +672,16 @@ def journal_entries(journal: Journal | str, plan_id: str | None = None) -> pd.Da
     return (journal if isinstance(journal, Journal) else Journal(journal)).entries(plan_id)
 
 
-__all__ = ["EditPlan", "ApplyResult", "Rule", "RULES", "register_rule", "resolve_new", "apply", "undo",
-           "current_values", "journal_entries", "Journal"]
+__all__ = [
+    "EditPlan",
+    "ApplyResult",
+    "Rule",
+    "RULES",
+    "register_rule",
+    "resolve_new",
+    "apply",
+    "undo",
+    "current_values",
+    "journal_entries",
+    "Journal",
+]

@@ -32,19 +32,21 @@ def find_pg_bin() -> Path:
     on_path = shutil.which("initdb")
     if on_path and shutil.which("pg_ctl"):
         return Path(os.path.realpath(on_path)).parent
-    found = [Path(p).parent for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")
-             if os.access(p, os.X_OK)]
+    found = [Path(p).parent for p in glob.glob("/usr/lib/postgresql/*/bin/initdb") if os.access(p, os.X_OK)]
     if found:
+
         def version(p: Path) -> tuple[int, ...]:
             try:
                 return tuple(int(x) for x in p.parent.name.split("."))
             except ValueError:
                 return (0,)
+
         return max(found, key=version)
     raise PostgresBinariesNotFound(
         "PostgreSQL server binaries (initdb, pg_ctl) were not found on PATH or in "
         "/usr/lib/postgresql/*/bin. Install the Debian package 'postgresql' "
-        "(apt-get install -y postgresql), or set DATABASE_URL to an existing PostgreSQL server.")
+        "(apt-get install -y postgresql), or set DATABASE_URL to an existing PostgreSQL server."
+    )
 
 
 def free_port() -> int:
@@ -59,8 +61,9 @@ class ThrowawayPostgres:
     ``fast=True`` turns off fsync and synchronous commit: fine for throwaway data, much quicker.
     """
 
-    def __init__(self, root_dir: str | os.PathLike[str], port: int | None = None, *,
-                 fast: bool = True, start_timeout: int = 60) -> None:
+    def __init__(
+        self, root_dir: str | os.PathLike[str], port: int | None = None, *, fast: bool = True, start_timeout: int = 60
+    ) -> None:
         self.root_dir = Path(root_dir).resolve()
         self.data_dir = self.root_dir / "data"
         self.log_file = self.root_dir / "postgres.log"
@@ -105,9 +108,20 @@ class ThrowawayPostgres:
         deadline = time.monotonic() + 15
         while True:
             try:
-                self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w",
-                          "-t", str(self.start_timeout), "-o", " ".join(opts), "start",
-                          what="start PostgreSQL")
+                self._run(
+                    "pg_ctl",
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_file),
+                    "-w",
+                    "-t",
+                    str(self.start_timeout),
+                    "-o",
+                    " ".join(opts),
+                    "start",
+                    what="start PostgreSQL",
+                )
                 return self
             except ZohoDatabaseError as exc:
                 # Backends of a killed server hold its shared memory for a moment after it died.
@@ -119,14 +133,24 @@ class ThrowawayPostgres:
     def stop(self) -> None:
         if self._bin is None or not (self.data_dir / "postmaster.pid").exists():
             return
-        self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "30", "stop",
-                  what="stop PostgreSQL", check=False)
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-m",
+            "fast",
+            "-w",
+            "-t",
+            "30",
+            "stop",
+            what="stop PostgreSQL",
+            check=False,
+        )
 
     def __enter__(self) -> ThrowawayPostgres:
         return self.start()
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
     # -- internals ----------------------------------------------------------------------------
@@ -138,15 +162,22 @@ class ThrowawayPostgres:
     def _run(self, name: str, *args: str, what: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
         env.pop("PGDATA", None)
-        proc = subprocess.run(self._cmd(name, *args), capture_output=True, text=True, env=env,
-                              cwd=str(self.root_dir), timeout=self.start_timeout + 30)
+        proc = subprocess.run(
+            self._cmd(name, *args),
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=str(self.root_dir),
+            timeout=self.start_timeout + 30,
+        )
         if check and proc.returncode != 0:
             tail = ""
             if self.log_file.exists():
                 tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-10:])
             raise ZohoDatabaseError(
                 f"Could not {what} in {self.data_dir} (exit {proc.returncode}): "
-                f"{(proc.stderr or proc.stdout).strip()}\n{tail}".strip())
+                f"{(proc.stderr or proc.stdout).strip()}\n{tail}".strip()
+            )
         return proc
 
     def _prepare_dirs(self) -> None:
@@ -165,7 +196,8 @@ class ThrowawayPostgres:
                 else:
                     raise ZohoDatabaseError(
                         f"The 'postgres' user cannot enter {parent} (mode {oct(st.st_mode & 0o777)}); "
-                        f"put the throwaway cluster elsewhere or run: chmod o+x {parent}")
+                        f"put the throwaway cluster elsewhere or run: chmod o+x {parent}"
+                    )
         os.chown(self.root_dir, pw.pw_uid, pw.pw_gid)
         for p in self.root_dir.rglob("*"):  # an earlier run as another user may have left files
             if p.stat().st_uid != pw.pw_uid:
@@ -174,8 +206,19 @@ class ThrowawayPostgres:
     def _initdb(self) -> None:
         if self.data_dir.exists() and any(self.data_dir.iterdir()):
             raise ZohoDatabaseError(f"{self.data_dir} exists but is not a PostgreSQL data directory; remove it")
-        self._run("initdb", "-D", str(self.data_dir), "-U", self.user, "--auth=trust", "-E", "UTF8",
-                  "--locale=C", "--no-sync", what="create a PostgreSQL cluster (initdb)")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data_dir),
+            "-U",
+            self.user,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+            what="create a PostgreSQL cluster (initdb)",
+        )
 
     def _pid_file_lines(self) -> list[str]:
         try:
@@ -204,7 +247,8 @@ class ThrowawayPostgres:
                 time.sleep(0.1)
         raise ZohoDatabaseError(
             f"A PostgreSQL server runs on {self.data_dir} but does not answer on 127.0.0.1:{port}; "
-            f"stop it (pg_ctl -D {self.data_dir} stop) and try again")
+            f"stop it (pg_ctl -D {self.data_dir} stop) and try again"
+        )
 
     def _remove_stale_pid(self) -> None:
         pid_file = self.data_dir / "postmaster.pid"

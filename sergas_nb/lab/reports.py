@@ -36,11 +36,26 @@ def ensure_widget_assets(cache_dir: Path) -> Path:
         return modules
     npm = shutil.which("npm")
     if npm is None:
-        raise ReportError("npm is needed once to fetch the offline widget renderer; install nodejs and npm "
-                          "(apt-get install -y npm)")
+        raise ReportError(
+            "npm is needed once to fetch the offline widget renderer; install nodejs and npm (apt-get install -y npm)"
+        )
     cache_dir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix", str(cache_dir),
-                           HTML_MANAGER, REQUIREJS], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            npm,
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--ignore-scripts",
+            "--prefix",
+            str(cache_dir),
+            HTML_MANAGER,
+            REQUIREJS,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if proc.returncode != 0 or not embed.exists():
         raise ReportError(f"npm install of the widget renderer failed: {proc.stderr.strip()[-500:]}")
     return modules
