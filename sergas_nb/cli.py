@@ -30,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run every notebook against the emulator, write reports/")
     demo.add_argument("--reports", default="reports")
+
+    # -- mcp: the assistant server (sergas_nb/assistant)
+    from sergas_nb.assistant.options import add_arguments as mcp_arguments
+
+    mcp_arguments(sub.add_parser("mcp", help="serve the CRM to an MCP host (stdio, or --http PORT on loopback)"))
     return p
 
 
@@ -63,6 +68,10 @@ def _run(args: argparse.Namespace) -> int:
         from sergas_nb.lab.demo import main as demo_main
 
         return demo_main(reports=args.reports)
+    if args.command == "mcp":
+        from sergas_nb.assistant.server import main as mcp_main
+
+        return mcp_main(args)
     return 2
 
 

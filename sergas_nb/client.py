@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -932,6 +932,58 @@ class ZohoClient:
             check(name, fn)
         df = pd.DataFrame(rows, columns=["check", "status", "latency_ms", "detail"])
         return df.astype({"check": "string", "status": "string", "latency_ms": "Float64", "detail": "string"})
+
+    # -- Tier 3: plain REST for what the client does not wrap (logic in _rest.py) -----------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        *,
+        retry: bool | None = None,
+    ) -> dict[str, Any]:
+        """Call any CRM endpoint on the configured API host; the parsed JSON answer (``{}`` for 204).
+
+        Same token, timeouts, metrics and 401 refresh as every other call; retried on 429/5xx only
+        when safe (``retry=None``: GET only; pass ``retry=True`` for a read sent as POST, e.g. COQL).
+        ``path`` starts with ``/`` (an absolute URL must name the API host). Errors are ZohoAPIError.
+
+            crm.request("GET", "/crm/v8/users", params={"type": "AllUsers"})["users"]
+        """
+        from sergas_nb import _rest
+
+        return _rest.request(self, method, path, params, json, retry=retry)
+
+    def paginate(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        key: str | None = "data",
+        per_page: int = PER_PAGE,
+        max_records: int | None = None,
+        pages: bool = False,
+    ) -> Iterator[Any]:
+        """GET ``path`` page by page (page tokens past record 2,000): its rows, or whole pages."""
+        from sergas_nb import _rest
+
+        return _rest.paginate(self, path, params, key=key, per_page=per_page, max_records=max_records, pages=pages)
+
+    def records_by_ids(
+        self, module: str, ids: Iterable[str | int], fields: Iterable[str] | None = None
+    ) -> pd.DataFrame:
+        """These records as a typed frame (same columns as ``records()``), in the order given; ids not
+        found are left out (compare the ids to tell)."""
+        problems, clean = [], []
+        for pos, i in enumerate(ids):
+            try:
+                clean.append(frames._check_id(i))
+            except frames._Bad as bad:
+                problems.append(Problem("id", str(bad), pos, i))
+        if problems:
+            raise ZohoValidationError(problems)
+        return self._records_by_ids(module, self._resolve_fields(module, fields), list(dict.fromkeys(clean)))
 
 
 class _Skip(Exception):

@@ -1,0 +1,630 @@
+"""The assistant's tools: plain functions over a ZohoClient, each answering one JSON-safe dict.
+
+server.py registers these as MCP tools; their signatures (Annotated with pydantic ``Field``) are
+the JSON schemas a model sees, their docstrings the descriptions. Annotations are real objects
+(no ``from __future__ import annotations``): the SDK reads them to build the schemas.
+
+Reading past 2,000 records: ``search_records`` pages by keyset, not offset. A COQL query picks
+the next ids (``... and id > '<last id>' order by id asc``), then the records are read by id,
+typed like a notebook's frame. The cursor is opaque to the model (base64 JSON of the query and the
+last id); it works at any depth, and the model only has to hand it back.
+
+Writes go through edit plans only (see ``_plan_*``: the one adapter over sergas_nb.edits.plans).
+"""
+
+import base64
+import binascii
+import json
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from pydantic import Field
+
+from sergas_nb import frames
+from sergas_nb._coql import coql_shape, criteria_to_coql, has_limit
+from sergas_nb.assistant import render
+from sergas_nb.client import ZohoClient
+from sergas_nb.edits import checks
+from sergas_nb.errors import Problem, ZohoAPIError, ZohoError, ZohoValidationError
+
+SEARCH_REACH = 2000  # Zoho's search API stops at the first 2,000 matches
+COQL_REACH = 100_000  # LIMIT + OFFSET of one COQL query
+MAX_PLAN_RECORDS = 10_000
+DIFF_SAMPLE = 20
+KEPT_PLANS = 50
+_NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
+_AGGREGATE = re.compile(r"\b(count|sum|avg|min|max)\s*\(", re.IGNORECASE)
+
+# ------------------------------------------------------------------ argument types (the schemas)
+Module = Annotated[
+    str, Field(description="Module API name, e.g. Accounts, Contacts, Deals, Leads (see list_modules).", pattern=_NAME)
+]
+Where = Annotated[
+    str | None,
+    Field(
+        description="Filter: a COQL condition (Industry = 'Technology' and Annual_Revenue > 1000000) or Zoho "
+        "search criteria ((Industry:equals:Technology)and(Rating:equals:Hot)). Field API names from describe_module.",
+        max_length=4000,
+    ),
+]
+Fields = Annotated[
+    list[str] | None,
+    Field(description="Field API names to return (id is always included). Default: every field.", max_length=200),
+]
+Limit = Annotated[int, Field(ge=1, le=render.MAX_ROWS, description=f"Rows to return, at most {render.MAX_ROWS}.")]
+Cursor = Annotated[
+    str | None,
+    Field(description="next_cursor from a previous answer, to continue where it stopped.", max_length=8000),
+]
+RecordId = Annotated[str, Field(description="The record id (digits).", pattern=r"^[0-9]{1,25}$")]
+
+
+class ToolInputError(ZohoError):
+    """A tool argument the server refuses (the message says which and why)."""
+
+
+# ------------------------------------------------------------------ cursor
+def _encode(state: dict[str, Any]) -> str:
+    raw = json.dumps({"v": 1, **state}, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, kind: str) -> dict[str, Any]:
+    try:
+        state = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise ToolInputError("cursor: not a cursor this server gave (pass next_cursor exactly as received)") from None
+    if not isinstance(state, dict) or state.get("v") != 1 or state.get("kind") != kind:
+        raise ToolInputError(f"cursor: not a {kind} cursor (pass next_cursor exactly as received)")
+    return state
+
+
+def _same_query(state: dict[str, Any], given: dict[str, Any]) -> None:
+    """A cursor carries its query: other arguments, when given, must be that query's."""
+    clash = [k for k, v in given.items() if v is not None and state.get(k) != v]
+    if clash:
+        raise ToolInputError(
+            f"cursor belongs to another query ({', '.join(clash)} differ): pass the cursor alone, or start anew"
+        )
+
+
+# ------------------------------------------------------------------ plans kept between calls
+@dataclass
+class PlanStore:
+    """Plans made by plan_edit, by id, until the server stops (the most recent KEPT_PLANS)."""
+
+    plans: "OrderedDict[str, Any]" = field(default_factory=OrderedDict)
+
+    def put(self, plan: Any) -> None:
+        self.plans[plan.plan_id] = plan
+        self.plans.move_to_end(plan.plan_id)
+        while len(self.plans) > KEPT_PLANS:
+            self.plans.popitem(last=False)
+
+    def get(self, plan_id: str) -> Any:
+        plan = self.plans.get(plan_id)
+        if plan is None:
+            raise ToolInputError(
+                f"plan_id: no plan {plan_id!r} in this server (plans live in its memory until it stops;"
+                " make it again with plan_edit)"
+            )
+        return plan
+
+
+# ------------------------------------------------------------------ the adapter over edits.plans
+# Every call into sergas_nb.edits.plans is in these three functions, so a change of its API
+# (multi-field plans are coming) is adapted here and nowhere else.
+def _plan_build(crm: ZohoClient, module: str, selected: pd.DataFrame, changes: dict[str, Any], selection: str) -> Any:
+    from sergas_nb.edits.plans import EditPlan
+
+    if len(changes) != 1:
+        raise ToolInputError(
+            f"changes: one field per plan ({len(changes)} given: {', '.join(changes) or 'none'});"
+            " make one plan per field"
+        )
+    ((name, value),) = changes.items()
+    plan = EditPlan.from_frame(selected, name, value, module=module, fields=crm.fields(module), selection=selection)
+    return plan.validate(crm)  # every new value checked against the metadata now, not at apply
+
+
+def _plan_apply(crm: ZohoClient, plan: Any, journal: Any) -> Any:
+    from sergas_nb.edits.plans import apply
+
+    return apply(plan, crm, journal=journal, progress=False)
+
+
+def _plan_undo(crm: ZohoClient, plan_id: str, journal: Any) -> Any:
+    from sergas_nb.edits.plans import undo
+
+    return undo(crm, plan_id, journal=journal, progress=False)
+
+
+def _plan_fields(changes: dict[str, Any]) -> list[str]:
+    return list(changes)
+
+
+# ------------------------------------------------------------------ the tools
+class Tools:
+    """The tool functions of one server: a client, and (with writes) a journal and the plans made."""
+
+    def __init__(self, crm: ZohoClient, *, journal: Any = None) -> None:
+        self.crm = crm
+        self.journal = journal
+        self.plans = PlanStore()
+        self.lock = threading.Lock()  # one CRM call sequence at a time: the client is not shared-state safe
+
+    # -- helpers
+    def _module(self, module: str) -> str:
+        names = {m.lower(): m for m in self._module_names()}
+        canon = names.get(module.lower())
+        if canon is None:
+            raise ToolInputError(f"module: unknown module {module!r}; known: {', '.join(sorted(names.values()))}")
+        return canon
+
+    def _module_names(self) -> list[str]:
+        if not hasattr(self, "_modules_cache"):
+            data = self.crm.request("GET", "/crm/v8/settings/modules")
+            self._modules_cache = [m["api_name"] for m in data.get("modules") or [] if m.get("api_supported", True)]
+        return self._modules_cache
+
+    def _fmap(self, module: str) -> dict[str, dict[str, Any]]:
+        return checks.field_map(self.crm.fields(module))
+
+    def _condition(self, module: str, where: str | None) -> str | None:
+        if where is None or not where.strip():
+            return None
+        return criteria_to_coql(where, self._fmap(module))
+
+    def _check_fields(self, module: str, names: list[str] | None) -> list[str] | None:
+        if names is None:
+            return None
+        fmap = self._fmap(module)
+        unknown = [n for n in names if n.split(".", 1)[0] not in fmap and n != "id"]
+        if unknown:
+            raise ZohoValidationError([Problem(n, f"unknown field of {module} (see describe_module)") for n in unknown])
+        return names
+
+    def _coql(self, query: str) -> dict[str, Any]:
+        return self.crm.request("POST", "/crm/v8/coql", json={"select_query": query}, retry=True)
+
+    # -- modules and fields
+    def list_modules(self) -> dict[str, Any]:
+        """List the CRM modules the API can use (Accounts, Contacts, Deals, ...), with their labels and
+        what can be done with each. Start here to find a module's API name."""
+        data = self.crm.request("GET", "/crm/v8/settings/modules")
+        keys = ("api_name", "module_name", "singular_label", "plural_label", "creatable", "editable", "deletable")
+        modules = [
+            {k: render.json_value(m.get(k)) for k in keys if k in m}
+            for m in data.get("modules") or []
+            if m.get("api_supported", True)
+        ]
+        self._modules_cache = [m["api_name"] for m in modules]
+        return {"modules": modules, "count": len(modules)}
+
+    def describe_module(self, module: Module) -> dict[str, Any]:
+        """Describe a module's fields: API name, label, Zoho data type, the JSON type of its values in
+        this server's answers, whether it can be written, and picklist values or lookup target.
+        Use the API names in where, fields, summarize and plan_edit."""
+        return {"module": self._module(module), "fields": self.field_rows(module)}
+
+    def field_rows(self, module: str) -> list[dict[str, Any]]:
+        df = self.crm.fields(self._module(module))
+        out = []
+        for f in df.to_dict("records"):
+            row: dict[str, Any] = {
+                "api_name": f["api_name"],
+                "label": render.json_value(f.get("field_label")),
+                "data_type": render.json_value(f.get("data_type")),
+                "dtype": render.json_value(f.get("dtype")),
+                "writable": bool(f.get("writable")),
+                "required": bool(f.get("system_mandatory") or False),
+            }
+            length = render.json_value(f.get("length"))
+            if length is not None:
+                row["max_length"] = length
+            picks = frames.picklist_values(f)
+            if picks:
+                row["values"] = picks[:100]
+            lookup = f.get("lookup")
+            if isinstance(lookup, dict) and isinstance(lookup.get("module"), dict):
+                row["lookup_module"] = lookup["module"].get("api_name")
+            out.append(row)
+        return out
+
+    # -- records
+    def search_records(
+        self,
+        module: Module,
+        where: Where = None,
+        word: Annotated[
+            str | None, Field(description="Zoho full-text search word (first 2,000 matches only).", max_length=200)
+        ] = None,
+        email: Annotated[
+            str | None, Field(description="Match records with this email address.", max_length=200)
+        ] = None,
+        phone: Annotated[str | None, Field(description="Match records with this phone number.", max_length=60)] = None,
+        fields: Fields = None,
+        limit: Limit = render.DEFAULT_ROWS,
+        cursor: Cursor = None,
+    ) -> dict[str, Any]:
+        """List or search records of a module, typed values as JSON (datetimes in UTC, dates as
+        YYYY-MM-DD, lookups as X.name / X.id). Filter with where (COQL condition or Zoho criteria),
+        or with word / email / phone (Zoho search); no filter lists every record. Rows are ordered
+        by id; when next_cursor is not null, call again with cursor=next_cursor for the next rows
+        (works past 2,000 records)."""
+        search = {k: v for k, v in (("word", word), ("email", email), ("phone", phone)) if v is not None}
+        module = self._module(module)
+        state: dict[str, Any] = {}
+        if cursor is not None:
+            state = _decode(cursor, "records")
+            _same_query(state, {"module": module, "where": where, "fields": fields, **search})
+            where, fields = state.get("where"), state.get("fields")
+            search = {k: state[k] for k in ("word", "email", "phone") if state.get(k) is not None}
+        if search and where:
+            raise ToolInputError("give where, or word / email / phone, not both")
+        if len(search) > 1:
+            raise ToolInputError(f"give one of word, email, phone (got {', '.join(search)})")
+        fields = self._check_fields(module, fields)
+        query = {"kind": "records", "module": module, "where": where, "fields": fields, **search}
+        if search:
+            offset = int(state.get("offset", 0))
+            ids, more = self._search_ids(module, search, offset, limit)
+        else:
+            after = state.get("after")
+            ids, more = self._keyset_ids(module, where, after, limit)
+            offset = 0
+        df = self.crm.records_by_ids(module, ids, fields) if ids else pd.DataFrame({"id": []})
+        rows = render.frame_rows(df)
+        kept, cut = render.fit_rows(rows)
+        more = more or cut
+        out: dict[str, Any] = {"module": module, "returned": len(kept), "rows": kept}
+        if more and kept:
+            nxt = dict(query, offset=offset + len(kept)) if search else dict(query, after=kept[-1]["id"])
+            out["next_cursor"] = _encode(nxt)
+        else:
+            out["next_cursor"] = None
+        if cut:
+            out["truncated"] = f"answer size limit: {len(kept)} of {len(rows)} rows returned; the cursor continues"
+        if search and not more and offset + len(kept) >= SEARCH_REACH:
+            out["truncated"] = "Zoho's search reaches the first 2,000 matches only; use where= to read every match"
+        missing = len(ids) - len(df)
+        if missing:
+            out["note"] = f"{missing} matching record(s) were deleted between the search and the read"
+        return out
+
+    def _keyset_ids(self, module: str, where: str | None, after: str | None, limit: int) -> tuple[list[str], bool]:
+        condition = self._condition(module, where)
+        parts = [f"({condition})"] if condition else []
+        if after is not None:
+            if not re.fullmatch(r"[0-9]{1,25}", str(after)):
+                raise ToolInputError("cursor: damaged (pass next_cursor exactly as received)")
+            parts.append(f"id > '{after}'")
+        text = " and ".join(parts) or "id is not null"
+        data = self._coql(f"select id from {module} where {text} order by id asc limit {limit}")
+        ids = [str(r["id"]) for r in data.get("data") or []]
+        return ids, bool((data.get("info") or {}).get("more_records"))
+
+    def _search_ids(self, module: str, search: dict[str, str], offset: int, limit: int) -> tuple[list[str], bool]:
+        if offset >= SEARCH_REACH:
+            return [], False
+        per_page = 200
+        ids: list[str] = []
+        more = False
+        page = offset // per_page + 1
+        skip = offset % per_page
+        while len(ids) < limit and page * per_page <= SEARCH_REACH:
+            data = self.crm.request(
+                "GET", f"/crm/v8/{module}/search", params={**search, "fields": "id", "page": page, "per_page": per_page}
+            )
+            batch = [str(r["id"]) for r in data.get("data") or []][skip:]
+            more = bool((data.get("info") or {}).get("more_records"))
+            ids.extend(batch)
+            skip = 0
+            if not more:
+                break
+            page += 1
+        more = more or len(ids) > limit
+        return ids[:limit], more and offset + min(len(ids), limit) < SEARCH_REACH
+
+    def get_record(self, module: Module, id: RecordId, fields: Fields = None) -> dict[str, Any]:
+        """Read one record by id, every field (or the chosen ones), typed values as JSON."""
+        module = self._module(module)
+        fields = self._check_fields(module, fields)
+        df = self.crm.records_by_ids(module, [id], fields)
+        if not len(df):
+            raise ZohoAPIError(f"{module} record {id} not found", code="RECORD_NOT_FOUND", status=204)
+        row = render.frame_rows(df)[0]
+        return {"module": module, "record": row}
+
+    def count_records(self, module: Module, where: Where = None) -> dict[str, Any]:
+        """Count the records of a module, all of them or those matching where."""
+        module = self._module(module)
+        return {"module": module, "where": where, "count": self.crm.count(module, where)}
+
+    def run_coql(
+        self,
+        query: Annotated[
+            str,
+            Field(
+                description="One COQL SELECT, e.g. select Account_Name, Annual_Revenue from Accounts where "
+                "Industry = 'Technology' order by Annual_Revenue desc. Aggregates (COUNT, SUM, AVG, MIN, MAX with "
+                "GROUP BY) where the CRM supports them. Without LIMIT, rows come limit at a time with a cursor.",
+                min_length=6,
+                max_length=8000,
+            ),
+        ],
+        limit: Limit = render.DEFAULT_ROWS,
+        cursor: Cursor = None,
+    ) -> dict[str, Any]:
+        """Run a read-only COQL SELECT query (anything but a single SELECT is refused). Plain field
+        lists come back typed like search_records; aggregate and aliased columns as Zoho answers them.
+        A query without its own LIMIT continues with next_cursor (COQL reaches 100,000 rows)."""
+        offset = 0
+        if cursor is not None:
+            state = _decode(cursor, "coql")
+            if state.get("query") != query:
+                raise ToolInputError("cursor belongs to another query: pass the same query with its cursor")
+            offset, limit = int(state["offset"]), int(state["limit"])
+        text = _read_only_select(query)
+        module, names = coql_shape(text)
+        module = self._module(module)
+        own_limit = has_limit(text)
+        if own_limit:
+            sent = text
+        else:
+            if offset + limit + 1 > COQL_REACH:
+                raise ToolInputError("COQL reaches 100,000 rows (LIMIT + OFFSET): narrow the where clause")
+            sent = f"{text} limit {limit + 1} offset {offset}"
+        head = re.match(r"select\s+(.+?)\s+from\s", text, re.IGNORECASE | re.DOTALL)
+        aggregate = bool(_AGGREGATE.search(head.group(1) if head else text))
+        if names is not None and not aggregate:
+            df = self.crm.coql(sent)
+            rows = render.frame_rows(df)
+        else:
+            data = self._coql(sent)
+            rows = [{str(k): render.json_value(v) for k, v in r.items()} for r in data.get("data") or []]
+        more = len(rows) > limit and not own_limit
+        shown = rows[: min(limit, render.MAX_ROWS)] if not own_limit else rows[: render.MAX_ROWS]
+        kept, cut = render.fit_rows(shown)
+        out: dict[str, Any] = {"module": module, "returned": len(kept), "rows": kept}
+        if (more or cut) and not own_limit:
+            out["next_cursor"] = _encode({"kind": "coql", "query": query, "offset": offset + len(kept), "limit": limit})
+        else:
+            out["next_cursor"] = None
+        if own_limit and len(kept) < len(rows):
+            out["truncated"] = (
+                f"{len(rows) - len(kept)} of {len(rows)} rows left out (answer size limit); "
+                "drop the query's LIMIT to page through them with a cursor"
+            )
+        elif cut:
+            out["truncated"] = "answer size limit reached; the cursor continues"
+        return out
+
+    def summarize(
+        self,
+        module: Module,
+        group_by: Annotated[
+            str | None,
+            Field(
+                description="Field API name to group by (a picklist, text, lookup ...); none: one total row.",
+                pattern=_NAME,
+            ),
+        ] = None,
+        metrics: Annotated[
+            list[str],
+            Field(
+                description="Aggregates, each count or FUNCTION:Field with FUNCTION one of sum, avg, min, max "
+                '(e.g. ["count", "sum:Annual_Revenue", "avg:Health_Score"]).',
+                min_length=1,
+                max_length=10,
+            ),
+        ] = ["count"],  # noqa: B006  (pydantic copies defaults; the list is never mutated)
+        where: Where = None,
+        limit: Annotated[int, Field(ge=1, le=200, description="Groups to return, at most 200.")] = 50,
+    ) -> dict[str, Any]:
+        """Group and aggregate records server-side with COQL (GROUP BY with COUNT, SUM, AVG, MIN, MAX):
+        e.g. accounts per industry with their total revenue. The CRM does the work; only the groups
+        come back. Needs a CRM whose COQL supports aggregates; otherwise this tool says so."""
+        module = self._module(module)
+        fmap = self._fmap(module)
+        problems: list[Problem] = []
+        columns: list[tuple[str, str, str]] = []  # (label, FN, field)
+        for i, m in enumerate(metrics):
+            fn, _, name = m.strip().partition(":")
+            fn = fn.strip().lower()
+            if fn == "count" and not name:
+                columns.append(("count", "COUNT", "id"))
+                continue
+            if fn not in ("count", "sum", "avg", "min", "max") or not name:
+                problems.append(Problem("metrics", "expected count or sum|avg|min|max:Field", i, m))
+                continue
+            name = name.strip()
+            meta = fmap.get(name)
+            if meta is None:
+                problems.append(Problem("metrics", f"unknown field of {module}", i, name))
+                continue
+            if fn in ("sum", "avg") and frames.kind_of(meta) not in (frames.INT, frames.FLOAT):
+                problems.append(
+                    Problem("metrics", f"{fn} needs a numeric field ({name} is {meta.get('data_type')})", i, m)
+                )
+                continue
+            columns.append((f"{fn}_{name}", fn.upper(), name))
+        if group_by is not None and group_by not in fmap:
+            problems.append(Problem("group_by", f"unknown field of {module}", None, group_by))
+        if problems:
+            raise ZohoValidationError(problems)
+        condition = self._condition(module, where) or "id is not null"
+        selected = ([group_by] if group_by else []) + [f"{fn}({name})" for _, fn, name in columns]
+        query = f"select {', '.join(selected)} from {module} where {condition}"
+        if group_by:
+            query += f" group by {group_by}"
+        query += f" limit {limit}"
+        try:
+            data = self._coql(query)
+        except ZohoAPIError as exc:
+            if exc.status is not None and 400 <= exc.status < 500 and exc.code in ("SYNTAX_ERROR", "INVALID_QUERY"):
+                raise ZohoAPIError(
+                    f"this CRM's COQL refused the aggregate query ({exc.message}); summarize needs COQL aggregates"
+                    f" (GROUP BY with COUNT/SUM/AVG/MIN/MAX). Query sent: {query}",
+                    code=exc.code,
+                    status=exc.status,
+                ) from None
+            raise
+        groups = []
+        for r in data.get("data") or []:
+            keys = {re.sub(r"\s+", "", str(k)).lower(): k for k in r}
+            row: dict[str, Any] = {}
+            if group_by:
+                row[group_by] = render.json_value(r.get(group_by))
+            for label, fn, name in columns:
+                key = keys.get(f"{fn}({name})".lower())
+                row[label] = render.json_value(r.get(key)) if key is not None else None
+            groups.append(row)
+        kept, cut = render.fit_rows(groups)
+        out: dict[str, Any] = {"module": module, "group_by": group_by, "groups": kept, "query": query}
+        more = bool((data.get("info") or {}).get("more_records"))
+        if more or cut:
+            out["truncated"] = f"more groups than returned ({len(kept)}); raise limit or narrow where"
+        return out
+
+    def health(self) -> dict[str, Any]:
+        """Check the connection: configuration, token store database, access token and the CRM API,
+        each ok / error / skipped with the reason; and whether this server may write."""
+        checks_df = self.crm.health()
+        return {
+            "api": self.crm.api_url,
+            "writes": self.journal is not None,
+            "journal": getattr(self.journal, "where", None),
+            "checks": render.frame_rows(checks_df),
+        }
+
+    # -- writes: plans only
+    def plan_edit(
+        self,
+        module: Module,
+        changes: Annotated[
+            dict[str, Any],
+            Field(
+                description='Field API name -> new value for every selected record, e.g. {"Rating": "Hot"}; '
+                "null clears the field; a lookup takes the target record id. One field per plan.",
+                min_length=1,
+            ),
+        ],
+        where: Where = None,
+        ids: Annotated[
+            list[Annotated[str, Field(pattern=r"^[0-9]{1,25}$")]] | None,
+            Field(description="Record ids to edit (instead of where).", max_length=MAX_PLAN_RECORDS),
+        ] = None,
+    ) -> dict[str, Any]:
+        """Plan an edit without sending anything: select records (where, or ids) and the change;
+        answers a plan_id, counts (selected, to change, unchanged) and a sample of the diff (id, old,
+        new). Every new value is checked against the field's metadata now. Nothing changes in the CRM
+        until apply_plan(plan_id)."""
+        module = self._module(module)
+        if (where is None or not where.strip()) == (ids is None):
+            raise ToolInputError('give where or ids (to edit every record say so: where="id is not null")')
+        self._check_fields(module, _plan_fields(changes))
+        needed = _plan_fields(changes)
+        if ids is not None:
+            selected = self.crm.records_by_ids(module, ids, needed)
+            found = set(selected["id"].astype(str))
+            missing = [i for i in dict.fromkeys(ids) if i not in found]
+            if missing:
+                raise ZohoValidationError([Problem("ids", "no such record", None, i) for i in missing[:20]])
+            selection = f"ids: {len(set(ids))} records"
+        else:
+            assert where is not None
+            selected = self.crm.records(module, fields=needed, where=where, limit=MAX_PLAN_RECORDS + 1)
+            if len(selected) > MAX_PLAN_RECORDS:
+                raise ToolInputError(
+                    f"where selects more than {MAX_PLAN_RECORDS} records: narrow it (or edit from a notebook)"
+                )
+            selection = f"where: {where}"
+        plan = _plan_build(self.crm, module, selected, dict(changes), selection)
+        self.plans.put(plan)
+        summary = {k: render.json_value(v) for k, v in plan.summary().items()}
+        return {
+            **summary,
+            "diff_sample": render.frame_rows(plan.diff().head(DIFF_SAMPLE)),
+            "next_step": f"apply_plan(plan_id={plan.plan_id!r}) sends it; nothing has been sent",
+        }
+
+    def apply_plan(
+        self, plan_id: Annotated[str, Field(description="plan_id from plan_edit.", min_length=1, max_length=200)]
+    ) -> dict[str, Any]:
+        """Send a plan made by plan_edit, in batches of 100, each record journalled in PostgreSQL
+        before it is sent. Answers counts and each record's outcome (success, error with Zoho's code,
+        or skipped: already applied, already at the new value, changed since the plan). Applying
+        twice sends nothing the second time. undo_plan(plan_id) restores the old values."""
+        plan = self.plans.get(plan_id)
+        return _outcomes(_plan_apply(self.crm, plan, self.journal))
+
+    def undo_plan(
+        self, plan_id: Annotated[str, Field(description="plan_id of an applied plan.", min_length=1, max_length=200)]
+    ) -> dict[str, Any]:
+        """Restore the values a plan's apply replaced (from the journal; works after a server
+        restart). Records changed again since the apply are skipped and reported."""
+        return _outcomes(_plan_undo(self.crm, plan_id, self.journal))
+
+    def list_plans(self) -> dict[str, Any]:
+        """The plans in the journal, newest first: module, field, planned, applied, failed, undone."""
+        df = self.journal.plans().head(50)
+        return {"plans": render.frame_rows(df)}
+
+
+def _outcomes(result: Any) -> dict[str, Any]:
+    records = result.records
+    failures = records[records["status"] == "error"]
+    others = records[records["status"] != "error"]
+    shown = pd.concat([failures.head(render.MAX_ROWS), others.head(DIFF_SAMPLE)])
+    rows, cut = render.fit_rows(render.frame_rows(shown))
+    out = {k: render.json_value(v) for k, v in result.summary().items()}
+    out["records"] = rows
+    left = len(records) - len(rows)
+    if left:
+        out["records_left_out"] = f"{left} more record outcome(s) are in the journal (list_plans, a notebook)"
+    return out
+
+
+def _read_only_select(query: str) -> str:
+    """The query when it is one SELECT (a trailing ; allowed); ToolInputError for anything else."""
+    text = query.strip()
+    bare = re.sub(r"'(?:[^'\\]|\\.)*'", "''", text)  # literals cannot hide a statement
+    if bare.endswith(";"):
+        text, bare = text[:-1].rstrip(), bare[:-1].rstrip()
+    if ";" in bare:
+        raise ToolInputError("query: one statement only")
+    if not re.match(r"select\s", bare, re.IGNORECASE):
+        raise ToolInputError("query: read-only: only a COQL SELECT is accepted")
+    return text
+
+
+ToolFn = Callable[..., dict[str, Any]]
+Kind = Literal["read", "write"]
+
+
+def tool_table(tools: Tools, allow_writes: bool) -> list[tuple[ToolFn, Kind]]:
+    """The tools to register, in the order a host lists them."""
+    reads: list[tuple[ToolFn, Kind]] = [
+        (tools.list_modules, "read"),
+        (tools.describe_module, "read"),
+        (tools.search_records, "read"),
+        (tools.get_record, "read"),
+        (tools.count_records, "read"),
+        (tools.run_coql, "read"),
+        (tools.summarize, "read"),
+        (tools.health, "read"),
+    ]
+    if not allow_writes:
+        return reads
+    return reads + [
+        (tools.plan_edit, "read"),  # plans only: sends nothing
+        (tools.apply_plan, "write"),
+        (tools.undo_plan, "write"),
+        (tools.list_plans, "read"),
+    ]
