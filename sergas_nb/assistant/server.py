@@ -28,7 +28,7 @@ from sergas_nb import _secrets
 from sergas_nb.assistant import render, resources
 from sergas_nb.assistant.tools import Kind, Tools, tool_table
 from sergas_nb.client import ZohoClient
-from sergas_nb.errors import ZohoConfigError, ZohoError
+from sergas_nb.errors import ZohoAPIError, ZohoConfigError, ZohoError
 
 log = logging.getLogger("sergas_nb.assistant")
 
@@ -52,7 +52,7 @@ def _as_tool(fn: Callable[..., dict[str, Any]], tools: Tools) -> Callable[..., C
             with tools.lock:
                 payload = fn(**kwargs)
         except (ZohoError, ValueError) as exc:  # the toolkit's own messages: say them
-            raise ToolError(_secrets.redact(exc)) from None
+            raise ToolError(_secrets.redact(_message(exc))) from None
         except Exception as exc:  # a bug: its text and traceback stay here
             log.error("%s failed: %s: %s", name, type(exc).__name__, _secrets.redact(exc))
             raise ToolError(f"internal error ({type(exc).__name__}); the server's log has the details") from None
@@ -64,6 +64,15 @@ def _as_tool(fn: Callable[..., dict[str, Any]], tools: Tools) -> Callable[..., C
     call.__signature__ = sig.replace(return_annotation=Result)  # type: ignore[attr-defined]
     call.__annotations__ = {p.name: p.annotation for p in sig.parameters.values()} | {"return": Result}
     return call
+
+
+def _message(exc: BaseException) -> str:
+    """The error's text, with Zoho's details (which column, which field ...) when it gave some."""
+    details = getattr(exc, "details", None) if isinstance(exc, ZohoAPIError) else None
+    shown = {k: v for k, v in (details or {}).items() if isinstance(v, str | int | float | bool) or v is None}
+    if not shown:
+        return str(exc)
+    return f"{exc} details: {json.dumps(shown, default=str)[:500]}"
 
 
 def _annotations(name: str, kind: Kind) -> ToolAnnotations:

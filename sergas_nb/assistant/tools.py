@@ -363,7 +363,8 @@ class Tools:
     ) -> dict[str, Any]:
         """Run a read-only COQL SELECT query (anything but a single SELECT is refused). Plain field
         lists come back typed like search_records; aggregate and aliased columns as Zoho answers them.
-        A query without its own LIMIT continues with next_cursor (COQL reaches 100,000 rows)."""
+        A query without its own LIMIT comes limit rows at a time: call again with the same query and
+        cursor=next_cursor (COQL reaches 100,000 rows)."""
         offset = 0
         if cursor is not None:
             state = _decode(cursor, "coql")
@@ -473,6 +474,7 @@ class Tools:
                     f" (GROUP BY with COUNT/SUM/AVG/MIN/MAX). Query sent: {query}",
                     code=exc.code,
                     status=exc.status,
+                    details=exc.details,
                 ) from None
             raise
         groups = []
