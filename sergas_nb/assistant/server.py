@@ -39,6 +39,7 @@ INSTRUCTIONS = (
     "change, apply_plan sends it (journalled), undo_plan restores."
 )
 Result = Annotated[CallToolResult, dict[str, Any]]
+MAX_ERROR = 4000  # characters of one error message
 
 
 def _as_tool(fn: Callable[..., dict[str, Any]], tools: Tools) -> Callable[..., CallToolResult]:
@@ -52,7 +53,7 @@ def _as_tool(fn: Callable[..., dict[str, Any]], tools: Tools) -> Callable[..., C
             with tools.lock:
                 payload = fn(**kwargs)
         except (ZohoError, ValueError) as exc:  # the toolkit's own messages: say them
-            raise ToolError(_secrets.redact(_message(exc))) from None
+            raise ToolError(_secrets.redact(_message(exc))[:MAX_ERROR]) from None
         except Exception as exc:  # a bug: its text and traceback stay here
             log.error("%s failed: %s: %s", name, type(exc).__name__, _secrets.redact(exc))
             raise ToolError(f"internal error ({type(exc).__name__}); the server's log has the details") from None

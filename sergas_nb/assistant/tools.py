@@ -427,6 +427,9 @@ class Tools:
         ] = ["count"],  # noqa: B006  (pydantic copies defaults; the list is never mutated)
         where: Where = None,
         limit: Annotated[int, Field(ge=1, le=200, description="Groups to return, at most 200.")] = 50,
+        largest_first: Annotated[
+            bool, Field(description="Order groups by the first metric, largest first (else by the group's value).")
+        ] = True,
     ) -> dict[str, Any]:
         """Group and aggregate records server-side with COQL (GROUP BY with COUNT, SUM, AVG, MIN, MAX):
         e.g. accounts per industry with their total revenue. The CRM does the work; only the groups
@@ -464,6 +467,8 @@ class Tools:
         query = f"select {', '.join(selected)} from {module} where {condition}"
         if group_by:
             query += f" group by {group_by}"
+            if largest_first:
+                query += f" order by {selected[1]} desc"
         query += f" limit {limit}"
         try:
             data = self._coql(query)
@@ -483,8 +488,12 @@ class Tools:
             row: dict[str, Any] = {}
             if group_by:
                 row[group_by] = render.json_value(r.get(group_by))
-            for label, fn, name in columns:
+            # Each aggregate under its text (COUNT(id)); failing that, the other keys in select order.
+            rest = [k for k in r if k != group_by]
+            for pos, (label, fn, name) in enumerate(columns):
                 key = keys.get(f"{fn}({name})".lower())
+                if key is None and len(rest) == len(columns):
+                    key = rest[pos]
                 row[label] = render.json_value(r.get(key)) if key is not None else None
             groups.append(row)
         kept, cut = render.fit_rows(groups)

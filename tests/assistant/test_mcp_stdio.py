@@ -238,6 +238,8 @@ def test_summarize_groups_server_side_or_says_why_not(mcp, crm):
     frame = crm.records("Accounts", fields=["Industry", "Annual_Revenue"])
     want = frame.groupby(frame["Industry"].astype("string"))["Annual_Revenue"].agg(["count", "sum"])
     got = {g["Industry"]: g for g in groups if g["Industry"]}
+    counts = [g["count"] for g in groups]
+    assert counts == sorted(counts, reverse=True)  # largest first
     for industry, row in want.iterrows():
         assert got[industry]["count"] == frame[frame["Industry"] == industry].shape[0]
         assert got[industry]["sum_Annual_Revenue"] == pytest.approx(float(row["sum"]))
