@@ -157,6 +157,7 @@ class Tools:
         self.journal = journal
         self.plans = PlanStore()
         self.lock = threading.Lock()  # one CRM call sequence at a time: the client is not shared-state safe
+        self._modules_cache: list[str] | None = None
 
     # -- helpers
     def _module(self, module: str) -> str:
@@ -167,7 +168,7 @@ class Tools:
         return canon
 
     def _module_names(self) -> list[str]:
-        if not hasattr(self, "_modules_cache"):
+        if self._modules_cache is None:
             data = self.crm.request("GET", "/crm/v8/settings/modules")
             self._modules_cache = [m["api_name"] for m in data.get("modules") or [] if m.get("api_supported", True)]
         return self._modules_cache

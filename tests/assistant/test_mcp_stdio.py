@@ -277,7 +277,8 @@ def test_health(mcp, emulator):
         ("get_record", {"module": "Accounts", "id": "123"}, "not found"),
         ("get_record", {"module": "Accounts", "id": "12ab"}, "pattern"),
         ("describe_module", {}, "module"),
-        ("run_coql", {"query": "select Nope from Accounts where id is not null"}, "invalid"),
+        ("run_coql", {"query": "select Nope from Accounts where id is not null"}, "column_name"),
+        ("apply_plan", {"plan_id": "Accounts-Rating-000000000000"}, "unknown tool"),  # no writes without the flag
     ],
 )
 def test_bad_arguments_are_tool_errors(mcp, tool, arguments, expect):
