@@ -2,3 +2,9 @@
 
 Named ``assistant``, not ``mcp``, so that ``import mcp`` keeps meaning the official SDK.
 """
+
+from sergas_nb.errors import ZohoError
+
+
+class ToolInputError(ZohoError):
+    """A tool argument the server refuses (the message says which and why); nothing was sent."""

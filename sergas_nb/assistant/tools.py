@@ -9,17 +9,12 @@ the next ids (``... and id > '<last id>' order by id asc``), then the records ar
 typed like a notebook's frame. The cursor is opaque to the model (base64 JSON of the query and the
 last id); it works at any depth, and the model only has to hand it back.
 
-Writes go through edit plans only (see ``_plan_*``: the one adapter over sergas_nb.edits.plans).
+Writes go through edit plans only (plan_adapter.py: the one adapter over sergas_nb.edits.plans).
 """
 
-import base64
-import binascii
-import json
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -27,16 +22,15 @@ from pydantic import Field
 
 from sergas_nb import frames
 from sergas_nb._coql import coql_shape, criteria_to_coql, has_limit
-from sergas_nb.assistant import render
+from sergas_nb.assistant import ToolInputError, plan_adapter, render
+from sergas_nb.assistant import cursor as cursor_mod
 from sergas_nb.client import ZohoClient
 from sergas_nb.edits import checks
-from sergas_nb.errors import Problem, ZohoAPIError, ZohoError, ZohoValidationError
+from sergas_nb.errors import Problem, ZohoAPIError, ZohoValidationError
 
 SEARCH_REACH = 2000  # Zoho's search API stops at the first 2,000 matches
 COQL_REACH = 100_000  # LIMIT + OFFSET of one COQL query
 MAX_PLAN_RECORDS = 10_000
-DIFF_SAMPLE = 20
-KEPT_PLANS = 50
 _NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
 _AGGREGATE = re.compile(r"\b(count|sum|avg|min|max)\s*\(", re.IGNORECASE)
 
@@ -64,90 +58,6 @@ Cursor = Annotated[
 RecordId = Annotated[str, Field(description="The record id (digits).", pattern=r"^[0-9]{1,25}$")]
 
 
-class ToolInputError(ZohoError):
-    """A tool argument the server refuses (the message says which and why)."""
-
-
-# ------------------------------------------------------------------ cursor
-def _encode(state: dict[str, Any]) -> str:
-    raw = json.dumps({"v": 1, **state}, separators=(",", ":"), sort_keys=True).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str, kind: str) -> dict[str, Any]:
-    try:
-        state = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise ToolInputError("cursor: not a cursor this server gave (pass next_cursor exactly as received)") from None
-    if not isinstance(state, dict) or state.get("v") != 1 or state.get("kind") != kind:
-        raise ToolInputError(f"cursor: not a {kind} cursor (pass next_cursor exactly as received)")
-    return state
-
-
-def _same_query(state: dict[str, Any], given: dict[str, Any]) -> None:
-    """A cursor carries its query: other arguments, when given, must be that query's."""
-    clash = [k for k, v in given.items() if v is not None and state.get(k) != v]
-    if clash:
-        raise ToolInputError(
-            f"cursor belongs to another query ({', '.join(clash)} differ): pass the cursor alone, or start anew"
-        )
-
-
-# ------------------------------------------------------------------ plans kept between calls
-@dataclass
-class PlanStore:
-    """Plans made by plan_edit, by id, until the server stops (the most recent KEPT_PLANS)."""
-
-    plans: "OrderedDict[str, Any]" = field(default_factory=OrderedDict)
-
-    def put(self, plan: Any) -> None:
-        self.plans[plan.plan_id] = plan
-        self.plans.move_to_end(plan.plan_id)
-        while len(self.plans) > KEPT_PLANS:
-            self.plans.popitem(last=False)
-
-    def get(self, plan_id: str) -> Any:
-        plan = self.plans.get(plan_id)
-        if plan is None:
-            raise ToolInputError(
-                f"plan_id: no plan {plan_id!r} in this server (plans live in its memory until it stops;"
-                " make it again with plan_edit)"
-            )
-        return plan
-
-
-# ------------------------------------------------------------------ the adapter over edits.plans
-# Every call into sergas_nb.edits.plans is in these three functions, so a change of its API
-# (multi-field plans are coming) is adapted here and nowhere else.
-def _plan_build(crm: ZohoClient, module: str, selected: pd.DataFrame, changes: dict[str, Any], selection: str) -> Any:
-    from sergas_nb.edits.plans import EditPlan
-
-    if len(changes) != 1:
-        raise ToolInputError(
-            f"changes: one field per plan ({len(changes)} given: {', '.join(changes) or 'none'});"
-            " make one plan per field"
-        )
-    ((name, value),) = changes.items()
-    plan = EditPlan.from_frame(selected, name, value, module=module, fields=crm.fields(module), selection=selection)
-    return plan.validate(crm)  # every new value checked against the metadata now, not at apply
-
-
-def _plan_apply(crm: ZohoClient, plan: Any, journal: Any) -> Any:
-    from sergas_nb.edits.plans import apply
-
-    return apply(plan, crm, journal=journal, progress=False)
-
-
-def _plan_undo(crm: ZohoClient, plan_id: str, journal: Any) -> Any:
-    from sergas_nb.edits.plans import undo
-
-    return undo(crm, plan_id, journal=journal, progress=False)
-
-
-def _plan_fields(changes: dict[str, Any]) -> list[str]:
-    return list(changes)
-
-
 # ------------------------------------------------------------------ the tools
 class Tools:
     """The tool functions of one server: a client, and (with writes) a journal and the plans made."""
@@ -155,7 +65,7 @@ class Tools:
     def __init__(self, crm: ZohoClient, *, journal: Any = None) -> None:
         self.crm = crm
         self.journal = journal
-        self.plans = PlanStore()
+        self.plans = plan_adapter.PlanStore()
         self.lock = threading.Lock()  # one CRM call sequence at a time: the client is not shared-state safe
         self._modules_cache: list[str] | None = None
 
@@ -262,8 +172,8 @@ class Tools:
         module = self._module(module)
         state: dict[str, Any] = {}
         if cursor is not None:
-            state = _decode(cursor, "records")
-            _same_query(state, {"module": module, "where": where, "fields": fields, **search})
+            state = cursor_mod.decode(cursor, "records")
+            cursor_mod.same_query(state, {"module": module, "where": where, "fields": fields, **search})
             where, fields = state.get("where"), state.get("fields")
             search = {k: state[k] for k in ("word", "email", "phone") if state.get(k) is not None}
         if search and where:
@@ -286,7 +196,7 @@ class Tools:
         out: dict[str, Any] = {"module": module, "returned": len(kept), "rows": kept}
         if more and kept:
             nxt = dict(query, offset=offset + len(kept)) if search else dict(query, after=kept[-1]["id"])
-            out["next_cursor"] = _encode(nxt)
+            out["next_cursor"] = cursor_mod.encode(nxt)
         else:
             out["next_cursor"] = None
         if cut:
@@ -368,7 +278,7 @@ class Tools:
         cursor=next_cursor (COQL reaches 100,000 rows)."""
         offset = 0
         if cursor is not None:
-            state = _decode(cursor, "coql")
+            state = cursor_mod.decode(cursor, "coql")
             if state.get("query") != query:
                 raise ToolInputError("cursor belongs to another query: pass the same query with its cursor")
             offset, limit = int(state["offset"]), int(state["limit"])
@@ -395,7 +305,9 @@ class Tools:
         kept, cut = render.fit_rows(shown)
         out: dict[str, Any] = {"module": module, "returned": len(kept), "rows": kept}
         if (more or cut) and not own_limit:
-            out["next_cursor"] = _encode({"kind": "coql", "query": query, "offset": offset + len(kept), "limit": limit})
+            out["next_cursor"] = cursor_mod.encode(
+                {"kind": "coql", "query": query, "offset": offset + len(kept), "limit": limit}
+            )
         else:
             out["next_cursor"] = None
         if own_limit and len(kept) < len(rows):
@@ -540,8 +452,8 @@ class Tools:
         module = self._module(module)
         if (where is None or not where.strip()) == (ids is None):
             raise ToolInputError('give where or ids (to edit every record say so: where="id is not null")')
-        self._check_fields(module, _plan_fields(changes))
-        needed = _plan_fields(changes)
+        self._check_fields(module, plan_adapter.fields_of(changes))
+        needed = plan_adapter.fields_of(changes)
         if ids is not None:
             selected = self.crm.records_by_ids(module, ids, needed)
             found = set(selected["id"].astype(str))
@@ -557,12 +469,12 @@ class Tools:
                     f"where selects more than {MAX_PLAN_RECORDS} records: narrow it (or edit from a notebook)"
                 )
             selection = f"where: {where}"
-        plan = _plan_build(self.crm, module, selected, dict(changes), selection)
+        plan = plan_adapter.build(self.crm, module, selected, dict(changes), selection)
         self.plans.put(plan)
         summary = {k: render.json_value(v) for k, v in plan.summary().items()}
         return {
             **summary,
-            "diff_sample": render.frame_rows(plan.diff().head(DIFF_SAMPLE)),
+            "diff_sample": render.frame_rows(plan.diff().head(plan_adapter.DIFF_SAMPLE)),
             "next_step": f"apply_plan(plan_id={plan.plan_id!r}) sends it; nothing has been sent",
         }
 
@@ -574,33 +486,19 @@ class Tools:
         or skipped: already applied, already at the new value, changed since the plan). Applying
         twice sends nothing the second time. undo_plan(plan_id) restores the old values."""
         plan = self.plans.get(plan_id)
-        return _outcomes(_plan_apply(self.crm, plan, self.journal))
+        return plan_adapter.outcomes(plan_adapter.apply(self.crm, plan, self.journal))
 
     def undo_plan(
         self, plan_id: Annotated[str, Field(description="plan_id of an applied plan.", min_length=1, max_length=200)]
     ) -> dict[str, Any]:
         """Restore the values a plan's apply replaced (from the journal; works after a server
         restart). Records changed again since the apply are skipped and reported."""
-        return _outcomes(_plan_undo(self.crm, plan_id, self.journal))
+        return plan_adapter.outcomes(plan_adapter.undo(self.crm, plan_id, self.journal))
 
     def list_plans(self) -> dict[str, Any]:
         """The plans in the journal, newest first: module, field, planned, applied, failed, undone."""
         df = self.journal.plans().head(50)
         return {"plans": render.frame_rows(df)}
-
-
-def _outcomes(result: Any) -> dict[str, Any]:
-    records = result.records
-    failures = records[records["status"] == "error"]
-    others = records[records["status"] != "error"]
-    shown = pd.concat([failures.head(render.MAX_ROWS), others.head(DIFF_SAMPLE)])
-    rows, cut = render.fit_rows(render.frame_rows(shown))
-    out = {k: render.json_value(v) for k, v in result.summary().items()}
-    out["records"] = rows
-    left = len(records) - len(rows)
-    if left:
-        out["records_left_out"] = f"{left} more record outcome(s) are in the journal (list_plans, a notebook)"
-    return out
 
 
 def _read_only_select(query: str) -> str:
