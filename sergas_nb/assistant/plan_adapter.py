@@ -51,15 +51,16 @@ def build(crm: ZohoClient, module: str, selected: pd.DataFrame, changes: dict[st
             f"changes: one field per plan ({len(changes)} given: {', '.join(changes) or 'none'});"
             " make one plan per field"
         )
+    # With several fields (EditPlan.from_edits on the reworked plans): an edited frame of ids x
+    # changed columns, e.g. selected[["id"]].assign(**changes), would lift the one-field rule here.
     ((name, value),) = changes.items()
     plan = EditPlan.from_frame(selected, name, value, module=module, fields=crm.fields(module), selection=selection)
     return plan.validate(crm)  # every new value checked against the metadata now, not at apply
 
 
 def apply(crm: ZohoClient, plan: Any, journal: Any) -> Any:
-    from sergas_nb.edits.plans import apply as apply_plan
-
-    return apply_plan(plan, crm, journal=journal, progress=False)
+    # the method, not plans.apply: its signature is the one that stays put while the module changes
+    return plan.apply(crm, journal=journal, progress=False)
 
 
 def undo(crm: ZohoClient, plan_id: str, journal: Any) -> Any:
