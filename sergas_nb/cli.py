@@ -12,6 +12,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sergas-nb", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
+    # -- mcp: the assistant server (sergas_nb/assistant)
+    from sergas_nb.assistant.options import add_arguments as mcp_arguments
+
+    mcp_arguments(sub.add_parser("mcp", help="serve the CRM to an MCP host (stdio, or --http PORT on loopback)"))
+
     emu = sub.add_parser("emulator", help="serve a local Zoho CRM v8 emulator on loopback")
     emu.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     emu.add_argument("--port", type=int, default=8765)
@@ -30,11 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run every notebook against the emulator, write reports/")
     demo.add_argument("--reports", default="reports")
-
-    # -- mcp: the assistant server (sergas_nb/assistant)
-    from sergas_nb.assistant.options import add_arguments as mcp_arguments
-
-    mcp_arguments(sub.add_parser("mcp", help="serve the CRM to an MCP host (stdio, or --http PORT on loopback)"))
     return p
 
 
@@ -48,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "mcp":
+        from sergas_nb.assistant.server import main as mcp_main
+
+        return mcp_main(args)
     if args.command == "emulator":
         from sergas_nb.emulator.server import serve_forever
 
@@ -68,10 +72,6 @@ def _run(args: argparse.Namespace) -> int:
         from sergas_nb.lab.demo import main as demo_main
 
         return demo_main(reports=args.reports)
-    if args.command == "mcp":
-        from sergas_nb.assistant.server import main as mcp_main
-
-        return mcp_main(args)
     return 2
 
 
