@@ -430,8 +430,11 @@ def phone_matcher(phone: str, fields: dict[str, dict]) -> Predicate:
     raw = _check_length("phone", phone)
     digits = re.sub(r"\D", "", raw)
     if len(digits) < MIN_VALUE_CHARS:
+        # Only the digits count: fewer than two is the reference's "value under 2 characters".
         raise EmulatorError(
-            "INVALID_DATA", "the phone number should contain digits", {"param_name": "phone", "value": raw}
+            "INVALID_DATA",
+            f"the value should have at least {MIN_VALUE_CHARS} characters",
+            {"param_name": "phone", "value": digits},
         )
     names = _names_of(fields, frozenset({"phone"}))
     strip = re.compile(r"\D").sub

@@ -329,12 +329,33 @@ async def count_records(request: Request) -> Response:
     emu = emulator(request)
     module = module_of(request, MODULE_MESSAGE)
     emu.limits.charge(1)
-    pred = predicate_from(request, module, required=False)
+    if "cvid" in request.query_params and any(k in request.query_params for k in _SEARCH_PARAMS):
+        # record_count.json's Ambiguity_API_Exception, message as its enum spells it.
+        raise EmulatorError(
+            "AMBIGUITY_DURING_PROCESSING",
+            "Please use either Cvid or Search Params. Combination of both the params is not allowed",
+            {"ambiguity_due_to": [{"param_name": "cvid"}, {"param_name": _first_search_param(request)}]},
+        )
+    try:
+        pred = predicate_from(request, module, required=False)
+    except EmulatorError as err:
+        # The filter is search's, but this operation's files (record.json's API_Exception) spell its
+        # errors differently: the same code family with their messages.
+        code = "INVALID_DATA" if err.code == "INVALID_DATA" else "INVALID_QUERY"
+        message = "invalid data" if code == "INVALID_DATA" else "invalid query formed"
+        raise EmulatorError(code, message, err.details) from None
     n = emu.store.count(module, pred)
     await emu.faults.delay()
     # An integer, as Zoho's current v8 spec for Record Count types it (record_count in zoho/crm-oas); the
     # SDK's TLongString reads an integer too, and a strictly typed client fails on a string.
     return json_response({"count": n})
+
+
+_SEARCH_PARAMS = ("criteria", "email", "phone", "word")
+
+
+def _first_search_param(request: Request) -> str:
+    return next(k for k in _SEARCH_PARAMS if k in request.query_params)
 
 
 DELETED_TYPES = ("all", "recycle", "permanent")
