@@ -1,10 +1,14 @@
-"""COQL text: the shape of a SELECT, and Zoho search criteria translated to a COQL condition. Pure."""
+"""COQL text: the shape of a SELECT, aggregate answers as typed frames, and Zoho search criteria
+translated to a COQL condition. Pure."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+import pandas as pd
 
 from sergas_nb import frames
 from sergas_nb.errors import Problem, ZohoValidationError
@@ -22,6 +26,77 @@ def coql_shape(query: str) -> tuple[str, list[str] | None]:
     cols = [c.strip() for c in m.group(1).split(",")]
     names = None if any(not re.fullmatch(r"[A-Za-z0-9_.$]+", c) for c in cols) else cols
     return m.group(2), names
+
+
+_AGGREGATE_ITEM = re.compile(
+    r"^(?:(?P<func>count|sum|min|max|avg)\s*\(\s*(?P<arg>[A-Za-z0-9_.]+)\s*\)|(?P<field>[A-Za-z0-9_.]+))"
+    r"(?:\s+as\s+(?P<alias>[A-Za-z0-9_]+))?$",
+    re.IGNORECASE,
+)
+_GROUP_BY = re.compile(r"\bgroup\s+by\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SelectItem:
+    """One column of an aggregate SELECT: the answer's key, the function (None for a grouped field), the field."""
+
+    key: str
+    func: str | None
+    field: str
+
+
+def aggregate_select(query: str) -> list[SelectItem] | None:
+    """The select list of an aggregate query (COUNT/SUM/MIN/MAX/AVG or GROUP BY); None for a plain one.
+
+    An aggregate's answer key is its alias, else its text with the function in capitals
+    (``SUM(Annual_Revenue)``), as the answer rows carry it.
+    """
+    m = _COQL_SELECT.match(query)
+    if not m:
+        return None
+    items: list[SelectItem] = []
+    for raw in (c.strip() for c in m.group(1).split(",")):
+        item = _AGGREGATE_ITEM.match(raw)
+        if item is None:
+            return None
+        func, alias = item.group("func"), item.group("alias")
+        if func:
+            field = item.group("arg")
+            items.append(SelectItem(alias or f"{func.upper()}({field})", func.upper(), field))
+        else:
+            items.append(SelectItem(alias or item.group("field"), None, item.group("field")))
+    unquoted = re.sub(r"'(?:[^'\\]|\\.)*'", "''", query)
+    if not any(i.func for i in items) and not _GROUP_BY.search(unquoted):
+        return None
+    return items
+
+
+def aggregate_frame(
+    rows: Sequence[Mapping[str, Any]], items: Sequence[SelectItem], meta: frames.FieldsMeta
+) -> pd.DataFrame:
+    """Aggregate answer rows as a typed frame, one column per select item (no ``id``):
+    counts Int64, sums and averages Float64, MIN/MAX and grouped fields typed like their field."""
+    columns: dict[str, Any] = {}
+    for item in items:
+        values = [_value(row, item.key) for row in rows]
+        if item.func == "COUNT":
+            columns[item.key] = pd.array(values, dtype="Int64")
+        elif item.func in ("SUM", "AVG"):
+            columns[item.key] = pd.array([None if v is None else float(v) for v in values], dtype="Float64")
+        else:  # a grouped field, MIN or MAX: the field's own type (lookups answer {"id"}: their id)
+            typed = frames.to_frame([{item.field: v} for v in values], meta, [item.field])
+            if f"{item.field}.id" in typed.columns:
+                columns[item.key if item.func else f"{item.key}.id"] = typed[f"{item.field}.id"].array
+            else:
+                columns[item.key] = typed[item.field].array
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
+
+
+def _value(row: Mapping[str, Any], key: str) -> Any:
+    if key in row:
+        return row[key]
+    folded = key.casefold()
+    return next((v for k, v in row.items() if k.casefold() == folded), None)
 
 
 def has_limit(query: str) -> bool:

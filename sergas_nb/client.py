@@ -34,7 +34,7 @@ import pandas as pd
 import requests
 
 from sergas_nb import _secrets, frames
-from sergas_nb._coql import coql_shape, criteria_to_coql, has_limit
+from sergas_nb._coql import aggregate_frame, aggregate_select, coql_shape, criteria_to_coql, has_limit
 from sergas_nb._http import (
     DEFAULT_TIMEOUT,
     AuthFailure,
@@ -684,10 +684,17 @@ class ZohoClient:
 
     def coql(self, query: str) -> pd.DataFrame:
         """A COQL SELECT as a typed DataFrame. Without a LIMIT in the query, all rows are fetched
-        (2,000 a call, through offsets up to 100,000); with one, the query runs as written."""
+        (2,000 a call, through offsets up to 100,000); with one, the query runs as written.
+
+        Aggregates (``select Industry, SUM(Annual_Revenue) ... group by Industry``) give one column
+        per select item, no ``id``: counts Int64, sums and averages Float64, grouped fields and
+        MIN/MAX typed like their field, named by alias or as written (``SUM(Annual_Revenue)``)."""
         module, selected = coql_shape(query)
         meta = self._fields_meta(module)
         rows = _rows(self._coql_call(query, module)) if has_limit(query) else self._coql_rows(query, module)
+        aggregate = aggregate_select(query)
+        if aggregate is not None:
+            return aggregate_frame(rows, aggregate, meta)
         return frames.to_frame(rows, meta, selected)
 
     def _coql_call(self, query: str, module: str | None) -> dict[str, Any] | None:

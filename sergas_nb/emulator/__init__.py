@@ -7,10 +7,13 @@ with LocalZoho(accounts=2000, seed=42) as z:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sergas_nb.emulator.control import Control
 from sergas_nb.emulator.server import NotLoopbackError
+
+if TYPE_CHECKING:
+    from sergas_nb.emulator.state.store import Store
 
 __all__ = ["Control", "LocalZoho", "NotLoopbackError"]
 
@@ -75,7 +78,8 @@ class LocalZoho:
         self._running = False
 
     @property
-    def store(self) -> Any:
+    def store(self) -> Store:
+        """The emulated org, through its query/command API (each call takes the store's lock)."""
         return self.emulator.store
 
     @property

@@ -16,7 +16,7 @@ from sergas_nb.emulator.errors import EmulatorError
 from sergas_nb.emulator.faults import FaultMiddleware, Faults
 from sergas_nb.emulator.limits import Limits
 from sergas_nb.emulator.oauth import OAuthServer
-from sergas_nb.emulator.routes import control, records, search, settings, users
+from sergas_nb.emulator.routes import control, records, search, settings, unsupported, users
 from sergas_nb.emulator.routes.common import error_response, internal_error, log
 from sergas_nb.emulator.routes.pagination import PageTokens
 from sergas_nb.emulator.state.store import Store
@@ -60,6 +60,8 @@ class Emulator:
         self.faults = Faults()
         # A fresh secret per emulator: page tokens from another run are rejected, as Zoho's would be.
         self.page_tokens = PageTokens(secrets.token_bytes(32))
+        # Exceptions no handler meant to raise (each answered as a logged 500): tests assert it stays 0.
+        self.unexpected_errors = 0
 
     def register_default_client(self, redirect_uris: list[str], name: str = "sergas-nb local") -> tuple[str, str, str]:
         """A registered client plus a pre-issued refresh token: (client_id, client_secret, refresh_token)."""
@@ -94,7 +96,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
+    """The catch-all: anything unexpected becomes Zoho's 500 envelope, logged and counted."""
     log.error("emulator error on %s %s: %r", request.method, request.url.path, exc)
+    request.app.state.emulator.unexpected_errors += 1
     return error_response(internal_error())
 
 
@@ -107,6 +111,7 @@ def build_app(emu: Emulator) -> Any:
         *users.routes(),
         *settings.routes(),
         *search.routes(),
+        *unsupported.routes(),
         *records.routes(),
     ]
 

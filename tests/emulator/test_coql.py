@@ -495,3 +495,98 @@ def test_multi_line_fields_cannot_be_criteria() -> None:
 
 def test_limit_zero_is_invalid() -> None:
     assert error_of("select id from Accounts where id is not null limit 0").code == "INVALID_QUERY"
+
+
+# --- aggregates -------------------------------------------------------------------------------------
+
+WHERE_ALL = "where id is not null"
+
+
+def test_aggregates_without_group_by_give_one_row_named_as_written() -> None:
+    columns = "COUNT(id), sum(Annual_Revenue), MIN(Employees), MAX(Created_Time), AVG(Employees)"
+    rows, more = run(f"select {columns} from Accounts {WHERE_ALL}")
+    assert more is False
+    assert rows == [
+        {
+            "COUNT(id)": 5,
+            "SUM(Annual_Revenue)": 4_900_000.0,
+            "MIN(Employees)": 12,
+            "MAX(Created_Time)": "2024-07-01T00:00:00+00:00",
+            "AVG(Employees)": 1042.4,
+        }
+    ]
+    assert isinstance(rows[0]["COUNT(id)"], int) and isinstance(rows[0]["SUM(Annual_Revenue)"], float)
+
+
+def test_count_of_a_field_skips_empty_values_and_no_match_counts_zero() -> None:
+    assert run(f"select COUNT(Annual_Revenue) from Accounts {WHERE_ALL}")[0] == [{"COUNT(Annual_Revenue)": 4}]
+    rows, _ = run("select COUNT(id), SUM(Annual_Revenue) from Accounts where Employees > 100000")
+    assert rows == [{"COUNT(id)": 0, "SUM(Annual_Revenue)": None}]
+
+
+def test_group_by_with_aliases_and_order_by_an_aggregate() -> None:
+    rows, _ = run(
+        "select Industry, SUM(Annual_Revenue) as revenue, COUNT(id) as n from Accounts "
+        f"{WHERE_ALL} group by Industry order by revenue desc"
+    )
+    assert rows == [
+        {"Industry": "Technology", "revenue": 4_500_000.0, "n": 3},
+        {"Industry": "Retail", "revenue": 400_000.0, "n": 1},
+        {"Industry": "Manufacturing", "revenue": None, "n": 1},  # nulls last when descending
+    ]
+    by_count = run(f"select Industry, COUNT(id) from Accounts {WHERE_ALL} group by Industry order by COUNT(id) asc")
+    assert [r["Industry"] for r in by_count[0]][-1] == "Technology"
+
+
+def test_groups_default_to_key_order_and_page_with_limit() -> None:
+    rows, more = run(f"select Industry, COUNT(id) from Accounts {WHERE_ALL} group by Industry limit 2")
+    assert [r["Industry"] for r in rows] == ["Manufacturing", "Retail"] and more is True
+    rows, more = run(f"select Industry, COUNT(id) from Accounts {WHERE_ALL} group by Industry limit 2 offset 2")
+    assert [r["Industry"] for r in rows] == ["Technology"] and more is False
+
+
+def test_group_by_two_columns_and_a_lookup() -> None:
+    rows, _ = run(f"select Industry, Billing_City, COUNT(id) from Accounts {WHERE_ALL} group by Industry, Billing_City")
+    assert {(r["Industry"], r["Billing_City"], r["COUNT(id)"]) for r in rows} == {
+        ("Manufacturing", "New York", 1),
+        ("Retail", "london", 1),
+        ("Technology", "Austin", 3),
+    }
+    owners, _ = run(f"select Owner, COUNT(id) from Accounts {WHERE_ALL} group by Owner")
+    assert {r["Owner"]["id"]: r["COUNT(id)"] for r in owners} == {ANN["id"]: 3, BOB["id"]: 2}
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        (f"select SUM(Account_Name) from Accounts {WHERE_ALL}", "INVALID_QUERY"),  # not a number
+        (f"select MAX(Industry) from Accounts {WHERE_ALL}", "INVALID_QUERY"),
+        (f"select Account_Name, COUNT(id) from Accounts {WHERE_ALL} group by Industry", "INVALID_QUERY"),
+        (f"select COUNT(id), count(Id) from Accounts {WHERE_ALL}", "DUPLICATE_DATA"),
+        (f"select Industry from Accounts {WHERE_ALL} group by Industry, industry", "DUPLICATE_DATA"),
+        (f"select COUNT(id) as a, SUM(Employees) as A from Accounts {WHERE_ALL}", "DUPLICATE_ALIAS"),
+        (f"select Description, COUNT(id) from Accounts {WHERE_ALL} group by Description", "INVALID_QUERY"),
+        (f"select id from Accounts {WHERE_ALL} order by COUNT(id)", "INVALID_QUERY"),
+    ],
+)
+def test_aggregate_mistakes_are_answered_as_zoho_does(query: str, code: str) -> None:
+    assert error_of(query).code == code
+
+
+def test_aggregate_limits_four_group_by_fields_and_five_aggregates() -> None:
+    five = "Industry, Billing_City, Rating, Account_Type, Ownership"
+    err = error_of(f"select COUNT(id) from Accounts {WHERE_ALL} group by {five}")
+    assert err.code == "LIMIT_EXCEEDED" and err.details["clause"] == "group by" and err.details["limit"] == 4
+    six = "COUNT(id), SUM(Employees), MIN(Employees), MAX(Employees), AVG(Employees), SUM(Annual_Revenue)"
+    err = error_of(f"select {six} from Accounts {WHERE_ALL}")
+    assert err.code == "LIMIT_EXCEEDED" and err.details["limit"] == 5
+
+
+def test_deeply_nested_brackets_are_a_400_not_a_crash() -> None:
+    deep = "select id from Accounts where " + "(" * 500 + "id is not null" + ")" * 500
+    assert error_of(deep).code == "LIMIT_EXCEEDED"
+    assert error_of("select id from Accounts where " + "(" * 1000).code == "LIMIT_EXCEEDED"
+    within = "select id from Accounts where " + "(" * 40 + "Employees > 100" + ")" * 40
+    assert nums(within) == ["1", "3"]
+    quoted = "select id from Accounts where Account_Name = '" + "(" * 60 + "'"
+    assert run(quoted)[0] == []  # brackets inside a quoted value do not count

@@ -108,4 +108,4 @@ def test_reseed_changes_the_data(api, fresh_emulator):
     out = fresh_emulator.control.reseed(seed=7, accounts=120)
     assert out["counts"]["Accounts"] == 120
     after = api.get("/Accounts", params=PARAMS).json()["data"][0]
-    assert after != before and api.get("/Accounts/actions/count").json()["count"] == "120"
+    assert after != before and api.get("/Accounts/actions/count").json()["count"] == 120

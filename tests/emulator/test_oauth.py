@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -565,3 +565,65 @@ def test_official_sdk_initializes_with_a_grant_code_from_the_consent_page(tmp_pa
         assert isinstance(wrapper, ResponseWrapper)
         assert [u.get_email() for u in wrapper.get_users()] == [z.user_email]
         assert z.oauth.stats()["refresh_token"] == 0  # the code grant's access token was reused
+
+
+# ----- token requests in every form Zoho accepts ---------------------------------------------------
+
+
+def _multipart(url: str, form: dict[str, str]) -> requests.Response:
+    """A token POST as Zoho's non-Python SDKs send it: multipart/form-data, one part per parameter."""
+    return requests.post(url, files={k: (None, v) for k, v in form.items()}, timeout=10)
+
+
+def _query_string(url: str, form: dict[str, str]) -> requests.Response:
+    """A token POST as Zoho's docs show it: every parameter in the query string, no body."""
+    return requests.post(url, params=form, timeout=10)
+
+
+@pytest.mark.parametrize("send", [_multipart, _query_string], ids=["multipart", "query-string"])
+def test_token_requests_in_multipart_and_query_string_give_tokens_and_refresh_after_expiry(
+    accounts: Accounts, send: Callable[[str, dict[str, str]], requests.Response]
+) -> None:
+    token_url = accounts.url + "/oauth/v2/token"
+    code = accounts.consent()["code"]
+    r = send(
+        token_url,
+        {
+            "grant_type": "authorization_code",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "redirect_uri": REDIRECT,
+            "code": code,
+        },
+    )
+    if send is _multipart:
+        assert r.request.headers["content-type"].startswith("multipart/form-data")
+    else:
+        assert r.request.body is None and "grant_type=authorization_code" in (r.request.url or "")
+    first = r.json()
+    assert {"access_token", "refresh_token"} <= set(first), first
+    assert accounts.crm(first["access_token"]).status_code == 200
+
+    accounts.clock.advance(3601)  # the access token has expired
+    assert accounts.crm(first["access_token"]).status_code == 401
+    refreshed = send(
+        token_url,
+        {
+            "grant_type": "refresh_token",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "refresh_token": first["refresh_token"],
+        },
+    ).json()
+    assert "access_token" in refreshed, refreshed
+    assert accounts.crm(refreshed["access_token"]).status_code == 200
+
+
+def test_a_malformed_multipart_token_request_is_answered_not_crashed(accounts: Accounts) -> None:
+    r = requests.post(
+        accounts.url + "/oauth/v2/token",
+        data=b"--x\r\nContent-Disposition: form-data\r\n\r\nbroken",
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+        timeout=10,
+    )
+    assert r.status_code == 200 and r.json() == {"error": "unsupported_grant_type"}

@@ -165,7 +165,7 @@ def test_get_one_record(api, oas):
 
 def test_insert_reports_each_record_in_order(api, oas, fresh_emulator):
     # The SDK sends no Content-Type and ids as numbers: both must be accepted.
-    owner = fresh_emulator.store.users[2]["id"]
+    owner = fresh_emulator.store.users()[2]["id"]
     parent = api.get("/Accounts", params={"fields": "Account_Name", "per_page": 1}).json()["data"][0]
     body = {
         "data": [

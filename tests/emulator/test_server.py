@@ -32,7 +32,7 @@ def test_local_zoho_exposes_working_credentials():
             headers={"Authorization": f"Zoho-oauthtoken {tok['access_token']}"},
             timeout=10,
         )
-        assert r.json() == {"count": "50"}
+        assert r.json() == {"count": 50}
         assert z.client_secret not in repr(z) and z.refresh_token not in repr(z)
     with pytest.raises(requests.ConnectionError):
         requests.get(z.url, timeout=2)  # stopped with the block
@@ -80,7 +80,7 @@ def test_cli_prints_one_json_line_then_serves():
             headers={"Authorization": f"Zoho-oauthtoken {tok['access_token']}"},
             timeout=10,
         )
-        assert r.json()["count"] == "40"
+        assert r.json()["count"] == 40
     finally:
         proc.terminate()
         proc.wait(10)

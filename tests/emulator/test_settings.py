@@ -85,7 +85,8 @@ def test_other_modules_fields(api):
 
 
 def test_seeded_data_looks_like_a_real_org(fresh_emulator):
-    accounts = list(fresh_emulator.store.records["Accounts"].values())
+    org = fresh_emulator.store.snapshot()
+    accounts = org["Accounts"]
     revenues = sorted(a["Annual_Revenue"] for a in accounts)
     median, top = revenues[len(revenues) // 2], revenues[int(len(revenues) * 0.99)]
     assert top > 10 * median  # skewed, like real revenues
@@ -94,5 +95,5 @@ def test_seeded_data_looks_like_a_real_org(fresh_emulator):
     assert len({a["Created_Time"][:4] for a in accounts}) >= 4
     assert any(a["Parent_Account"] for a in accounts)
     assert len({a["Account_Name"].lower() for a in accounts}) == len(accounts)
-    contacts = fresh_emulator.store.records["Contacts"].values()
-    assert all(c["Account_Name"]["id"] in fresh_emulator.store.records["Accounts"] for c in contacts)
+    account_ids = {a["id"] for a in accounts}
+    assert all(c["Account_Name"]["id"] in account_ids for c in org["Contacts"])

@@ -6,6 +6,8 @@ import json
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -23,17 +25,26 @@ REVOKE_PATH = "/oauth/v2/token/revoke"
 
 
 async def _params(request: Request) -> dict[str, str]:
-    """Query parameters merged with a urlencoded body (body wins).
+    """Query parameters merged with the body's (body wins): urlencoded, multipart/form-data or JSON.
 
-    Zoho accepts token parameters in the query string or the form body; the SDK sends a form body,
-    sometimes without a Content-Type header, so any non-JSON body is read as urlencoded. Parsed by
-    hand so the emulator needs no python-multipart.
+    Zoho accepts token parameters in the query string or the form body; the Python SDK sends a
+    urlencoded body, sometimes without a Content-Type header (so any body that is neither multipart
+    nor JSON is read as urlencoded); Zoho's SDKs for other languages send multipart/form-data, read
+    with Starlette's form parser (python-multipart).
     """
     params = dict(request.query_params)
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith("multipart/form-data"):
+        try:
+            async with request.form() as form:
+                params.update({k: v for k, v in form.multi_items() if isinstance(v, str)})  # files are no params
+        except (MultiPartException, HTTPException, ValueError):
+            pass  # a malformed body gives no parameters, and the grant check answers as Zoho does
+        return params
     raw = await request.body()
     if raw:
         text = raw.decode("utf-8", errors="replace")
-        if request.headers.get("content-type", "").startswith("application/json"):
+        if content_type.startswith("application/json"):
             try:
                 data = json.loads(text)
             except ValueError:

@@ -1,9 +1,16 @@
 """COQL (POST /crm/v8/coql): validate a parsed select query against field metadata, compile the
 where clause into one Python predicate, then filter, sort and page the module's records.
 
-Limits (COQL-Limitations v8 and /work/shared/reference/zoho-crm-v8.md): 2,000 rows a call
-(default 200), LIMIT+OFFSET reach 100,000 rows, 50 selected fields, 25 criteria, 50 values in
-``in``, 10 ORDER BY fields (duplicates are DUPLICATE_DATA), no multi-line fields in criteria.
+Limits (Zoho's COQL-Overview and COQL-Limitations pages for v7/v8): 2,000 rows a call (default
+200), LIMIT+OFFSET reach 100,000 rows, 50 selected fields, 25 criteria, 50 values in ``in``, 10
+ORDER BY fields, 4 GROUP BY fields, 5 aggregates; a column repeated in ORDER BY, GROUP BY or the
+aggregates is DUPLICATE_DATA; no multi-line fields in criteria.
+
+Aggregates: ``COUNT`` (non-empty values), ``SUM`` and ``AVG`` (number fields), ``MIN`` and ``MAX``
+(numbers, dates, datetimes). An answer row holds each aggregate under its alias, or its text as
+written with the function in capitals (``"SUM(Annual_Revenue)"``), beside the grouped columns, and
+no ``id``. With no GROUP BY the answer is one row. Groups come ordered by their keys unless ORDER BY
+names a grouped column, an aggregate or an alias.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from typing import Any, Protocol
 
 from sergas_nb.emulator.errors import EmulatorError
 from sergas_nb.emulator.query import values as V
-from sergas_nb.emulator.query.coql_grammar import NULL, Compare, Logic, Query, Ref, parse_query
+from sergas_nb.emulator.query.coql_grammar import NULL, Aggregate, Compare, Logic, Query, Ref, parse_query
 
 Record = dict[str, Any]
 Predicate = Callable[[Record], bool]
@@ -27,6 +34,8 @@ MAX_COLUMNS = 50
 MAX_CRITERIA = 25
 MAX_IN_VALUES = 50
 MAX_ORDER_BY = 10
+MAX_GROUP_BY = 4
+MAX_AGGREGATES = 5
 
 MSG_INVALID = "invalid query formed"
 MSG_COLUMN = "column given seems to be invalid"
@@ -38,7 +47,7 @@ _USER_INLINE = {"id": "id", "email": "email", "name": "name", "full_name": "name
 
 
 class Catalog(Protocol):
-    """What the query needs from the store (contract in /work/contracts.md)."""
+    """What the query needs from the store: field metadata, a module's records, one record by id."""
 
     def fields(self, module: str) -> dict[str, dict] | None: ...
 
@@ -292,6 +301,10 @@ def _check_limits(query: Query) -> tuple[int, int]:
         raise _limit_exceeded("where", MAX_CRITERIA)
     if len(query.order) > MAX_ORDER_BY:
         raise _limit_exceeded("order by", MAX_ORDER_BY)
+    if len(query.group) > MAX_GROUP_BY:
+        raise _limit_exceeded("group by", MAX_GROUP_BY)
+    if sum(1 for item in query.columns if isinstance(item.expr, Aggregate)) > MAX_AGGREGATES:
+        raise _limit_exceeded("select", MAX_AGGREGATES, reason="aggregate functions")
     limit = DEFAULT_LIMIT if query.limit is None else query.limit
     offset = query.offset or 0
     if limit < 1:
@@ -303,6 +316,32 @@ def _check_limits(query: Query) -> tuple[int, int]:
     return limit, offset
 
 
+def filter_sort_slice(
+    records: Iterable[Record],
+    predicate: Predicate,
+    order: list[tuple[Callable[[Record], Any], bool]],
+    offset: int,
+    limit: int,
+) -> tuple[list[Record], bool]:
+    """The records matching ``predicate`` in ``order`` (ascending id last), ``offset``..+``limit``,
+    and whether more match. One function, so an index lookup (ids in a range) can replace it."""
+    matches = [record for record in records if predicate(record)]
+    # Default order is ascending id (COQL-Overview); it is also the final tie-break.
+    matches.sort(key=lambda record: V.id_key(record.get("id")))
+    matches = _ordered(matches, order)
+    return matches[offset : offset + limit], len(matches) > offset + limit
+
+
+def _ordered(items: list[Any], order: list[tuple[Callable[[Any], Any], bool]]) -> list[Any]:
+    """Stable multi-key sort; nulls first ascending, last descending (as MySQL, which COQL follows)."""
+    for key, descending in reversed(order):
+        present = [r for r in items if key(r) is not None]
+        missing = [r for r in items if key(r) is None]
+        present.sort(key=key, reverse=descending)  # Python's sort is stable, also in reverse
+        items = present + missing if descending else missing + present
+    return items
+
+
 def run_coql(select_query: str, catalog: Catalog) -> tuple[list[dict], bool]:
     """Run one COQL select; returns (rows, more_records). Raises EmulatorError like Zoho."""
     query = parse_query(select_query)
@@ -311,39 +350,33 @@ def run_coql(select_query: str, catalog: Catalog) -> tuple[list[dict], bool]:
     if fields is None:
         raise EmulatorError("INVALID_QUERY", MSG_INVALID, {"module": query.module, "reason": "invalid module"})
     resolver = _Resolver(catalog, query.module, fields)
+    predicate = _compile_where(query.where, resolver) if query.where is not None else (lambda record: True)
+    if query.group or any(isinstance(item.expr, Aggregate) for item in query.columns):
+        return _run_aggregate(query, resolver, catalog.records(query.module), predicate, limit, offset)
 
     columns: list[Column] = []
     seen: set[str] = set()
-    for ref in query.columns:
-        col = resolver.column(ref)
+    for item in query.columns:
+        assert isinstance(item.expr, Ref)
+        col = resolver.column(item.expr)
         if col.key not in seen:
             seen.add(col.key)
             columns.append(col)
 
-    order: list[tuple[Column, bool]] = []
+    order: list[tuple[Callable[[Record], Any], bool]] = []
     ordered_keys: set[str] = set()
-    for ref, descending in query.order:
-        col = resolver.column(ref)
+    for expr, descending in query.order:
+        if not isinstance(expr, Ref):
+            raise EmulatorError(
+                "INVALID_QUERY", MSG_INVALID, {"clause": "order by", "reason": "aggregate without group by"}
+            )
+        col = resolver.column(expr)
         if col.key in ordered_keys:
-            raise EmulatorError("DUPLICATE_DATA", "duplicate data", {"clause": "order by", "column_name": ref.text})
+            raise _duplicate("order by", expr.text)
         ordered_keys.add(col.key)
-        order.append((col, descending))
+        order.append((_sort_key(col), descending))
 
-    predicate = _compile_where(query.where, resolver) if query.where is not None else (lambda record: True)
-    matches = [record for record in catalog.records(query.module) if predicate(record)]
-
-    # Default order is ascending id (COQL-Overview); it is also the final tie-break.
-    matches.sort(key=lambda record: V.id_key(record.get("id")))
-    for col, descending in reversed(order):
-        key = _sort_key(col)
-        present = [r for r in matches if key(r) is not None]
-        missing = [r for r in matches if key(r) is None]
-        present.sort(key=key, reverse=descending)  # Python's sort is stable, also in reverse
-        # Nulls first ascending, last descending (as MySQL, which COQL is modelled on).
-        matches = present + missing if descending else missing + present
-
-    page = matches[offset : offset + limit]
-    more = len(matches) > offset + limit
+    page, more = filter_sort_slice(catalog.records(query.module), predicate, order, offset, limit)
     readers = [(col.key, _output(col)) for col in columns]
     rows = []
     for record in page:
@@ -351,3 +384,174 @@ def run_coql(select_query: str, catalog: Catalog) -> tuple[list[dict], bool]:
         row["id"] = record.get("id")
         rows.append(row)
     return rows, more
+
+
+# --- aggregates --------------------------------------------------------------------------------
+
+
+def _duplicate(clause: str, column: str) -> EmulatorError:
+    return EmulatorError("DUPLICATE_DATA", "duplicate data", {"clause": clause, "column_name": column})
+
+
+_AGG_TYPES = {
+    "SUM": V.NUMERIC,
+    "AVG": V.NUMERIC,
+    "MIN": _ORDERED - frozenset({"id"}),
+    "MAX": _ORDERED - frozenset({"id"}),
+}
+
+
+@dataclass(frozen=True)
+class _AggColumn:
+    key: str  # the answer's key: the alias, else e.g. "SUM(Annual_Revenue)"
+    text: str  # canonical text, to match ORDER BY and to find duplicates
+    compute: Callable[[list[Record]], Any]
+
+
+def _aggregate_column(agg: Aggregate, alias: str | None, resolver: _Resolver) -> _AggColumn:
+    col = resolver.column(agg.ref)
+    allowed = _AGG_TYPES.get(agg.func)
+    if allowed is not None and col.data_type not in allowed:
+        raise EmulatorError(
+            "INVALID_QUERY", MSG_TYPE, {"column_name": agg.ref.text, "data_type": col.data_type, "function": agg.func}
+        )
+    get = col.get
+    compute: Callable[[list[Record]], Any]
+    if agg.func == "COUNT":
+        compute = lambda records: sum(1 for r in records if get(r) not in (None, "", []))
+    else:
+        read = _reader(col) if col.data_type in V.NUMERIC else (lambda r: x if isinstance(x := get(r), str) else None)
+        func = agg.func
+
+        def compute(records: list[Record]) -> Any:
+            values: list[Any] = [x for r in records if (x := read(r)) is not None]
+            if not values:
+                return None
+            if func == "SUM":
+                total = sum(values)
+                return round(total, 2) if isinstance(total, float) else total
+            if func == "AVG":
+                return round(sum(values) / len(values), 2)
+            return min(values) if func == "MIN" else max(values)
+
+    text = f"{agg.func}({col.key})"
+    return _AggColumn(alias or agg.text, text.casefold(), compute)
+
+
+def _run_aggregate(
+    query: Query,
+    resolver: _Resolver,
+    records: Iterable[Record],
+    predicate: Predicate,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict], bool]:
+    """Filter, group by the GROUP BY columns, aggregate each group, order the groups, slice."""
+    group_cols: list[Column] = []
+    for ref in query.group:
+        col = resolver.column(ref)
+        if col.data_type in ("textarea",) or col.data_type in V.MULTI_PICKLIST:
+            raise EmulatorError("INVALID_QUERY", MSG_TYPE, {"column_name": ref.text, "data_type": col.data_type})
+        if any(c.key == col.key for c in group_cols):
+            raise _duplicate("group by", ref.text)
+        group_cols.append(col)
+    group_keys = {c.key for c in group_cols}
+
+    outputs: list[tuple[str, str, Callable[[list[Record]], Any]]] = []  # (answer key, match text, compute)
+    aliases: set[str] = set()
+    seen_aggs: set[str] = set()
+    for item in query.columns:
+        if item.alias is not None:
+            if item.alias.casefold() in aliases:
+                raise EmulatorError("DUPLICATE_ALIAS", "duplicate alias", {"alias": item.alias})
+            aliases.add(item.alias.casefold())
+        if isinstance(item.expr, Aggregate):
+            agg = _aggregate_column(item.expr, item.alias, resolver)
+            if agg.text in seen_aggs:
+                raise _duplicate("select", item.expr.text)
+            seen_aggs.add(agg.text)
+            outputs.append((agg.key, agg.text, agg.compute))
+            continue
+        col = resolver.column(item.expr)
+        if col.key not in group_keys:
+            raise EmulatorError(
+                "INVALID_QUERY",
+                MSG_INVALID,
+                {"column_name": item.expr.text, "reason": "a selected column must be in the group by clause"},
+            )
+        outputs.append((item.alias or col.key, col.key.casefold(), _first(_output(col))))
+
+    groups: dict[tuple[Any, ...], list[Record]] = {}
+    readers = [_reader(c) for c in group_cols]
+    for record in records:
+        if predicate(record):
+            groups.setdefault(tuple(read(record) for read in readers), []).append(record)
+    if not group_cols and not groups:
+        groups[()] = []  # an aggregate over no rows is still one answer row (COUNT 0), as in SQL
+
+    rows: list[Group] = []
+    for members in groups.values():
+        rows.append(({key: compute(members) for key, _text, compute in outputs}, members))
+
+    order: list[tuple[Callable[[Any], Any], bool]] = []
+    ordered: set[str] = set()
+    by_text = {text: key for key, text, _compute in outputs}
+    by_alias = {key.casefold(): key for key, _text, _compute in outputs}
+    for expr, descending in query.order:
+        if isinstance(expr, Aggregate):
+            agg = _aggregate_column(expr, None, resolver)
+            text, name = agg.text, by_text.get(agg.text)
+            if name is None:  # ordered by an aggregate not selected: compute it per group
+                order.append((_by_members(agg.compute), descending))
+        else:
+            name = by_alias.get(expr.text.casefold())
+            if name is None:
+                col = resolver.column(expr)
+                if col.key not in group_keys:
+                    raise EmulatorError(
+                        "INVALID_QUERY",
+                        MSG_INVALID,
+                        {"column_name": expr.text, "reason": "order by a column that is not grouped"},
+                    )
+                name = by_text.get(col.key.casefold())
+                if name is None:
+                    order.append((_by_first(_sort_key(col)), descending))
+            text = (name or expr.text).casefold()
+        if text in ordered:
+            raise _duplicate("order by", expr.text)
+        ordered.add(text)
+        if name is not None:
+            order.append((_by_answer(name), descending))
+    if not query.order:  # groups in the order of their keys
+        order = [(_by_first(read), False) for read in readers]
+    rows = _ordered(rows, order)
+    page = rows[offset : offset + limit]
+    return [row for row, _members in page], len(rows) > offset + limit
+
+
+Group = tuple[dict[str, Any], list[Record]]  # (answer row, the records in the group)
+
+
+def _first(read: Callable[[Record], Any]) -> Callable[[list[Record]], Any]:
+    return lambda members: read(members[0])
+
+
+def _by_first(read: Callable[[Record], Any]) -> Callable[[Group], Any]:
+    return lambda group: read(group[1][0])
+
+
+def _by_members(compute: Callable[[list[Record]], Any]) -> Callable[[Group], Any]:
+    return lambda group: _sortable(compute(group[1]))
+
+
+def _by_answer(name: str) -> Callable[[Group], Any]:
+    return lambda group: _sortable(group[0][name])
+
+
+def _sortable(value: Any) -> Any:
+    """An answer value as a sort key: lookups by their id, text ignoring case."""
+    if isinstance(value, dict):
+        return str(value.get("id"))
+    if isinstance(value, str):
+        return value.casefold()
+    return value

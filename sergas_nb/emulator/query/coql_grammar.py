@@ -3,6 +3,10 @@
 One binary ``and``/``or`` per bracket level: Zoho requires brackets once a where clause has more
 than two conditions (COQL-Limitations: "use them as (A and (B and C)) or ((A and B) and C)"), so
 ``a and b and c`` is a syntax error here exactly as it is there.
+
+Aggregates (COQL-Overview): ``COUNT SUM MIN MAX AVG`` over one column, ``AS`` aliases, ``GROUP BY``,
+and ``ORDER BY`` on a grouped column, an aggregate or an alias. Brackets nested deeper than
+``MAX_NESTING`` are refused before parsing, so no query can exhaust the parser's stack.
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from sergas_nb.emulator.errors import EmulatorError
 
 GRAMMAR = r"""
-    start: SELECT columns FROM NAME where? order? limit? offset?
+    start: SELECT columns FROM NAME where? group? order? limit? offset?
 
     columns: column ("," column)*
-    column: path | STRING
+    column: expr (AS NAME)?
+    ?expr: ref | aggregate
+    aggregate: (COUNT | SUM | MIN | MAX | AVG) "(" ref ")"
+    group: GROUP BY ref ("," ref)*
 
     where: WHERE cond
     ?cond: operand
@@ -47,7 +54,7 @@ GRAMMAR = r"""
          | NULL   -> null
 
     order: ORDER BY sort_key ("," sort_key)*
-    sort_key: ref direction?
+    sort_key: expr direction?
     direction: ASC | DESC
     limit: LIMIT INT                 -> limit_n
          | LIMIT INT "," INT         -> limit_mn
@@ -68,6 +75,13 @@ GRAMMAR = r"""
     TRUE: "true"i
     FALSE: "false"i
     ORDER: "order"i
+    GROUP: "group"i
+    AS: "as"i
+    COUNT: "count"i
+    SUM: "sum"i
+    MIN: "min"i
+    MAX: "max"i
+    AVG: "avg"i
     BY: "by"i
     ASC: "asc"i
     DESC: "desc"i
@@ -87,6 +101,7 @@ GRAMMAR = r"""
 _PARSER = Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
 
 SYNTAX_MESSAGE = "invalid query formed"
+MAX_NESTING = 50  # bracket depth; 25 criteria never need more than 24 levels
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,27 @@ class Ref:
     parts: tuple[str, ...]
     line: int = 0
     column: int = 0
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """``SUM(Annual_Revenue)``: the function (upper case) over one column."""
+
+    func: str
+    ref: Ref
+
+    @property
+    def text(self) -> str:
+        """The answer's key for this column when it has no alias."""
+        return f"{self.func}({self.ref.text})"
+
+
+@dataclass(frozen=True)
+class Selected:
+    """One item of the select list: a column or an aggregate, and its alias if any."""
+
+    expr: Ref | Aggregate
+    alias: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,10 +151,11 @@ class Logic:
 
 @dataclass
 class Query:
-    columns: list[Ref]
+    columns: list[Selected]
     module: str
     where: Compare | Logic | None = None
-    order: list[tuple[Ref, bool]] = field(default_factory=list)  # (column, descending)
+    group: list[Ref] = field(default_factory=list)
+    order: list[tuple[Ref | Aggregate, bool]] = field(default_factory=list)  # (column, descending)
     limit: int | None = None
     offset: int | None = None
 
@@ -183,10 +220,17 @@ class _Build(Transformer):
         name = _unquote(str(item))  # 'External': a quoted (reserved-word) column name
         return Ref(name, tuple(name.split(".")), item.line or 0, item.column or 0)
 
-    column = ref
+    def aggregate(self, func: Token, ref: Ref) -> Aggregate:
+        return Aggregate(str(func).upper(), ref)
 
-    def columns(self, *cols: Ref) -> list[Ref]:
+    def column(self, expr: Ref | Aggregate, _as: Token | None = None, alias: Token | None = None) -> Selected:
+        return Selected(expr, str(alias) if alias is not None else None)
+
+    def columns(self, *cols: Selected) -> list[Selected]:
         return list(cols)
+
+    def group(self, _group: Token, _by: Token, *refs: Ref) -> tuple[str, Any]:
+        return ("group", list(refs))
 
     def cmp(self, ref: Ref, op: Token, value: Any) -> Compare:
         symbol = "!=" if str(op) == "<>" else str(op)
@@ -228,10 +272,10 @@ class _Build(Transformer):
     def direction(self, token: Token) -> bool:
         return str(token).lower() == "desc"
 
-    def sort_key(self, ref: Ref, descending: bool = False) -> tuple[Ref, bool]:
-        return (ref, descending)
+    def sort_key(self, expr: Ref | Aggregate, descending: bool = False) -> tuple[Ref | Aggregate, bool]:
+        return (expr, descending)
 
-    def order(self, _order: Token, _by: Token, *keys: tuple[Ref, bool]) -> tuple[str, Any]:
+    def order(self, _order: Token, _by: Token, *keys: tuple[Ref | Aggregate, bool]) -> tuple[str, Any]:
         return ("order", list(keys))
 
     def limit_n(self, _kw: Token, count: Token) -> tuple[str, Any]:
@@ -247,12 +291,14 @@ class _Build(Transformer):
         return ("offset", int(str(value)))
 
     def start(
-        self, _select: Token, columns: list[Ref], _from: Token, module: Token, *clauses: tuple[str, Any]
+        self, _select: Token, columns: list[Selected], _from: Token, module: Token, *clauses: tuple[str, Any]
     ) -> Query:
         query = Query(columns=columns, module=str(module))
         for name, payload in clauses:
             if name == "where":
                 query.where = payload
+            elif name == "group":
+                query.group = payload
             elif name == "order":
                 query.order = payload
             elif name == "limit":
@@ -283,10 +329,36 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> EmulatorError:
     return EmulatorError("SYNTAX_ERROR", SYNTAX_MESSAGE, {"line": int(line), "column": int(column), "near": near})
 
 
+def _check_nesting(text: str) -> None:
+    """LIMIT_EXCEEDED when brackets outside quoted text nest deeper than MAX_NESTING."""
+    depth, quote, i = 0, "", 0
+    while i < len(text):
+        char = text[i]
+        if quote:
+            if char == "\\":
+                i += 1
+            elif char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise EmulatorError(
+                    "LIMIT_EXCEEDED",
+                    "limit exceeded",
+                    {"clause": "where", "limit": MAX_NESTING, "reason": "brackets nested too deep"},
+                )
+        elif char == ")":
+            depth -= 1
+        i += 1
+
+
 def parse_query(text: str) -> Query:
     """Parse a select query; SYNTAX_ERROR with {line, column, near} or {clause} when malformed."""
     if not isinstance(text, str) or not text.strip():
         raise EmulatorError("SYNTAX_ERROR", SYNTAX_MESSAGE, {"line": 1, "column": 1, "near": ""})
+    _check_nesting(text)
     try:
         tree = _PARSER.parse(text)
         query = _Build().transform(tree)

@@ -4,7 +4,7 @@
 
 A hand-written recursive-descent reader (no grammar library): the value part is free text where
 only a backslash-escaped ``(``, ``)`` or ``,`` is literal, which is awkward to express as tokens.
-The route passes the URL-decoded text. Facts: /work/shared/reference/zoho-crm-v8.md (Search),
+The route passes the URL-decoded text. Facts: Zoho's search-records docs (v8),
 Zoho's module_search OpenAPI file (error codes and detail shapes).
 """
 
@@ -27,6 +27,9 @@ MAX_CONDITIONS = 10
 MAX_IN_VALUES = 100  # module_search OAS: 'Only 100 values are allowed in "IN" criteria'
 MIN_VALUE_CHARS = 2  # reference: values under 2 characters are INVALID_DATA
 INVALID_QUERY_MESSAGE = "Invalid query formed"
+# Brackets nested deeper than this are refused with Zoho's 400 before any recursion could run out of
+# stack: ten conditions never need more than a few levels, so no meaningful criteria comes near it.
+MAX_NESTING = 50
 
 _COMPARE_OPS = ("equals", "not_equal", "greater_than", "greater_equal", "less_than", "less_equal", "between", "in")
 _TEXT_OPS = ("equals", "not_equal", "starts_with", "in")
@@ -63,6 +66,7 @@ class _Reader:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.depth = 0
 
     def parse(self) -> Node:
         self._skip()
@@ -107,7 +111,11 @@ class _Reader:
         self.pos += 1
         self._skip()
         if self.pos < len(self.text) and self.text[self.pos] == "(":
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise _malformed(f"brackets nested deeper than {MAX_NESTING} levels")
             node = self._expression()
+            self.depth -= 1
             self._skip()
             if self.pos >= len(self.text) or self.text[self.pos] != ")":
                 raise _malformed(f"expected ')' at position {self.pos + 1}")
@@ -422,8 +430,11 @@ def phone_matcher(phone: str, fields: dict[str, dict]) -> Predicate:
     raw = _check_length("phone", phone)
     digits = re.sub(r"\D", "", raw)
     if len(digits) < MIN_VALUE_CHARS:
+        # Only the digits count: fewer than two is the reference's "value under 2 characters".
         raise EmulatorError(
-            "INVALID_DATA", "the phone number should contain digits", {"param_name": "phone", "value": raw}
+            "INVALID_DATA",
+            f"the value should have at least {MIN_VALUE_CHARS} characters",
+            {"param_name": "phone", "value": digits},
         )
     names = _names_of(fields, frozenset({"phone"}))
     strip = re.compile(r"\D").sub

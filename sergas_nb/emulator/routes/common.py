@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from sergas_nb.emulator.errors import EmulatorError
@@ -16,11 +16,12 @@ from sergas_nb.emulator.state import metadata as md
 
 if TYPE_CHECKING:
     from sergas_nb.emulator.app import Emulator
+    from sergas_nb.emulator.oauth.models import Grant
 
 log = logging.getLogger("sergas_nb.emulator")
 JSON_TYPE = "application/json;charset=UTF-8"  # what Zoho sends; the SDK strips the charset part
 
-Handler = Callable[[Request, "Emulator", Any], Awaitable[Response]]
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -47,15 +48,44 @@ def emulator(request: Request) -> Emulator:
     return request.app.state.emulator
 
 
-def module_of(request: Request) -> str:
+def grant(request: Request) -> Grant:
+    """The OAuth grant the ``crm`` wrapper checked for this call."""
+    return request.state.grant
+
+
+def user_email(request: Request) -> str:
+    """The email of the user whose token made this call (writes are stamped with it)."""
+    return grant(request).user_email
+
+
+# INVALID_MODULE's message differs by operation in Zoho's OpenAPI enums: record_count.json spells it in
+# lower case, record.json (every other record operation) with a capital.
+MODULE_MESSAGE = "the module name given seems to be invalid"
+RECORD_MODULE_MESSAGE = "The module name given seems to be invalid"
+
+
+def module_of(request: Request, message: str = RECORD_MODULE_MESSAGE) -> str:
     """The canonical module name from the path, or INVALID_MODULE as Zoho answers it."""
     name = request.path_params.get("module", "")
     canon = md.canonical_module(name)
     if canon is None:
-        raise EmulatorError(
-            "INVALID_MODULE", "The module name given seems to be invalid", {"resource_path_index": 0}, status=400
-        )
+        raise EmulatorError("INVALID_MODULE", message, {"resource_path_index": 0}, status=400)
     return canon
+
+
+def unsupported(request: Request) -> EmulatorError:
+    """What the emulator answers for a Zoho operation it does not implement.
+
+    Zoho's answer to a call its API does not support on this org (common.json's
+    UnsupportedVersionError: API_NOT_SUPPORTED with ``supported_version``); never INVALID_MODULE,
+    so a client can tell "not here" from "wrong module name".
+    """
+    return EmulatorError(
+        "API_NOT_SUPPORTED",
+        f"{request.method} {request.url.path} is not supported by the local emulator",
+        {"supported_version": None},
+        status=400,
+    )
 
 
 def invalid_param(param: str, message: str = "invalid data", **extra: Any) -> EmulatorError:
@@ -114,19 +144,27 @@ async def json_body(request: Request) -> Any:
         raise EmulatorError("INVALID_DATA", "body", {"expected_data_type": "jsonobject"}) from None
 
 
-def crm(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Wrap a CRM handler: token check, org concurrency slot, credit header, errors as Zoho answers."""
+def crm(handler: Handler) -> Handler:
+    """Wrap a CRM handler: token check, org concurrency slot, credit header, errors as Zoho answers.
+
+    The body is read before the concurrency slot is taken: a call counts against the org's
+    concurrency from the moment it reaches its handler, so clients stalling mid-body hold no slot.
+    """
 
     async def endpoint(request: Request) -> Response:
         emu = emulator(request)
         try:
-            grant = emu.oauth.authenticate(request.headers.get("authorization"))
+            request.state.grant = emu.oauth.authenticate(request.headers.get("authorization"))
+            await request.body()  # cached on the request: the handler reads it again for free
             with emu.limits.org_slot():
-                response = await handler(request, emu, grant)
+                response = await handler(request)
         except EmulatorError as err:
             response = error_response(err)
+        except ClientDisconnect:  # the client left mid-body: nobody reads this answer
+            return Response(b"", status_code=400)
         except Exception:  # a bug of ours must still look like Zoho, never a stack trace
             log.exception("emulator handler failed: %s %s", request.method, request.url.path)
+            emu.unexpected_errors += 1
             response = error_response(internal_error())
         left = emu.limits.remaining_header()
         if left is not None:

@@ -125,6 +125,7 @@ async def stats(request: Request, emu: Any) -> Response:
     out["limits"] = emu.limits.stats()
     out["oauth"] = emu.oauth.stats()
     out["records"] = emu.store.counts()
+    out["unexpected_errors"] = emu.unexpected_errors
     return json_response(out)
 
 

@@ -6,24 +6,26 @@ The query languages belong to sergas_nb.emulator.query; these routes only pick t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from sergas_nb.emulator.errors import EmulatorError
 from sergas_nb.emulator.limits import coql_cost
+from sergas_nb.emulator.query.criteria import INVALID_QUERY_MESSAGE
 from sergas_nb.emulator.routes.common import (
     crm,
+    emulator,
     field_list,
     int_param,
-    json_body,
     json_response,
     module_of,
     no_content,
-    project,
 )
 from sergas_nb.emulator.routes.pagination import DISCRETE_LIMIT
 from sergas_nb.emulator.state import metadata as md
@@ -55,14 +57,36 @@ def predicate_from(request: Request, module: str, *, required: bool) -> Predicat
     return None
 
 
+def _search_page(request: Request) -> tuple[int, int]:
+    """(page, per_page) of a search: module_search.json answers a bad one with INVALID_REQUEST."""
+    try:
+        return int_param(request, "page", 1, 1), int_param(request, "per_page", 200, 1, 200)
+    except EmulatorError as err:
+        raise EmulatorError("INVALID_REQUEST", "invalid request", err.details) from None
+
+
+def _search_fields(request: Request, module: str) -> list[str] | None:
+    """``fields`` of a search; an unknown name is INVALID_QUERY (module_search.json's InvalidQuery_NoReason)."""
+    try:
+        return field_list(request, module, required=False)
+    except EmulatorError as err:
+        if err.code != "INVALID_DATA":
+            raise
+        raise EmulatorError(
+            "INVALID_QUERY",
+            INVALID_QUERY_MESSAGE,
+            {"api_name": err.details.get("api_name", ""), "param_name": "fields"},
+        ) from None
+
+
 @crm
-async def search_records(request: Request, emu: Any, grant: Any) -> Response:
+async def search_records(request: Request) -> Response:
+    emu = emulator(request)
     module = module_of(request)
     pred = predicate_from(request, module, required=True)
     assert pred is not None
-    fields = field_list(request, module, required=False)
-    per_page = int_param(request, "per_page", 200, 1, 200)
-    page = int_param(request, "page", 1, 1)
+    fields = _search_fields(request, module)
+    page, per_page = _search_page(request)
     start = (page - 1) * per_page
     if start >= DISCRETE_LIMIT:
         # module_search.json (Max_records): this message, and the limit as the string "2000".
@@ -70,21 +94,7 @@ async def search_records(request: Request, emu: Any, grant: Any) -> Response:
     emu.limits.charge(1)
     with emu.limits.sub_slot():
         end = min(start + per_page, DISCRETE_LIMIT)
-        rows: list[dict[str, Any]] = []
-        seen = 0
-        more = False
-        with emu.store.lock:
-            # Newest first, as Zoho's search answers; stop at the first match past this page.
-            for rid in emu.store.ordered_ids(module, "id", "desc"):
-                rec = emu.store.records[module][rid]
-                if not pred(rec):
-                    continue
-                if seen >= end:
-                    more = True
-                    break
-                if seen >= start:
-                    rows.append(project(rec, fields))
-                seen += 1
+        rows, more = emu.store.search(module, pred, fields, start, end)
         if end >= DISCRETE_LIMIT:
             more = False  # nothing past 2,000 is reachable, so there is nothing "more" to fetch
         await emu.faults.delay(len(rows))
@@ -95,48 +105,29 @@ async def search_records(request: Request, emu: Any, grant: Any) -> Response:
     )
 
 
-class StoreCatalog:
-    """The COQL engine's view of the store (Catalog protocol in /work/contracts.md)."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-
-    def fields(self, module: str) -> dict[str, dict] | None:
-        canon = md.canonical_module(module)
-        return md.field_map(canon) if canon else None
-
-    def records(self, module: str) -> Iterable[dict]:
-        canon = md.canonical_module(module) or module
-        return self.store.records.get(canon, {}).values()  # the route holds the store lock
-
-    def get(self, module: str, id: str) -> dict | None:
-        canon = md.canonical_module(module) or module
-        return self.store.records.get(canon, {}).get(str(id))
-
-
 def _coql_limit(query: str) -> int:
-    import re
-
     m = re.search(r"\blimit\s+(?:\d+\s*,\s*)?(\d+)", query, re.IGNORECASE)
     return int(m.group(1)) if m else 200
 
 
 @crm
-async def coql(request: Request, emu: Any, grant: Any) -> Response:
-    from sergas_nb.emulator.query.coql import run_coql
-
-    body = await json_body(request)
+async def coql(request: Request) -> Response:
+    emu = emulator(request)
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw) if raw.strip() else None
+    except orjson.JSONDecodeError:
+        body = None
     query = body.get("select_query") if isinstance(body, dict) else None
     if not isinstance(query, str) or not query.strip():
-        # coql.json lists no missing-parameter code for this operation: its INVALID_QUERY answer, with the
-        # documented message and a reason naming the key.
+        # coql.json lists no missing-parameter or body code for this operation: its INVALID_QUERY answer,
+        # with the documented message and a reason naming the key (also for a body that is not an object).
         raise EmulatorError(
             "INVALID_QUERY", "invalid query formed", {"api_name": "select_query", "reason": "select_query is mandatory"}
         )
     emu.limits.charge(coql_cost(_coql_limit(query)))
     with emu.limits.sub_slot():
-        with emu.store.lock:
-            rows, more = run_coql(query, StoreCatalog(emu.store))
+        rows, more = emu.store.coql(query)
         await emu.faults.delay(len(rows))
     if not rows:
         return no_content()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -11,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sergas_nb.emulator.errors import EmulatorError
-from sergas_nb.emulator.routes.common import crm, json_response, no_content, raw_json_response
+from sergas_nb.emulator.routes.common import MODULE_MESSAGE, crm, emulator, json_response, no_content, raw_json_response
 from sergas_nb.emulator.state import metadata as md
 
 
@@ -35,12 +34,13 @@ def _module_param(request: Request) -> str:
     canon = md.canonical_module(name)
     if canon is None:
         # fields.json: INVALID_MODULE's details name the offending parameter in api_name.
-        raise EmulatorError("INVALID_MODULE", "the module name given seems to be invalid", {"api_name": "module"})
+        raise EmulatorError("INVALID_MODULE", MODULE_MESSAGE, {"api_name": "module"})
     return canon
 
 
 @crm
-async def get_fields(request: Request, emu: Any, grant: Any) -> Response:
+async def get_fields(request: Request) -> Response:
+    emu = emulator(request)
     module = _module_param(request)
     emu.limits.charge(1)
     await emu.faults.delay()
@@ -48,7 +48,8 @@ async def get_fields(request: Request, emu: Any, grant: Any) -> Response:
 
 
 @crm
-async def get_field(request: Request, emu: Any, grant: Any) -> Response:
+async def get_field(request: Request) -> Response:
+    emu = emulator(request)
     module = _module_param(request)
     emu.limits.charge(1)
     fid = request.path_params["field"]
@@ -59,21 +60,23 @@ async def get_field(request: Request, emu: Any, grant: Any) -> Response:
 
 
 @crm
-async def get_modules(request: Request, emu: Any, grant: Any) -> Response:
+async def get_modules(request: Request) -> Response:
+    emu = emulator(request)
     emu.limits.charge(1)
     await emu.faults.delay()
     return raw_json_response(_modules_body())
 
 
 @crm
-async def get_module(request: Request, emu: Any, grant: Any) -> Response:
+async def get_module(request: Request) -> Response:
+    emu = emulator(request)
     emu.limits.charge(1)
     name = request.path_params["name"]
     canon = md.canonical_module(name)
     for m in md.modules():
         if m["api_name"] == canon or m["id"] == name:
             return json_response({"modules": [{**m, "fields": md.fields_for(m["api_name"])}]})
-    raise EmulatorError("INVALID_MODULE", "the module name given seems to be invalid", {"resource_path_index": 2})
+    raise EmulatorError("INVALID_MODULE", MODULE_MESSAGE, {"resource_path_index": 2})
 
 
 def routes() -> list[Route]:

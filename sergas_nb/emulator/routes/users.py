@@ -1,15 +1,22 @@
-"""Users and org: GET /crm/v8/users[?type=...], /crm/v8/users/{id}, /crm/v8/org."""
+"""Users and org: GET /crm/v8/users[?type=...], /crm/v8/users/{id}, /crm/v8/users/actions/count and
+/crm/v8/org. User administration and the org photo are in routes/unsupported.py.
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from sergas_nb.emulator.errors import EmulatorError
-from sergas_nb.emulator.routes.common import crm, int_param, json_response, no_content
+from sergas_nb.emulator.routes.common import (
+    crm,
+    emulator,
+    int_param,
+    json_response,
+    no_content,
+    user_email,
+)
 
 USER_TYPES = (
     "AllUsers",
@@ -25,24 +32,23 @@ USER_TYPES = (
 )
 
 
-@crm
-async def list_users(request: Request, emu: Any, grant: Any) -> Response:
+def _user_type(request: Request) -> str:
     kind = request.query_params.get("type") or "AllUsers"
     if kind not in USER_TYPES:
         raise EmulatorError(
             "INVALID_DATA", "invalid data", {"param_name": "type", "supported_values": list(USER_TYPES)}
         )
+    return kind
+
+
+@crm
+async def list_users(request: Request) -> Response:
+    emu = emulator(request)
+    kind = _user_type(request)
     per_page = int_param(request, "per_page", 200, 1, 200)
     page = int_param(request, "page", 1, 1)
     emu.limits.charge(1)
-    store = emu.store
-    users = store.users
-    if kind == "CurrentUser":
-        users = [store.current_user(grant.user_email)]
-    elif kind in ("AdminUsers", "ActiveConfirmedAdmins"):
-        users = [u for u in users if u["profile"]["name"] == "Administrator"]
-    elif kind in ("DeactiveUsers", "NotConfirmedUsers", "DeletedUsers"):
-        users = []
+    users = emu.store.users(kind, user_email(request))
     chunk = users[(page - 1) * per_page : page * per_page]
     await emu.faults.delay()
     if not chunk:
@@ -61,9 +67,21 @@ async def list_users(request: Request, emu: Any, grant: Any) -> Response:
 
 
 @crm
-async def get_user(request: Request, emu: Any, grant: Any) -> Response:
+async def count_users(request: Request) -> Response:
+    emu = emulator(request)
+    kind = _user_type(request)
     emu.limits.charge(1)
-    user = emu.store.users_by_id.get(request.path_params["user"])
+    n = len(emu.store.users(kind, user_email(request)))
+    await emu.faults.delay()
+    # users.json types this count as a string (unlike Record Count); the SDK's Integer reads either.
+    return json_response({"count": str(n)})
+
+
+@crm
+async def get_user(request: Request) -> Response:
+    emu = emulator(request)
+    emu.limits.charge(1)
+    user = emu.store.user(request.path_params["user"])
     if user is None:
         return no_content()
     # users.json's Response_Wrapper requires the paging info even for a single user.
@@ -71,14 +89,17 @@ async def get_user(request: Request, emu: Any, grant: Any) -> Response:
 
 
 @crm
-async def get_org(request: Request, emu: Any, grant: Any) -> Response:
+async def get_org(request: Request) -> Response:
+    emu = emulator(request)
     emu.limits.charge(1)
     await emu.faults.delay()
-    return json_response({"org": [emu.store.org]})
+    return json_response({"org": [emu.store.org()]})
 
 
 def routes() -> list[Route]:
+    """Fixed segments (actions/count) before /{user}."""
     return [
+        Route("/crm/v8/users/actions/count", count_users, methods=["GET"]),
         Route("/crm/v8/users", list_users, methods=["GET"]),
         Route("/crm/v8/users/{user}", get_user, methods=["GET"]),
         Route("/crm/v8/org", get_org, methods=["GET"]),

@@ -1,8 +1,9 @@
 """The emulator's in-memory org: records per module, validation of writes, users and org.
 
-Records are kept exactly in API JSON shape (see /work/contracts.md) so reads are a projection and a
-serialisation, nothing more. Every public method takes one lock: uvicorn runs handlers on one event
-loop, but tests and LocalZoho users may touch the store from other threads.
+Records are kept exactly in API JSON shape so reads are a projection and a serialisation, nothing
+more. Routes reach the org only through the public methods below (a small query and command API);
+each takes the one lock itself and hands back copies, so no route holds the lock or sees the dicts.
+uvicorn runs handlers on one event loop, but tests and LocalZoho users may call from other threads.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -22,10 +24,41 @@ from sergas_nb.emulator.state.seed import SeedData, generate, iso, user_ref
 
 Record = dict[str, Any]
 Result = dict[str, Any]
+Predicate = Callable[[Record], bool]
 
 # Fields a lookup shows as its "name", per target module.
 _NAME_FIELD = {"Accounts": "Account_Name", "Contacts": "Full_Name", "Leads": "Full_Name", "Deals": "Deal_Name"}
 SORTABLE = ("id", "Created_Time", "Modified_Time")
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One page of a list: the whole ordered id list it was cut from, where it starts and ends, its rows."""
+
+    ordered: list[str]
+    offset: int
+    end: int
+    page_ids: list[str]
+    rows: list[bytes]
+
+
+class _Catalog:
+    """The COQL engine's view of the records (its ``Catalog`` protocol); used under the store lock."""
+
+    def __init__(self, records: dict[str, dict[str, Record]]) -> None:
+        self._records = records
+
+    def fields(self, module: str) -> dict[str, dict] | None:
+        canon = md.canonical_module(module)
+        return md.field_map(canon) if canon else None
+
+    def records(self, module: str) -> Iterable[dict]:
+        canon = md.canonical_module(module) or module
+        return self._records.get(canon, {}).values()
+
+    def get(self, module: str, id: str) -> dict | None:
+        canon = md.canonical_module(module) or module
+        return self._records.get(canon, {}).get(str(id))
 
 
 class ItemError(Exception):
@@ -73,7 +106,7 @@ class Store:
         user_email: str = "admin@sergas-demo.example",
         clock: Any = time.time,
     ) -> None:
-        self.lock = threading.RLock()
+        self._lock = threading.RLock()
         self.clock = clock
         self.user_email = user_email
         self.initial = (int(seed), int(accounts))  # what reset() returns to, whatever reseeds came since
@@ -83,7 +116,7 @@ class Store:
     # ----- lifecycle ----------------------------------------------------------------------------
 
     def reseed(self, seed: int | None = None, accounts: int | None = None) -> None:
-        with self.lock:
+        with self._lock:
             self.seed = self.seed if seed is None else int(seed)
             self.accounts = self.accounts if accounts is None else int(accounts)
             self._load(generate(self.seed, self.accounts, user_email=self.user_email))
@@ -92,76 +125,182 @@ class Store:
         self.reseed(*self.initial)
 
     def _load(self, data: SeedData) -> None:
-        self.users = data.users
-        self.users_by_id = {u["id"]: u for u in data.users}
-        self.users_by_email = {u["email"].lower(): u for u in data.users}
-        self.org = data.org
-        self.records: dict[str, dict[str, Record]] = data.records
+        self._users = data.users
+        self._users_by_id = {u["id"]: u for u in data.users}
+        self._users_by_email = {u["email"].lower(): u for u in data.users}
+        self._org = data.org
+        self._records: dict[str, dict[str, Record]] = data.records
         self._next_id = data.next_id
-        self.version = dict.fromkeys(md.MODULES, 0)
+        self._version = dict.fromkeys(md.MODULES, 0)
         self._order_cache: dict[tuple[str, str, str], tuple[int, list[str]]] = {}
         # Serialised rows per (module, projected keys): id -> (record object, JSON bytes). Records are
         # replaced, never mutated, on write, so an identity check tells a stale entry from a good one.
-        self.row_cache: dict[tuple[str, tuple[str, ...]], dict[str, tuple[Record, bytes]]] = {}
+        self._row_cache: dict[tuple[str, tuple[str, ...]], dict[str, tuple[Record, bytes]]] = {}
         self.last_modified = dict.fromkeys(md.MODULES, 0.0)  # wall time of the last write, per module
+        # What Get Deleted Records lists, oldest first: records deleted through the API land in the recycle bin.
+        self._deleted: dict[str, list[dict[str, Any]]] = {m: [] for m in md.MODULES}
         # Each module's default duplicate-check field (lower-cased value -> id), kept current by _index.
         self._unique = {m: self._value_index(m, f) for m, f in md.DUPLICATE_FIELDS.items()}
 
     def snapshot(self) -> dict[str, list[Record]]:
         """A deep copy of every module's records, for tests and debugging."""
-        with self.lock:
-            return {m: copy.deepcopy(list(recs.values())) for m, recs in self.records.items()}
+        with self._lock:
+            return {m: copy.deepcopy(list(recs.values())) for m, recs in self._records.items()}
 
-    # ----- reads --------------------------------------------------------------------------------
+    # ----- reads (each takes the lock; answers are copies or immutable snapshots) -------------
 
     def current_user(self, email: str | None) -> dict[str, Any]:
-        return self.users_by_email.get((email or "").lower(), self.users[0])
+        with self._lock:
+            return self._current_user(email)
+
+    def _current_user(self, email: str | None) -> dict[str, Any]:
+        return self._users_by_email.get((email or "").lower(), self._users[0])
 
     def mini_user(self, email: str | None) -> dict[str, Any]:
         return user_ref(self.current_user(email))
 
-    def rows_json(self, module: str, ids: list[str], keys: tuple[str, ...]) -> list[bytes]:
-        """Each record projected to ``keys`` as JSON bytes; cached, since list pages are re-read a lot."""
-        with self.lock:
-            cache = self.row_cache.get((module, keys))
-            if cache is None:
-                if len(self.row_cache) >= 8:  # a few field sets in use at once; forget the oldest
-                    del self.row_cache[next(iter(self.row_cache))]
-                cache = self.row_cache[(module, keys)] = {}
-            recs = self.records[module]
-            out = []
-            for rid in ids:
-                r = recs[rid]
-                hit = cache.get(rid)
-                if hit is None or hit[0] is not r:
-                    hit = cache[rid] = (r, orjson.dumps({k: r.get(k) for k in keys}))
-                out.append(hit[1])
-            return out
+    def list_page(
+        self,
+        module: str,
+        keys: tuple[str, ...],
+        *,
+        sort_by: str = "id",
+        sort_order: str = "desc",
+        ids: list[str] | None = None,
+        modified_after: str | None = None,
+        start: Callable[[list[str]], int] = lambda ordered: 0,
+        size: int = 200,
+        reach: int | None = None,
+    ) -> ListPage:
+        """One page of a module's list, its rows serialised to JSON bytes.
 
-    def get(self, module: str, rid: str) -> Record | None:
-        return self.records[module].get(rid)
+        ``ids`` keeps only those records (in the order given), ``modified_after`` only records modified
+        after that UTC text; ``start`` picks the offset from the whole ordered id list (page tokens
+        need it), and no row at or past ``reach`` is served.
+        """
+        with self._lock:
+            recs = self._records[module]
+            if ids is not None:
+                ordered = [i for i in dict.fromkeys(ids) if i in recs]
+            else:
+                ordered = self._ordered_ids(module, sort_by, sort_order)
+            if modified_after is not None:
+                ordered = [i for i in ordered if (recs[i].get("Modified_Time") or "") > modified_after]
+            offset = start(ordered)
+            end = offset + size if reach is None else min(offset + size, reach)
+            page_ids = ordered[offset:end]
+            return ListPage(ordered, offset, end, page_ids, self._rows_json(module, page_ids, keys))
+
+    def _rows_json(self, module: str, ids: list[str], keys: tuple[str, ...]) -> list[bytes]:
+        """Each record projected to ``keys`` as JSON bytes; cached, since list pages are re-read a lot."""
+        cache = self._row_cache.get((module, keys))
+        if cache is None:
+            if len(self._row_cache) >= 8:  # a few field sets in use at once; forget the oldest
+                del self._row_cache[next(iter(self._row_cache))]
+            cache = self._row_cache[(module, keys)] = {}
+        recs = self._records[module]
+        out = []
+        for rid in ids:
+            r = recs[rid]
+            hit = cache.get(rid)
+            if hit is None or hit[0] is not r:
+                hit = cache[rid] = (r, orjson.dumps({k: r.get(k) for k in keys}))
+            out.append(hit[1])
+        return out
+
+    def get(self, module: str, rid: str, fields: list[str] | None = None) -> Record | None:
+        """A copy of one record (only the id and ``fields`` when given); None when there is none."""
+        with self._lock:
+            rec = self._records[module].get(rid)
+            if rec is None:
+                return None
+            return dict(rec) if fields is None else {k: rec.get(k) for k in ["id", *fields]}
+
+    def search(
+        self, module: str, predicate: Predicate, fields: list[str] | None, start: int, end: int
+    ) -> tuple[list[Record], bool]:
+        """Matches ``start``..``end`` (newest first, as Zoho's search answers), and whether more match."""
+        rows: list[Record] = []
+        seen = 0
+        with self._lock:
+            recs = self._records[module]
+            for rid in self._ordered_ids(module, "id", "desc"):
+                rec = recs[rid]
+                if not predicate(rec):
+                    continue
+                if seen >= end:
+                    return rows, True
+                if seen >= start:
+                    rows.append(dict(rec) if fields is None else {k: rec.get(k) for k in ["id", *fields]})
+                seen += 1
+        return rows, False
+
+    def count(self, module: str, predicate: Predicate | None = None) -> int:
+        with self._lock:
+            recs = self._records[module]
+            return len(recs) if predicate is None else sum(1 for r in recs.values() if predicate(r))
+
+    def coql(self, select_query: str) -> tuple[list[Record], bool]:
+        """Run one COQL select over the org: (rows, more_records); EmulatorError as Zoho answers."""
+        from sergas_nb.emulator.query.coql import run_coql
+
+        with self._lock:
+            return run_coql(select_query, _Catalog(self._records))
+
+    def deleted(self, module: str, kind: str = "all", modified_after: str | None = None) -> list[dict[str, Any]]:
+        """Deleted-record entries, newest first: ``kind`` is all, recycle or permanent."""
+        with self._lock:
+            entries = self._deleted[module]
+            out = [
+                dict(e)
+                for e in reversed(entries)
+                if (kind == "all" or e["type"] == kind)
+                and (modified_after is None or e["deleted_time"] > modified_after)
+            ]
+        return out
+
+    def users(self, kind: str = "AllUsers", email: str | None = None) -> list[dict[str, Any]]:
+        """Users of a ``type`` as Zoho's Get Users filters them (copies)."""
+        with self._lock:
+            if kind == "CurrentUser":
+                chosen = [self._current_user(email)]
+            elif kind in ("AdminUsers", "ActiveConfirmedAdmins"):
+                chosen = [u for u in self._users if u["profile"]["name"] == "Administrator"]
+            elif kind in ("DeactiveUsers", "NotConfirmedUsers", "DeletedUsers"):
+                chosen = []  # every seeded user is active and confirmed
+            else:
+                chosen = list(self._users)
+            return copy.deepcopy(chosen)
+
+    def user(self, user_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._users_by_id.get(user_id)
+            return copy.deepcopy(found) if found is not None else None
+
+    def org(self) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self._org)
 
     def counts(self) -> dict[str, int]:
-        with self.lock:
-            return {m: len(recs) for m, recs in self.records.items()}
+        with self._lock:
+            return {m: len(recs) for m, recs in self._records.items()}
 
-    def ordered_ids(self, module: str, sort_by: str = "id", sort_order: str = "desc") -> list[str]:
+    def _ordered_ids(self, module: str, sort_by: str = "id", sort_order: str = "desc") -> list[str]:
         """Ids in the requested order; cached until the module's next write (lists are hot)."""
         key = (module, sort_by, sort_order)
-        with self.lock:
-            version = self.version[module]
-            hit = self._order_cache.get(key)
-            if hit is not None and hit[0] == version:
-                return hit[1]
-            recs = self.records[module]
-            if sort_by == "id":
-                ids = list(recs)  # insertion order is id order: ids only ever grow
-            else:
-                ids = sorted(recs, key=lambda r: (recs[r][sort_by] or "", int(r)))
-            if sort_order == "desc":
-                ids.reverse()
-            self._order_cache[key] = (version, ids)
-            return ids
+        version = self._version[module]
+        hit = self._order_cache.get(key)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        recs = self._records[module]
+        if sort_by == "id":
+            ids = list(recs)  # insertion order is id order: ids only ever grow
+        else:
+            ids = sorted(recs, key=lambda r: (recs[r][sort_by] or "", int(r)))
+        if sort_order == "desc":
+            ids.reverse()
+        self._order_cache[key] = (version, ids)
+        return ids
 
     # ----- writes -------------------------------------------------------------------------------
 
@@ -170,7 +309,7 @@ class Store:
         return str(self._next_id)
 
     def _touch(self, module: str) -> None:
-        self.version[module] += 1
+        self._version[module] += 1
         self.last_modified[module] = self.clock()
 
     def _coerce(self, module: str, field: dict[str, Any], value: Any, path: str) -> Any:
@@ -234,7 +373,7 @@ class Store:
             if rid is None:
                 raise _invalid(api, path, "jsonobject")
             target = field["lookup"]["module"]["api_name"]
-            rec = self.records[target].get(rid)
+            rec = self._records[target].get(rid)
             if rec is None:
                 raise _invalid(api, path + ".id", message="the id given seems to be invalid")
             return {"name": rec.get(_NAME_FIELD[target]), "id": rid}
@@ -242,7 +381,7 @@ class Store:
             rid = _ref_id(value)
             if rid is None:
                 raise _invalid(api, path, "jsonobject")
-            user = self.users_by_id.get(rid)
+            user = self._users_by_id.get(rid)
             if user is None:
                 raise _invalid(api, path + ".id", message="the id given seems to be invalid")
             return user_ref(user)
@@ -279,7 +418,7 @@ class Store:
         if isinstance(value, str) and value:
             other = self._unique[module].get(value.lower())
             if other is not None and (existing is None or other != existing["id"]):
-                owner = self.records[module][other].get("Owner")
+                owner = self._records[module][other].get("Owner")
                 raise ItemError(
                     "DUPLICATE_DATA",
                     "duplicate data",
@@ -338,19 +477,19 @@ class Store:
         rec["Created_By"] = rec["Modified_By"] = user
         rec["Created_Time"] = rec["Modified_Time"] = now
         self._derive(module, rec)
-        self.records[module][rid] = rec
+        self._records[module][rid] = rec
         self._index(module, rid, None, rec)
         return self._success(rec, "record added")
 
     def _update_one(self, module: str, rid: str, item: Any, i: int, user: dict[str, Any], now: str) -> Result:
-        existing = self.records[module][rid]
+        existing = self._records[module][rid]
         changes = self._check(module, item, i, existing)
         new = dict(existing)
         new.update(changes)
         new["Modified_By"] = user
         new["Modified_Time"] = now
         self._derive(module, new)
-        self.records[module][rid] = new  # replace, never mutate: readers may hold the old dict
+        self._records[module][rid] = new  # replace, never mutate: readers may hold the old dict
         self._index(module, rid, existing, new)
         return self._success(new, "record updated")
 
@@ -358,7 +497,7 @@ class Store:
         return iso(self.clock())
 
     def insert(self, module: str, items: list[Any], user_email: str | None = None) -> list[Result]:
-        with self.lock:
+        with self._lock:
             user, now, out = self.mini_user(user_email), self._now(), []
             for i, item in enumerate(items):
                 try:
@@ -372,7 +511,7 @@ class Store:
         self, module: str, items: list[Any], user_email: str | None = None, path_id: str | None = None
     ) -> list[Result]:
         """Update by each item's ``id`` (or ``path_id`` for PUT /{module}/{id})."""
-        with self.lock:
+        with self._lock:
             user, now, out = self.mini_user(user_email), self._now(), []
             for i, item in enumerate(items):
                 try:
@@ -381,7 +520,7 @@ class Store:
                         if path_id is not None
                         else (_ref_id(item.get("id")) if isinstance(item, dict) else None)
                     )
-                    if rid is None or rid not in self.records[module]:
+                    if rid is None or rid not in self._records[module]:
                         if rid is None and path_id is None and isinstance(item, dict) and "id" not in item:
                             raise ItemError(
                                 "MANDATORY_NOT_FOUND",
@@ -399,7 +538,7 @@ class Store:
         self, module: str, items: list[Any], duplicate_check_fields: list[str], user_email: str | None = None
     ) -> list[Result]:
         """Update the first record matching a duplicate-check field (in order), else insert."""
-        with self.lock:
+        with self._lock:
             user, now, out = self.mini_user(user_email), self._now(), []
             # The default field's index is maintained already; others are built once per call.
             default = md.DUPLICATE_FIELDS[module]
@@ -415,7 +554,7 @@ class Store:
                             if fname not in indexes:
                                 indexes[fname] = self._value_index(module, fname)
                             match_id = indexes[fname].get(_key(value))
-                            if match_id is not None and match_id in self.records[module]:
+                            if match_id is not None and match_id in self._records[module]:
                                 match_field = fname
                                 break
                             match_id = None
@@ -427,7 +566,7 @@ class Store:
                         # Zoho sends "duplicate_field": null here; the OpenAPI file types it as a string,
                         # so it is left out (clients read it with .get either way).
                         res["action"] = "insert"
-                        rec = self.records[module][res["details"]["id"]]
+                        rec = self._records[module][res["details"]["id"]]
                         for fname, idx in indexes.items():
                             if rec.get(fname) is not None:
                                 idx.setdefault(_key(rec[fname]), rec["id"])
@@ -439,17 +578,17 @@ class Store:
 
     def _value_index(self, module: str, fname: str) -> dict[Any, str]:
         idx: dict[Any, str] = {}
-        for rid, rec in self.records[module].items():
+        for rid, rec in self._records[module].items():
             v = rec.get(fname)
             if v is not None:
                 idx.setdefault(_key(v), rid)
         return idx
 
-    def delete(self, module: str, ids: Iterable[str]) -> list[Result]:
-        with self.lock:
-            out = []
+    def delete(self, module: str, ids: Iterable[str], user_email: str | None = None) -> list[Result]:
+        with self._lock:
+            user, now, out = self.mini_user(user_email), self._now(), []
             for rid in ids:
-                rec = self.records[module].pop(rid, None)
+                rec = self._records[module].pop(rid, None)
                 if rec is None:
                     out.append(
                         {
@@ -461,6 +600,16 @@ class Store:
                     )
                     continue
                 self._index(module, rid, rec, None)
+                self._deleted[module].append(
+                    {
+                        "deleted_by": _minified(user),
+                        "id": rid,
+                        "display_name": rec.get(_NAME_FIELD.get(module, "id")),
+                        "type": "recycle",
+                        "created_by": _minified(rec.get("Created_By")),
+                        "deleted_time": now,
+                    }
+                )
                 out.append(
                     {"code": "SUCCESS", "details": {"id": rid}, "message": "record deleted", "status": "success"}
                 )
