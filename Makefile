@@ -36,4 +36,4 @@ lint: venv
 # Stops the demo's PostgreSQL and removes its data (wherever it lives), then what demo and test left.
 clean:
 	if [ -x $(BIN)/python ]; then $(BIN)/python -m sergas_nb.lab.pgcluster remove .sergas-nb; fi
-	rm -rf $(VENV) reports .sergas-nb .pytest-logs dist
+	rm -rf $(VENV) reports .sergas-nb .pytest-logs .pytest_cache .ruff_cache .mypy_cache dist
