@@ -1,6 +1,6 @@
 """Zoho's API limits: org concurrency, sub-concurrency and the rolling 24-hour credit budget.
 
-Numbers from ../shared/reference/zoho-crm-v8.md: Enterprise concurrency 20 per org per app,
+Numbers from Zoho's API limits documentation: Enterprise concurrency 20 per org per app,
 sub-concurrency 10 (COQL, search, writes of more than 10 records, Get Records with cvid/sort_by);
 most calls cost 1 credit, writes about 1 per 10 records; past half the budget answers carry
 ``X-API-CREDITS-REMAINING``; past either limit Zoho answers 429 ``TOO_MANY_REQUESTS``.

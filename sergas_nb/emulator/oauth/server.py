@@ -46,7 +46,7 @@ def _with_query(url: str, params: Mapping[str, str]) -> str:
 class OAuthServer:
     """Zoho's accounts server, in memory.
 
-    Limits follow ../shared/reference/zoho-crm-v8.md: codes live 2 minutes and are single-use; at
+    Limits follow Zoho's OAuth documentation: codes live 2 minutes and are single-use; at
     most ``refresh_limit`` refresh-grant requests per refresh token in ``refresh_window`` seconds
     (then "Access Denied"); at most ``max_live_tokens`` live access tokens per refresh token (the
     oldest dies). Limits are constructor arguments and ``set_limits()``; ``reset()`` keeps them.

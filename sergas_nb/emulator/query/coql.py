@@ -1,7 +1,7 @@
 """COQL (POST /crm/v8/coql): validate a parsed select query against field metadata, compile the
 where clause into one Python predicate, then filter, sort and page the module's records.
 
-Limits (COQL-Limitations v8 and /work/shared/reference/zoho-crm-v8.md): 2,000 rows a call
+Limits (Zoho's COQL-Limitations page for v8): 2,000 rows a call
 (default 200), LIMIT+OFFSET reach 100,000 rows, 50 selected fields, 25 criteria, 50 values in
 ``in``, 10 ORDER BY fields (duplicates are DUPLICATE_DATA), no multi-line fields in criteria.
 """
@@ -38,7 +38,7 @@ _USER_INLINE = {"id": "id", "email": "email", "name": "name", "full_name": "name
 
 
 class Catalog(Protocol):
-    """What the query needs from the store (contract in /work/contracts.md)."""
+    """What the query needs from the store: module field metadata and its records in API JSON shape."""
 
     def fields(self, module: str) -> dict[str, dict] | None: ...
 

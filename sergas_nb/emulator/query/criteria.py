@@ -4,7 +4,7 @@
 
 A hand-written recursive-descent reader (no grammar library): the value part is free text where
 only a backslash-escaped ``(``, ``)`` or ``,`` is literal, which is awkward to express as tokens.
-The route passes the URL-decoded text. Facts: /work/shared/reference/zoho-crm-v8.md (Search),
+The route passes the URL-decoded text. Facts: Zoho's Search API documentation,
 Zoho's module_search OpenAPI file (error codes and detail shapes).
 """
 

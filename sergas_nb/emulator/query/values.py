@@ -1,6 +1,6 @@
 """Field-type families and value parsing shared by the criteria and COQL compilers.
 
-Records follow the store shape of /work/contracts.md: dates "YYYY-MM-DD", datetimes
+The store keeps records in API JSON shape: dates "YYYY-MM-DD", datetimes
 "YYYY-MM-DDTHH:MM:SS+00:00" (UTC, so plain string comparison orders them correctly).
 """
 

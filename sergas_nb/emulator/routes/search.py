@@ -96,7 +96,7 @@ async def search_records(request: Request, emu: Any, grant: Any) -> Response:
 
 
 class StoreCatalog:
-    """The COQL engine's view of the store (Catalog protocol in /work/contracts.md)."""
+    """The COQL engine's view of the store (the ``Catalog`` protocol of query/coql.py)."""
 
     def __init__(self, store: Any) -> None:
         self.store = store

@@ -1,6 +1,6 @@
 """The emulator's in-memory org: records per module, validation of writes, users and org.
 
-Records are kept exactly in API JSON shape (see /work/contracts.md) so reads are a projection and a
+Records are kept exactly in API JSON shape so reads are a projection and a
 serialisation, nothing more. Every public method takes one lock: uvicorn runs handlers on one event
 loop, but tests and LocalZoho users may touch the store from other threads.
 """
