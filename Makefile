@@ -1,4 +1,4 @@
-# Two entry points that work on a fresh machine: `make demo` and `make test`.
+# Two entry points that work on a fresh machine: `make demo` and `make test` (and `make lint`).
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -18,9 +18,11 @@ venv: $(STAMP)
 system-deps:
 	bash .ci/system-deps
 
+# State stays in the checkout (.sergas-nb/: PostgreSQL, widget renderer cache) so `make clean` finds it;
+# as root in a folder the postgres user cannot enter, the cluster lives in /tmp/sergas-nb-pg/<hash>.
 demo: venv
 	bash .ci/system-deps --no-browser
-	$(BIN)/sergas-nb demo
+	SERGAS_NB_CACHE=$(CURDIR)/.sergas-nb/cache $(BIN)/sergas-nb demo --reports reports --work-dir .sergas-nb
 
 test: venv system-deps
 	$(BIN)/python -m pytest
@@ -31,5 +33,7 @@ lint: venv
 	$(BIN)/ruff format --check sergas_nb tests benchmarks
 	$(BIN)/mypy
 
+# Stops the demo's PostgreSQL and removes its data (wherever it lives), then what demo and test left.
 clean:
-	rm -rf $(VENV) reports .sergas-nb
+	if [ -x $(BIN)/python ]; then $(BIN)/python -m sergas_nb.lab.pgcluster remove .sergas-nb; fi
+	rm -rf $(VENV) reports .sergas-nb .pytest-logs .pytest_cache .ruff_cache .mypy_cache dist

@@ -19,7 +19,10 @@ reports, demo, targets); ``benchmarking/``; ``emulator/``.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a third of the import time)
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 

@@ -3,7 +3,7 @@ what an answer (or its absence) means as a sergas_nb error.
 
 The SDK calls module-level ``requests.get/put/post/patch/delete`` (util/api_http_connector.py) and
 ``requests.post`` (api/authenticator/oauth_token.py): writes and token calls carry no timeout, and
-every call opens a new connection (sdk-behaviour.md pitfalls 2 and 3). ``install_sdk_transport``
+every call opens a new connection. ``install_sdk_transport``
 replaces the ``requests`` name *inside those two SDK modules* with a ``RequestsShim`` that sends
 through our Session (default timeout, keep-alive, host allow-list, response observer). This is
 the one place sergas_nb reaches into the SDK; everything else uses its public API.

@@ -1,4 +1,4 @@
-"""Where the files that ship beside the code live: migrations, notebooks.
+"""Where the files that ship beside the code live (migrations, notebooks), and the user's cache.
 
 A wheel carries them inside the package (``sergas_nb/_data/``, added at build time from the
 repository's top-level folders); a source checkout or editable install reads the top-level folders
@@ -41,3 +41,12 @@ def migrations_dir() -> Path:
 
 def notebooks_dir() -> Path:
     return resource_dir("notebooks")
+
+
+def cache_dir() -> Path:
+    """Downloads kept between runs (the reports' widget renderer): ``SERGAS_NB_CACHE``, else
+    ``$XDG_CACHE_HOME/sergas-nb``, else ``~/.cache/sergas-nb``."""
+    if os.environ.get("SERGAS_NB_CACHE"):
+        return Path(os.environ["SERGAS_NB_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "sergas-nb"

@@ -1,8 +1,9 @@
-"""``sergas-nb``: the emulator, migrations and the demo from the command line."""
+"""``sergas-nb``: the emulator, migrations, the notebooks and the demo from the command line."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from sergas_nb.errors import ZohoError
@@ -30,11 +31,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="redirect URI registered for the emulator's OAuth client",
     )
 
-    mig = sub.add_parser("migrate", help="apply migrations/*.sql to DATABASE_URL, each once")
-    mig.add_argument("--database-url", default=None)
+    mig = sub.add_parser("migrate", help="apply the shipped SQL migrations to DATABASE_URL, each once")
+    mig.add_argument("--database-url", default=None, help="default: DATABASE_URL from the environment or .env")
 
-    demo = sub.add_parser("demo", help="run every notebook against the emulator, write reports/")
-    demo.add_argument("--reports", default="reports")
+    nbs = sub.add_parser("notebooks", help="copy the notebooks into a folder, to open in JupyterLab")
+    nbs.add_argument("dir", help="the working folder (created if missing)")
+    nbs.add_argument("--force", action="store_true", help="overwrite notebooks you changed there")
+
+    demo = sub.add_parser("demo", help="run every notebook against the emulator, write reports")
+    demo.add_argument("--reports", default="reports", help="where the reports go (default ./reports)")
+    demo.add_argument(
+        "--work-dir",
+        default=".sergas-nb",
+        help="state kept between runs: the throwaway PostgreSQL, the onboarding .env (default ./.sergas-nb)",
+    )
     return p
 
 
@@ -68,10 +78,18 @@ def _run(args: argparse.Namespace) -> int:
         from sergas_nb.edits.migrate import main as migrate_main
 
         return migrate_main(args.database_url)
+    if args.command == "notebooks":
+        from sergas_nb.lab.notebooks import NOTEBOOKS, copy_notebooks
+
+        status = copy_notebooks(args.dir, force=args.force)
+        for name in NOTEBOOKS:
+            print(f"{status[name]:>9}  {os.path.join(args.dir, name)}")
+        print(f"Open them with: jupyter lab {args.dir}")
+        return 0
     if args.command == "demo":
         from sergas_nb.lab.demo import main as demo_main
 
-        return demo_main(reports=args.reports)
+        return demo_main(reports=args.reports, work_dir=args.work_dir)
     return 2
 
 

@@ -59,7 +59,7 @@ class Endpoints:
         return self.accounts_url + "/oauth/v2/token/revoke"
 
 
-# region: (accounts server, API domain suffix, upload host) from zoho-crm-v8.md / the SDK's dc classes.
+# region: (accounts server, API domain suffix, upload host) from Zoho's data-centre list / the SDK's dc classes.
 _DC_HOSTS: dict[str, tuple[str, str, str]] = {
     "us": ("https://accounts.zoho.com", "zohoapis.com", "https://content.zohoapis.com"),
     "eu": ("https://accounts.zoho.eu", "zohoapis.eu", "https://content.zohoapis.eu"),

@@ -6,7 +6,7 @@ that has expired (or will within ``refresh_margin`` seconds) *itself*, before ha
 to the SDK, under a PostgreSQL advisory lock: the first process to take the lock re-reads the row,
 refreshes, and saves; every other process waits on the lock, re-reads the row, sees the new token
 and uses it. So N processes with an expired token cause one token request, and the SDK (whose own
-refresh is unlocked, see sdk-behaviour.md) never sees an expired token.
+refresh takes no lock across processes) never sees an expired token.
 
 Keying: every row carries a ``namespace`` (API host + client id, :func:`namespace_for`), so tokens
 of the emulator, of another data centre or sandbox, and of another OAuth client never mix; within a

@@ -131,7 +131,7 @@ class SeedSDKPath:
         obj = response.get_object()
         if isinstance(obj, wanted):
             return obj
-        if obj is None:  # sdk-behaviour.md: malformed JSON comes back as None, silently
+        if obj is None:  # the SDK turns malformed JSON into None, silently
             raise ZohoAPIError(
                 f"HTTP {response.get_status_code()} with an unreadable body",
                 code="bad_response",

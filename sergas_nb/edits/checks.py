@@ -1,7 +1,7 @@
 """Values of a bulk edit as the API speaks them (JSON-native), and checks against field metadata.
 
 Validation reuses sergas_nb.frames (the rules the client's writes enforce), naming records by id.
-A plan compares, journals and sends JSON-native values (see the record shape in the contracts):
+A plan compares, journals and sends JSON-native values (the shape of records in API answers):
 typed DataFrame cells (pd.NA, Timestamp, numpy scalars, categories) are turned into those first,
 so "old == new" means what the CRM would consider equal, and the journal holds what the API returned.
 """

@@ -1,8 +1,11 @@
 """``make demo`` / ``sergas-nb demo``: every notebook against the emulator, reports under reports/.
 
-Steps: a PostgreSQL (DATABASE_URL, or a throwaway cluster under .sergas-nb/pg from the machine's
-binaries), migrations, the emulator with seeded data on loopback, the four notebooks with
-papermill, then HTML reports that render offline. A second run reuses what the first left.
+Steps: a PostgreSQL (DATABASE_URL, or a throwaway cluster from the machine's binaries, kept for
+the work folder ``.sergas-nb`` of the current directory: see ``pgcluster.cluster_dir_for``),
+migrations, the emulator with seeded data on loopback, the four notebooks with papermill, then
+HTML reports that render offline (the widget renderer is fetched once into the user's cache).
+Paths are relative to the current directory, so a checkout and a wheel install behave alike.
+A second run reuses what the first left.
 Connection settings and secrets reach the kernels through environment variables only, never as
 papermill parameters (those are written into the executed notebooks).
 """
@@ -43,6 +46,7 @@ def main(
     reports: str | os.PathLike[str] = "reports",
     work_dir: str | os.PathLike[str] = ".sergas-nb",
     *,
+    cache_dir: str | os.PathLike[str] | None = None,
     accounts: int = DEMO_ACCOUNTS,
     zoho: LocalZoho | None = None,
     parameters: dict[str, dict[str, Any]] | None = None,
@@ -50,11 +54,13 @@ def main(
     """Run the demo; 0 when every notebook ran and its report was written.
 
     ``zoho`` runs against an emulator the caller started (its callback redirect must be on a
-    port of its own); ``parameters`` override the per-notebook papermill parameters.
+    port of its own); ``parameters`` override the per-notebook papermill parameters;
+    ``cache_dir`` holds the widget renderer (default: ``sergas_nb._resources.cache_dir()``).
     """
+    from sergas_nb._resources import cache_dir as user_cache_dir
     from sergas_nb.edits.migrate import apply_migrations
     from sergas_nb.emulator import LocalZoho
-    from sergas_nb.lab.pgcluster import ThrowawayPostgres, free_port
+    from sergas_nb.lab.pgcluster import for_work_dir, free_port
 
     reports_dir = Path(reports).resolve()
     work = Path(work_dir).resolve()
@@ -66,7 +72,7 @@ def main(
         if database_url:
             _log("using DATABASE_URL from the environment")
         else:
-            pg = stack.enter_context(ThrowawayPostgres(work / "pg"))
+            pg = stack.enter_context(for_work_dir(work))
             database_url = pg.dsn
             _log(f"started a throwaway PostgreSQL on {pg.label}")
         applied = apply_migrations(database_url)
@@ -81,7 +87,7 @@ def main(
         env = notebooks.kernel_env(zoho, database_url, SERGAS_NB_ENV_FILE=str(work / "onboarding.env"))
 
         try:
-            modules = html_reports.ensure_widget_assets(work / "npm")
+            modules = html_reports.ensure_widget_assets(Path(cache_dir or user_cache_dir()) / "npm")
             html_reports.copy_static(modules, reports_dir)
             offline_widgets = True
         except html_reports.ReportError as exc:

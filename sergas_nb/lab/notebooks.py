@@ -2,7 +2,8 @@
 
 Each notebook ends with a code cell tagged ``summary`` that prints one JSON line of its key
 numbers; :func:`read_summary` returns it so the demo and the tests can check values, not just
-"no exception".
+"no exception". :func:`copy_notebooks` (``sergas-nb notebooks DIR``) gives an analyst a copy to
+open in JupyterLab.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import papermill
 
 from sergas_nb._resources import notebooks_dir
 from sergas_nb.errors import ZohoError
@@ -124,6 +124,8 @@ def run_notebook(
     timeout: int = 900,
 ) -> dict[str, Any]:
     """Execute ``path`` into ``output`` with papermill and return its summary JSON."""
+    import papermill  # here: importing it costs a second, and copy_notebooks needs none of it
+
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     with environment(dict(env or {})):
@@ -142,3 +144,37 @@ def run_notebook(
                 f"{Path(path).name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}", {"output": str(output)}
             ) from None
     return read_summary(nb)
+
+
+def copy_notebooks(dest: str | os.PathLike[str], *, force: bool = False) -> dict[str, str]:
+    """Copy the shipped notebooks into ``dest``; ``{name: "copied" | "unchanged" | "replaced"}``.
+
+    A notebook already in ``dest`` that differs from the shipped one (the analyst's work) is never
+    overwritten unless ``force``: then nothing is copied and :class:`NotebookError` names them all.
+    """
+    import shutil
+
+    source = notebooks_dir()
+    target = Path(dest)
+    if target.exists() and not target.is_dir():
+        raise NotebookError(f"{target} exists and is not a folder")
+    status: dict[str, str] = {}
+    for name in NOTEBOOKS:
+        existing = target / name
+        if not existing.exists():
+            status[name] = "copied"
+        elif existing.read_bytes() == (source / name).read_bytes():
+            status[name] = "unchanged"
+        else:
+            status[name] = "replaced"
+    modified = [n for n, s in status.items() if s == "replaced"]
+    if modified and not force:
+        raise NotebookError(
+            f"{', '.join(modified)} in {target} differ from the shipped notebooks (your changes?); "
+            "nothing was copied. Copy into another folder, or pass --force to overwrite them"
+        )
+    target.mkdir(parents=True, exist_ok=True)
+    for name, state in status.items():
+        if state != "unchanged":
+            shutil.copyfile(source / name, target / name)
+    return status

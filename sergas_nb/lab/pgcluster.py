@@ -2,29 +2,46 @@
 
 PostgreSQL refuses to run as root, so as root every server binary runs through
 ``runuser -u postgres --`` with the data directory owned by ``postgres``; as any other user the
-binaries run directly. The server listens on 127.0.0.1 only, on a free port, with its Unix socket
-inside the data directory, and trusts local connections (it is throwaway: never expose it).
+binaries run directly. The server listens on 127.0.0.1 only, on a free port, with no Unix socket
+(a deep folder would make its path too long), and trusts local connections (it is throwaway:
+never expose it).
 
 A second ``start()`` on an existing data directory reuses it (no initdb); a ``postmaster.pid``
 left behind by a killed server is removed; a server still running from an earlier run is adopted.
+
+:func:`for_work_dir` picks the folder of the demo's cluster: inside the work folder, unless the
+``postgres`` user cannot enter it (root in a 0700 home): then in a private folder under a
+root-owned base in the temporary directory, named after the work folder so a second run reuses it.
+
+``python -m sergas_nb.lab.pgcluster start|stop|remove WORK_DIR`` does the same from a shell.
 """
 
 from __future__ import annotations
 
+import argparse
 import glob
+import hashlib
 import os
+import pwd
 import shutil
 import socket
+import stat
 import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from sergas_nb.errors import ZohoDatabaseError
 
 
 class PostgresBinariesNotFound(ZohoDatabaseError):
     """initdb / pg_ctl are not installed."""
+
+
+SERVER_USER = "postgres"  # the account the server runs as when we are root
 
 
 def find_pg_bin() -> Path:
@@ -70,7 +87,7 @@ class ThrowawayPostgres:
         self.port = port
         self.fast = fast
         self.start_timeout = start_timeout
-        self.user = "postgres"
+        self.user = SERVER_USER
         self._as_root = os.geteuid() == 0
         self._bin: Path | None = None
         self.adopted = False  # True when start() found a server of an earlier run still up
@@ -102,7 +119,7 @@ class ThrowawayPostgres:
         self._remove_stale_pid()
         if self.port is None:
             self.port = free_port()
-        opts = ["-c listen_addresses=127.0.0.1", f"-p {self.port}", f"-k {self.data_dir}"]
+        opts = ["-c listen_addresses=127.0.0.1", f"-p {self.port}", "-k ''"]
         if self.fast:
             opts += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
         deadline = time.monotonic() + 15
@@ -131,8 +148,10 @@ class ThrowawayPostgres:
                 time.sleep(0.5)
 
     def stop(self) -> None:
-        if self._bin is None or not (self.data_dir / "postmaster.pid").exists():
+        """Stop the server of this data folder, if one runs (also one a previous process started)."""
+        if not (self.data_dir / "postmaster.pid").exists():
             return
+        self._bin = self._bin or find_pg_bin()
         self._run(
             "pg_ctl",
             "-D",
@@ -184,23 +203,19 @@ class ThrowawayPostgres:
         self.root_dir.mkdir(parents=True, exist_ok=True)
         if not self._as_root:
             return
-        import pwd
-
-        pw = pwd.getpwnam(self.user)
-        # The postgres user must reach the folder: every ancestor needs o+x (or to be its own).
-        for parent in [self.root_dir, *self.root_dir.parents]:
-            st = parent.stat()
-            if not (st.st_mode & 0o001) and st.st_uid != pw.pw_uid:
-                if parent == self.root_dir:
-                    os.chmod(parent, st.st_mode | 0o711)
-                else:
-                    raise ZohoDatabaseError(
-                        f"The 'postgres' user cannot enter {parent} (mode {oct(st.st_mode & 0o777)}); "
-                        f"put the throwaway cluster elsewhere or run: chmod o+x {parent}"
-                    )
+        pw = server_account()
+        blocked = blocked_folder(self.root_dir.parent, pw)
+        if blocked is not None:
+            mode = oct(blocked.stat().st_mode & 0o777)
+            raise ZohoDatabaseError(
+                f"The '{pw.pw_name}' user cannot enter {blocked} (mode {mode}); put the throwaway cluster "
+                f"elsewhere (for_work_dir does) or run: chmod o+x {blocked}"
+            )
+        # The server's own folder: the postgres user's alone.
         os.chown(self.root_dir, pw.pw_uid, pw.pw_gid)
+        os.chmod(self.root_dir, 0o700)
         for p in self.root_dir.rglob("*"):  # an earlier run as another user may have left files
-            if p.stat().st_uid != pw.pw_uid:
+            if p.lstat().st_uid != pw.pw_uid:
                 os.chown(p, pw.pw_uid, pw.pw_gid, follow_symlinks=False)
 
     def _initdb(self) -> None:
@@ -257,6 +272,77 @@ class ThrowawayPostgres:
             pid_file.unlink()
 
 
+def server_account() -> pwd.struct_passwd:
+    """The account the server runs as when we are root (PostgreSQL refuses to run as root)."""
+    try:
+        return pwd.getpwnam(SERVER_USER)
+    except KeyError:
+        raise ZohoDatabaseError(
+            f"PostgreSQL refuses to run as root and there is no '{SERVER_USER}' user to run it as; "
+            "install the Debian package 'postgresql' (apt-get install -y postgresql, it creates the user) "
+            "or run as an ordinary user"
+        ) from None
+
+
+def blocked_folder(folder: Path, account: pwd.struct_passwd) -> Path | None:
+    """The first of ``folder`` and its parents that ``account`` may not enter, or None."""
+    groups = set(os.getgrouplist(account.pw_name, account.pw_gid))
+    for f in [folder, *folder.parents]:
+        st = f.stat()
+        if st.st_uid == account.pw_uid:
+            ok = bool(st.st_mode & stat.S_IXUSR)
+        elif st.st_gid in groups:
+            ok = bool(st.st_mode & stat.S_IXGRP)
+        else:
+            ok = bool(st.st_mode & stat.S_IXOTH)
+        if not ok:
+            return f
+    return None
+
+
+RUNTIME_BASE_NAME = "sergas-nb-pg"  # root's throwaway clusters, when the work folder is out of reach
+
+
+def runtime_base() -> Path:
+    """A root-owned folder (0711) in the temporary directory for relocated clusters.
+
+    The postgres user may pass through it but not list it; nobody else can create entries in it.
+    A folder of that name that someone else made (or a symlink) is refused, never used.
+    """
+    base = Path(tempfile.gettempdir()) / RUNTIME_BASE_NAME
+    try:
+        base.mkdir(mode=0o711)
+    except FileExistsError:
+        pass
+    st = base.lstat()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        raise ZohoDatabaseError(
+            f"{base} is not a folder of this user writable by it alone; remove it and try again, "
+            "or set DATABASE_URL to a PostgreSQL server"
+        )
+    os.chmod(base, 0o711)
+    return base
+
+
+def cluster_dir_for(work_dir: str | os.PathLike[str]) -> Path:
+    """Where the throwaway cluster of ``work_dir`` lives: ``work_dir/pg`` when the server can reach it.
+
+    As root, the server runs as ``postgres``, which cannot enter a 0700 home (``/root``, any
+    ``mktemp -d``): the cluster then lives in ``runtime_base()/<hash of work_dir>``, the same folder
+    on every run from that work folder.
+    """
+    work = Path(work_dir).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0 or blocked_folder(work, server_account()) is None:
+        return work / "pg"
+    return runtime_base() / hashlib.sha256(str(work).encode()).hexdigest()[:16]
+
+
+def for_work_dir(work_dir: str | os.PathLike[str], **kwargs: Any) -> ThrowawayPostgres:
+    """The (not yet started) throwaway cluster of ``work_dir``; see :func:`cluster_dir_for`."""
+    return ThrowawayPostgres(cluster_dir_for(work_dir), **kwargs)
+
+
 def _is_live_postgres(pid: int) -> bool:
     """True when ``pid`` is a running (not zombie) postgres process."""
     try:
@@ -272,3 +358,28 @@ def _is_live_postgres(pid: int) -> bool:
             return True
     state = stat.rsplit(")", 1)[-1].split()[0]
     return state not in ("Z", "X") and comm.startswith("postgres")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sergas_nb.lab.pgcluster start|stop|remove WORK_DIR``."""
+    p = argparse.ArgumentParser(prog="python -m sergas_nb.lab.pgcluster", description=main.__doc__)
+    p.add_argument("action", choices=("start", "stop", "remove"))
+    p.add_argument("work_dir", help="the work folder, e.g. .sergas-nb (the demo's)")
+    args = p.parse_args(argv)
+    try:
+        pg = for_work_dir(args.work_dir)
+        if args.action == "start":
+            pg.start()
+            print(pg.dsn)
+            return 0
+        pg.stop()
+        if args.action == "remove":
+            shutil.rmtree(pg.root_dir, ignore_errors=True)
+        return 0
+    except ZohoDatabaseError as exc:
+        print(f"pgcluster {args.action}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
