@@ -225,6 +225,8 @@ def _id_str(v: Any) -> str | None:
 
 
 def _sub(v: Any, key: str) -> Any:
+    if v.__class__ is dict:  # the common case first: isinstance(Mapping) is an ABC check per value
+        return v.get(key)
     if isinstance(v, Mapping):
         return v.get(key)
     return v if key == "id" and v is not None and not isinstance(v, (list, dict)) else None
@@ -259,6 +261,90 @@ def _column(vals: list[Any], kind: str, field: Mapping[str, Any] | None, name: s
     out = np.empty(len(vals), dtype=object)
     out[:] = vals
     return out
+
+
+def concat_frames(
+    chunks: Sequence[pd.DataFrame], meta: FieldsMeta, fields: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """One frame from typed chunks of ``to_frame`` (pages read one at a time), same dtypes as
+    ``to_frame`` of all their records at once: picklist categories are the allowed values, then
+    every other value seen in any chunk, sorted. Chunks are emptied column by column as the
+    result is built, so the peak is about one frame's size beyond the result, not a dict per row."""
+    chunks = [c for c in chunks if len(c)] or list(chunks[:1])
+    if not chunks:
+        return to_frame([], meta, fields)
+    if len(chunks) == 1:
+        return chunks[0].reset_index(drop=True)
+    fmap = field_map(meta)
+    out: dict[str, Any] = {}
+    for col in list(chunks[0].columns):
+        parts = [c[col] for c in chunks]
+        if isinstance(parts[0].dtype, pd.CategoricalDtype):
+            allowed = picklist_values(fmap.get(col) or {})
+            known = set(allowed)
+            extra = sorted({str(v) for p in parts for v in p.cat.categories if str(v) not in known})
+            parts = [p.cat.set_categories(allowed + extra) for p in parts]
+        out[col] = pd.concat(parts, ignore_index=True)
+        for c in chunks:
+            del c[col]
+    n = len(next(iter(out.values()))) if out else 0
+    return pd.DataFrame(out, index=pd.RangeIndex(n))
+
+
+def from_text_columns(
+    columns: Mapping[str, Sequence[str]], meta: FieldsMeta, fields: Iterable[str], *, multi_sep: str = ";"
+) -> pd.DataFrame:
+    """A typed frame, the same as ``to_frame`` gives, from columns of text (a Bulk Read CSV).
+
+    Empty text is a missing value (CSV cannot tell "" from null); lookups come as ``X`` (the
+    id) and ``X.name`` / ``X.email``; multi-select picklists as values joined by ``multi_sep``.
+    """
+    fmap = field_map(meta)
+    n = len(columns["id"]) if "id" in columns else 0
+    records: list[dict[str, Any]] = [{} for _ in range(n)]
+
+    def put(name: str, vals: Iterable[Any]) -> None:
+        for r, v in zip(records, vals, strict=False):
+            r[name] = v
+
+    put("id", [v or None for v in columns.get("id", [])])
+    for name in fields:
+        if name == "id":
+            continue
+        field = fmap.get(name)
+        k = kind_of(field)
+        if k in _SUBKEYS:
+            ids = columns.get(name) or columns.get(f"{name}.id") or [""] * n
+            subs = {s: columns.get(f"{name}.{s}") or [""] * n for s in _SUBKEYS[k] if s != "id"}
+            put(
+                name,
+                [
+                    None if not rid else {"id": rid, **{s: (subs[s][i] or None) for s in subs}}
+                    for i, rid in enumerate(ids)
+                ],
+            )
+            continue
+        raw = columns.get(name)
+        if raw is None:
+            continue
+        put(name, [_from_text(v, k) for v in raw])
+    return to_frame(records, meta, list(fields))
+
+
+def _from_text(v: str, kind: str) -> Any:
+    if v is None or v == "":
+        return [] if kind == MULTI else None
+    if kind == INT:
+        return int(v)
+    if kind == FLOAT:
+        return float(v)
+    if kind == BOOL:
+        return v.strip().lower() == "true"
+    if kind == MULTI:
+        return v.split(";")
+    if kind == OBJECT:
+        return v.split(",") if v else []
+    return v
 
 
 # ---------------------------------------------------------------- frame / dicts -> payload

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from sergas_nb.emulator.errors import EmulatorError
 from sergas_nb.emulator.query import values as V
 from sergas_nb.emulator.query.coql_grammar import NULL, Compare, Logic, Query, Ref, parse_query
+from sergas_nb.emulator.state.index import candidates  # id-range where clauses: bisect, not scan
 
 Record = dict[str, Any]
 Predicate = Callable[[Record], bool]
@@ -330,7 +331,7 @@ def run_coql(select_query: str, catalog: Catalog) -> tuple[list[dict], bool]:
         order.append((col, descending))
 
     predicate = _compile_where(query.where, resolver) if query.where is not None else (lambda record: True)
-    matches = [record for record in catalog.records(query.module) if predicate(record)]
+    matches = [record for record in candidates(catalog, query.module, query.where) if predicate(record)]
 
     # Default order is ascending id (COQL-Overview); it is also the final tie-break.
     matches.sort(key=lambda record: V.id_key(record.get("id")))
