@@ -764,6 +764,22 @@ class ZohoClient:
             module, "upsert", data, na=na, trigger=trigger, duplicate_check_fields=duplicate_check_fields
         )
 
+    def bulk_write(
+        self,
+        module: str,
+        data: pd.DataFrame | Sequence[Mapping[str, Any]],
+        operation: Literal["insert", "update", "upsert"] = "update",
+        *,
+        find_by: str | None = None,
+        na: Literal["clear", "skip"] = "clear",
+    ) -> WriteResult:
+        """Insert, update or upsert through Zoho's Bulk Write jobs (upload, job, per-row result
+        file): for large edits. Checked like ``update()`` before anything is sent; the same
+        per-record outcome table. See sergas_nb/_bulk_api.py."""
+        from sergas_nb._bulk_api import bulk_write
+
+        return bulk_write(self, module, data, operation, find_by=find_by, na=na)
+
     def delete(self, module: str, ids: Iterable[str | int] | pd.Series) -> WriteResult:
         """Delete records by id (100 a call); one outcome per id."""
         if isinstance(ids, (str, int)):

@@ -333,7 +333,7 @@ def from_text_columns(
 
 def _from_text(v: str, kind: str) -> Any:
     if v is None or v == "":
-        return [] if kind == MULTI else None
+        return [] if kind in (MULTI, OBJECT) else None  # OBJECT: list-valued fields such as Tag
     if kind == INT:
         return int(v)
     if kind == FLOAT:
