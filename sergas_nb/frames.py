@@ -46,6 +46,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, Literal
 
 import numpy as np
@@ -196,28 +197,65 @@ def to_frame(
         names.extend(extra)
     else:
         names = list(fields)
-    columns: dict[str, Any] = {"id": pd.array([_id_str(r.get("id")) for r in records], dtype="string")}
+    first = records[0] if records else {}
+    # Every key to read, then one C-level pass turns rows into columns (a .get per cell and
+    # column in Python was most of the typing cost).
+    keys = ["id"]
+    for name in names:
+        if name != "id":
+            keys.append(name)
+            if kind_of(fmap.get(name)) in _SUBKEYS:
+                keys += [f"{name}.{sub}" for sub in _SUBKEYS[kind_of(fmap.get(name))] if f"{name}.{sub}" in first]
+    keys = list(dict.fromkeys(keys))
+    raw = _transpose(records, keys)
+    columns: dict[str, Any] = {"id": _text_array(raw["id"])}
     for name in names:
         if name == "id" or name in columns:
             continue
         field = fmap.get(name)
         k = kind_of(field)
         if k in _SUBKEYS:
-            raw = [r.get(name) for r in records]
+            links = raw[name]
             for sub in _SUBKEYS[k]:
                 col = f"{name}.{sub}"
-                vals = [_sub(v, sub) for v in raw]
-                if any(col in r for r in records[:1]):  # COQL may return the dotted key itself
-                    vals = [r.get(col, v) for r, v in zip(records, vals, strict=False)]
-                columns[col] = pd.array([None if v is None else str(v) for v in vals], dtype="string")
+                if col in raw:  # COQL may return the dotted key itself
+                    vals = [v if v is not None else _sub(link, sub) for v, link in zip(raw[col], links, strict=False)]
+                else:
+                    vals = _subs(links, sub)
+                columns[col] = _text_array(vals)
             continue
         if field is None and "." in name:
             base, sub = name.split(".", 1)
             vals = [r[name] if name in r else _sub(r.get(base), sub) for r in records]
             columns[name] = _column(vals, TEXT if sub in ("id", "name", "email") else OBJECT, None, name)
             continue
-        columns[name] = _column([r.get(name) for r in records], k, field, name)
+        columns[name] = _column(raw[name], k, field, name)
     return pd.DataFrame(columns, index=pd.RangeIndex(len(records)))
+
+
+def _transpose(records: Sequence[Mapping[str, Any]], keys: list[str]) -> dict[str, list[Any]]:
+    """``{key: [value per record]}``; a key a record lacks reads as None."""
+    if not records:
+        return {k: [] for k in keys}
+    try:
+        get = itemgetter(*keys)
+        rows = [get(r) for r in records] if len(keys) > 1 else [(get(r),) for r in records]
+    except (KeyError, TypeError):
+        rows = [tuple(r.get(k) for k in keys) for r in records]
+    return {k: list(col) for k, col in zip(keys, zip(*rows, strict=True), strict=True)}
+
+
+def _subs(links: list[Any], sub: str) -> list[Any]:
+    try:  # the common case: every link is a dict or None
+        return [None if v is None else v[sub] for v in links]
+    except (KeyError, TypeError, IndexError):
+        return [_sub(v, sub) for v in links]
+
+
+def _text_array(vals: list[Any]) -> Any:
+    if set(map(type, vals)) <= {str, type(None)}:
+        return pd.array(vals, dtype="string")
+    return pd.array([None if v is None else str(v) for v in vals], dtype="string")
 
 
 def _id_str(v: Any) -> str | None:
@@ -235,7 +273,10 @@ def _sub(v: Any, key: str) -> Any:
 def _column(vals: list[Any], kind: str, field: Mapping[str, Any] | None, name: str) -> Any:
     try:
         if kind == TEXT:
-            if any(isinstance(v, (list, dict)) for v in vals):
+            types = set(map(type, vals))
+            if types <= {str, type(None)}:
+                return pd.array(vals, dtype="string")
+            if any(issubclass(t, (list, dict)) for t in types):
                 kind = OBJECT  # e.g. Tag: declared text, answered as a list of tags
             else:
                 return pd.array(
@@ -249,9 +290,10 @@ def _column(vals: list[Any], kind: str, field: Mapping[str, Any] | None, name: s
             return pd.Series(pd.to_datetime(vals, utc=True, format="ISO8601"), dtype="datetime64[us, UTC]").array
         if kind == PICK:
             allowed = picklist_values(field or {})
-            seen = set(allowed)
-            extra = sorted({str(v) for v in vals if v is not None and str(v) not in seen})
-            return pd.Categorical([None if v is None else str(v) for v in vals], categories=allowed + extra)
+            if not set(map(type, vals)) <= {str, type(None)}:
+                vals = [None if v is None else str(v) for v in vals]
+            extra = sorted(set(vals) - set(allowed) - {None})
+            return pd.Categorical(vals, categories=allowed + extra)
         if kind == MULTI:
             out = np.empty(len(vals), dtype=object)
             out[:] = [list(v) if isinstance(v, (list, tuple)) else ([] if v is None else [v]) for v in vals]

@@ -33,10 +33,12 @@ _MAX_UPLOAD = 25 * 1024 * 1024
 
 
 def jobs_of(emu: Any) -> BulkJobs:
-    """The emulator's bulk jobs, made on first use (kept apart from ``Emulator`` on purpose)."""
+    """The emulator's bulk jobs, made on first use and forgotten when the store is reset or
+    reseeded (its records dict is replaced then): jobs belong to the data they were made from."""
     jobs = emu.__dict__.get("bulk_jobs")
-    if jobs is None:
+    if jobs is None or jobs.data is not emu.store.records:
         jobs = emu.__dict__["bulk_jobs"] = BulkJobs()
+        jobs.data = emu.store.records
     return jobs
 
 
@@ -203,7 +205,13 @@ async def upload(request: Request, emu: Any, grant: Any) -> Response:
             "status": "success",
             "code": "FILE_UPLOAD_SUCCESS",
             "message": "file uploaded.",
-            "details": {"file_id": file_id, "created_time": iso(emu.store.clock())},
+            # bulk_write.json types file_id as int64 and requires id and created_by beside it.
+            "details": {
+                "file_id": int(file_id),
+                "id": file_id,
+                "created_by": _user(emu, grant),
+                "created_time": iso(emu.store.clock()),
+            },
         }
     )
 

@@ -83,6 +83,7 @@ class BulkJobs:
         self.writes: dict[str, WriteJob] = {}
         self.files: dict[str, bytes] = {}
         self._downloads: deque[float] = deque()
+        self.data: Any = None  # the store's records these jobs were made from
 
     def new_id(self) -> str:
         with self._lock:
