@@ -86,20 +86,15 @@ class Choice:
 
 @dataclass(frozen=True)
 class CoqlShape:
-    """What a COQL partition selects, and how its rows become list-API-shaped records."""
+    """What a COQL partition selects, and where each lookup's name/email comes from in its rows."""
 
     select: list[str]
-    lookups: list[tuple[str, dict[str, str]]]  # (field, {row key: sub key}) to fold into {"id", ...}
+    lookups: list[tuple[str, dict[str, str]]]  # (field, {flat COQL key: sub-column})
 
-    def normalize(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if not self.lookups:
-            return rows
-        for r in rows:
-            for name, subs in self.lookups:
-                link = r.get(name)
-                got = {sub: r.pop(key, None) for key, sub in subs.items()}
-                r[name] = {"id": link["id"], **got} if isinstance(link, dict) and link.get("id") is not None else None
-        return rows
+    @property
+    def aliases(self) -> dict[str, str]:
+        """Frame column -> the flat COQL key it is read from (``Owner.name`` <- ``Owner.full_name``)."""
+        return {f"{name}.{sub}": key for name, subs in self.lookups for key, sub in subs.items()}
 
 
 def coql_shape(meta: Sequence[dict[str, Any]], names: Sequence[str]) -> tuple[CoqlShape | None, str]:
@@ -220,10 +215,13 @@ class Read:
         with ThreadPoolExecutor(max(12, self.c.governor.concurrency), thread_name_prefix="sergas-read") as pool:
             count_f = pool.submit(self.c.count, self.module)
             low_f = pool.submit(self._edge_id, "asc", None)
-            pages = [pool.submit(self._page, p) for p in range(1, PAGE_LIMIT // PER_PAGE + 1)]
+            pages = [pool.submit(self._page_bytes, p) for p in range(1, PAGE_LIMIT // PER_PAGE + 1)]
             got, more, lowest = 0, False, None
             for f in pages:
-                rows, more = f.result()
+                body = f.result()
+                data = orjson.loads(body) if body else {}
+                rows, more = data.get("data") or [], _more(data)
+                del body, data
                 if rows:
                     got += len(rows)
                     lowest = int(rows[-1]["id"])  # pages come in descending id order
@@ -272,11 +270,17 @@ class Read:
         if descending:
             bounds.reverse()
         futures = [pool.submit(self._part, shape, a, b, descending) for a, b in bounds]
-        self._collect(futures)
+        self._collect(futures, shape)
 
-    def _part(self, shape: CoqlShape, a: int, b: int, descending: bool) -> list[pd.DataFrame]:
-        """One id range: COQL calls until it is exhausted, each answer typed as soon as it is parsed."""
-        out: list[pd.DataFrame] = []
+    def _part(self, shape: CoqlShape, a: int, b: int, descending: bool) -> list[bytes]:
+        """One id range (in a worker thread): the raw COQL answers until the range is exhausted.
+
+        Answers are parsed and typed by the thread collecting them (``_collect``), one at a time:
+        parsed rows weigh about 5 KB each, and parsing in every worker would leave each worker's
+        malloc arena holding its own peak. A worker parses only an answer that may say
+        ``more_records``, to learn where to continue.
+        """
+        out: list[bytes] = []
         lo, hi = a, b
         order = "desc" if descending else "asc"
         cond = self._coql_where() if self.where else None
@@ -296,16 +300,14 @@ class Read:
             )
             if body is None:
                 break
-            # Parse and type one answer at a time: the parsed dicts of an answer (about 5 KB a row)
-            # then live only while it is turned into columns, however many calls are in flight.
+            out.append(body)
+            if b'"more_records":true' not in body:  # a cheap look; a false hit only costs a parse
+                break
             with self._convert:
                 data = orjson.loads(body)
-                del body
                 batch = data.get("data") or []
                 more = bool((data.get("info") or {}).get("more_records"))
                 last = int(batch[-1]["id"]) if batch else None
-                if batch:
-                    out.append(self._chunk(shape.normalize(batch)))
                 del data, batch
             if last is None or not more:
                 break
@@ -314,6 +316,12 @@ class Read:
             else:
                 lo = last + 1
         return out
+
+    def _typed(self, body: bytes, shape: CoqlShape | None) -> pd.DataFrame:
+        """One raw answer parsed and typed; its dicts die here."""
+        with self._convert:
+            rows = orjson.loads(body).get("data") or []
+            return self._chunk(rows, shape.aliases if shape is not None else None)
 
     def _pages(self, choice: Choice) -> Choice:
         if self.where is not None:  # ids by COQL, then the records by id (100 a call, in parallel)
@@ -396,9 +404,12 @@ class Read:
             self.operation, f"/crm/v8/{self.module}", dict(self._page_params(per_page), page=page), self.module
         )
 
-    def _page(self, page: int) -> tuple[list[dict[str, Any]], bool]:
-        data = self._page_raw(page, PER_PAGE)
-        return (data or {}).get("data") or [], _more(data)
+    def _page_bytes(self, page: int) -> bytes | None:
+        params = dict(self._page_params(PER_PAGE), page=page)
+        path = f"/crm/v8/{self.module}"
+        return self.c._call(
+            self.operation, lambda: self.c._http_bytes("GET", path, params=params), idempotent=True, module=self.module
+        )
 
     def _coql_where(self) -> str:
         from sergas_nb._coql import criteria_to_coql
@@ -437,15 +448,16 @@ class Read:
             self._collect([pool.submit(fetch, p) for p in parts])
 
     # -- chunks, progress, result ----------------------------------------------------------------
-    def _chunk(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
-        return frames.to_frame(rows, self.meta, self.names)
+    def _chunk(self, rows: list[dict[str, Any]], aliases: dict[str, str] | None = None) -> pd.DataFrame:
+        return frames.to_frame(rows, self.meta, self.names, aliases=aliases)
 
-    def _collect(self, futures: Sequence[Future[pd.DataFrame] | Future[list[pd.DataFrame]]]) -> None:
+    def _collect(self, futures: Sequence[Future[Any]], shape: CoqlShape | None = None) -> None:
+        """Results in submission order: typed chunks, or raw answers typed here one at a time."""
         try:
             for f in futures:
                 got = f.result()
-                for chunk in got if isinstance(got, list) else [got]:
-                    self._add(chunk)
+                for item in got if isinstance(got, list) else [got]:
+                    self._add(self._typed(item, shape) if isinstance(item, bytes) else item)
         except BaseException:
             for f in futures:
                 f.cancel()

@@ -38,6 +38,7 @@ from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 import pandas as pd
 import requests
 
@@ -253,16 +254,19 @@ def run_scale(
     seed_path: bool = True,
     bulk_write: bool = True,
     memory: bool = True,
+    latency: tuple[float, float] = (LATENCY_FIXED, LATENCY_PER_RECORD),
     progress: Callable[[str], None] = print,
 ) -> ScaleResult:
-    """Every workload, paths taking turns in a rotating order inside each repeat."""
+    """Every workload, paths taking turns in a rotating order inside each repeat.
+
+    ``latency``: the emulator's (seconds per call, seconds per record)."""
     from sergas_nb import connect
     from sergas_nb._reads import coql_shape
     from sergas_nb.benchmarking.operations import Workload
     from sergas_nb.benchmarking.rest_path import fetch_access_token
     from sergas_nb.benchmarking.seed_sdk_path import SeedSDKPath
 
-    emu = EmulatorProcess(accounts=min(read_sizes) if read_sizes else update_size)
+    emu = EmulatorProcess(accounts=min(read_sizes) if read_sizes else update_size, latency=latency)
     samples: list[dict[str, Any]] = []
     cpu: dict[str, float] = {}
     mem: dict[str, float] = {}
@@ -367,9 +371,18 @@ def _rotate(items: list[Any], k: int) -> list[Any]:
 
 
 def _cpu(crm: Any, floor: FloorClient, n: int) -> dict[str, float]:
-    """Client CPU per 1,000 records: the toolkit's whole read (all threads) against json.loads +
-    pd.DataFrame of the floor's answers for the same records (medians of 3)."""
-    tk, raw = [], []
+    """Client CPU per 1,000 records (medians of 3): the toolkit's whole read (HTTP and threads
+    included) against json.loads + pd.DataFrame of the floor's answers for the same records; and
+    ``typing_ratio``: the toolkit's parsing and typing alone (the same answers, no HTTP) against
+    the same baseline."""
+    from sergas_nb import frames
+    from sergas_nb._reads import _gc_paused, coql_shape
+
+    meta = crm._fields_meta("Accounts")
+    names = [f["api_name"] for f in meta]
+    shape, _ = coql_shape(meta, names)
+    aliases = shape.aliases if shape is not None else None
+    tk, raw, typing = [], [], []
     for _ in range(3):
         t = time.process_time()
         df = crm.records("Accounts", progress=False)
@@ -383,13 +396,22 @@ def _cpu(crm: Any, floor: FloorClient, n: int) -> dict[str, float]:
         pd.DataFrame(rows)
         raw.append(time.process_time() - t)
         del rows, df
+        t = time.process_time()
+        with _gc_paused():
+            chunks = [frames.to_frame(orjson.loads(b).get("data") or [], meta, names, aliases=aliases) for b in bodies]
+            frames.concat_frames(chunks, meta, names)
+        typing.append(time.process_time() - t)
+        del chunks
     per_k = 1000 / n
     toolkit_ms, raw_ms = statistics.median(tk) * per_k * 1000, statistics.median(raw) * per_k * 1000
+    typing_ms = statistics.median(typing) * per_k * 1000
     return {
         "records": n,
         "toolkit_ms_per_1k": round(toolkit_ms, 2),
         "raw_ms_per_1k": round(raw_ms, 2),
         "ratio": round(toolkit_ms / raw_ms, 2),
+        "typing_ms_per_1k": round(typing_ms, 2),
+        "typing_ratio": round(typing_ms / raw_ms, 2),
     }
 
 
