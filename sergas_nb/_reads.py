@@ -57,6 +57,7 @@ TOKEN_LIMIT = 100_000  # records reachable with ?page_token=
 COQL_LIMIT = 2000
 PART_SIZE = 1800  # records per COQL partition: under 2,000 so most parts take one call
 MAX_COQL_COLUMNS = 50
+CHUNK_ROWS = 2000  # page rows typed together (pandas has a cost per column and chunk)
 PROGRESS_MIN = 5000  # progress bars for reads of at least this many records (progress=None)
 
 # The field a lookup's "name" shows, per target module (COQL reads it through the lookup).
@@ -149,6 +150,7 @@ class Read:
         self.bar: Any = None
         self.rows = 0
         self._convert = threading.Lock()
+        self._pending: list[dict[str, Any]] = []
 
     # -- public --------------------------------------------------------------------------------
     def run(self, strategy: str = "auto") -> pd.DataFrame | Path:
@@ -217,6 +219,7 @@ class Read:
             low_f = pool.submit(self._edge_id, "asc", None)
             pages = [pool.submit(self._page_bytes, p) for p in range(1, PAGE_LIMIT // PER_PAGE + 1)]
             got, more, lowest = 0, False, None
+            first: list[dict[str, Any]] = []  # typed as one chunk: ten small ones cost more than their rows
             for f in pages:
                 body = f.result()
                 data = orjson.loads(body) if body else {}
@@ -225,9 +228,11 @@ class Read:
                 if rows:
                     got += len(rows)
                     lowest = int(rows[-1]["id"])  # pages come in descending id order
-                    self._add(self._chunk(rows))
+                    first.extend(rows)
                 if not rows or not more:
                     break
+            self._add(self._chunk(first))
+            del first
             total = count_f.result()
             self._start_bar(total)
             if not more or lowest is None:
@@ -356,7 +361,7 @@ class Read:
                     rows = rows[: wanted - got]
                 got += len(rows)
                 if rows:
-                    self._add(self._chunk(rows))
+                    self._buffer(rows)
                 done = not rows or not _more(data) or (wanted is not None and got >= wanted)
                 token = None if done else ((data or {}).get("info") or {}).get("next_page_token")
         if not done and not token:
@@ -374,8 +379,9 @@ class Read:
                 rows = rows[: wanted - got]
             got += len(rows)
             if rows:
-                self._add(self._chunk(rows))
+                self._buffer(rows)
             token = ((data or {}).get("info") or {}).get("next_page_token") if rows and _more(data) else None
+        self._buffer(None)
         return choice
 
     def _bulk(self, choice: Choice) -> Choice:
@@ -448,6 +454,14 @@ class Read:
             self._collect([pool.submit(fetch, p) for p in parts])
 
     # -- chunks, progress, result ----------------------------------------------------------------
+    def _buffer(self, rows: list[dict[str, Any]] | None) -> None:
+        """Page rows gathered into chunks of about 2,000 before typing (None: type what is left)."""
+        if rows:
+            self._pending.extend(rows)
+        if self._pending and (rows is None or len(self._pending) >= CHUNK_ROWS):
+            self._add(self._chunk(self._pending))
+            self._pending = []
+
     def _chunk(self, rows: list[dict[str, Any]], aliases: dict[str, str] | None = None) -> pd.DataFrame:
         return frames.to_frame(rows, self.meta, self.names, aliases=aliases)
 

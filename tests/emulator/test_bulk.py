@@ -50,7 +50,12 @@ def _wait(http, path, done, timeout=10.0):
 def test_bulk_read_job_goes_through_its_states_to_a_zipped_csv(http, oas, fresh_emulator):
     r = http.post(
         http.base + "/crm/bulk/v8/read",
-        json={"query": {"module": {"api_name": "Accounts"}, "fields": ["Account_Name", "Owner", "Owner.email", "Employees"]}},
+        json={
+            "query": {
+                "module": {"api_name": "Accounts"},
+                "fields": ["Account_Name", "Owner", "Owner.email", "Employees"],
+            }
+        },
     )
     assert r.status_code == 201
     created = r.json()
@@ -89,14 +94,19 @@ def test_bulk_read_criteria_and_bad_requests(http):
     body, _ = _wait(http, f"/crm/bulk/v8/read/{job_id}", lambda b: b["data"][0]["state"] == "COMPLETED")
     rows = _unzip_csv(http.get(http.base + body["data"][0]["result"]["download_url"]).content)
     assert rows and {r["Industry"] for r in rows} == {"Technology"}
-    bad = http.post(http.base + "/crm/bulk/v8/read", json={"query": {"module": {"api_name": "Accounts"}, "fields": ["Nope"]}})
+    bad = http.post(
+        http.base + "/crm/bulk/v8/read", json={"query": {"module": {"api_name": "Accounts"}, "fields": ["Nope"]}}
+    )
     assert bad.status_code == 400 and bad.json()["code"] == "INVALID_DATA"
     missing = http.get(http.base + "/crm/bulk/v8/read/123")
     assert missing.status_code == 404 and missing.json()["code"] == "RESOURCE_NOT_FOUND"
 
 
 def test_bulk_read_downloads_are_limited_to_ten_a_minute(http):
-    r = http.post(http.base + "/crm/bulk/v8/read", json={"query": {"module": {"api_name": "Accounts"}, "fields": ["Account_Name"]}})
+    r = http.post(
+        http.base + "/crm/bulk/v8/read",
+        json={"query": {"module": {"api_name": "Accounts"}, "fields": ["Account_Name"]}},
+    )
     job_id = r.json()["data"][0]["details"]["id"]
     body, _ = _wait(http, f"/crm/bulk/v8/read/{job_id}", lambda b: b["data"][0]["state"] == "COMPLETED")
     url = http.base + body["data"][0]["result"]["download_url"]
@@ -112,7 +122,9 @@ def _upload(http, fresh_emulator, rows, headers=None):
         zf.writestr("Accounts.csv", buf.getvalue())
     org = fresh_emulator.store.org["zgid"]
     h = {"feature": "bulk-write", "X-CRM-ORG": org} if headers is None else headers
-    return http.post(http.base + "/crm/v8/upload", headers=h, files={"file": ("a.zip", z.getvalue(), "application/zip")})
+    return http.post(
+        http.base + "/crm/v8/upload", headers=h, files={"file": ("a.zip", z.getvalue(), "application/zip")}
+    )
 
 
 def test_bulk_write_update_applies_rows_and_reports_each(http, oas, fresh_emulator):
@@ -121,15 +133,35 @@ def test_bulk_write_update_applies_rows_and_reports_each(http, oas, fresh_emulat
     up = _upload(
         http,
         fresh_emulator,
-        [["id", "Description", "Industry"], [ids[0], "one", "Retail"], [ids[1], "two", "Not an industry"], [ids[2], "", "Retail"]],
+        [
+            ["id", "Description", "Industry"],
+            [ids[0], "one", "Retail"],
+            [ids[1], "two", "Not an industry"],
+            [ids[2], "", "Retail"],
+        ],
     )
     assert up.status_code == 200
     assert oas.check("bulk_write.json", _schema(oas, "bulk_write.json", "Success_Response"), up.json()) == []
     file_id = up.json()["details"]["file_id"]
-    mappings = [{"api_name": "id", "index": 0}, {"api_name": "Description", "index": 1}, {"api_name": "Industry", "index": 2}]
+    mappings = [
+        {"api_name": "id", "index": 0},
+        {"api_name": "Description", "index": 1},
+        {"api_name": "Industry", "index": 2},
+    ]
     job = http.post(
         http.base + "/crm/bulk/v8/write",
-        json={"operation": "update", "resource": [{"type": "data", "module": {"api_name": "Accounts"}, "file_id": file_id, "find_by": "id", "field_mappings": mappings}]},
+        json={
+            "operation": "update",
+            "resource": [
+                {
+                    "type": "data",
+                    "module": {"api_name": "Accounts"},
+                    "file_id": file_id,
+                    "find_by": "id",
+                    "field_mappings": mappings,
+                }
+            ],
+        },
     )
     assert job.status_code == 201
     job_id = job.json()["details"]["id"]
@@ -152,7 +184,10 @@ def test_bulk_write_upload_needs_its_headers_and_a_zip(http, fresh_emulator):
         files={"file": ("a.csv", b"Account_Name\nx\n", "text/csv")},
     )
     assert bad.status_code == 400 and bad.json()["code"] == "INVALID_FILE"
-    job = http.post(http.base + "/crm/bulk/v8/write", json={"operation": "insert", "resource": [{"module": {"api_name": "Accounts"}, "file_id": "42"}]})
+    job = http.post(
+        http.base + "/crm/bulk/v8/write",
+        json={"operation": "insert", "resource": [{"module": {"api_name": "Accounts"}, "file_id": "42"}]},
+    )
     assert job.status_code == 400
 
 
