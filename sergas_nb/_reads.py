@@ -31,6 +31,7 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -274,8 +275,21 @@ class Read:
         bounds = [(a, min(a + step, high)) for a in range(low, high, step)]
         if descending:
             bounds.reverse()
-        futures = [pool.submit(self._part, shape, a, b, descending) for a, b in bounds]
-        self._collect(futures, shape)
+        # A sliding window of parts: answers fetched ahead of the typing wait in memory, so no more
+        # than the sub-concurrency (and two spare) are outstanding at once.
+        window = self.c.governor.sub_concurrency + 2
+        pending: deque[Future[list[bytes]]] = deque()
+        try:
+            for a, b in bounds:
+                pending.append(pool.submit(self._part, shape, a, b, descending))
+                if len(pending) >= window:
+                    self._collect([pending.popleft()], shape)
+            while pending:
+                self._collect([pending.popleft()], shape)
+        except BaseException:
+            for f in pending:
+                f.cancel()
+            raise
 
     def _part(self, shape: CoqlShape, a: int, b: int, descending: bool) -> list[bytes]:
         """One id range (in a worker thread): the raw COQL answers until the range is exhausted.
