@@ -320,7 +320,8 @@ class Read:
             if body is None:
                 break
             out.append(body)
-            if b'"more_records":true' not in body:  # a cheap look; a false hit only costs a parse
+            # A cheap look (compact or spaced JSON); a false hit only costs a parse.
+            if b'"more_records":true' not in body and b'"more_records": true' not in body:
                 break
             with self._convert:
                 data = orjson.loads(body)

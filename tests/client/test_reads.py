@@ -137,3 +137,20 @@ def test_bulk_write_checks_values_before_sending(crm, fresh_emulator):
     with pytest.raises(ZohoValidationError):
         crm.bulk_write("Accounts", pd.DataFrame({"id": ["1"], "Employees": ["many"]}))
     assert fresh_emulator.control.stats()["by_path"].get("/crm/v8/upload", 0) == before
+
+
+def test_parts_holding_more_than_one_coql_answer_are_continued(crm, monkeypatch):
+    from sergas_nb import _reads
+
+    expected = crm.records("Accounts", fields=["Account_Name", "Owner"], strategy="pages", progress=False)
+    where = crm.records("Accounts", fields=["Account_Name"], where="Account_Name like '%a%'", strategy="pages")
+    monkeypatch.setattr(_reads, "PART_SIZE", 5000)  # one part of 2,500 ids: two COQL answers
+    calls_before = (crm.metrics()["operation"] == "coql").sum()
+    got = crm.records("Accounts", fields=["Account_Name", "Owner"], strategy="coql_partitions", progress=False)
+    pd.testing.assert_frame_equal(got, expected)
+    coql_calls = (crm.metrics()["operation"] == "coql").sum() - calls_before
+    assert coql_calls == 2 + 2  # the id range's two ends, then one part in two answers
+    got_where = crm.records(
+        "Accounts", fields=["Account_Name"], where="Account_Name like '%a%'", strategy="coql_partitions"
+    )
+    pd.testing.assert_frame_equal(got_where, where)
