@@ -28,13 +28,16 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import orjson
 import pandas as pd
 import requests
 
 from sergas_nb import _secrets, frames
 from sergas_nb._coql import aggregate_frame, aggregate_select, coql_shape, criteria_to_coql, has_limit
+from sergas_nb._governor import DEFAULT_CONCURRENCY, DEFAULT_SUB_CONCURRENCY, Governor, is_sub_call
 from sergas_nb._http import (
     DEFAULT_TIMEOUT,
     AuthFailure,
@@ -218,6 +221,8 @@ class ZohoClient:
         token_store: Any = None,
         timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        sub_concurrency: int = DEFAULT_SUB_CONCURRENCY,
     ) -> None:
         _secrets.install_log_redaction()
         _secrets.register(*settings.secret_values())
@@ -228,7 +233,9 @@ class ZohoClient:
         self.timeout = timeout
         self._metrics = Metrics()
         self._meta: dict[str, list[dict[str, Any]]] = {}
-        self._session = BoundedSession(timeout)
+        # One governor for every thread of this client; pooled connections for as many calls.
+        self.governor = Governor(concurrency, sub_concurrency)
+        self._session = BoundedSession(timeout, pool_size=max(8, concurrency))
         self._store = token_store if token_store is not None else self._default_store()
         client_id = settings.client_id or ""
         self._sdk = SdkBinding(
@@ -326,7 +333,9 @@ class ZohoClient:
     def metrics(self) -> pd.DataFrame:
         """Every call (operation, status, duration s, records, retries), token refresh and rate-limit event."""
         self._sync_store_refreshes()
-        return self._metrics.frame()
+        df = self._metrics.frame()
+        df.attrs["governor"] = self.governor.stats()
+        return df
 
     # -- the call wrapper -------------------------------------------------------------------------
     def _call(
@@ -401,15 +410,56 @@ class ZohoClient:
         self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None
     ) -> dict[str, Any] | None:
         """One HTTP exchange; the JSON body, or None for 204/304. Raises mapped errors."""
+        resp, token = self._exchange(method, path, params, json_body)
+        if resp.status_code == 200 and resp.content:
+            try:  # orjson: several times faster than resp.json() on 2,000-row answers
+                body = orjson.loads(resp.content)
+            except orjson.JSONDecodeError:
+                body = None
+            if isinstance(body, dict):
+                return body
+        return parse_response(resp, f"{method} {path}", token)
+
+    def _http_bytes(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None
+    ) -> bytes | None:
+        """Like ``_http``, but a 200 answer's body is returned unparsed (large reads parse it one
+        at a time: see _reads.py). None for 204/304; errors raise as in ``_http``."""
+        resp, token = self._exchange(method, path, params, json_body, stream=True)
+        try:
+            if resp.status_code == 200:
+                # One read of the whole body: requests' .content joins 10 KB pieces, and those
+                # pieces, allocated in every worker thread, left each thread's heap at its peak.
+                body = resp.raw.read(decode_content=True)
+                if body:
+                    return bytes(body)
+            parse_response(resp, f"{method} {path}", token)
+            return None
+        except requests.exceptions.RequestException as exc:
+            raise transport_error(exc, f"{method} {path}") from None
+        finally:
+            resp.close()
+
+    def _exchange(
+        self, method: str, path: str, params: Mapping[str, Any] | None, json_body: Any, *, stream: bool = False
+    ) -> tuple[requests.Response, str]:
+        """The request, inside one of the governor's slots; transport failures mapped."""
         token = self._sdk.access_token()
         url = self.api_url + path
         try:
-            resp = self._session.request(
-                method, url, params=params, json=json_body, headers={"Authorization": f"Zoho-oauthtoken {token}"}
-            )
+            with self.governor.slot(sub=is_sub_call(method, path, params)):
+                resp = self._session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    headers={"Authorization": f"Zoho-oauthtoken {token}"},
+                    stream=stream,
+                )
+                self.governor.observe(resp)
         except requests.exceptions.RequestException as exc:
             raise transport_error(exc, f"{method} {path}") from None
-        return parse_response(resp, f"{method} {path}", token)
+        return resp, token
 
     def _get(
         self, operation: str, path: str, params: Mapping[str, Any] | None = None, module: str | None = None
@@ -503,22 +553,40 @@ class ZohoClient:
         sort_by: str | None = None,
         sort_order: Literal["asc", "desc"] | None = None,
         limit: int | None = None,
-    ) -> pd.DataFrame:
-        """Records of ``module`` as a typed DataFrame, all of them (past 2,000 via page tokens) or
-        the first ``limit``.
+        *,
+        strategy: str = "auto",
+        progress: bool | None = None,
+        to_parquet: str | Path | None = None,
+    ) -> Any:
+        """Records of ``module`` as a typed DataFrame, all of them or the first ``limit``.
 
         ``fields``: API names (all fields when None; lookups become X.name/X.id[/X.email]).
         ``where``: a COQL condition, or Zoho search criteria (translated); see the module docstring.
         ``sort_by``: id, Created_Time or Modified_Time (Zoho's list API sorts by these only).
+        ``strategy``: "auto" (default), "pages", "coql_partitions" or "bulk_read" (see
+        sergas_nb/_reads.py); every strategy gives the same rows and dtypes. The choice and why
+        are logged and in ``metrics()`` (kind ``read_strategy``).
+        ``progress``: a progress bar (None: for reads of 5,000 records or more; False: never).
+        ``to_parquet``: a path: the chunks are written there as they arrive and the path is
+        returned instead of a frame, for pulls that should not sit in memory.
         """
+        from sergas_nb._reads import Read
+
         names = self._resolve_fields(module, fields)
-        meta = self._fields_meta(module)
         if limit is not None and limit < 0:
             raise ValueError("limit must be >= 0")
-        if where is not None and where.strip():
-            ids = self._ids_where(module, where, sort_by, sort_order, limit)
-            return self._records_by_ids(module, names, ids)
-        return frames.to_frame(self._list_wide(module, names, sort_by, sort_order, limit), meta, names)
+        read = Read(
+            self,
+            module,
+            names,
+            where=where,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            limit=limit,
+            progress=progress,
+            to_parquet=to_parquet,
+        )
+        return read.run(strategy)
 
     def _list_wide(
         self,
@@ -583,24 +651,6 @@ class ZohoClient:
             else:
                 page += 1
         return rows[:limit] if limit is not None else rows
-
-    def _records_by_ids(self, module: str, names: list[str], ids: Sequence[str]) -> pd.DataFrame:
-        """Full records for these ids (100 a call), in the given order."""
-        meta = self._fields_meta(module)
-        got: dict[str, dict[str, Any]] = {}
-        chunks = _field_chunks(names)
-        for start in range(0, len(ids), BATCH):
-            part = list(ids[start : start + BATCH])
-            for chunk in chunks:
-                data = self._get(
-                    "records",
-                    f"/crm/v8/{module}",
-                    {"fields": ",".join(chunk or ["id"]), "ids": ",".join(part), "per_page": PER_PAGE},
-                    module,
-                )
-                for r in _rows(data):
-                    got.setdefault(str(r["id"]), {}).update(r)
-        return frames.to_frame([got[i] for i in ids if i in got], meta, names)
 
     def _ids_where(
         self, module: str, where: str, sort_by: str | None, sort_order: str | None, limit: int | None
@@ -753,6 +803,22 @@ class ZohoClient:
             module, "upsert", data, na=na, trigger=trigger, duplicate_check_fields=duplicate_check_fields
         )
 
+    def bulk_write(
+        self,
+        module: str,
+        data: pd.DataFrame | Sequence[Mapping[str, Any]],
+        operation: Literal["insert", "update", "upsert"] = "update",
+        *,
+        find_by: str | None = None,
+        na: Literal["clear", "skip"] = "clear",
+    ) -> WriteResult:
+        """Insert, update or upsert through Zoho's Bulk Write jobs (upload, job, per-row result
+        file): for large edits. Checked like ``update()`` before anything is sent; the same
+        per-record outcome table. See sergas_nb/_bulk_api.py."""
+        from sergas_nb._bulk_api import bulk_write
+
+        return bulk_write(self, module, data, operation, find_by=find_by, na=na)
+
     def delete(self, module: str, ids: Iterable[str | int] | pd.Series) -> WriteResult:
         """Delete records by id (100 a call); one outcome per id."""
         if isinstance(ids, (str, int)):
@@ -891,10 +957,20 @@ class ZohoClient:
         """Accounts matching search criteria ``(Field:operator:value)`` (first 2,000 at most)."""
         return self.search(ACCOUNTS, criteria=criteria, limit=limit)
 
-    def bulk_read_accounts(self, criteria: str | None = None, fields: Iterable[str] | None = None) -> pd.DataFrame:
-        """ALL matching accounts (beyond 2,000): page tokens, or COQL ids when ``criteria`` is given
-        (a COQL condition or search criteria)."""
-        return self.records(ACCOUNTS, fields=fields, where=criteria)
+    def bulk_read_accounts(
+        self,
+        criteria: str | None = None,
+        fields: Iterable[str] | None = None,
+        *,
+        strategy: str = "auto",
+        progress: bool | None = None,
+        to_parquet: str | Path | None = None,
+    ) -> Any:
+        """ALL matching accounts (``criteria``: a COQL condition or search criteria): parallel COQL
+        partitions, pages, or Zoho's Bulk Read job (``strategy="bulk_read"``); see ``records``."""
+        return self.records(
+            ACCOUNTS, fields=fields, where=criteria, strategy=strategy, progress=progress, to_parquet=to_parquet
+        )
 
     # -- health -----------------------------------------------------------------------------------
     def health(self) -> pd.DataFrame:
@@ -990,7 +1066,10 @@ class ZohoClient:
                 problems.append(Problem("id", str(bad), pos, i))
         if problems:
             raise ZohoValidationError(problems)
-        return self._records_by_ids(module, self._resolve_fields(module, fields), list(dict.fromkeys(clean)))
+        from sergas_nb._reads import Read
+
+        read = Read(self, module, self._resolve_fields(module, fields), operation="records_by_ids")
+        return read.by_ids(list(dict.fromkeys(clean)))
 
 
 class _Skip(Exception):

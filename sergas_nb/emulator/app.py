@@ -16,7 +16,7 @@ from sergas_nb.emulator.errors import EmulatorError
 from sergas_nb.emulator.faults import FaultMiddleware, Faults
 from sergas_nb.emulator.limits import Limits
 from sergas_nb.emulator.oauth import OAuthServer
-from sergas_nb.emulator.routes import control, records, search, settings, unsupported, users
+from sergas_nb.emulator.routes import bulk, control, records, search, settings, unsupported, users
 from sergas_nb.emulator.routes.common import error_response, internal_error, log
 from sergas_nb.emulator.routes.pagination import PageTokens
 from sergas_nb.emulator.state.store import Store
@@ -111,6 +111,7 @@ def build_app(emu: Emulator) -> Any:
         *users.routes(),
         *settings.routes(),
         *search.routes(),
+        *bulk.routes(),  # before unsupported and records: /crm/v8/upload is neither
         *unsupported.routes(),
         *records.routes(),
     ]

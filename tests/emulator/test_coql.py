@@ -120,6 +120,13 @@ class MemoryCatalog:
     def get(self, module: str, id: str) -> dict | None:
         return self.by_id.get((module, id))
 
+    def records_between(self, module: str, low: int | None, high: int | None) -> Iterable[dict]:
+        return [
+            r
+            for r in self.data[module]
+            if (low is None or int(r["id"]) >= low) and (high is None or int(r["id"]) <= high)
+        ]
+
 
 CATALOG = MemoryCatalog({"Accounts": ACCOUNTS, "Contacts": CONTACTS, "Deals": [], "Leads": []})
 

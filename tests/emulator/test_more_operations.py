@@ -70,7 +70,6 @@ UNSUPPORTED = [
     ("DELETE", "/users/6250853000000200001"),
     ("GET", "/org/photo"),
     ("DELETE", "/org/photo"),
-    ("POST", "/upload"),
     ("PUT", "/settings/modules"),
     ("POST", "/Accounts/actions/mass_update"),
     ("POST", "/Accounts/6250853000000302524/actions/clone"),

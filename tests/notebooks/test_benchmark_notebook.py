@@ -151,7 +151,9 @@ NOTEBOOK = NOTEBOOKS_DIR / "04_performance_benchmarks.ipynb"
 TOKEN_SHAPE = re.compile(r"1000\.[0-9a-f]{16,}\.[0-9a-f]{16,}")
 # Tiny sizes keep the run to seconds; 1,000 records is where the paths' costs separate clearly.
 PARAMS = {"sizes": [20, 1000], "repeats": 2, "latency_per_call": 0.005, "latency_per_record": 0.00001,
-          "single_update_max": 5, "concurrency": 2, "seed_points": False}
+          "single_update_max": 5, "concurrency": 2, "seed_points": False,
+          "large_sizes": [300, 2300], "large_update": 150, "large_repeats": 1,
+          "large_latency_per_call": 0.01, "large_latency_per_record": 0.00001}
 
 
 @pytest.fixture(scope="module")
@@ -206,6 +208,33 @@ def test_notebook_shows_plots_and_tables_and_no_secret(executed):
     for secret in (z.client_secret, z.refresh_token):
         assert secret not in text
     assert not TOKEN_SHAPE.search(text)
+
+
+def test_notebook_large_section_compares_toolkit_floor_and_seed(executed):
+    summary, _, _, _ = executed
+    large = summary["large"]
+    assert set(large["workloads"]) == {"read_300", "read_2300", "update_150"}
+    for name, w in large["workloads"].items():
+        assert w["toolkit_s"] > 0 and w["floor_s"] > 0 and w["seed_s"] > 0, name
+        assert w["ratio_to_floor"] == pytest.approx(w["toolkit_s"] / w["floor_s"], rel=0.05)
+    assert large["workloads"]["update_150"]["toolkit_bulk_write_s"] > 0
+    # A wide margin for a loaded machine: the seed's serial SDK pages are far behind at 2,300.
+    assert large["workloads"]["read_2300"]["speedup_vs_seed"] > 1.5
+    assert large["cpu"]["records"] == 2300 and large["cpu_per_1k_ratio"] > 0
+
+
+def test_scale_table_and_summary_from_samples():
+    from sergas_nb.benchmarking.scale import ScaleResult
+
+    samples = pd.DataFrame(
+        [("read_10", p, r, s, 10) for p, ss in (("toolkit", [1.0, 3.0, 2.0]), ("floor", [1.0, 1.0, 1.0]),
+                                                ("seed", [8.0, 8.0, 9.0])) for r, s in enumerate(ss)],
+        columns=["workload", "path", "repeat", "seconds", "records"],
+    )
+    result = ScaleResult(samples, {"ratio": 1.2}, {"ratio": 2.0})
+    w = result.summary()["workloads"]["read_10"]
+    assert w == {"toolkit_s": 2.0, "floor_s": 1.0, "seed_s": 8.0, "ratio_to_floor": 2.0, "speedup_vs_seed": 4.0}
+    assert result.summary()["cpu_per_1k_ratio"] == 1.2 and result.summary()["mem_ratio_100k"] == 2.0
 
 
 def test_notebook_restores_the_emulator_latency_it_set(executed):

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from sergas_nb.emulator.errors import EmulatorError
 from sergas_nb.emulator.query import values as V
 from sergas_nb.emulator.query.coql_grammar import NULL, Aggregate, Compare, Logic, Query, Ref, parse_query
+from sergas_nb.emulator.query.id_range import id_bounds
 
 Record = dict[str, Any]
 Predicate = Callable[[Record], bool]
@@ -54,6 +55,10 @@ class Catalog(Protocol):
     def records(self, module: str) -> Iterable[dict]: ...
 
     def get(self, module: str, id: str) -> dict | None: ...
+
+    def records_between(self, module: str, low: int | None, high: int | None) -> Iterable[dict]:
+        """The module's records with ``low <= id <= high`` (None: unbounded), ascending id."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -376,7 +381,13 @@ def run_coql(select_query: str, catalog: Catalog) -> tuple[list[dict], bool]:
         ordered_keys.add(col.key)
         order.append((_sort_key(col), descending))
 
-    page, more = filter_sort_slice(catalog.records(query.module), predicate, order, offset, limit)
+    low, high = id_bounds(query.where)
+    records = (
+        catalog.records(query.module)
+        if low is None and high is None
+        else catalog.records_between(query.module, low, high)
+    )
+    page, more = filter_sort_slice(records, predicate, order, offset, limit)
     readers = [(col.key, _output(col)) for col in columns]
     rows = []
     for record in page:

@@ -11,8 +11,6 @@ back as ``INVALID_MODULE``, which tells a client the module name is wrong. Here 
   the emulator keeps fixed so every notebook sees the same metadata.
 - per-record photos, mass update, territories, rich-text fetch, clone: record actions the toolkit
   does not call (it writes with insert/update/upsert and reads lists, search, COQL and counts).
-- ``POST /crm/v8/upload`` (Bulk Write's file upload): answered here until the Bulk Write routes
-  exist; replace its one entry in ``UNSUPPORTED`` when they do.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ from sergas_nb.emulator.routes.common import crm, unsupported
 
 # (path, methods): one entry per path, methods as Zoho's OpenAPI files document them.
 UNSUPPORTED: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("/crm/v8/upload", ("POST",)),
     ("/crm/v8/users", ("POST", "PUT")),
     ("/crm/v8/users/{user}", ("PUT", "DELETE")),
     ("/crm/v8/users/{user}/actions/associated_groups", ("GET",)),

@@ -20,6 +20,7 @@ import orjson
 
 from sergas_nb.emulator.query.values import utc_text
 from sergas_nb.emulator.state import metadata as md
+from sergas_nb.emulator.state.index import IdIndex
 from sergas_nb.emulator.state.seed import SeedData, generate, iso, user_ref
 
 Record = dict[str, Any]
@@ -45,8 +46,9 @@ class ListPage:
 class _Catalog:
     """The COQL engine's view of the records (its ``Catalog`` protocol); used under the store lock."""
 
-    def __init__(self, records: dict[str, dict[str, Record]]) -> None:
+    def __init__(self, records: dict[str, dict[str, Record]], index: Callable[[str], IdIndex]) -> None:
         self._records = records
+        self._index = index
 
     def fields(self, module: str) -> dict[str, dict] | None:
         canon = md.canonical_module(module)
@@ -59,6 +61,13 @@ class _Catalog:
     def get(self, module: str, id: str) -> dict | None:
         canon = md.canonical_module(module) or module
         return self._records.get(canon, {}).get(str(id))
+
+    def records_between(self, module: str, low: int | None, high: int | None) -> Iterable[dict]:
+        canon = md.canonical_module(module) or module
+        recs = self._records.get(canon)
+        if recs is None:
+            return ()
+        return [recs[k] for k in self._index(canon).between(low, high)]
 
 
 class ItemError(Exception):
@@ -107,6 +116,7 @@ class Store:
         clock: Any = time.time,
     ) -> None:
         self._lock = threading.RLock()
+        self.epoch = 0
         self.clock = clock
         self.user_email = user_email
         self.initial = (int(seed), int(accounts))  # what reset() returns to, whatever reseeds came since
@@ -133,6 +143,8 @@ class Store:
         self._next_id = data.next_id
         self._version = dict.fromkeys(md.MODULES, 0)
         self._order_cache: dict[tuple[str, str, str], tuple[int, list[str]]] = {}
+        self._id_indexes: dict[str, IdIndex] = {}
+        self.epoch += 1  # a reseed or reset replaces the data: what was made from the old data is stale
         # Serialised rows per (module, projected keys): id -> (record object, JSON bytes). Records are
         # replaced, never mutated, on write, so an identity check tells a stale entry from a good one.
         self._row_cache: dict[tuple[str, tuple[str, ...]], dict[str, tuple[Record, bytes]]] = {}
@@ -245,7 +257,7 @@ class Store:
         from sergas_nb.emulator.query.coql import run_coql
 
         with self._lock:
-            return run_coql(select_query, _Catalog(self._records))
+            return run_coql(select_query, _Catalog(self._records, self._id_index))
 
     def deleted(self, module: str, kind: str = "all", modified_after: str | None = None) -> list[dict[str, Any]]:
         """Deleted-record entries, newest first: ``kind`` is all, recycle or permanent."""
@@ -284,6 +296,20 @@ class Store:
     def counts(self) -> dict[str, int]:
         with self._lock:
             return {m: len(recs) for m, recs in self._records.items()}
+
+    def _id_index(self, module: str) -> IdIndex:
+        """The module's sorted id index, rebuilt after a write (caller holds the lock)."""
+        idx = self._id_indexes.get(module)
+        if idx is None or idx.version != self._version[module]:
+            idx = self._id_indexes[module] = IdIndex(self._records[module], self._version[module])
+        return idx
+
+    def select(self, module: str, predicate: Predicate | None = None) -> list[Record]:
+        """Every record of ``module`` matching ``predicate``, ascending id. Records are replaced,
+        never mutated, on write, so the caller may read them after the lock is released."""
+        with self._lock:
+            recs = self._records[module]
+            return [recs[k] for k in self._ordered_ids(module, "id", "asc") if predicate is None or predicate(recs[k])]
 
     def _ordered_ids(self, module: str, sort_by: str = "id", sort_order: str = "desc") -> list[str]:
         """Ids in the requested order; cached until the module's next write (lists are hot)."""

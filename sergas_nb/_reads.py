@@ -1,0 +1,610 @@
+"""How ``records()`` reads a module: three strategies behind one call, the same rows and dtypes.
+
+- ``pages``: the list API (``GET /{module}``, 200 a page). The first 2,000 records are reachable by
+  page number, so those pages are fetched in parallel; past them each page token chains to the
+  previous page, so the rest is serial. Sorted reads (``sort_by``) and small reads use it.
+- ``coql_partitions``: the id range is cut into parts of about 1,800 records and each part is one
+  COQL call (``where id >= a and id < b order by id limit 2000``, continued when a part holds
+  more), fetched in parallel within the sub-concurrency pool. COQL selects at most 50 columns
+  (lookups count twice or three times: id, name[, email]).
+- ``bulk_read``: Zoho's asynchronous Bulk Read job (``_bulk_api.py``): for pulls past what page
+  tokens reach (100,000) when COQL cannot select every field, or when asked for.
+
+Auto choice (``strategy="auto"``): a sorted or limited read uses pages; a full read starts the first
+ten pages and the count and id range together, and stops there when the module holds at most
+2,000 records; otherwise the rest comes by COQL partitions (or pages/bulk read when COQL cannot
+select the fields). The choice and the reason go to the log and to ``metrics()`` (kind
+``read_strategy``).
+
+Rows are turned into typed frame chunks as each answer arrives (the parsed dicts of a page live
+only until its chunk is built); ``frames.concat_frames`` joins the chunks at the end, or each
+chunk is appended to a Parquet file (``to_parquet=``) and nothing is kept in memory.
+
+Row order without ``sort_by``: the list API's default order (id descending) for a full read, and
+ascending id (COQL's default) when ``where`` is given, whichever strategy ran.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import pandas as pd
+
+from sergas_nb import frames
+from sergas_nb._metrics import Event
+from sergas_nb.errors import Problem, ZohoAPIError, ZohoValidationError
+
+if TYPE_CHECKING:
+    from sergas_nb.client import ZohoClient
+
+log = logging.getLogger("sergas_nb.reads")
+
+STRATEGIES = ("auto", "pages", "coql_partitions", "bulk_read")
+PER_PAGE = 200
+PAGE_LIMIT = 2000  # records reachable with ?page=
+TOKEN_LIMIT = 100_000  # records reachable with ?page_token=
+COQL_LIMIT = 2000
+PART_SIZE = 1800  # records per COQL partition: under 2,000 so most parts take one call
+MAX_COQL_COLUMNS = 50
+CHUNK_ROWS = 2000  # page rows typed together (pandas has a cost per column and chunk)
+PROGRESS_MIN = 5000  # progress bars for reads of at least this many records (progress=None)
+
+# The field a lookup's "name" shows, per target module (COQL reads it through the lookup).
+NAME_FIELDS = {
+    "Accounts": "Account_Name",
+    "Contacts": "Full_Name",
+    "Leads": "Full_Name",
+    "Deals": "Deal_Name",
+    "Products": "Product_Name",
+    "Vendors": "Vendor_Name",
+    "Campaigns": "Campaign_Name",
+    "Quotes": "Subject",
+    "Sales_Orders": "Subject",
+    "Purchase_Orders": "Subject",
+    "Invoices": "Subject",
+    "Cases": "Subject",
+    "Solutions": "Solution_Title",
+    "Price_Books": "Price_Book_Name",
+}
+
+
+@dataclass(frozen=True)
+class Choice:
+    strategy: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CoqlShape:
+    """What a COQL partition selects, and where each lookup's name/email comes from in its rows."""
+
+    select: list[str]
+    lookups: list[tuple[str, dict[str, str]]]  # (field, {flat COQL key: sub-column})
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """Frame column -> the flat COQL key it is read from (``Owner.name`` <- ``Owner.full_name``)."""
+        return {f"{name}.{sub}": key for name, subs in self.lookups for key, sub in subs.items()}
+
+
+def coql_shape(meta: Sequence[dict[str, Any]], names: Sequence[str]) -> tuple[CoqlShape | None, str]:
+    """The COQL select list for these fields, or None and why COQL cannot read them."""
+    fmap = frames.field_map(meta)
+    select: list[str] = []
+    lookups: list[tuple[str, dict[str, str]]] = []
+    for name in names:
+        field = fmap.get(name) or {}
+        kind = frames.kind_of(field)
+        select.append(name)
+        if kind == frames.USER:
+            lookups.append((name, {f"{name}.full_name": "name", f"{name}.email": "email"}))
+            select += [f"{name}.full_name", f"{name}.email"]
+        elif kind == frames.LOOKUP:
+            target = ((field.get("lookup") or {}).get("module") or {}).get("api_name")
+            name_field = NAME_FIELDS.get(str(target))
+            if name_field is None:
+                return None, f"lookup {name} points to {target}, whose name field is not known"
+            lookups.append((name, {f"{name}.{name_field}": "name"}))
+            select.append(f"{name}.{name_field}")
+    if len(select) > MAX_COQL_COLUMNS:
+        return None, f"{len(select)} COQL columns (lookups count 2-3), over COQL's {MAX_COQL_COLUMNS}"
+    return CoqlShape(select, lookups), f"{len(select)} COQL columns"
+
+
+class Read:
+    """One read of ``module``: choose a strategy, fetch chunks in parallel, build the frame."""
+
+    def __init__(
+        self,
+        client: ZohoClient,
+        module: str,
+        names: list[str],
+        *,
+        where: str | None = None,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+        limit: int | None = None,
+        progress: bool | None = None,
+        to_parquet: str | Path | None = None,
+        operation: str = "records",
+    ) -> None:
+        self.c = client
+        self.module, self.names = module, names
+        self.meta = client._fields_meta(module)
+        self.where = where.strip() if where and where.strip() else None
+        self.sort_by, self.sort_order, self.limit = sort_by, sort_order, limit
+        self.progress, self.operation = progress, operation
+        self.sink = ParquetSink(Path(to_parquet)) if to_parquet is not None else None
+        self.chunks: list[pd.DataFrame] = []
+        self.bar: Any = None
+        self.rows = 0
+        self._convert = threading.Lock()
+        self._pending: list[dict[str, Any]] = []
+
+    # -- public --------------------------------------------------------------------------------
+    def run(self, strategy: str = "auto") -> pd.DataFrame | Path:
+        if strategy not in STRATEGIES:
+            raise ZohoValidationError([Problem("strategy", f"must be one of {', '.join(STRATEGIES)}", None, strategy)])
+        start = time.perf_counter()
+        try:
+            with _gc_paused():
+                choice = self._run(strategy)
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+        self.c._metrics.add(
+            Event(
+                "read_strategy",
+                self.operation,
+                choice.strategy,
+                time.perf_counter() - start,
+                records=self.rows,
+                module=self.module,
+                detail=choice.reason,
+            )
+        )
+        log.info("%s %s: %d records by %s (%s)", self.operation, self.module, self.rows, choice.strategy, choice.reason)
+        if self.sink is not None:
+            return self.sink.close(self._empty())
+        return self._frame()
+
+    # -- choosing --------------------------------------------------------------------------------
+    def _run(self, strategy: str) -> Choice:
+        shape, shape_reason = coql_shape(self.meta, self.names)
+        if strategy == "pages":
+            return self._pages(Choice("pages", "asked for"))
+        if strategy == "coql_partitions":
+            if shape is None:
+                raise ZohoValidationError([Problem("strategy", f"COQL cannot read these fields: {shape_reason}")])
+            if self.sort_by not in (None, "id"):
+                raise ZohoValidationError([Problem("strategy", "COQL partitions read in id order; drop sort_by")])
+            return self._partitions(shape, Choice("coql_partitions", "asked for"))
+        if strategy == "bulk_read":
+            if self.where or self.sort_by or self.limit is not None:
+                raise ZohoValidationError(
+                    [Problem("strategy", "bulk_read reads whole modules: no where, sort_by or limit")]
+                )
+            return self._bulk(Choice("bulk_read", "asked for"))
+        # auto
+        if self.sort_by is not None:
+            return self._pages(Choice("pages", f"sorted by {self.sort_by}: only the list API sorts"))
+        if self.limit is not None and self.limit <= PAGE_LIMIT:
+            return self._pages(Choice("pages", f"limit {self.limit} <= {PAGE_LIMIT}: parallel pages"))
+        if shape is None:
+            if self.where is None and self.limit is None and self.c.count(self.module) > TOKEN_LIMIT:
+                return self._bulk(Choice("bulk_read", f"{shape_reason}; more than page tokens reach"))
+            return self._pages(Choice("pages", shape_reason))
+        if self.limit is not None:
+            return self._pages(Choice("pages", f"limit {self.limit}: the list's own order"))
+        if self.where is not None:
+            return self._partitions(shape, Choice("coql_partitions", f"where given; {shape_reason}"))
+        return self._speculative(shape, shape_reason)
+
+    # -- strategies ------------------------------------------------------------------------------
+    def _speculative(self, shape: CoqlShape, shape_reason: str) -> Choice:
+        """A full read: the first 2,000 (ten parallel pages), the count and the id range at once."""
+        with ThreadPoolExecutor(max(12, self.c.governor.concurrency), thread_name_prefix="sergas-read") as pool:
+            count_f = pool.submit(self.c.count, self.module)
+            low_f = pool.submit(self._edge_id, "asc", None)
+            pages = [pool.submit(self._page_bytes, p) for p in range(1, PAGE_LIMIT // PER_PAGE + 1)]
+            got, more, lowest = 0, False, None
+            first: list[dict[str, Any]] = []  # typed as one chunk: ten small ones cost more than their rows
+            for f in pages:
+                body = f.result()
+                data = orjson.loads(body) if body else {}
+                rows, more = data.get("data") or [], _more(data)
+                del body, data
+                if rows:
+                    got += len(rows)
+                    lowest = int(rows[-1]["id"])  # pages come in descending id order
+                    first.extend(rows)
+                if not rows or not more:
+                    break
+            self._add(self._chunk(first))
+            del first
+            total = count_f.result()
+            self._start_bar(total)
+            if not more or lowest is None:
+                return Choice("pages", f"{got} records: ten parallel pages hold them")
+            low = low_f.result()
+            if low is None or low >= lowest:
+                return Choice("pages", f"{got} records: ten parallel pages hold them")
+            self._run_parts(pool, shape, low, lowest, total - got, descending=True)
+        return Choice(
+            "coql_partitions",
+            f"{total} records: first {got} by parallel pages, the rest by COQL ({shape_reason})",
+        )
+
+    def _partitions(self, shape: CoqlShape, choice: Choice) -> Choice:
+        descending = self.where is None
+        pool_size = max(1, self.c.governor.sub_concurrency)
+        with ThreadPoolExecutor(pool_size, thread_name_prefix="sergas-read") as pool:
+            count_f = pool.submit(self.c.count, self.module) if self.where is None else None
+            low_f = pool.submit(self._edge_id, "asc", self.where)
+            high_f = pool.submit(self._edge_id, "desc", self.where)
+            low, high = low_f.result(), high_f.result()
+            total = count_f.result() if count_f is not None else None
+            if low is None or high is None:
+                return choice
+            if total is None:  # with a condition the matches are unknown: size parts by the module
+                total = self.c.count(self.module)
+            self._start_bar(total if self.where is None else None)
+            self._run_parts(pool, shape, low, high + 1, total, descending=descending)
+        if self.limit is not None:
+            self._truncate(self.limit)
+        return choice
+
+    def _run_parts(
+        self, pool: ThreadPoolExecutor, shape: CoqlShape, low: int, high: int, expected: int, *, descending: bool
+    ) -> None:
+        """COQL parts covering ids in [low, high), in parallel; chunks kept in the read's order."""
+        parts = max(1, math.ceil(max(expected, 1) / PART_SIZE))
+        step = max(1, math.ceil((high - low) / parts))
+        bounds = [(a, min(a + step, high)) for a in range(low, high, step)]
+        if descending:
+            bounds.reverse()
+        # A sliding window of parts: answers fetched ahead of the typing wait in memory, so no more
+        # than the sub-concurrency (and two spare) are outstanding at once.
+        window = self.c.governor.sub_concurrency + 2
+        pending: deque[Future[list[bytes]]] = deque()
+        try:
+            for a, b in bounds:
+                pending.append(pool.submit(self._part, shape, a, b, descending))
+                if len(pending) >= window:
+                    self._collect([pending.popleft()], shape)
+            while pending:
+                self._collect([pending.popleft()], shape)
+        except BaseException:
+            for f in pending:
+                f.cancel()
+            raise
+
+    def _part(self, shape: CoqlShape, a: int, b: int, descending: bool) -> list[bytes]:
+        """One id range (in a worker thread): the raw COQL answers until the range is exhausted.
+
+        Answers are parsed and typed by the thread collecting them (``_collect``), one at a time:
+        parsed rows weigh about 5 KB each, and parsing in every worker would leave each worker's
+        malloc arena holding its own peak. A worker parses only an answer that may say
+        ``more_records``, to learn where to continue.
+        """
+        out: list[bytes] = []
+        lo, hi = a, b
+        order = "desc" if descending else "asc"
+        cond = self._coql_where() if self.where else None
+        while True:
+            # COQL takes two conditions per level: more need their own parentheses.
+            span = f"id >= {lo} and id < {hi}"
+            clause = f"(({span}) and ({cond}))" if cond else span
+            query = (
+                f"select {', '.join(shape.select)} from {self.module} where {clause} "
+                f"order by id {order} limit {COQL_LIMIT}"
+            )
+            body = self.c._call(
+                "coql",
+                lambda q=query: self.c._http_bytes("POST", "/crm/v8/coql", json_body={"select_query": q}),  # type: ignore[misc]
+                idempotent=True,
+                module=self.module,
+            )
+            if body is None:
+                break
+            out.append(body)
+            # A cheap look (compact or spaced JSON); a false hit only costs a parse.
+            if b'"more_records":true' not in body and b'"more_records": true' not in body:
+                break
+            with self._convert:
+                data = orjson.loads(body)
+                batch = data.get("data") or []
+                more = bool((data.get("info") or {}).get("more_records"))
+                last = int(batch[-1]["id"]) if batch else None
+                del data, batch
+            if last is None or not more:
+                break
+            if descending:  # the part holds more: continue after the last row
+                hi = last
+            else:
+                lo = last + 1
+        return out
+
+    def _typed(self, body: bytes, shape: CoqlShape | None) -> pd.DataFrame:
+        """One raw answer parsed and typed; its dicts die here."""
+        with self._convert:
+            rows = orjson.loads(body).get("data") or []
+            return self._chunk(rows, shape.aliases if shape is not None else None)
+
+    def _pages(self, choice: Choice) -> Choice:
+        if self.where is not None:  # ids by COQL, then the records by id (100 a call, in parallel)
+            ids = self.c._ids_where(self.module, self.where, self.sort_by, self.sort_order, self.limit)
+            self._start_bar(len(ids))
+            self._by_ids(ids)
+            return Choice(choice.strategy, choice.reason + "; ids by COQL, records by id")
+        chunks = _field_chunks(self.names)
+        if len(chunks) > 1:  # wider than one list call: the pages of each field set, joined on id
+            rows = self.c._list_wide(self.module, self.names, self.sort_by, self.sort_order, self.limit)
+            self._add(self._chunk(rows))
+            return choice
+        wanted = self.limit
+        self._start_bar(wanted)
+        per_page = min(PER_PAGE, wanted) if wanted else PER_PAGE
+        if wanted == 0:
+            return choice
+        n_pages = (
+            PAGE_LIMIT // per_page if wanted is None else min(math.ceil(wanted / per_page), PAGE_LIMIT // per_page)
+        )
+        got, token, done = 0, None, False
+        pool_size = max(1, min(n_pages, self.c.governor.concurrency))
+        with ThreadPoolExecutor(pool_size, thread_name_prefix="sergas-read") as pool:
+            futures = [pool.submit(self._page_raw, p, per_page) for p in range(1, n_pages + 1)]
+            for f in futures:
+                if done:
+                    f.cancel()
+                    continue
+                data = f.result()
+                rows = (data or {}).get("data") or []
+                if wanted is not None:
+                    rows = rows[: wanted - got]
+                got += len(rows)
+                if rows:
+                    self._buffer(rows)
+                done = not rows or not _more(data) or (wanted is not None and got >= wanted)
+                token = None if done else ((data or {}).get("info") or {}).get("next_page_token")
+        if not done and not token:
+            raise ZohoAPIError(
+                f"{self.module}: more records, but no next_page_token to reach them",
+                code="MALFORMED_RESPONSE",
+                status=200,
+            )
+        # Past record 2,000 every page needs the previous page's token: serial from here.
+        while token and (wanted is None or got < wanted):
+            params = dict(self._page_params(per_page), page_token=token)
+            data = self.c._get(self.operation, f"/crm/v8/{self.module}", params, self.module)
+            rows = (data or {}).get("data") or []
+            if wanted is not None:
+                rows = rows[: wanted - got]
+            got += len(rows)
+            if rows:
+                self._buffer(rows)
+            token = ((data or {}).get("info") or {}).get("next_page_token") if rows and _more(data) else None
+        self._buffer(None)
+        return choice
+
+    def _bulk(self, choice: Choice) -> Choice:
+        from sergas_nb._bulk_api import bulk_read_chunks
+
+        for chunk in bulk_read_chunks(self.c, self.module, self.names, self.meta, on_total=self._start_bar):
+            self._add(chunk)
+        # Zoho's export has no documented order: put it in the list's default order (id descending).
+        if self.sink is None and self.chunks:
+            frame = frames.concat_frames(self.chunks, self.meta, self.names)
+            order = frame["id"].astype("int64").to_numpy().argsort(kind="stable")[::-1]
+            self.chunks = [frame.take(order).reset_index(drop=True)]
+        return choice
+
+    # -- calls -----------------------------------------------------------------------------------
+    def _page_params(self, per_page: int) -> dict[str, Any]:
+        params: dict[str, Any] = {"fields": ",".join(self.names or ["id"]), "per_page": per_page}
+        if self.sort_by:
+            params["sort_by"] = self.sort_by
+        if self.sort_order:
+            params["sort_order"] = self.sort_order
+        return params
+
+    def _page_raw(self, page: int, per_page: int) -> dict[str, Any] | None:
+        return self.c._get(
+            self.operation, f"/crm/v8/{self.module}", dict(self._page_params(per_page), page=page), self.module
+        )
+
+    def _page_bytes(self, page: int) -> bytes | None:
+        params = dict(self._page_params(PER_PAGE), page=page)
+        path = f"/crm/v8/{self.module}"
+        return self.c._call(
+            self.operation, lambda: self.c._http_bytes("GET", path, params=params), idempotent=True, module=self.module
+        )
+
+    def _coql_where(self) -> str:
+        from sergas_nb._coql import criteria_to_coql
+
+        assert self.where is not None
+        return criteria_to_coql(self.where, frames.field_map(self.meta))
+
+    def _edge_id(self, order: str, where: str | None) -> int | None:
+        cond = f" and ({self._coql_where()})" if where else ""
+        data = self.c._coql_call(
+            f"select id from {self.module} where id is not null{cond} order by id {order} limit 1", self.module
+        )
+        rows = (data or {}).get("data") or []
+        return int(rows[0]["id"]) if rows else None
+
+    def by_ids(self, ids: Sequence[str]) -> pd.DataFrame:
+        """These records (100 ids a call, in parallel) as one typed frame, in the order given."""
+        self._by_ids(ids)
+        return self._frame()
+
+    def _by_ids(self, ids: Sequence[str]) -> None:
+        chunks = _field_chunks(self.names)
+        parts = [list(ids[i : i + 100]) for i in range(0, len(ids), 100)]
+
+        def fetch(part: list[str]) -> pd.DataFrame:
+            got: dict[str, dict[str, Any]] = {}
+            for fields in chunks:
+                data = self.c._get(
+                    self.operation,
+                    f"/crm/v8/{self.module}",
+                    {"fields": ",".join(fields or ["id"]), "ids": ",".join(part), "per_page": PER_PAGE},
+                    self.module,
+                )
+                for r in (data or {}).get("data") or []:
+                    got.setdefault(str(r["id"]), {}).update(r)
+            return self._chunk([got[i] for i in part if i in got])
+
+        with ThreadPoolExecutor(
+            max(1, min(len(parts), self.c.governor.concurrency)), thread_name_prefix="sergas-read"
+        ) as pool:
+            self._collect([pool.submit(fetch, p) for p in parts])
+
+    # -- chunks, progress, result ----------------------------------------------------------------
+    def _buffer(self, rows: list[dict[str, Any]] | None) -> None:
+        """Page rows gathered into chunks of about 2,000 before typing (None: type what is left)."""
+        if rows:
+            self._pending.extend(rows)
+        if self._pending and (rows is None or len(self._pending) >= CHUNK_ROWS):
+            self._add(self._chunk(self._pending))
+            self._pending = []
+
+    def _chunk(self, rows: list[dict[str, Any]], aliases: dict[str, str] | None = None) -> pd.DataFrame:
+        return frames.to_frame(rows, self.meta, self.names, aliases=aliases)
+
+    def _collect(self, futures: Sequence[Future[Any]], shape: CoqlShape | None = None) -> None:
+        """Results in submission order: typed chunks, or raw answers typed here one at a time."""
+        try:
+            for f in futures:
+                got = f.result()
+                for item in got if isinstance(got, list) else [got]:
+                    self._add(self._typed(item, shape) if isinstance(item, bytes) else item)
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+    def _add(self, chunk: pd.DataFrame) -> None:
+        self.rows += len(chunk)
+        if self.bar is not None:
+            self.bar.update(len(chunk))
+        if self.sink is not None:
+            self.sink.write(chunk)
+        elif len(chunk) or not self.chunks:
+            self.chunks.append(chunk)
+
+    def _start_bar(self, total: int | None) -> None:
+        if self.bar is not None:
+            return
+        show = self.progress if self.progress is not None else (total or 0) >= PROGRESS_MIN
+        if not show:
+            return
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, unit="rec", desc=f"{self.module}", leave=False)
+        if self.rows:
+            self.bar.update(self.rows)
+
+    def _truncate(self, limit: int) -> None:
+        if self.sink is None:
+            frame = frames.concat_frames(self.chunks, self.meta, self.names)
+            self.chunks = [frame.iloc[:limit].reset_index(drop=True)]
+            self.rows = min(self.rows, limit)
+
+    def _empty(self) -> pd.DataFrame:
+        return frames.to_frame([], self.meta, self.names)
+
+    def _frame(self) -> pd.DataFrame:
+        frame = frames.concat_frames(self.chunks, self.meta, self.names)
+        self.chunks = []
+        return frame
+
+
+class ParquetSink:
+    """Typed chunks appended to one Parquet file as they arrive (pyarrow), nothing kept in memory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.writer: Any = None
+        self.schema: Any = None
+        self.rows = 0
+
+    def write(self, chunk: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not len(chunk):
+            return
+        if self.writer is None:
+            table = pa.Table.from_pandas(chunk, preserve_index=False)
+            self.schema = table.schema
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = pq.ParquetWriter(self.path, self.schema)
+        else:
+            table = pa.Table.from_pandas(chunk, schema=self.schema, preserve_index=False)
+        self.writer.write_table(table)
+        self.rows += len(chunk)
+
+    def close(self, empty: pd.DataFrame) -> Path:
+        import pyarrow.parquet as pq
+
+        if self.writer is None:  # nothing matched: an empty file with the frame's columns
+            empty.to_parquet(self.path, index=False)
+        else:
+            self.writer.close()
+            if self.schema is not None:
+                pq.read_metadata(self.path)  # fail here, not in the analyst's next cell, if it is unreadable
+        return self.path
+
+
+_gc_lock = threading.Lock()
+_gc_holders = 0
+_gc_was_enabled = True
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Cyclic GC off while a read builds its frame (reads from several threads share one count).
+
+    A read allocates millions of small containers that die by reference counting; the collector
+    would walk every live one again and again (half the typing CPU for 20,000 rows). Cycles
+    made meanwhile are collected once it is back on.
+    """
+    global _gc_holders, _gc_was_enabled
+    with _gc_lock:
+        if _gc_holders == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_holders += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_holders -= 1
+            if _gc_holders == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+def _more(data: Any) -> bool:
+    return bool(((data or {}).get("info") or {}).get("more_records"))
+
+
+def _field_chunks(names: list[str]) -> list[list[str]]:
+    """Field names in lists of 49: with ``id`` added, each stays within Zoho's 50 fields a call."""
+    return [names[i : i + 49] for i in range(0, len(names), 49)] or [[]]
+
+
+__all__ = ["Read", "STRATEGIES", "coql_shape", "Choice", "ParquetSink"]

@@ -1,0 +1,470 @@
+"""Whole modules at scale: the toolkit beside a floor client and the seed guide's serial SDK path.
+
+The emulator runs in its own process (``sergas-nb emulator``) with Zoho-like latency (0.1 s a call
+plus 0.2 ms a record) and limits (concurrency 20, sub-concurrency 10), so only client work is
+measured in this process. Three paths read whole modules of N accounts (the emulator is reseeded
+to N before each size) and update one field of M accounts:
+
+- ``toolkit``: ``crm.records("Accounts")`` (strategy chosen automatically) and ``crm.update``;
+  ``crm.bulk_write`` is measured beside it as ``toolkit_bulk_write``.
+- ``floor``: what a careful hand-written client does inside Zoho's limits, written here: plain
+  ``requests`` sessions, ``json.loads`` + ``pd.DataFrame`` only; at most 20 calls in flight and 10
+  in the sub-concurrency pool; reads of up to 2,000 records as parallel pages, larger ones as COQL
+  id partitions of about 1,800 records (``where id >= a and id < b order by id limit 2000``,
+  continued when a part holds more); writes in 100-record batches, 10 at a time.
+- ``seed``: the seed guide's serial SDK code (``SeedSDKPath``).
+
+Also measured: client CPU of the toolkit's largest read against ``json.loads`` + ``pd.DataFrame``
+of the same answers, and (in a fresh child process) the peak memory growth of the largest read
+against the final DataFrame's ``memory_usage(deep=True)``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+import pandas as pd
+import requests
+
+LATENCY_FIXED = 0.1
+LATENCY_PER_RECORD = 0.0002
+CONCURRENCY, SUB_CONCURRENCY = 20, 10
+PART = 1800
+
+
+# ----------------------------------------------------------------------------------- the emulator
+
+
+class EmulatorProcess:
+    """``sergas-nb emulator`` on a free loopback port in a child process, with latency and limits."""
+
+    def __init__(
+        self, accounts: int, seed: int = 42, latency: tuple[float, float] = (LATENCY_FIXED, LATENCY_PER_RECORD)
+    ) -> None:
+        from sergas_nb.emulator.control import Control
+
+        port = _free_port()
+        exe = shutil.which("sergas-nb", path=os.path.dirname(sys.executable)) or shutil.which("sergas-nb")
+        cmd = [exe] if exe else [sys.executable, "-m", "sergas_nb.cli"]
+        self.proc = subprocess.Popen(
+            [*cmd, "emulator", "--port", str(port), "--accounts", str(accounts), "--seed", str(seed), "--auto-approve"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.kill()
+            raise RuntimeError("the emulator process did not start")
+        info = json.loads(line)
+        self.url = info["url"]
+        self.creds = SimpleNamespace(**info)
+        self.control = Control(self.url, timeout=300)
+        self.control.set_latency(*latency)
+        self.control.set_limits(CONCURRENCY, SUB_CONCURRENCY)
+        self.accounts = accounts
+
+    def reseed(self, accounts: int) -> None:
+        if accounts != self.accounts:
+            self.control.reseed(42, accounts)
+            self.accounts = accounts
+
+    def stop(self) -> None:
+        self.control.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ----------------------------------------------------------------------------------- the floor
+
+
+class FloorClient:
+    """Plain HTTP within Zoho's limits, ``json.loads`` + ``pd.DataFrame`` only (see module docstring)."""
+
+    name = "floor"
+
+    def __init__(self, url: str, token: str, fields: Sequence[str], coql_select: Sequence[str]) -> None:
+        self.base = url.rstrip("/") + "/crm/v8"
+        self.fields, self.select = list(fields), list(coql_select)
+        self.local = threading.local()
+        self.token = token
+        self.pool = ThreadPoolExecutor(CONCURRENCY, thread_name_prefix="floor")
+        self.sub = threading.Semaphore(SUB_CONCURRENCY)
+        self.bodies: list[bytes] = []  # the last read's answers, for the CPU baseline
+
+    def _session(self) -> requests.Session:
+        s = getattr(self.local, "s", None)
+        if s is None:
+            s = self.local.s = requests.Session()
+            s.headers["Authorization"] = f"Zoho-oauthtoken {self.token}"
+        return s
+
+    def _get(self, page: int) -> bytes:
+        r = self._session().get(
+            f"{self.base}/Accounts",
+            params={"fields": ",".join(self.fields), "per_page": str(200), "page": str(page)},
+            timeout=60,
+        )
+        r.raise_for_status()
+        return r.content
+
+    def _coql(self, query: str) -> bytes:
+        with self.sub:
+            r = self._session().post(f"{self.base}/coql", json={"select_query": query}, timeout=60)
+        r.raise_for_status()
+        return r.content if r.status_code == 200 else b'{"data": []}'
+
+    def read(self, n: int) -> pd.DataFrame:
+        bodies: list[bytes]
+        if n <= 2000:
+            bodies = list(self.pool.map(self._get, range(1, math.ceil(n / 200) + 1)))
+        else:
+            edge = lambda order: int(
+                json.loads(self._coql(f"select id from Accounts where id is not null order by id {order} limit 1"))[
+                    "data"
+                ][0]["id"]
+            )
+            lo_f, hi_f = self.pool.submit(edge, "asc"), self.pool.submit(edge, "desc")
+            lo, hi = lo_f.result(), hi_f.result() + 1
+            parts = max(1, math.ceil(n / PART))
+            step = math.ceil((hi - lo) / parts)
+            bodies = [
+                b
+                for part in self.pool.map(self._part, [(a, min(a + step, hi)) for a in range(lo, hi, step)])
+                for b in part
+            ]
+        self.bodies = bodies
+        rows: list[dict[str, Any]] = []
+        for b in bodies:
+            rows.extend(json.loads(b).get("data") or [])
+        return pd.DataFrame(rows)
+
+    def _part(self, bounds: tuple[int, int]) -> list[bytes]:
+        lo, hi = bounds
+        out = []
+        while True:
+            body = self._coql(
+                f"select {', '.join(self.select)} from Accounts where id >= {lo} and id < {hi} order by id limit 2000"
+            )
+            out.append(body)
+            data = json.loads(body)
+            rows = data.get("data") or []
+            if not rows or not (data.get("info") or {}).get("more_records"):
+                return out
+            lo = int(rows[-1]["id"]) + 1
+
+    def update(self, ids: Sequence[str], field_name: str, value: str) -> int:
+        batches = [list(ids[i : i + 100]) for i in range(0, len(ids), 100)]
+
+        def send(batch: list[str]) -> int:
+            with self.sub:  # writes of more than 10 records count against sub-concurrency
+                r = self._session().put(
+                    f"{self.base}/Accounts", json={"data": [{"id": i, field_name: value} for i in batch]}, timeout=60
+                )
+            return sum(1 for d in r.json()["data"] if d.get("status") == "success")
+
+        return sum(self.pool.map(send, batches))
+
+    def close(self) -> None:
+        self.pool.shutdown()
+
+
+# ----------------------------------------------------------------------------------- the run
+
+
+@dataclass
+class ScaleResult:
+    samples: pd.DataFrame  # workload, path, repeat, seconds, records
+    cpu: dict[str, float] = field(default_factory=dict)
+    memory: dict[str, float] = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        """Median seconds per workload and path, and the ratios the issue asks for."""
+        med = self.samples.groupby(["workload", "path"], sort=False)["seconds"].median().unstack("path")
+        out = pd.DataFrame(index=med.index)
+        for col in ("toolkit", "floor", "seed", "toolkit_bulk_write"):
+            if col in med:
+                out[f"{col}_s"] = med[col].round(3)
+        out["ratio_to_floor"] = (med["toolkit"] / med["floor"]).round(2)
+        if "seed" in med:
+            out["speedup_vs_seed"] = (med["seed"] / med["toolkit"]).round(2)
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON object the benchmark prints last."""
+        t = self.table()
+        workloads = {
+            str(w): {
+                "toolkit_s": _num(row.get("toolkit_s")),
+                "floor_s": _num(row.get("floor_s")),
+                "seed_s": _num(row.get("seed_s")),
+                "ratio_to_floor": _num(row.get("ratio_to_floor")),
+                "speedup_vs_seed": _num(row.get("speedup_vs_seed")),
+                **(
+                    {"toolkit_bulk_write_s": _num(row.get("toolkit_bulk_write_s"))}
+                    if "toolkit_bulk_write_s" in row
+                    else {}
+                ),
+            }
+            for w, row in t.iterrows()
+        }
+        return {
+            "workloads": workloads,
+            "cpu_per_1k_ratio": self.cpu.get("ratio"),
+            "mem_ratio_100k": self.memory.get("ratio"),
+            "cpu": self.cpu,
+            "memory": self.memory,
+        }
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None or pd.isna(v) else round(float(v), 3)
+
+
+def run_scale(
+    read_sizes: Sequence[int] = (2000, 20000, 100000),
+    update_size: int = 10000,
+    repeats: int = 3,
+    *,
+    seed_path: bool = True,
+    bulk_write: bool = True,
+    memory: bool = True,
+    latency: tuple[float, float] = (LATENCY_FIXED, LATENCY_PER_RECORD),
+    progress: Callable[[str], None] = print,
+) -> ScaleResult:
+    """Every workload, paths taking turns in a rotating order inside each repeat.
+
+    ``latency``: the emulator's (seconds per call, seconds per record)."""
+    from sergas_nb import connect
+    from sergas_nb._reads import coql_shape
+    from sergas_nb.benchmarking.operations import Workload
+    from sergas_nb.benchmarking.rest_path import fetch_access_token
+    from sergas_nb.benchmarking.seed_sdk_path import SeedSDKPath
+
+    emu = EmulatorProcess(accounts=min(read_sizes) if read_sizes else update_size, latency=latency)
+    samples: list[dict[str, Any]] = []
+    cpu: dict[str, float] = {}
+    mem: dict[str, float] = {}
+    try:
+        c = emu.creds
+        crm = connect(emulator=c, env_file=None)
+        meta = crm._fields_meta("Accounts")
+        names = [f["api_name"] for f in meta]
+        shape, _ = coql_shape(meta, names)
+        assert shape is not None
+        token = fetch_access_token(c.token_url, c.client_id, c.client_secret, c.refresh_token)
+        floor = FloorClient(emu.url, token, names, shape.select)
+        workload = Workload(fields=tuple(names[:49]), update_field="Description")
+        seed = (
+            SeedSDKPath(c.url, c.token_url, c.client_id, c.client_secret, c.refresh_token, c.redirect_url, workload)
+            if seed_path
+            else None
+        )
+
+        def timed(workload_name: str, path: str, rep: int, fn: Callable[[], int]) -> None:
+            t0 = time.perf_counter()
+            n = fn()
+            samples.append(
+                {
+                    "workload": workload_name,
+                    "path": path,
+                    "repeat": rep,
+                    "seconds": time.perf_counter() - t0,
+                    "records": n,
+                }
+            )
+
+        for n in sorted(read_sizes):
+            emu.reseed(n)
+            crm.records("Accounts", progress=False)  # warm-up: metadata, connections, emulator caches
+            floor.read(n)
+            name = f"read_{n}"
+            for rep in range(repeats):
+                paths: list[tuple[str, Callable[[], int]]] = [
+                    ("toolkit", partial(_toolkit_read, crm)),
+                    ("floor", partial(_floor_read, floor, n)),
+                ]
+                if seed is not None:
+                    paths.append(("seed", partial(seed.read, n)))
+                for path, fn in _rotate(paths, rep):
+                    timed(name, path, rep, fn)
+                    got = samples[-1]["records"]
+                    if got != n:
+                        raise RuntimeError(f"{path} {name}: read {got} records, expected {n}")
+            progress(f"{name}: done")
+            if n == max(read_sizes):
+                cpu = _cpu(crm, floor, n)
+                if memory:
+                    mem = _memory(c, n)
+        if update_size:
+            emu.reseed(max(update_size, emu.accounts))
+            ids = list(crm.records("Accounts", fields=["Account_Name"], limit=update_size, progress=False)["id"])
+            name = f"update_{update_size}"
+            for rep in range(repeats):
+                frame = pd.DataFrame({"id": ids, "Description": f"scale benchmark #{rep}"})
+                paths = [
+                    ("toolkit", partial(_toolkit_update, crm, frame)),
+                    ("floor", partial(floor.update, ids, "Description", f"floor #{rep}")),
+                ]
+                if seed is not None:
+                    paths.append(("seed", partial(seed.bulk_update, ids, f"seed #{rep}")))
+                if bulk_write:
+                    paths.append(("toolkit_bulk_write", partial(_toolkit_bulk_write, crm, frame)))
+                for path, fn in _rotate(paths, rep):
+                    timed(name, path, rep, fn)
+                    if samples[-1]["records"] != len(ids):
+                        raise RuntimeError(f"{path} {name}: {samples[-1]['records']} of {len(ids)} succeeded")
+            progress(f"{name}: done")
+        floor.close()
+        if seed is not None:
+            seed.close()
+        crm.close()
+    finally:
+        emu.stop()
+    return ScaleResult(pd.DataFrame(samples), cpu, mem)
+
+
+def _toolkit_read(crm: Any) -> int:
+    return len(crm.records("Accounts", progress=False))
+
+
+def _floor_read(floor: FloorClient, n: int) -> int:
+    return len(floor.read(n))
+
+
+def _toolkit_update(crm: Any, frame: pd.DataFrame) -> int:
+    return int(crm.update("Accounts", frame).succeeded)
+
+
+def _toolkit_bulk_write(crm: Any, frame: pd.DataFrame) -> int:
+    return int(crm.bulk_write("Accounts", frame).succeeded)
+
+
+def _rotate(items: list[Any], k: int) -> list[Any]:
+    k %= len(items)
+    return items[k:] + items[:k]
+
+
+def _cpu(crm: Any, floor: FloorClient, n: int) -> dict[str, float]:
+    """Client CPU per 1,000 records (medians of 3): the toolkit's whole read (HTTP and threads
+    included) against json.loads + pd.DataFrame of the floor's answers for the same records; and
+    ``typing_ratio``: the toolkit's parsing and typing alone (the same answers, no HTTP) against
+    the same baseline."""
+    from sergas_nb import frames
+    from sergas_nb._reads import _gc_paused, coql_shape
+
+    meta = crm._fields_meta("Accounts")
+    names = [f["api_name"] for f in meta]
+    shape, _ = coql_shape(meta, names)
+    aliases = shape.aliases if shape is not None else None
+    tk, raw, typing = [], [], []
+    for _ in range(3):
+        t = time.process_time()
+        df = crm.records("Accounts", progress=False)
+        tk.append(time.process_time() - t)
+        floor.read(n)
+        bodies = floor.bodies
+        t = time.process_time()
+        rows: list[dict[str, Any]] = []
+        for b in bodies:
+            rows.extend(json.loads(b).get("data") or [])
+        pd.DataFrame(rows)
+        raw.append(time.process_time() - t)
+        del rows, df
+        t = time.process_time()
+        with _gc_paused():
+            chunks = [frames.to_frame(orjson.loads(b).get("data") or [], meta, names, aliases=aliases) for b in bodies]
+            frames.concat_frames(chunks, meta, names)
+        typing.append(time.process_time() - t)
+        del chunks
+    per_k = 1000 / n
+    toolkit_ms, raw_ms = statistics.median(tk) * per_k * 1000, statistics.median(raw) * per_k * 1000
+    typing_ms = statistics.median(typing) * per_k * 1000
+    return {
+        "records": n,
+        "toolkit_ms_per_1k": round(toolkit_ms, 2),
+        "raw_ms_per_1k": round(raw_ms, 2),
+        "ratio": round(toolkit_ms / raw_ms, 2),
+        "typing_ms_per_1k": round(typing_ms, 2),
+        "typing_ratio": round(typing_ms / raw_ms, 2),
+    }
+
+
+def _memory(creds: Any, n: int) -> dict[str, float]:
+    """Peak memory growth of one toolkit read in a fresh process, against the frame's own size."""
+    env = dict(os.environ, SCALE_CREDS=json.dumps(vars(creds)))
+    out = subprocess.run(
+        [sys.executable, "-m", "sergas_nb.benchmarking.scale", "--child-memory", str(n)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def _vm(key: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def child_memory(n: int) -> dict[str, float]:
+    """Run in a fresh process: RSS high-water mark growth over one read."""
+    import gc
+
+    from sergas_nb import connect
+
+    creds = SimpleNamespace(**json.loads(os.environ["SCALE_CREDS"]))
+    crm = connect(emulator=creds, env_file=None)
+    crm.records("Accounts", limit=200, progress=False)  # metadata, imports, connections
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset the high-water mark (VmHWM) to the current RSS
+    except OSError:
+        pass
+    base = _vm("VmRSS")
+    df = crm.records("Accounts", progress=False)
+    peak = _vm("VmHWM")
+    size = int(df.memory_usage(deep=True).sum())
+    crm.close()
+    return {
+        "records": n,
+        "rows": len(df),
+        "frame_mb": round(size / 2**20, 1),
+        "peak_growth_mb": round((peak - base) / 2**20, 1),
+        "ratio": round((peak - base) / size, 2),
+    }
+
+
+if __name__ == "__main__" and "--child-memory" in sys.argv:
+    print(json.dumps(child_memory(int(sys.argv[sys.argv.index("--child-memory") + 1]))))
