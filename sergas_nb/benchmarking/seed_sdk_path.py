@@ -18,6 +18,7 @@ from sergas_nb.errors import ZohoAPIError
 # The seed guide's serial SDK path
 # ------------------------------------------------------------------------------------------
 
+
 class SeedSDKPath:
     """The seed guide's ``ZohoSDKClient`` calls, run serially through zohocrmsdk8-0.
 
