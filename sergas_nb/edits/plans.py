@@ -127,12 +127,15 @@ def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
 
 
 def _plan_id(module: str, field: str, rows: pd.DataFrame) -> str:
+    records = rows.to_dict("records")
+    if "+" in field:  # several rows per id: order by (id, field)
+        content = [
+            [r["id"], r["field"], r["old"], r["new"]] for r in sorted(records, key=lambda r: (r["id"], r["field"]))
+        ]
+    else:  # one row per id (unchanged since one-field plans, so their ids stay the same)
+        content = [[r["id"], r["old"], r["new"]] for r in sorted(records, key=lambda r: r["id"])]
     body = json.dumps(
-        {
-            "module": module,
-            "field": field,
-            "rows": sorted([r["id"], r["old"], r["new"]] for r in rows.to_dict("records")),
-        },
+        {"module": module, "field": field, "rows": content},
         sort_keys=True,
         default=str,
     )

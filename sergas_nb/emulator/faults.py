@@ -209,7 +209,8 @@ class FaultMiddleware:
 
         await self.app(scope, receive, hold)
         if fault.kind == "stall":  # applied; the answer comes too late for the client's timeout
-            await asyncio.sleep(fault.seconds)
+            if await _disconnected_within(receive, fault.seconds):
+                return  # the client gave up (or was killed): nobody to answer
             for message in held:
                 await send(message)
             return
@@ -223,6 +224,20 @@ class FaultMiddleware:
                 return
             fault = Fault("status", status=502, body="html")
         await _send_fault(fault, send)
+
+
+async def _disconnected_within(receive: Any, seconds: float) -> bool:
+    """Wait ``seconds`` for the client to hang up; True when it did."""
+
+    async def hang_up() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    try:
+        await asyncio.wait_for(hang_up(), timeout=seconds)
+    except TimeoutError:
+        return False
+    return True
 
 
 async def _send_fault(fault: Fault, send: Any) -> None:
