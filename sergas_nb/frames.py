@@ -299,7 +299,7 @@ def to_payload(
     if operation not in ("insert", "update", "upsert"):
         raise ValueError(f"operation must be insert, update or upsert, not {operation!r}")
     if na not in ("clear", "skip"):
-        raise ValueError(f"na must be 'clear' or 'skip', not {na!r}")
+        raise ZohoValidationError([Problem("na", "na must be 'clear' or 'skip'", None, na)])
     fmap = field_map(meta)
     from_frame = isinstance(data, pd.DataFrame)
     if isinstance(data, pd.DataFrame):

@@ -148,3 +148,41 @@ def test_a_write_that_can_never_be_sent_is_an_error_per_record(crm, fresh_emulat
     row = result.records.iloc[0]
     assert row["status"] == "error" and row["code"] == "NOT_SENT"
     assert "not written after" in row["message"]
+
+
+def _update_in_process(creds: dict, ids: list[str], value: int, ready, queue) -> None:  # a spawned process
+    from types import SimpleNamespace
+
+    try:
+        with connect(emulator=SimpleNamespace(**creds), env_file=None, backoff=0.01) as client:
+            ready.wait(60)  # all processes write together, each with a cold SDK cache
+            result = client.update("Accounts", [{"id": i, "Health_Score": value} for i in ids])
+            queue.put((int(result.succeeded), list(result.records["code"])))
+    except Exception as exc:
+        queue.put((0, [repr(exc)]))
+
+
+def test_eight_processes_writing_with_a_cold_sdk_cache_lose_nothing(crm, fresh_emulator, monkeypatch, tmp_path):
+    import multiprocessing
+    from pathlib import Path
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # empty: every process starts cold
+    ids = _ids(crm, 32)
+    creds = {k: getattr(fresh_emulator, k) for k in ("url", "client_id", "client_secret", "refresh_token")}
+    ctx = multiprocessing.get_context("spawn")
+    ready, queue = ctx.Barrier(8), ctx.Queue()
+    procs = [
+        ctx.Process(target=_update_in_process, args=(creds, ids[n * 4 : n * 4 + 4], 60 + n, ready, queue))
+        for n in range(8)
+    ]
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=180) for _ in procs]
+    for p in procs:
+        p.join(30)
+    assert sum(ok for ok, _ in results) == 32, results
+    got = crm.records("Accounts", fields=["Health_Score"], where=f"id in ({', '.join(ids)})")
+    by_id = dict(zip(got["id"], got["Health_Score"], strict=True))
+    assert all(by_id[ids[n * 4 + k]] == 60 + n for n in range(8) for k in range(4))
+    # each process had its own metadata folder, and removed it when it exited
+    assert not [p for p in Path(tmp_path / "cache").rglob("pid*") if p.is_dir()]
