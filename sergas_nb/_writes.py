@@ -46,6 +46,7 @@ log = logging.getLogger("sergas_nb.writes")
 
 Kind = Literal["ok", "rejected", "not_sent", "unknown"]
 MAX_IN_FLIGHT = 10
+MAX_ROUND_WAIT = 8.0  # seconds between rounds at most
 COQL_IN = 50  # values in one COQL "in (...)"
 
 
@@ -171,7 +172,7 @@ def write_all(
     batch_size: int = BATCH,
     max_in_flight: int = 1,
     rounds: int = 3,
-    wait: float = 0.5,
+    wait: float = 1.0,
     progress: bool = True,
     label: str = "write",
 ) -> list[dict[str, Any]]:
@@ -197,6 +198,7 @@ def write_all(
             )
             again: list[int] = []
             lost: list[int] = []
+            refused = False
             for out in outcomes:
                 pos = out.batch.positions
                 if out.kind == "ok":
@@ -209,6 +211,7 @@ def write_all(
                     for p in pos:
                         fates[p] = _fate("error", known_ids[p], code, _describe(out.error), resolution=notes.get(p))
                 elif out.kind == "not_sent":
+                    refused = True
                     again += pos
                     for p in pos:
                         last_error[p] = out.error
@@ -245,7 +248,9 @@ def write_all(
                 break
             if round_no < rounds:
                 log.warning("%s: sending %d record(s) again (round %d)", label, len(pending), round_no + 2)
-                time.sleep(wait * (round_no + 1))
+                if refused:
+                    # refused, not lost (rate limits, token throttling): give the cause time to pass
+                    time.sleep(min(MAX_ROUND_WAIT, wait * 2**round_no))
         for p in pending:  # still not sent (or not applied) after every round
             fates[p] = _fate(
                 "error",

@@ -827,7 +827,7 @@ class ZohoClient:
             resolve=resolve_deletes(self, module),
             ids=clean,
             max_in_flight=max_in_flight,
-            wait=self.retry.base,
+            wait=max(1.0, self.retry.base),
             progress=progress,
             label=f"delete {module}",
         )
@@ -872,7 +872,7 @@ class ZohoClient:
             resolve=resolve,
             ids=[r.get("id") for r in payload],
             max_in_flight=max_in_flight,
-            wait=self.retry.base,
+            wait=max(1.0, self.retry.base),
             progress=progress,
             label=f"{operation} {module}",
         )
