@@ -542,6 +542,16 @@ def sdk_error(exc: SDKException, doing: str) -> ZohoError:
         return cause
     if isinstance(cause, requests.exceptions.RequestException):
         return transport_error(cause, doing)
+    if exc.code == "API_EXCEPTION" and isinstance(exc.details, dict):
+        # Zoho refused a call the SDK made on its own (the field metadata it fetches before a
+        # write): nothing was written. A refused token must reach the client's refresh-once logic.
+        answered = str(exc.details.get("code") or "API_EXCEPTION")
+        text = _secrets.redact(f"{doing}: {exc.details.get('message') or answered}")
+        if answered in ("INVALID_TOKEN", "AUTHENTICATION_FAILURE"):
+            return AuthFailure(text, code=answered, status=401)
+        if answered in ("TOO_MANY_REQUESTS", "429"):
+            return ZohoRateLimitError(text, code="TOO_MANY_REQUESTS", status=429)
+        return ZohoAPIError(text, code=answered, status=None)
     code = str(exc.code or "SDK_ERROR")
     text = _secrets.redact(f"{doing}: {exc}")
     if "TOKEN" in code.upper() or code in ("INVALID_CLIENT", "invalid_client") or "token" in doing:

@@ -391,7 +391,14 @@ class ZohoClient:
                         raise ZohoAuthError(str(exc.message), code=exc.code, details=exc.details) from None
                     retries += 1
                     log.info("%s: access token rejected (%s); refreshing once", operation, exc.code)
-                    self._sdk.force_refresh(exc.rejected)
+                    # the token endpoint may be throttling: its 429/"Access Denied" is retried here too
+                    _, waited = run(
+                        lambda rejected=exc.rejected: self._sdk.force_refresh(rejected),  # type: ignore[misc]
+                        idempotent=True,
+                        policy=self.retry,
+                        on_retry=on_retry,
+                    )
+                    retries += waited
                     self._metrics.add(Event("token_refresh", operation, "forced", module=module))
                     continue
                 retries += n
