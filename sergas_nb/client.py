@@ -10,11 +10,13 @@ How it is built (see also _http.py, _sdk.py, _retry.py, _coql.py, frames.py):
 - Reads take a fast path: a keep-alive ``requests.Session`` GET/POST with the access token from the
   token store, JSON parsed straight into a DataFrame typed from the module's field metadata. The
   SDK's converter costs ~80-90 ms a page and turns datetimes into machine-local time.
-- Writes and tokens go through the official SDK (``Record`` objects, batches of 100, every
-  record's outcome read), over the same bounded Session (see _http.py).
+- Writes and tokens go through the official SDK (``Record`` objects, batches of 100, up to 10 in
+  flight, every record's outcome read), over the same bounded Session (see _http.py, _writes.py).
 - Every call has a timeout; 429/5xx/connection errors are retried with backoff and jitter when
   safe (reads always; writes only when surely not applied); a 401 INVALID_TOKEN refreshes once
-  and retries once. Errors are sergas_nb.errors exceptions, never None, never bare SDK errors.
+  and retries once. A write whose answer was lost is read back, never blindly resent, and a
+  failed batch never ends the run: WriteResult has every record's fate (success, error, unknown).
+  Errors are sergas_nb.errors exceptions, never None, never bare SDK errors.
 
 ``where`` (records, bulk_read_accounts): a COQL condition (``"Industry = 'Technology' and
 Annual_Revenue > 1000000"``) or Zoho search criteria (``"(Industry:equals:Technology)"``, translated
