@@ -158,6 +158,7 @@ def _update(crm: ZohoClient, z: LocalZoho, s: Scenario, ids: list[str], dsn: str
         resolved=result.resolved,
         duplicated=int(rec["id"].duplicated().sum()),
         lost=lost,
+        note=_failure_codes(rec),
     )
 
 
@@ -190,6 +191,7 @@ def _insert(crm: ZohoClient, z: LocalZoho, s: Scenario, n: int, dsn: str, tag: s
         resolved=result.resolved,
         duplicated=int(len(found) - found["Account_Name"].nunique()),
         lost=lost,
+        note=_failure_codes(rec),
     )
 
 
@@ -303,6 +305,11 @@ def _plan(crm: ZohoClient, z: LocalZoho, s: Scenario, ids: list[str], dsn: str, 
         left_changed_after_undo=left,
         extra={"undo_failed": undone.failed},
     )
+
+
+def _failure_codes(rec: pd.DataFrame) -> str:
+    codes = rec.loc[rec["status"] != "success", "code"].value_counts()
+    return ", ".join(f"{code} x{n}" for code, n in codes.items())
 
 
 # --------------------------------------------------------------------------------------- main
