@@ -51,6 +51,9 @@ _EXPORTS: dict[str, str] = {
     "ZohoConfigError": "sergas_nb.errors",
     "ZohoDatabaseError": "sergas_nb.errors",
     "ZohoValidationError": "sergas_nb.errors",
+    "ZohoTransportError": "sergas_nb.errors",
+    "ZohoNotSentError": "sergas_nb.errors",
+    "ZohoOutcomeUnknownError": "sergas_nb.errors",
     "Problem": "sergas_nb.errors",
 }
 
@@ -71,7 +74,10 @@ __all__ = [
     "ZohoConfigError",
     "ZohoDatabaseError",
     "ZohoError",
+    "ZohoNotSentError",
+    "ZohoOutcomeUnknownError",
     "ZohoRateLimitError",
+    "ZohoTransportError",
     "ZohoValidationError",
     "apply",
     "apply_migrations",
@@ -110,7 +116,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ZohoConfigError,
         ZohoDatabaseError,
         ZohoError,
+        ZohoNotSentError,
+        ZohoOutcomeUnknownError,
         ZohoRateLimitError,
+        ZohoTransportError,
         ZohoValidationError,
     )
     from sergas_nb.lab.targets import connect_target

@@ -3,15 +3,18 @@ what an answer (or its absence) means as a sergas_nb error.
 
 The SDK calls module-level ``requests.get/put/post/patch/delete`` (util/api_http_connector.py) and
 ``requests.post`` (api/authenticator/oauth_token.py): writes and token calls carry no timeout, and
-every call opens a new connection. ``install_sdk_transport``
-replaces the ``requests`` name *inside those two SDK modules* with a ``RequestsShim`` that sends
-through our Session (default timeout, keep-alive, host allow-list, response observer). This is
-the one place sergas_nb reaches into the SDK; everything else uses its public API.
+every call opens a new connection. ``_sdk.install_sdk_transport``
+replaces the ``requests`` name *inside those two SDK modules* with the ``RequestsShim`` defined
+here, which sends through our Session (default timeout, keep-alive, host allow-list, response
+observer). The swap itself, like every other reach into the SDK, lives in _sdk.py.
+
+Failures are typed (errors.py): ``ZohoNotSentError`` when the request surely never left (refused,
+DNS, connect timeout), ``ZohoOutcomeUnknownError`` when it may have been applied (reset after
+sending, read timeout, an unreadable answer); decided from exception types, never from their text.
 """
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 from collections.abc import Callable
@@ -21,15 +24,18 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from sergas_nb import _secrets
-from sergas_nb.errors import ZohoAPIError, ZohoRateLimitError
+from sergas_nb.errors import (
+    ZohoAPIError,
+    ZohoNotSentError,
+    ZohoOutcomeUnknownError,
+    ZohoRateLimitError,
+    ZohoTransportError,
+)
 
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 60.0)  # (connect, read) seconds
-_SDK_MODULES = (
-    "zohocrmsdk.src.com.zoho.crm.api.util.api_http_connector",
-    "zohocrmsdk.src.com.zoho.api.authenticator.oauth_token",
-)
 
 
 class OffHostRequest(requests.exceptions.ConnectionError):
@@ -152,22 +158,6 @@ def _origin(url: str) -> str:
     return f"{p.scheme}://{(p.hostname or '').lower()}:{port}"
 
 
-_shim: RequestsShim | None = None
-_install_lock = threading.Lock()
-
-
-def install_sdk_transport() -> RequestsShim:
-    """Put the shim into the SDK's HTTP modules (idempotent); returns it."""
-    global _shim
-    with _install_lock:
-        shim = _shim = _shim or RequestsShim()
-        for name in _SDK_MODULES:
-            module = importlib.import_module(name)
-            if getattr(module, "requests", None) is not shim:
-                module.requests = shim  # type: ignore[attr-defined]
-        return shim
-
-
 # ------------------------------------------------------------------------ answers as errors
 
 
@@ -177,31 +167,38 @@ class AuthFailure(ZohoAPIError):
     rejected: str | None = None  # the access token that was refused (never put in details)
 
 
-def transport_error(exc: BaseException, doing: str) -> ZohoAPIError:
-    """A requests failure: ``not_sent`` when the request surely never reached the server."""
-    if isinstance(exc, OffHostRequest):  # refused here; never worth a retry
-        return ZohoAPIError(
-            _secrets.redact(f"{doing}: {type(exc).__name__}: {exc}"),
-            code="OFF_HOST",
-            status=None,
-            details={"not_sent": False},
-        )
-    not_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or (
-        isinstance(exc, requests.exceptions.ConnectionError) and _refused(exc)
-    )
+def transport_error(exc: BaseException, doing: str) -> ZohoTransportError:
+    """A requests failure as ZohoNotSentError (surely never reached Zoho) or ZohoOutcomeUnknownError."""
+    if isinstance(exc, OffHostRequest):  # refused here, before sending; never worth a retry
+        return ZohoNotSentError(_secrets.redact(f"{doing}: {type(exc).__name__}: {exc}"), code="OFF_HOST", status=None)
     code = "TIMEOUT" if isinstance(exc, requests.exceptions.Timeout) else "CONNECTION_ERROR"
-    hint = "" if not_sent else " (a write may or may not have been applied)"
-    return ZohoAPIError(
-        _secrets.redact(f"{doing}: {type(exc).__name__}: {exc}{hint}"),
+    if never_sent(exc):
+        return ZohoNotSentError(
+            _secrets.redact(f"{doing}: {type(exc).__name__}: {exc} (not sent)"), code=code, status=None
+        )
+    return ZohoOutcomeUnknownError(
+        _secrets.redact(f"{doing}: {type(exc).__name__}: {exc} (sent, answer lost: a write may have been applied)"),
         code=code,
         status=None,
-        details={"not_sent": not_sent},
     )
 
 
-def _refused(exc: BaseException) -> bool:
-    text = repr(exc)
-    return "NewConnectionError" in text or "Connection refused" in text or "Errno 111" in text
+def never_sent(exc: BaseException) -> bool:
+    """Whether the connection was never made: connect timeout, refused, DNS failure (by type)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    seen: set[int] = set()
+    todo: list[Any] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen or not isinstance(e, BaseException):
+            continue
+        seen.add(id(e))
+        # urllib3: NewConnectionError (refused, DNS: NameResolutionError) subclasses ConnectTimeoutError
+        if isinstance(e, ConnectTimeoutError | NewConnectionError | ConnectionRefusedError):
+            return True
+        todo.extend([e.__cause__, e.__context__, getattr(e, "reason", None), *getattr(e, "args", ())])
+    return False
 
 
 def parse_response(resp: requests.Response, doing: str, token: str | None) -> dict[str, Any] | None:
@@ -214,13 +211,28 @@ def parse_response(resp: requests.Response, doing: str, token: str | None) -> di
     except ValueError:
         body = None
         if 200 <= status < 300:
-            raise ZohoAPIError(
-                f"{doing}: HTTP {status} with malformed JSON", code="MALFORMED_RESPONSE", status=status
+            raise ZohoOutcomeUnknownError(
+                f"{doing}: HTTP {status} with malformed JSON (a write may have been applied)",
+                code="MALFORMED_RESPONSE",
+                status=status,
             ) from None
     if 200 <= status < 300:
         if body is None:
-            raise ZohoAPIError(f"{doing}: HTTP {status} with an empty body", code="MALFORMED_RESPONSE", status=status)
+            raise ZohoOutcomeUnknownError(
+                f"{doing}: HTTP {status} with an empty body (a write may have been applied)",
+                code="MALFORMED_RESPONSE",
+                status=status,
+            )
         return body
+    if status >= 500 and not isinstance(body, dict):
+        # An HTML page from a proxy (502/503/504): the request may have reached Zoho and been applied.
+        raise ZohoOutcomeUnknownError(
+            f"{doing}: HTTP {status} {resp.reason or ''} with no Zoho answer (a write may have been applied)".replace(
+                "  ", " "
+            ),
+            code=f"HTTP_{status}",
+            status=status,
+        )
     info = body if isinstance(body, dict) else {}
     if isinstance(info.get("data"), list) and info["data"] and isinstance(info["data"][0], dict):
         info = info["data"][0]  # some errors come wrapped like write outcomes

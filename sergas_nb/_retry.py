@@ -2,9 +2,10 @@
 
 Safe to repeat:
 - 429 TOO_MANY_REQUESTS, always: Zoho refused the call, nothing was applied.
-- connection refused / connect timeout, always: the request never left this machine.
-- 5xx, read timeouts, dropped connections and malformed answers only for calls that are safe to
-  repeat (reads, COQL): a write may have been applied before the answer was lost.
+- ZohoNotSentError (connection refused, DNS, connect timeout), always: the request never left.
+- 5xx and ZohoOutcomeUnknownError (read timeouts, dropped connections, unreadable answers) only for
+  calls that are safe to repeat (reads, COQL): a write may have been applied before the answer was
+  lost, so the write path reads it back instead (_writes.py).
 A 401 INVALID_TOKEN is not handled here: the client refreshes once and retries once.
 """
 
@@ -17,7 +18,7 @@ from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from sergas_nb.errors import ZohoAPIError, ZohoRateLimitError
+from sergas_nb.errors import ZohoAPIError, ZohoNotSentError, ZohoOutcomeUnknownError, ZohoRateLimitError
 
 T = TypeVar("T")
 
@@ -35,11 +36,11 @@ def retriable(exc: BaseException, idempotent: bool) -> bool:
     """Whether ``exc`` may be retried for a call that is (or is not) safe to repeat."""
     if isinstance(exc, ZohoRateLimitError):
         return True
-    if not isinstance(exc, ZohoAPIError):
-        return False
-    if exc.details.get("not_sent"):
-        return True
-    if exc.status is None or exc.status >= 500 or exc.code == "MALFORMED_RESPONSE":
+    if isinstance(exc, ZohoNotSentError):
+        return exc.code != "OFF_HOST"  # refused by our own host allow-list: resending changes nothing
+    if isinstance(exc, ZohoOutcomeUnknownError):
+        return idempotent
+    if isinstance(exc, ZohoAPIError) and exc.status is not None and exc.status >= 500:
         return idempotent
     return False
 

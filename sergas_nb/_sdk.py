@@ -1,4 +1,11 @@
-"""The official SDK, set up safely: initialisation, tokens, and record writes with every outcome read.
+"""The one boundary with the official SDK: transport swap, initialisation, resource folder, tokens,
+and record writes with every outcome read. Nothing else in sergas_nb reaches into SDK internals.
+
+- ``install_sdk_transport`` puts _http.RequestsShim into the SDK's two HTTP-calling modules;
+  ``sdk_own_transport`` puts the SDK's own ``requests`` back for a block (the seed-path benchmark);
+  ``initializer_kept`` / ``initialize_isolated`` let another SDK user run beside our clients.
+- ``resource_dir_for``: one private field-metadata folder per *process*: the SDK rewrites these files
+  in place, and processes sharing one folder read each other's half-written files.
 
 - ``SdkBinding`` owns one SDK ``Initializer`` per client. The SDK keeps a process-wide initializer;
   ``active()`` makes ours current (under one process-wide lock), re-pins the environment to the
@@ -9,14 +16,21 @@
   (the SDK compares ``display_value``s, which differ in localised orgs).
 - Writes: JSON payload rows (frames.to_payload) become ``Record`` objects (ids as int, picklists as
   ``Choice``, dates/datetimes as Python objects, lookups as Record/MinifiedUser with an id),
-  sent in batches of at most 100; every record's outcome is read from the ``ActionWrapper``.
+  sent in batches of at most 100; every record's outcome is read from the ``ActionWrapper``. An
+  answer that cannot be read raises ZohoOutcomeUnknownError: the batch may have been applied.
+  Writes run with this client's initializer made current *for the calling thread* (the SDK's
+  ``Initializer.LOCAL``), so batches can be sent from several threads at once.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import hashlib
+import importlib
 import os
+import shutil
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -49,13 +63,81 @@ from sergas_nb import _secrets, frames
 from sergas_nb._http import (
     AuthFailure,
     RequestsShim,
-    install_sdk_transport,
     transport_error,
 )
-from sergas_nb.errors import ZohoAPIError, ZohoAuthError, ZohoError, ZohoRateLimitError
+from sergas_nb.errors import (
+    ZohoAPIError,
+    ZohoAuthError,
+    ZohoError,
+    ZohoOutcomeUnknownError,
+    ZohoRateLimitError,
+)
 
 BATCH = 100
-_SDK_LOCK = threading.RLock()  # the SDK's initializer is process-wide: one SDK call at a time
+_SDK_LOCK = threading.RLock()  # the SDK's initializer is process-wide: one set-up at a time
+
+# The SDK modules that call module-level ``requests.*`` (see _http.py).
+_SDK_HTTP_MODULES = (
+    "zohocrmsdk.src.com.zoho.crm.api.util.api_http_connector",
+    "zohocrmsdk.src.com.zoho.api.authenticator.oauth_token",
+)
+_shim: RequestsShim | None = None
+_install_lock = threading.Lock()
+
+
+def install_sdk_transport() -> RequestsShim:
+    """Put the shim into the SDK's HTTP modules (idempotent); returns it."""
+    global _shim
+    with _install_lock:
+        shim = _shim = _shim or RequestsShim()
+        for name in _SDK_HTTP_MODULES:
+            module = importlib.import_module(name)
+            if getattr(module, "requests", None) is not shim:
+                module.requests = shim  # type: ignore[attr-defined]
+        return shim
+
+
+@contextmanager
+def sdk_own_transport() -> Iterator[None]:
+    """For this block the SDK calls the real ``requests`` module (a connection per call), as it
+    does out of the box; the previous transport (our shim, if installed) comes back afterwards."""
+    modules = [importlib.import_module(m) for m in _SDK_HTTP_MODULES]
+    with _install_lock:
+        saved = [getattr(m, "requests", None) for m in modules]
+        for m in modules:
+            m.requests = requests  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        with _install_lock:
+            for m, old in zip(modules, saved, strict=True):
+                m.requests = old  # type: ignore[attr-defined]
+
+
+@contextmanager
+def initializer_kept() -> Iterator[None]:
+    """Whatever the block does to the SDK's process-wide initializer is undone afterwards."""
+    prev, prev_local = Initializer.initializer, getattr(Initializer.LOCAL, "init", None)
+    try:
+        yield
+    finally:
+        Initializer.initializer, Initializer.LOCAL.init = prev, prev_local
+
+
+def initialize_isolated(**kwargs: Any) -> Any:
+    """``Initializer.initialize(**kwargs)`` without disturbing other SDK users; returns the new
+    initializer, to be made current with :func:`initializer_current`."""
+    with _SDK_LOCK, initializer_kept():
+        Initializer.initialize(**kwargs)
+        return Initializer.get_initializer()
+
+
+@contextmanager
+def initializer_current(initializer: Any) -> Iterator[None]:
+    """Make ``initializer`` the SDK's current one for this block (then restore the previous)."""
+    with _SDK_LOCK, initializer_kept():
+        Initializer.initializer, Initializer.LOCAL.init = initializer, None
+        yield
 
 
 @dataclass
@@ -145,12 +227,41 @@ class PinnedStore(TokenStore):
         self.inner.delete_tokens()
 
 
+_process_dirs: dict[str, str] = {}
+
+
 def resource_dir_for(api_url: str, client_id: str) -> str:
-    """A private directory for the SDK's field-metadata file, one per host and client."""
+    """A private folder for the SDK's field-metadata files: one per host, client *and process*.
+
+    The SDK rewrites these JSON files in place; processes sharing a folder read each other's
+    half-written files ("Expecting value: line 1 column 1"). Each process gets its own folder
+    (removed at exit); folders left by processes that died are pruned when the next one starts.
+    """
     key = hashlib.sha256(f"{api_url}|{client_id}".encode()).hexdigest()[:16]
+    cached = _process_dirs.get(key)
+    if cached is not None and Path(cached).is_dir():
+        return cached
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sergas_nb" / "sdk" / key
     base.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return str(base)
+    _prune_dead(base)
+    folder = tempfile.mkdtemp(prefix=f"pid{os.getpid()}-", dir=base)
+    atexit.register(shutil.rmtree, folder, True)
+    _process_dirs[key] = folder
+    return folder
+
+
+def _prune_dead(base: Path) -> None:
+    for child in base.iterdir():
+        name = child.name
+        if not (child.is_dir() and name.startswith("pid")):
+            continue
+        try:
+            pid = int(name[3:].split("-", 1)[0])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(child, ignore_errors=True)
+        except (ValueError, PermissionError, OSError):
+            continue  # alive (or not ours to judge)
 
 
 class SdkBinding:
@@ -219,6 +330,21 @@ class SdkBinding:
             self._initializer.environment = self._environment
             yield
 
+    @contextmanager
+    def current_in_thread(self) -> Iterator[None]:
+        """Make this client's initializer current for the calling thread only (no process-wide
+        lock): several threads can send writes at once, each through its own routed Session."""
+        if self._initializer is None:
+            raise ZohoError("the Zoho SDK is not initialised for this client")
+        previous = getattr(Initializer.LOCAL, "init", None)
+        with self._routing():
+            Initializer.LOCAL.init = self._initializer
+            self._initializer.environment = self._environment
+            try:
+                yield
+            finally:
+                Initializer.LOCAL.init = previous
+
     @property
     def token_id(self) -> str | None:
         return self._token.get_id()
@@ -284,7 +410,7 @@ class SdkBinding:
         except SDKException as exc:
             raise sdk_error(exc, operation) from None
         method = {"insert": ops.create_records, "update": ops.update_records, "upsert": ops.upsert_records}[operation]
-        with self.active():
+        with self.current_in_thread():
             response = self._call(lambda: method(body), operation)
         return self._outcomes(response, len(rows), [str(r.get("id")) if r.get("id") else None for r in rows])
 
@@ -297,7 +423,7 @@ class SdkBinding:
                 params.add(DeleteRecordsParam.ids, str(i))
         except SDKException as exc:
             raise sdk_error(exc, "delete") from None
-        with self.active():
+        with self.current_in_thread():
             response = self._call(lambda: RecordOperations(module).delete_records(params), "delete")
         return self._outcomes(response, len(ids), list(ids))
 
@@ -308,8 +434,10 @@ class SdkBinding:
             raise sdk_error(exc, operation) from None
         if response is None:
             # The SDK swallowed an error (logged it) and returned None: say what we saw on the wire.
-            raise ZohoAPIError(
-                f"{operation}: the SDK returned no response (unreadable answer)", code="NO_RESPONSE", status=None
+            raise ZohoOutcomeUnknownError(
+                f"{operation}: the answer could not be read (the SDK returned none); the records may have been written",
+                code="NO_RESPONSE",
+                status=None,
             )
         return response
 
@@ -319,15 +447,19 @@ class SdkBinding:
         if isinstance(obj, RecordAPIException):
             raise api_exception_error(obj, status)
         if not isinstance(obj, ActionWrapper):
-            raise ZohoAPIError(
-                f"Unexpected answer to a write (HTTP {status}, {type(obj).__name__})",
-                code="MALFORMED_RESPONSE",
+            what = "an unreadable answer" if obj is None else f"an unexpected {type(obj).__name__}"
+            raise ZohoOutcomeUnknownError(
+                f"The answer to this write was lost (HTTP {status}, {what}): "
+                "the records may or may not have been written",
+                code="MALFORMED_RESPONSE" if status and status < 500 else f"HTTP_{status}",
                 status=status,
             )
         items = obj.get_data() or []
         if len(items) != n:
-            raise ZohoAPIError(
-                f"Zoho answered {len(items)} outcomes for {n} records", code="MALFORMED_RESPONSE", status=status
+            raise ZohoOutcomeUnknownError(
+                f"Zoho answered {len(items)} outcomes for {n} records: the outcome of each is unknown",
+                code="MALFORMED_RESPONSE",
+                status=status,
             )
         out = []
         for item, rid in zip(items, ids, strict=False):
@@ -410,6 +542,16 @@ def sdk_error(exc: SDKException, doing: str) -> ZohoError:
         return cause
     if isinstance(cause, requests.exceptions.RequestException):
         return transport_error(cause, doing)
+    if exc.code == "API_EXCEPTION" and isinstance(exc.details, dict):
+        # Zoho refused a call the SDK made on its own (the field metadata it fetches before a
+        # write): nothing was written. A refused token must reach the client's refresh-once logic.
+        answered = str(exc.details.get("code") or "API_EXCEPTION")
+        text = _secrets.redact(f"{doing}: {exc.details.get('message') or answered}")
+        if answered in ("INVALID_TOKEN", "AUTHENTICATION_FAILURE"):
+            return AuthFailure(text, code=answered, status=401)
+        if answered in ("TOO_MANY_REQUESTS", "429"):
+            return ZohoRateLimitError(text, code="TOO_MANY_REQUESTS", status=429)
+        return ZohoAPIError(text, code=answered, status=None)
     code = str(exc.code or "SDK_ERROR")
     text = _secrets.redact(f"{doing}: {exc}")
     if "TOKEN" in code.upper() or code in ("INVALID_CLIENT", "invalid_client") or "token" in doing:

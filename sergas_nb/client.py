@@ -10,11 +10,13 @@ How it is built (see also _http.py, _sdk.py, _retry.py, _coql.py, frames.py):
 - Reads take a fast path: a keep-alive ``requests.Session`` GET/POST with the access token from the
   token store, JSON parsed straight into a DataFrame typed from the module's field metadata. The
   SDK's converter costs ~80-90 ms a page and turns datetimes into machine-local time.
-- Writes and tokens go through the official SDK (``Record`` objects, batches of 100, every
-  record's outcome read), over the same bounded Session (see _http.py).
+- Writes and tokens go through the official SDK (``Record`` objects, batches of 100, up to 10 in
+  flight, every record's outcome read), over the same bounded Session (see _http.py, _writes.py).
 - Every call has a timeout; 429/5xx/connection errors are retried with backoff and jitter when
   safe (reads always; writes only when surely not applied); a 401 INVALID_TOKEN refreshes once
-  and retries once. Errors are sergas_nb.errors exceptions, never None, never bare SDK errors.
+  and retries once. A write whose answer was lost is read back, never blindly resent, and a
+  failed batch never ends the run: WriteResult has every record's fate (success, error, unknown).
+  Errors are sergas_nb.errors exceptions, never None, never bare SDK errors.
 
 ``where`` (records, bulk_read_accounts): a COQL condition (``"Industry = 'Technology' and
 Annual_Revenue > 1000000"``) or Zoho search criteria (``"(Industry:equals:Technology)"``, translated
@@ -49,11 +51,19 @@ from sergas_nb._http import (
 from sergas_nb._metrics import Event, Metrics
 from sergas_nb._retry import RetryPolicy, run
 from sergas_nb._sdk import (
-    BATCH,
     MemoryTokenStore,
     Outcome,
     SdkBinding,
     resource_dir_for,
+)
+from sergas_nb._writes import (
+    MAX_IN_FLIGHT,
+    Resolver,
+    resolve_by_resending,
+    resolve_deletes,
+    resolve_inserts,
+    resolve_updates,
+    write_all,
 )
 from sergas_nb.errors import (
     Problem,
@@ -84,8 +94,10 @@ ACCOUNTS = "Accounts"
 class WriteResult:
     """Outcome of a write: counts and one row per input record (in input order).
 
-    ``records`` columns: row (input position or index label), id, status ("success"/"error"),
-    code, message, field (the field Zoho blamed), action (upserts: insert/update).
+    ``records`` columns: row (input position or index label), id, status ("success", "error", or
+    "unknown": the answer was lost and the record could not be read back), code, message, field
+    (the field Zoho blamed), action (upserts: insert/update), resolution (how a lost answer was
+    settled: "read back: applied", "read back: not applied; sent again", "unresolved").
     """
 
     operation: str
@@ -102,25 +114,35 @@ class WriteResult:
 
     @property
     def failed(self) -> int:
-        return self.total - self.succeeded
+        return int((self.records["status"] == "error").sum())
+
+    @property
+    def unknown(self) -> int:
+        """Records whose answer was lost and which could not be read back."""
+        return int((self.records["status"] == "unknown").sum())
+
+    @property
+    def resolved(self) -> int:
+        """Records whose answer was lost and whose fate was settled by reading them back."""
+        return int(self.records["resolution"].notna().sum() - (self.records["resolution"] == "unresolved").sum())
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0
+        return self.failed == 0 and self.unknown == 0
 
     @property
     def failures(self) -> pd.DataFrame:
         return self.records[self.records["status"] != "success"]
 
     def __getitem__(self, key: str) -> Any:  # the seed guide's result["total"] keeps working
-        if key in ("total", "succeeded", "failed"):
+        if key in ("total", "succeeded", "failed", "unknown"):
             return getattr(self, key)
         raise KeyError(key)
 
     def __repr__(self) -> str:
         return (
             f"WriteResult({self.operation} {self.module}: total={self.total}, "
-            f"succeeded={self.succeeded}, failed={self.failed})"
+            f"succeeded={self.succeeded}, failed={self.failed}, unknown={self.unknown})"
         )
 
     def _repr_html_(self) -> str:
@@ -135,6 +157,7 @@ _RESULT_DTYPES = {
     "message": "string",
     "field": "string",
     "action": "string",
+    "resolution": "string",
 }
 
 
@@ -378,7 +401,14 @@ class ZohoClient:
                         raise ZohoAuthError(str(exc.message), code=exc.code, details=exc.details) from None
                     retries += 1
                     log.info("%s: access token rejected (%s); refreshing once", operation, exc.code)
-                    self._sdk.force_refresh(exc.rejected)
+                    # the token endpoint may be throttling: its 429/"Access Denied" is retried here too
+                    _, waited = run(
+                        lambda rejected=exc.rejected: self._sdk.force_refresh(rejected),  # type: ignore[misc]
+                        idempotent=True,
+                        policy=self.retry,
+                        on_retry=on_retry,
+                    )
+                    retries += waited
                     self._metrics.add(Event("token_refresh", operation, "forced", module=module))
                     continue
                 retries += n
@@ -771,11 +801,21 @@ class ZohoClient:
         module: str,
         data: pd.DataFrame | Sequence[Mapping[str, Any]],
         *,
+        key: str | None = None,
         na: Literal["clear", "skip"] = "clear",
         trigger: list[str] | None = None,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        progress: bool = True,
     ) -> WriteResult:
-        """Create records; WriteResult.records has each new id (or the reason it failed)."""
-        return self._write(module, "insert", data, na=na, trigger=trigger)
+        """Create records; WriteResult.records has each new id (or the reason it failed).
+
+        ``key``: a field whose value is unique per row (an external id, the account name). When an
+        answer is lost, the records are looked up by it: created ones get their ids, the others are
+        sent again, and no twin is made. Without it such records are reported ``unknown``.
+        """
+        return self._write(
+            module, "insert", data, na=na, trigger=trigger, key=key, max_in_flight=max_in_flight, progress=progress
+        )
 
     def update(
         self,
@@ -784,10 +824,15 @@ class ZohoClient:
         *,
         na: Literal["clear", "skip"] = "clear",
         trigger: list[str] | None = None,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        progress: bool = True,
     ) -> WriteResult:
         """Update records by ``id`` (a frame as read, edited, or dicts). NA clears a field
-        (``na="skip"`` leaves it); leave a column out to leave the field alone."""
-        return self._write(module, "update", data, na=na, trigger=trigger)
+        (``na="skip"`` leaves it); leave a column out to leave the field alone. Batches whose
+        answer was lost are read back: applied records are successes, the others are sent again."""
+        return self._write(
+            module, "update", data, na=na, trigger=trigger, max_in_flight=max_in_flight, progress=progress
+        )
 
     def upsert(
         self,
@@ -797,10 +842,20 @@ class ZohoClient:
         duplicate_check_fields: list[str] | None = None,
         na: Literal["clear", "skip"] = "clear",
         trigger: list[str] | None = None,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        progress: bool = True,
     ) -> WriteResult:
-        """Insert or update, matched on ``duplicate_check_fields`` (Zoho's default per module)."""
+        """Insert or update, matched on ``duplicate_check_fields`` (Zoho's default per module).
+        A batch whose answer was lost is sent again: the match makes that safe."""
         return self._write(
-            module, "upsert", data, na=na, trigger=trigger, duplicate_check_fields=duplicate_check_fields
+            module,
+            "upsert",
+            data,
+            na=na,
+            trigger=trigger,
+            duplicate_check_fields=duplicate_check_fields,
+            max_in_flight=max_in_flight,
+            progress=progress,
         )
 
     def bulk_write(
@@ -819,8 +874,17 @@ class ZohoClient:
 
         return bulk_write(self, module, data, operation, find_by=find_by, na=na)
 
-    def delete(self, module: str, ids: Iterable[str | int] | pd.Series) -> WriteResult:
+    def delete(
+        self,
+        module: str,
+        ids: Iterable[str | int] | pd.Series,
+        *,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        progress: bool = True,
+    ) -> WriteResult:
         """Delete records by id (100 a call); one outcome per id."""
+        if ids is None:
+            raise ZohoValidationError([Problem("ids", "give the ids to delete, not None")])
         if isinstance(ids, (str, int)):
             ids = [ids]
         items = list(ids)
@@ -837,9 +901,18 @@ class ZohoClient:
             clean.append(rid)
         if problems:
             raise ZohoValidationError(problems)
-        return self._in_batches(
-            "delete", module, clean, list(range(len(clean))), lambda part: self._sdk.delete(module, part)
+        _check_in_flight(max_in_flight)
+        fates = write_all(
+            clean,
+            self._sender("delete", module, lambda part: self._sdk.delete(module, part)),
+            resolve=resolve_deletes(self, module),
+            ids=clean,
+            max_in_flight=max_in_flight,
+            wait=max(1.0, self.retry.base),
+            progress=progress,
+            label=f"delete {module}",
         )
+        return self._result("delete", module, list(range(len(clean))), fates)
 
     def _write(
         self,
@@ -850,56 +923,74 @@ class ZohoClient:
         na: Literal["clear", "skip"],
         trigger: list[str] | None,
         duplicate_check_fields: list[str] | None = None,
+        key: str | None = None,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        progress: bool = True,
     ) -> WriteResult:
+        data = _check_write_input(data, operation)
+        _check_in_flight(max_in_flight)
         meta = self._fields_meta(module)
         fmap = frames.field_map(meta)
-        if isinstance(data, Mapping):
-            data = [data]
         payload = frames.to_payload(data, meta, operation, na=na)  # raises before anything is sent
+        frames.check_write_payload(payload, fmap, operation, key=key, duplicate_check_fields=duplicate_check_fields)
         labels = list(data.index) if isinstance(data, pd.DataFrame) else list(range(len(payload)))
-        return self._in_batches(
-            operation,
-            module,
+        resolve: Resolver | None
+        if operation == "update":
+            resolve = resolve_updates(self, module)
+        elif operation == "upsert":
+            resolve = resolve_by_resending
+        else:
+            resolve = resolve_inserts(self, module, key) if key else None
+        fates = write_all(
             payload,
-            labels,
-            lambda part: self._sdk.write(
-                module, operation, part, fmap, trigger=trigger, duplicate_check_fields=duplicate_check_fields
+            self._sender(
+                operation,
+                module,
+                lambda part: self._sdk.write(
+                    module, operation, part, fmap, trigger=trigger, duplicate_check_fields=duplicate_check_fields
+                ),
             ),
+            resolve=resolve,
+            ids=[r.get("id") for r in payload],
+            max_in_flight=max_in_flight,
+            wait=max(1.0, self.retry.base),
+            progress=progress,
+            label=f"{operation} {module}",
         )
+        return self._result(operation, module, labels, fates)
 
-    def _in_batches(
-        self,
-        operation: str,
-        module: str,
-        items: Sequence[Any],
-        labels: Sequence[Any],
-        send: Callable[[Sequence[Any]], list[Outcome]],
-    ) -> WriteResult:
-        """``send`` 100 items a call (never retried once it may have been applied); one row per item."""
-        out: list[dict[str, Any]] = []
-        for start in range(0, len(items), BATCH):
-            part = items[start : start + BATCH]
-            try:
-                outcomes = self._call(
-                    operation,
-                    lambda p=part: send(p),  # type: ignore[misc]
-                    idempotent=False,
-                    module=module,
-                    count=len,
-                )
-            except ZohoError as exc:
-                if out:  # earlier batches went through: say so, and keep their outcomes
-                    exc.details["partial_result"] = WriteResult(operation, module, _result_frame(out))
-                    exc.message = (
-                        f"{exc.message} [batch {start // BATCH + 1}: records {start}-"
-                        f"{start + len(part) - 1}; the {len(out)} records before were written, see "
-                        "details['partial_result']]"
-                    )
-                raise
-            out.extend(_outcome_row(labels[start + k], o) for k, o in enumerate(outcomes))
-        result = WriteResult(operation, module, _result_frame(out))
-        if result.failed:
-            log.warning("%s %s: %d of %d records failed", operation, module, result.failed, result.total)
+    def _sender(
+        self, operation: str, module: str, send: Callable[[Sequence[Any]], list[Outcome]]
+    ) -> Callable[[list[Any]], list[Outcome]]:
+        """One batch through the call wrapper: retried only where surely not applied (429, not sent).
+        Each attempt holds one of the governor's slots (Zoho counts writes of more than 10 records
+        against the sub-concurrency), so parallel batches share the org's limits with reads."""
+
+        def governed(part: Sequence[Any]) -> list[Outcome]:
+            with self.governor.slot(sub=len(part) > 10):
+                try:
+                    outcomes = send(part)
+                except ZohoRateLimitError:
+                    self.governor.throttled()
+                    raise
+            self.governor.succeeded()
+            return outcomes
+
+        return lambda part: self._call(operation, lambda: governed(part), idempotent=False, module=module, count=len)
+
+    def _result(self, operation: str, module: str, labels: Sequence[Any], fates: list[dict[str, Any]]) -> WriteResult:
+        result = WriteResult(
+            operation, module, _result_frame([{"row": lab, **f} for lab, f in zip(labels, fates, strict=True)])
+        )
+        if result.failed or result.unknown:
+            log.warning(
+                "%s %s: %d of %d records failed, %d unknown",
+                operation,
+                module,
+                result.failed,
+                result.total,
+                result.unknown,
+            )
         return result
 
     # -- the seed guide's Accounts methods ----------------------------------------------------------
@@ -1083,16 +1174,26 @@ def _status(exc: BaseException) -> str:
     return str(getattr(exc, "code", None) or type(exc).__name__)
 
 
-def _outcome_row(row: Any, o: Outcome) -> dict[str, Any]:
-    return {
-        "row": row,
-        "id": o.id,
-        "status": o.status,
-        "code": o.code,
-        "message": o.message,
-        "field": o.field,
-        "action": o.action,
-    }
+def _check_write_input(data: Any, operation: str) -> pd.DataFrame | list[Mapping[str, Any]]:
+    """The records of a write, or a clear error for input that is not records."""
+    if data is None:
+        raise ZohoValidationError([Problem(None, f"{operation}: give a DataFrame or a list of dicts, not None")])
+    if isinstance(data, Mapping):
+        return [data]
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, (str, bytes)) or not isinstance(data, Iterable):
+        raise ZohoValidationError(
+            [Problem(None, f"{operation}: give a DataFrame or a list of dicts, not {type(data).__name__}")]
+        )
+    return list(data)
+
+
+def _check_in_flight(max_in_flight: int) -> None:
+    if not isinstance(max_in_flight, int) or isinstance(max_in_flight, bool) or not 1 <= max_in_flight <= MAX_IN_FLIGHT:
+        raise ZohoValidationError(
+            [Problem("max_in_flight", f"must be an integer from 1 to {MAX_IN_FLIGHT}", None, max_in_flight)]
+        )
 
 
 def _rows(data: Mapping[str, Any] | None) -> list[dict[str, Any]]:

@@ -3,7 +3,12 @@
     ZohoError(message, details)
     ├── ZohoAuthError          OAuth failed: bad client, expired/reused code, revoked token
     ├── ZohoAPIError           Zoho answered with an error (code, status, details) or did not answer
-    │   └── ZohoRateLimitError 429 TOO_MANY_REQUESTS / OAuth "Access Denied" (retry_after)
+    │   ├── ZohoRateLimitError 429 TOO_MANY_REQUESTS / OAuth "Access Denied" (retry_after): not applied
+    │   └── ZohoTransportError no usable answer came back
+    │       ├── ZohoNotSentError        surely never reached Zoho: connection refused, DNS, connect
+    │       │                           timeout, a host this client was not given
+    │       └── ZohoOutcomeUnknownError may have been applied: reset after sending, read timeout,
+    │                                   an HTML 5xx or an unreadable answer (``may_have_applied``)
     ├── ZohoConfigError        missing or invalid settings, every problem named at once
     ├── ZohoDatabaseError      the token store or journal database (host, port, db; never the password)
     └── ZohoValidationError    bad input caught before anything is sent (row, field, value)
@@ -70,6 +75,25 @@ class ZohoRateLimitError(ZohoAPIError):
     ) -> None:
         super().__init__(message, code=code, status=status, details=details)
         self.retry_after = retry_after
+
+
+class ZohoTransportError(ZohoAPIError):
+    """No usable answer: the subclass says whether the request may have reached Zoho."""
+
+    #: True when Zoho may have applied the request (a write must be read back, not blindly resent).
+    may_have_applied: bool = True
+
+
+class ZohoNotSentError(ZohoTransportError):
+    """The request surely never reached Zoho (refused, unresolvable, connect timeout): safe to resend."""
+
+    may_have_applied = False
+
+
+class ZohoOutcomeUnknownError(ZohoTransportError):
+    """The request was sent but its answer was lost or unreadable: Zoho may have applied it."""
+
+    may_have_applied = True
 
 
 class ZohoConfigError(ZohoError):

@@ -110,6 +110,8 @@ _DTYPES = {
 }
 _SUBKEYS = {LOOKUP: ("name", "id"), USER: ("name", "id", "email")}
 _ID_RE = re.compile(r"^[0-9]{1,25}$")
+# Zoho's integer fields hold 32-bit values; bigint/long fields 64-bit.
+_INT_RANGE = {"integer": 2**31, "bigint": 2**63, "long": 2**63}
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -461,10 +463,17 @@ def to_payload(
     if operation not in ("insert", "update", "upsert"):
         raise ValueError(f"operation must be insert, update or upsert, not {operation!r}")
     if na not in ("clear", "skip"):
-        raise ValueError(f"na must be 'clear' or 'skip', not {na!r}")
+        raise ZohoValidationError([Problem("na", "na must be 'clear' or 'skip'", None, na)])
     fmap = field_map(meta)
     from_frame = isinstance(data, pd.DataFrame)
     if isinstance(data, pd.DataFrame):
+        dupes = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
+        if dupes:  # to_dict would keep one of them silently
+            raise ZohoValidationError([Problem(c, "duplicate column name") for c in dupes])
+        if data.index.has_duplicates:
+            raise ZohoValidationError(
+                [Problem(None, "duplicate index labels: results could not name rows (reset_index first)")]
+            )
         labels: list[Any] = list(data.index)
         rows: list[Mapping[str, Any]] = data.to_dict("records")
     else:
@@ -542,6 +551,9 @@ def _row_payload(
             problems.append(Problem(key, "unknown field", label, value))
     if operation == "update" and "id" not in out and not any(p.field == "id" for p in problems):
         problems.append(Problem("id", "missing id (updates need the record id)", label))
+    if operation == "update" and "id" in out and len(out) == 1 and not problems:
+        # an id with nothing to change would be reported a success and bump Modified_Time
+        problems.append(Problem(None, "nothing to update: the row has only an id (no field to change)", label))
     if operation == "insert" and "id" in out:
         if from_frame:
             del out["id"]  # a frame as read carries ids; inserting it creates new records
@@ -559,12 +571,56 @@ def _put(
 ) -> None:
     if is_missing(value):
         if na == "clear":
+            if field.get("system_mandatory"):
+                problems.append(Problem(key, "mandatory field cannot be emptied (use na='skip' to leave it)", label))
+                return
             out[key] = [] if kind_of(field) == MULTI else None
         return
     try:
         out[key] = to_api_value(value, field)
     except _Bad as bad:
         problems.append(Problem(key, str(bad), label, value))
+
+
+def check_write_payload(
+    payload: Sequence[Mapping[str, Any]],
+    fmap: Mapping[str, Mapping[str, Any]],
+    operation: Operation,
+    *,
+    key: str | None = None,
+    duplicate_check_fields: Sequence[str] | None = None,
+) -> None:
+    """Checks across rows of a write: the insert ``key`` (known, given in every row, unique) and
+    upsert ``duplicate_check_fields`` (known fields). Raises ZohoValidationError."""
+    problems: list[Problem] = []
+    if key is not None:
+        if operation != "insert":
+            problems.append(Problem("key", f"key= applies to inserts only, not {operation}", None, key))
+        elif not isinstance(key, str) or key not in fmap:
+            problems.append(Problem("key", "unknown field", None, key))
+        elif is_read_only(fmap[key]) or kind_of(fmap[key]) not in (TEXT, INT, PICK):
+            problems.append(Problem("key", "the key must be a writable text or number field", None, key))
+        else:
+            seen: dict[str, int] = {}
+            for pos, row in enumerate(payload):
+                value = row.get(key)
+                if value is None or (isinstance(value, str) and not value.strip()):
+                    problems.append(Problem(key, "the key field must be given in every row", pos))
+                elif str(value) in seen:
+                    problems.append(Problem(key, f"duplicate key value (also in row {seen[str(value)]})", pos, value))
+                else:
+                    seen[str(value)] = pos
+    if duplicate_check_fields is not None:
+        if isinstance(duplicate_check_fields, str) or not duplicate_check_fields:
+            problems.append(
+                Problem("duplicate_check_fields", "give a non-empty list of field names", None, duplicate_check_fields)
+            )
+        else:
+            for name in duplicate_check_fields:
+                if name not in fmap:
+                    problems.append(Problem("duplicate_check_fields", "unknown field", None, name))
+    if problems:
+        raise ZohoValidationError(problems)
 
 
 def _check_id(value: Any) -> str:
@@ -592,11 +648,14 @@ def to_api_value(value: Any, field: Mapping[str, Any]) -> Any:
     if k == INT:
         if isinstance(value, (bool, np.bool_)):
             raise _Bad("expected an integer, got a boolean")
-        if isinstance(value, (int, np.integer)):
-            return int(value)
-        if isinstance(value, (float, np.floating, Decimal)) and float(value).is_integer():
-            return int(value)
-        raise _Bad(f"expected an integer, got {type(value).__name__}")
+        whole = isinstance(value, (float, np.floating, Decimal)) and math.isfinite(value) and float(value).is_integer()
+        if not (isinstance(value, (int, np.integer)) or whole):
+            raise _Bad(f"expected an integer, got {type(value).__name__}")
+        number = int(value)
+        bound = _INT_RANGE.get(str(field.get("data_type")), 2**63)
+        if not -bound <= number < bound:
+            raise _Bad(f"out of range for a {field.get('data_type')} field (at most {bound - 1})")
+        return number
     if k == FLOAT:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating, Decimal)):
             raise _Bad(f"expected a number, got {type(value).__name__}")

@@ -12,7 +12,10 @@ Keying: every row carries a ``namespace`` (API host + client id, :func:`namespac
 of the emulator, of another data centre or sandbox, and of another OAuth client never mix; within a
 namespace rows are per user (the SDK's user signature ``email:org zgid``).
 
-Secrets: the refresh and access tokens must be stored (the SDK needs them back). The client secret
+Secrets: the refresh and access tokens must be stored (the SDK needs them back): they are encrypted
+at rest with Fernet (``_token_key.py``: the key from ``SERGAS_NB_TOKEN_KEY`` or a 0600 key file),
+found by SHA-256 digest columns, and rows written before encryption are encrypted when a store
+first connects (``encrypt_plaintext_rows``; migration 003 adds the digest columns). The client secret
 is *not* stored by default: it already lives in the configuration (.env), the SDK only needs it to
 refresh, and this store (which does the refreshing) fills it into every token it returns from its
 constructor argument. Pass ``store_client_secret=True`` to keep it in the row as the SDK's DBStore does.
@@ -39,6 +42,7 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
 from sergas_nb import _secrets
 from sergas_nb._database import CONNECT_TIMEOUT, connect, database_error
+from sergas_nb._token_key import TokenCipher, digest
 from sergas_nb.auth import DEFAULT_TIMEOUT, TokenSet, refresh_access_token
 from sergas_nb.config import dsn_label
 from sergas_nb.errors import ZohoAuthError, ZohoDatabaseError
@@ -60,7 +64,12 @@ _COLUMNS = (
     "redirect_url",
     "api_domain",
     "refresh_count",
+    "lifetime_ms",
 )
+_ENCRYPTED = ("client_secret", "refresh_token", "access_token", "grant_token")
+# A token is refreshed when less than this share of its lifetime is left (capped by refresh_margin):
+# a 1-hour token 60 s before expiry, a 30 s token 7.5 s before, never on every call.
+MARGIN_SHARE = 0.25
 
 
 def namespace_for(api_url: str, client_id: str) -> str:
@@ -88,6 +97,7 @@ class _Row:
     redirect_url: str | None
     api_domain: str | None
     refresh_count: int = 0
+    lifetime_ms: int | None = None
 
     def __repr__(self) -> str:
         return f"_Row(id={self.id!r}, user_name={self.user_name!r}, expiry_time={self.expiry_time})"
@@ -105,7 +115,9 @@ class PostgresTokenStore(TokenStore):
         api_domain: when given, every token handed to the SDK carries this API domain, so the SDK's
             ``api_domain`` switch cannot move the client off the configured host.
         timeout: seconds for each token request (the SDK's own token calls have none).
-        refresh_margin: refresh when the access token has less than this many seconds left.
+        refresh_margin: refresh when the access token has less than this many seconds left, or less
+            than a quarter of its lifetime when that is shorter (short-lived tokens).
+        cipher: encrypts tokens at rest (default: the key from the environment or key file).
         lock_timeout: seconds to wait for another process's refresh before giving up.
     """
 
@@ -123,7 +135,10 @@ class PostgresTokenStore(TokenStore):
         lock_timeout: float | None = None,
         store_client_secret: bool = False,
         connect_timeout: int = CONNECT_TIMEOUT,
+        cipher: TokenCipher | None = None,
     ) -> None:
+        self._cipher = cipher if cipher is not None else TokenCipher.from_environment()
+        self._encrypted_checked = False
         self._dsn = dsn
         self.namespace = namespace
         self.token_url = token_url
@@ -163,6 +178,9 @@ class PostgresTokenStore(TokenStore):
                 self._conn = connect(self._dsn, connect_timeout=self.connect_timeout)
                 self._pid = os.getpid()
             try:
+                if not self._encrypted_checked:
+                    self._encrypted_checked = True
+                    self._encrypt_plaintext(self._conn)
                 yield self._conn
             except psycopg.errors.UndefinedTable:
                 raise ZohoDatabaseError(
@@ -192,6 +210,49 @@ class PostgresTokenStore(TokenStore):
         with self._connection() as conn:
             conn.execute(f"SELECT 1 FROM {TABLE} LIMIT 0")
 
+    # -- encryption at rest ---------------------------------------------------------------------
+    def encrypt_plaintext_rows(self) -> int:
+        """Encrypt every row of the table still holding plaintext tokens; returns how many."""
+        with self._connection() as conn:
+            return self._encrypt_plaintext(conn)
+
+    def _encrypt_plaintext(self, conn: psycopg.Connection[Any]) -> int:
+        cols = ", ".join(_ENCRYPTED)
+        plain = " OR ".join(f"({c} IS NOT NULL AND {c} NOT LIKE 'fernet:%%')" for c in _ENCRYPTED)
+        with conn.transaction():
+            rows = (
+                conn.cursor(row_factory=dict_row)
+                .execute(f"SELECT id, {cols} FROM {TABLE} WHERE {plain} FOR UPDATE")
+                .fetchall()
+            )
+            for r in rows:
+                _secrets.register(*(r[c] for c in _ENCRYPTED if r[c] and not r[c].startswith("fernet:")))
+                conn.execute(
+                    f"UPDATE {TABLE} SET {', '.join(f'{c} = %s' for c in _ENCRYPTED)}, "
+                    "refresh_token_hash = %s, access_token_hash = %s, grant_token_hash = %s WHERE id = %s",
+                    (
+                        *(self._cipher.encrypt(r[c]) for c in _ENCRYPTED),
+                        digest(self._cipher.decrypt(r["refresh_token"])),
+                        digest(self._cipher.decrypt(r["access_token"])),
+                        digest(self._cipher.decrypt(r["grant_token"])),
+                        r["id"],
+                    ),
+                )
+        if rows:
+            log.info("encrypted the tokens of %d stored row(s) in %s", len(rows), self.database_label)
+        return len(rows)
+
+    def _sealed(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Column values to write: tokens encrypted, with the digest columns for lookups."""
+        out = dict(values)
+        for name in ("refresh_token", "access_token", "grant_token"):
+            if name in values:
+                out[f"{name}_hash"] = digest(values[name])
+        for name in _ENCRYPTED:
+            if name in out:
+                out[name] = self._cipher.encrypt(out[name])
+        return out
+
     # -- rows ---------------------------------------------------------------------------------
     def _rows(
         self, conn: psycopg.Connection[Any], where: str, params: tuple[Any, ...], order: str, limit: str = ""
@@ -203,6 +264,8 @@ class PostgresTokenStore(TokenStore):
             (self.namespace, *params),
         ).fetchall()
         for r in rows:
+            for c in _ENCRYPTED:
+                r[c] = self._cipher.decrypt(r[c], c.replace("_", " "))
             _secrets.register(r["access_token"], r["refresh_token"], r["client_secret"], r["grant_token"])
         return [_Row(**r) for r in rows]
 
@@ -225,16 +288,21 @@ class PostgresTokenStore(TokenStore):
         if token.get_id():
             return self._select(conn, "id = %s", (token.get_id(),))
         if token.get_access_token() and token.get_client_id() is None and token.get_client_secret() is None:
-            return self._select(conn, "access_token = %s", (token.get_access_token(),))
+            return self._select(conn, "access_token_hash = %s", (digest(token.get_access_token()),))
         if token.get_grant_token():
-            return self._select(conn, "grant_token = %s", (token.get_grant_token(),))
+            return self._select(conn, "grant_token_hash = %s", (digest(token.get_grant_token()),))
         if token.get_refresh_token():
-            return self._select(conn, "refresh_token = %s", (token.get_refresh_token(),))
+            return self._select(conn, "refresh_token_hash = %s", (digest(token.get_refresh_token()),))
         return None
+
+    def _margin_ms(self, row: _Row) -> int:
+        if row.lifetime_ms and row.lifetime_ms > 0:
+            return min(self.refresh_margin_ms, int(row.lifetime_ms * MARGIN_SHARE))
+        return self.refresh_margin_ms
 
     def _needs_refresh(self, row: _Row) -> bool:
         return bool(row.refresh_token) and (
-            not row.access_token or row.expiry_time is None or row.expiry_time - _now_ms() < self.refresh_margin_ms
+            not row.access_token or row.expiry_time is None or row.expiry_time - _now_ms() < self._margin_ms(row)
         )
 
     def _can_refresh(self, row: _Row) -> bool:
@@ -277,13 +345,24 @@ class PostgresTokenStore(TokenStore):
             )
             self.refreshes += 1
             log.info("refreshed the Zoho access token for %s (%s)", current.user_name or current.id, self.namespace)
+            lifetime = max(0, tokens.expires_at_ms - _now_ms())
+            sealed = self._sealed({"access_token": tokens.access_token, "refresh_token": tokens.refresh_token})
             conn.execute(
-                f"UPDATE {TABLE} SET access_token = %s, expiry_time = %s, "
-                "refresh_token = COALESCE(%s, refresh_token), refresh_count = refresh_count + 1, "
-                "refreshed_at = now(), updated_at = now() WHERE id = %s",
-                (tokens.access_token, tokens.expires_at_ms, tokens.refresh_token, current.id),
+                f"UPDATE {TABLE} SET access_token = %s, access_token_hash = %s, expiry_time = %s, lifetime_ms = %s, "
+                "refresh_token = COALESCE(%s, refresh_token), refresh_token_hash = COALESCE(%s, refresh_token_hash), "
+                "refresh_count = refresh_count + 1, refreshed_at = now(), updated_at = now() WHERE id = %s",
+                (
+                    sealed["access_token"],
+                    sealed["access_token_hash"],
+                    tokens.expires_at_ms,
+                    lifetime,
+                    sealed["refresh_token"],
+                    sealed["refresh_token_hash"],
+                    current.id,
+                ),
             )
             current.access_token, current.expiry_time = tokens.access_token, tokens.expires_at_ms
+            current.lifetime_ms = lifetime
             current.refresh_token = tokens.refresh_token or current.refresh_token
             current.refresh_count += 1
             return current
@@ -333,28 +412,31 @@ class PostgresTokenStore(TokenStore):
         if not (self.token_url and refresh and client_id and secret) or token.get_user_signature() is not None:
             return None  # let the SDK do it its own way
         with conn.transaction():
-            self._advisory_lock(conn, f"rt|{refresh}")
-            row = self._select(conn, "refresh_token = %s", (refresh,))
+            self._advisory_lock(conn, f"rt|{digest(refresh)}")
+            row = self._select(conn, "refresh_token_hash = %s", (digest(refresh),))
             if row is not None:
                 return row
             tokens = refresh_access_token(self.token_url, client_id, secret, refresh, timeout=self.timeout)
             self.refreshes += 1
             new_id = str(uuid.uuid4())
+            values = self._sealed(
+                {
+                    "id": new_id,
+                    "namespace": self.namespace,
+                    "client_id": client_id,
+                    "client_secret": secret if self.store_client_secret else None,
+                    "refresh_token": refresh,
+                    "access_token": tokens.access_token,
+                    "expiry_time": tokens.expires_at_ms,
+                    "lifetime_ms": max(0, tokens.expires_at_ms - _now_ms()),
+                    "redirect_url": token.get_redirect_url(),
+                    "api_domain": tokens.api_domain,
+                }
+            )
             conn.execute(
-                f"INSERT INTO {TABLE} (id, namespace, client_id, client_secret, refresh_token, access_token, "
-                "expiry_time, redirect_url, api_domain, refresh_count, refreshed_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 1, now())",
-                (
-                    new_id,
-                    self.namespace,
-                    client_id,
-                    secret if self.store_client_secret else None,
-                    refresh,
-                    tokens.access_token,
-                    tokens.expires_at_ms,
-                    token.get_redirect_url(),
-                    tokens.api_domain,
-                ),
+                f"INSERT INTO {TABLE} ({', '.join(values)}, refresh_count, refreshed_at) "
+                f"VALUES ({', '.join(['%s'] * len(values))}, 1, now())",
+                tuple(values.values()),
             )
             return self._select(conn, "id = %s", (new_id,))
 
@@ -392,9 +474,9 @@ class PostgresTokenStore(TokenStore):
             row = self._find_row(conn, token)
             if row is None and name and token.get_refresh_token():
                 # A row saved before the SDK knew the user (onboarding): same refresh token, no name yet.
-                row = self._select(conn, "refresh_token = %s", (token.get_refresh_token(),))
+                row = self._select(conn, "refresh_token_hash = %s", (digest(token.get_refresh_token()),))
             if row is not None:
-                sets = {k: v for k, v in values.items() if v is not None}
+                sets = self._sealed({k: v for k, v in values.items() if v is not None})
                 conn.execute(
                     f"UPDATE {TABLE} SET {', '.join(f'{k} = %s' for k in sets)}, updated_at = now() WHERE id = %s",
                     (*sets.values(), row.id),
@@ -402,13 +484,14 @@ class PostgresTokenStore(TokenStore):
                 token.set_id(row.id)
                 return
             new_id = token.get_id() or str(uuid.uuid4())
-            cols = ["id", "namespace", *values]
+            sealed = self._sealed(values)
+            cols = ["id", "namespace", *sealed]
             new_id = conn.execute(
                 f"INSERT INTO {TABLE} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "
                 "ON CONFLICT (namespace, user_name) WHERE user_name IS NOT NULL DO UPDATE SET "
-                + ", ".join(f"{k} = COALESCE(EXCLUDED.{k}, {TABLE}.{k})" for k in values if k != "user_name")
+                + ", ".join(f"{k} = COALESCE(EXCLUDED.{k}, {TABLE}.{k})" for k in sealed if k != "user_name")
                 + ", updated_at = now() RETURNING id",
-                (new_id, self.namespace, *values.values()),
+                (new_id, self.namespace, *sealed.values()),
             ).fetchone()[0]  # type: ignore[index]
             token.set_id(new_id)
 

@@ -44,17 +44,29 @@ class PlanStore:
 
 
 def build(crm: ZohoClient, module: str, selected: pd.DataFrame, changes: dict[str, Any], selection: str) -> Any:
+    from sergas_nb.edits import checks
     from sergas_nb.edits.plans import EditPlan
 
-    if len(changes) != 1:
-        raise ToolInputError(
-            f"changes: one field per plan ({len(changes)} given: {', '.join(changes) or 'none'});"
-            " make one plan per field"
+    if not changes:
+        raise ToolInputError("changes: name at least one field and its new value")
+    if len(changes) == 1:
+        ((name, value),) = changes.items()
+        plan = EditPlan.from_frame(selected, name, value, module=module, fields=crm.fields(module), selection=selection)
+    else:
+        # Several fields: the selection as an edited frame (ids x changed columns; lookups by X.id),
+        # its old values taken from the frame just read rather than read again.
+        meta = checks.field_map(crm.fields(module))
+        columns = {
+            (f"{name}.id" if meta.get(name, {}).get("data_type") in checks.LOOKUP_TYPES else name): value
+            for name, value in changes.items()
+        }
+        edited = pd.DataFrame(
+            {
+                "id": selected["id"].astype(str),
+                **{c: pd.Series([v] * len(selected), dtype=object) for c, v in columns.items()},
+            }
         )
-    # With several fields (EditPlan.from_edits on the reworked plans): an edited frame of ids x
-    # changed columns, e.g. selected[["id"]].assign(**changes), would lift the one-field rule here.
-    ((name, value),) = changes.items()
-    plan = EditPlan.from_frame(selected, name, value, module=module, fields=crm.fields(module), selection=selection)
+        plan = EditPlan.from_edits(crm, edited, module=module, original=selected, selection=selection)
     return plan.validate(crm)  # every new value checked against the metadata now, not at apply
 
 

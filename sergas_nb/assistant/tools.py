@@ -435,7 +435,7 @@ class Tools:
             dict[str, Any],
             Field(
                 description='Field API name -> new value for every selected record, e.g. {"Rating": "Hot"}; '
-                "null clears the field; a lookup takes the target record id. One field per plan.",
+                "null clears the field; a lookup takes the target record id. Several fields may change together.",
                 min_length=1,
             ),
         ],

@@ -9,38 +9,14 @@ import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import requests
-
 from sergas_nb import _secrets
+from sergas_nb._sdk import initialize_isolated, initializer_current, sdk_own_transport
 from sergas_nb.benchmarking.operations import COQL_PAGE, DISCRETE_PAGES_LIMIT, Workload, _batches, _pages
 from sergas_nb.errors import ZohoAPIError
 
 # ------------------------------------------------------------------------------------------
 # The seed guide's serial SDK path
 # ------------------------------------------------------------------------------------------
-
-# The SDK modules that call module-level ``requests.*``. Once a toolkit client exists in the
-# process, sergas_nb._http has put a pooled keep-alive shim there; the seed guide's code never
-# had it, so the seed path puts the real module back for the duration of its own calls.
-_SDK_HTTP_MODULES = (
-    "zohocrmsdk.src.com.zoho.crm.api.util.api_http_connector",
-    "zohocrmsdk.src.com.zoho.api.authenticator.oauth_token",
-)
-
-
-@contextlib.contextmanager
-def _sdk_plain_requests() -> Iterator[None]:
-    import importlib
-
-    modules = [importlib.import_module(m) for m in _SDK_HTTP_MODULES]
-    saved = [getattr(m, "requests", None) for m in modules]
-    try:
-        for m in modules:
-            m.requests = requests  # type: ignore[attr-defined]
-        yield
-    finally:
-        for m, old in zip(modules, saved, strict=False):
-            m.requests = old  # type: ignore[attr-defined]
 
 
 class SeedSDKPath:
@@ -77,7 +53,6 @@ class SeedSDKPath:
         from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
         from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
         from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
-        from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
         from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 
         _secrets.register(client_secret, refresh_token)
@@ -90,34 +65,19 @@ class SeedSDKPath:
             client_id=client_id, client_secret=client_secret, refresh_token=refresh_token, redirect_url=redirect_url
         )
         config = SDKConfig(auto_refresh_fields=True, pick_list_validation=True, connect_timeout=30.0, read_timeout=60.0)
-        with self._keep_previous_initializer(), _sdk_plain_requests():
-            Initializer.initialize(
+        with sdk_own_transport():  # the guide's code opens a connection per call, so does this path
+            self._initializer = initialize_isolated(
                 environment=env,
                 token=token,
                 store=FileStore(f"{self._dir}/tokens.csv"),
                 sdk_config=config,
                 resource_path=self._dir,
             )
-            self._initializer = Initializer.get_initializer()
-
-    # -- initializer juggling --------------------------------------------------------------
-    @staticmethod
-    @contextlib.contextmanager
-    def _keep_previous_initializer() -> Iterator[None]:
-        from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
-
-        prev, prev_local = Initializer.initializer, getattr(Initializer.LOCAL, "init", None)
-        try:
-            yield
-        finally:
-            Initializer.initializer, Initializer.LOCAL.init = prev, prev_local
 
     @contextlib.contextmanager
     def _active(self) -> Iterator[None]:
-        from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
-
-        with self._keep_previous_initializer(), _sdk_plain_requests():
-            Initializer.initializer, Initializer.LOCAL.init = self._initializer, None
+        """Our initializer current and the SDK's own transport, for one operation (then restored)."""
+        with initializer_current(self._initializer), sdk_own_transport():
             yield
 
     # -- helpers mirroring the guide --------------------------------------------------------

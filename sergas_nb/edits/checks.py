@@ -28,6 +28,11 @@ LOOKUP_TYPES = frozenset({"lookup", "ownerlookup", "userlookup"})
 is_missing = frames.is_missing  # None, pd.NA, NaN, NaT (not an empty list)
 
 
+def is_lookup(meta: Mapping[str, Any]) -> bool:
+    """Whether a field points at another record or a user (written by id)."""
+    return str(meta.get("data_type")) in LOOKUP_TYPES
+
+
 def to_json_value(value: Any, data_type: str | None = None) -> Any:
     """``value`` as the API's JSON would carry it for a field of ``data_type`` (None = guess)."""
     if isinstance(value, list | tuple | np.ndarray | pd.Series):

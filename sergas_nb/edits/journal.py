@@ -1,8 +1,12 @@
-"""The bulk edit journal in PostgreSQL (tables from migrations/002_create_edit_journal.sql).
+"""The bulk edit journal in PostgreSQL (migrations 002 and 004).
 
 Every write a plan makes is journaled before it is sent (status 'pending', with the value the CRM
-held just before) and completed with the per-record outcome afterwards. That gives an audit trail,
-undo (restore old_value where the write succeeded) and idempotent re-apply (skip what succeeded).
+held just before) and completed with the per-record outcome afterwards: success, error, or unknown
+(the answer was lost and the record could not be read back). That is the audit trail. It is not
+the truth about the CRM: a process killed after sending leaves 'pending' rows for applied writes.
+So apply, resume and undo read the CRM first (runs.py) and record here, in
+``edit_reconciliations``, every record where the journal's last word and the CRM disagreed; the
+journal rows left pending or unknown are then settled to what the CRM showed.
 """
 
 from __future__ import annotations
@@ -53,11 +57,23 @@ def _entries_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Entry:
-    """One journaled write, as handed to :meth:`Journal.begin`."""
+    """One journaled write, as handed to :meth:`Journal.begin` (``field``: the begin call's when None)."""
 
     record_id: str
     old_value: Any
     new_value: Any
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """A record whose journal and CRM disagreed, as handed to :meth:`Journal.reconcile`."""
+
+    record_id: str
+    field: str
+    journal_status: str | None
+    crm_state: str  # new | old | other | missing (relative to the plan: new = the plan's new value)
+    verdict: str  # applied | not_applied (an apply write) | restored | not_restored (an undo write)
 
 
 @dataclass(frozen=True)
@@ -65,7 +81,7 @@ class Outcome:
     """The result of one journaled write, as handed to :meth:`Journal.finish`."""
 
     entry_id: int
-    status: str  # 'success' | 'error'
+    status: str  # 'success' | 'error' | 'unknown'
     code: str | None
     message: str | None
 
@@ -108,13 +124,22 @@ class Journal:
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
-    def save_plan(self, plan_id: str, module: str, field: str, selection: str, rule: str, planned: int) -> None:
+    def save_plan(
+        self,
+        plan_id: str,
+        module: str,
+        field: str,
+        selection: str,
+        rule: str,
+        planned: int,
+        fields: Sequence[str] | None = None,
+    ) -> None:
         """Record the plan once (a rebuilt identical plan has the same id and keeps its first row)."""
         with self._connect() as conn:
             conn.execute(
-                "INSERT INTO edit_plans (plan_id, module, field, selection, rule, planned)"
-                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (plan_id) DO NOTHING",
-                (plan_id, module, field, selection, rule, planned),
+                "INSERT INTO edit_plans (plan_id, module, field, selection, rule, planned, fields)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (plan_id) DO NOTHING",
+                (plan_id, module, field, selection, rule, planned, list(fields or field.split("+"))),
             )
 
     def plan(self, plan_id: str) -> dict[str, Any] | None:
@@ -145,7 +170,7 @@ class Journal:
                 "INSERT INTO edit_journal (plan_id, action, module, record_id, field, old_value, new_value)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING entry_id",
                 [
-                    (plan_id, action, module, e.record_id, field, Jsonb(e.old_value), Jsonb(e.new_value))
+                    (plan_id, action, module, e.record_id, e.field or field, Jsonb(e.old_value), Jsonb(e.new_value))
                     for e in entries
                 ],
                 returning=True,
@@ -181,17 +206,70 @@ class Journal:
             ).fetchall()
         return _entries_frame(rows)
 
-    def mark_undone(self, plan_id: str, record_ids: Iterable[str]) -> None:
-        """Flag the plan's successful apply entries of these records as restored."""
+    def touched(self, plan_id: str, action: str = "apply") -> pd.DataFrame:
+        """The latest ``action`` entry per (record, field) of the plan, whatever its status: every
+        record the plan may have written (a 'pending' or 'unknown' write may have been applied)."""
+        with self._connect() as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+            rows = cur.execute(
+                "SELECT DISTINCT ON (record_id, field) * FROM edit_journal WHERE plan_id = %s AND action = %s"
+                " ORDER BY record_id, field, entry_id DESC",
+                (plan_id, action),
+            ).fetchall()
+        return _entries_frame(rows)
+
+    def mark_undone(self, plan_id: str, record_ids: Iterable[str], field: str | None = None) -> None:
+        """Flag the plan's apply entries of these records (of one field, or all) as restored."""
         ids = list(record_ids)
         if not ids:
             return
         with self._connect() as conn:
             conn.execute(
                 "UPDATE edit_journal SET undone_at = now() WHERE plan_id = %s AND action = 'apply'"
-                " AND status = 'success' AND undone_at IS NULL AND record_id = ANY(%s)",
-                (plan_id, ids),
+                " AND undone_at IS NULL AND record_id = ANY(%s) AND (%s::text IS NULL OR field = %s)",
+                (plan_id, ids, field, field),
             )
+
+    def reconcile(self, plan_id: str, action: str, rows: Sequence[Reconciled]) -> None:
+        """Record where the journal and the CRM disagreed, and settle the journal's open rows to
+        what the CRM showed (code RECONCILED): a write it holds becomes 'success' (even from
+        'error': a lost answer), one it does not hold turns 'pending'/'unknown' into 'error'."""
+        if not rows:
+            return
+        settle = []
+        for r in rows:
+            written = r.verdict in ("applied", "restored")  # the CRM holds what that write sent
+            settle.append(
+                (
+                    "success" if written else "error",
+                    "RECONCILED",
+                    f"reconciled before {action}: the CRM {'held' if written else 'did not hold'} this value",
+                    plan_id,
+                    "apply" if r.verdict in ("applied", "not_applied") else "undo",
+                    r.record_id,
+                    r.field,
+                    ["pending", "unknown", "error"] if written else ["pending", "unknown"],
+                )
+            )
+        with self._connect() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO edit_reconciliations (plan_id, action, record_id, field, journal_status, crm_state,"
+                " verdict) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [(plan_id, action, r.record_id, r.field, r.journal_status, r.crm_state, r.verdict) for r in rows],
+            )
+            cur.executemany(
+                "UPDATE edit_journal SET status = %s, code = %s, message = %s, applied_at = coalesce(applied_at, now())"
+                " WHERE plan_id = %s AND action = %s AND record_id = %s AND field = %s AND status = ANY(%s)",
+                settle,
+            )
+
+    def reconciliations(self, plan_id: str) -> pd.DataFrame:
+        """What reconciliation found for a plan, oldest first."""
+        with self._connect() as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+            rows = cur.execute(
+                "SELECT * FROM edit_reconciliations WHERE plan_id = %s ORDER BY reconciliation_id", (plan_id,)
+            ).fetchall()
+        cols = ["reconciliation_id", "plan_id", "action", "record_id", "field", "journal_status", "crm_state"]
+        return pd.DataFrame(rows, columns=[*cols, "verdict", "reconciled_at"])
 
     def entries(self, plan_id: str | None = None) -> pd.DataFrame:
         """Journal rows (of one plan, or all), oldest first."""

@@ -1,11 +1,15 @@
 """Safe bulk edits: plan → diff → validate → apply in journaled batches → undo.
 
     plan = EditPlan.build(client, "Rating", "Active", criteria="(Industry:equals:Technology)")
+    plan = EditPlan.from_edits(client, edited[["id", "Rating", "Account_Status"]])  # several fields
     plan.diff(); plan.summary(); plan.validate(client)
-    result = plan.apply(client, journal=database_url)        # ApplyResult, one row per record
+    result = plan.apply(client, journal=database_url)        # ApplyResult, one row per record and field
     undo(client, plan.plan_id, journal=database_url)
 
-Plan ids are ``<Module>-<Field>-<12 hex of a content hash>`` over the (id, old, new) rows. Why a
+This module builds plans; runs.py applies and undoes them, reconciling with the CRM first.
+
+Plan ids are ``<Module>-<Field>-<12 hex of a content hash>`` over the (id, old, new) rows (fields
+joined by "+" for a plan over several fields). Why a
 content hash rather than a random uuid: rerunning the same notebook cell against the same CRM state
 rebuilds the *same* plan id, so the journal groups the runs and a re-apply finds what already
 succeeded instead of starting a second, unrelated plan; the module and field prefix keeps ids
@@ -17,22 +21,25 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from sergas_nb.config import load_settings
+from sergas_nb import frames
 from sergas_nb.edits import checks
-from sergas_nb.edits.journal import Entry, Journal, Outcome
-from sergas_nb.errors import Problem, ZohoError, ZohoValidationError
+from sergas_nb.edits.journal import Journal
+from sergas_nb.errors import Problem, ZohoValidationError
+
+if TYPE_CHECKING:
+    from sergas_nb.client import ZohoClient
 
 MAX_BATCH = 100  # Zoho's limit for one update call
-COQL_IN_LIMIT = 50  # values in one COQL "in (...)"
 PLAN_COLUMNS = ["id", "field", "old", "new"]
 RESULT_COLUMNS = ["id", "field", "old", "new", "status", "code", "message"]
+_SUBKEYS = ("name", "email")  # X.name / X.email columns of a lookup describe it; X.id is written
 NewValue = Any  # a constant, or a Callable[[pd.Series], Any] computed per selected row
 OnConflict = Literal["skip", "overwrite"]
 
@@ -120,12 +127,15 @@ def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
 
 
 def _plan_id(module: str, field: str, rows: pd.DataFrame) -> str:
+    records = rows.to_dict("records")
+    if "+" in field:  # several rows per id: order by (id, field)
+        content = [
+            [r["id"], r["field"], r["old"], r["new"]] for r in sorted(records, key=lambda r: (r["id"], r["field"]))
+        ]
+    else:  # one row per id (unchanged since one-field plans, so their ids stay the same)
+        content = [[r["id"], r["old"], r["new"]] for r in sorted(records, key=lambda r: r["id"])]
     body = json.dumps(
-        {
-            "module": module,
-            "field": field,
-            "rows": sorted([r["id"], r["old"], r["new"]] for r in rows.to_dict("records")),
-        },
+        {"module": module, "field": field, "rows": content},
         sort_keys=True,
         default=str,
     )
@@ -151,19 +161,27 @@ def _column_of(frame: pd.DataFrame, field: str) -> pd.Series:
 
 @dataclass
 class EditPlan:
-    """Which records get which new value for one field; built before anything is sent."""
+    """Which records get which new value, for one field or several; built before anything is sent."""
 
     module: str
-    field: str
+    field: str  # the field, or several joined by "+"
     rows: pd.DataFrame  # id, field, old, new (JSON-native values), only rows where old != new
     selected: int
     selection: str = "DataFrame"
     rule: str = ""
-    data_type: str | None = None
+    data_type: str | None = None  # of a one-field plan
+    data_types: dict[str, str | None] = dc_field(default_factory=dict)
     plan_id: str = dc_field(init=False)
 
     def __post_init__(self) -> None:
         self.plan_id = _plan_id(self.module, self.field, self.rows)
+        if not self.data_types and "+" not in self.field:
+            self.data_types = {self.field: self.data_type}
+
+    @property
+    def fields(self) -> list[str]:
+        """The fields this plan edits."""
+        return self.field.split("+")
 
     # -- building
     @classmethod
@@ -225,9 +243,66 @@ class EditPlan:
         )
 
     @classmethod
+    def from_edits(
+        cls,
+        client: ZohoClient,
+        edited: pd.DataFrame,
+        *,
+        module: str = "Accounts",
+        original: pd.DataFrame | None = None,
+        selection: str | None = None,
+    ) -> EditPlan:
+        """Plan from an edited DataFrame: an ``id`` column and the columns to set (lookups as
+        ``X.id``; ``X.name``/``X.email`` are ignored). Old values come from ``original`` (the frame
+        before editing) or, without it, from the CRM now. Every changed cell becomes a plan row;
+        the same diff, validation, journal, reconciliation and undo then apply per field."""
+        if not isinstance(edited, pd.DataFrame):
+            raise ZohoValidationError(
+                [Problem(None, f"give the edited records as a DataFrame, not {type(edited).__name__}")]
+            )
+        meta = checks.field_map(client.fields(module))
+        fields = _edited_fields(edited, meta)
+        ids = _edited_ids(edited)
+        data_types = {f: meta[f].get("data_type") for f in fields}
+        if original is not None:
+            before = _values_from_frame(original, ids, fields, data_types, "original")
+        else:
+            from sergas_nb._writes import values_by_id
+
+            before = values_by_id(client, module, ids, fields)
+            gone = [i for i in ids if i not in before]
+            if gone:
+                raise ZohoValidationError([Problem("id", f"no such {module} record", row=i) for i in gone])
+        after = _values_from_frame(edited, ids, fields, data_types, "edited")
+        problems: list[Problem] = []
+        rows = []
+        for rid in ids:
+            for f in fields:
+                old, new = before[rid].get(f), after[rid][f]
+                if checks.same_value(old, new):
+                    continue
+                if frames.is_read_only(meta[f]):
+                    problems.append(Problem(f, "read-only field cannot be edited", row=rid, value=new))
+                    continue
+                rows.append({"id": rid, "field": f, "old": old, "new": new})
+        if problems:
+            raise ZohoValidationError(problems)
+        changed = [f for f in fields if any(r["field"] == f for r in rows)] or fields
+        return cls(
+            module=module,
+            field="+".join(changed),
+            rows=_frame(rows, PLAN_COLUMNS),
+            selected=len(edited),
+            selection=selection or f"edited DataFrame of {len(edited)} rows",
+            rule=f"edited values of {', '.join(changed)}",
+            data_type=data_types[changed[0]] if len(changed) == 1 else None,
+            data_types={f: data_types[f] for f in changed},
+        )
+
+    @classmethod
     def build(
         cls,
-        client: Any,
+        client: ZohoClient,
         field: str,
         new: NewValue,
         *,
@@ -264,17 +339,28 @@ class EditPlan:
         """One row per record that will change: id, field, old, new."""
         return self.rows.copy()
 
+    @property
+    def records_to_change(self) -> int:
+        return int(self.rows["id"].nunique())
+
     def summary(self) -> dict[str, Any]:
-        """Counts: selected, to change, unchanged (old == new, skipped), and records per new value."""
-        by_new = self.rows["new"].map(lambda v: json.dumps(v, default=str) if not isinstance(v, str) else v)
+        """Counts: selected, to change, unchanged (old == new, skipped), and records per new value
+        (per field, ``field=value``, in a plan over several fields)."""
+        many = len(self.fields) > 1
+        by_new = [
+            (f"{f}=" if many else "") + (v if isinstance(v, str) else json.dumps(v, default=str))
+            for f, v in zip(self.rows["field"], self.rows["new"], strict=True)
+        ]
         return {
             "plan_id": self.plan_id,
             "module": self.module,
             "field": self.field,
+            "fields": self.fields,
             "selected": self.selected,
             "to_change": self.to_change,
-            "unchanged": self.selected - self.to_change,
-            "by_new_value": {str(k): int(v) for k, v in by_new.value_counts().items()},
+            "records_to_change": self.records_to_change,
+            "unchanged": self.selected - self.records_to_change,
+            "by_new_value": {str(k): int(v) for k, v in pd.Series(by_new, dtype=object).value_counts().items()},
         }
 
     def __repr__(self) -> str:
@@ -285,30 +371,39 @@ class EditPlan:
 
     # -- checking and sending
     def validate(self, client_or_fields: Any) -> EditPlan:
-        """Check every new value against the field's metadata; raise ZohoValidationError, send nothing."""
+        """Check every new value against each field's metadata; raise ZohoValidationError, send nothing."""
         fields = checks.field_map(
             client_or_fields.fields(self.module) if hasattr(client_or_fields, "fields") else client_or_fields
         )
-        problems = checks.field_problems(self.module, self.field, fields)
-        if not problems:
-            self.data_type = self.data_type or str(fields[self.field].get("data_type"))
-            pairs = list(zip(self.rows["id"].astype(str), self.rows["new"], strict=True))
-            problems = checks.value_problems(self.field, fields[self.field], pairs)
+        problems: list[Problem] = []
+        for name in self.fields:
+            field_problems = checks.field_problems(self.module, name, fields)
+            if field_problems:
+                problems += field_problems
+                continue
+            self.data_types[name] = self.data_types.get(name) or str(fields[name].get("data_type"))
+            mine = self.rows[self.rows["field"] == name]
+            pairs = list(zip(mine["id"].astype(str), mine["new"], strict=True))
+            problems += checks.value_problems(name, fields[name], pairs)
+        if len(self.fields) == 1:
+            self.data_type = self.data_types.get(self.field)
         if problems:
             raise ZohoValidationError(problems)
         return self
 
     def apply(
         self,
-        client: Any,
+        client: ZohoClient,
         *,
         journal: Journal | str | None = None,
         batch_size: int = MAX_BATCH,
         progress: bool | Callable[[int, int], None] = True,
         on_conflict: OnConflict = "skip",
     ) -> ApplyResult:
-        """Send the plan; see :func:`apply`."""
-        return apply(self, client, journal=journal, batch_size=batch_size, progress=progress, on_conflict=on_conflict)
+        """Send the plan; see :func:`sergas_nb.edits.runs.apply`."""
+        from sergas_nb.edits.runs import apply
+
+        return apply(client, self, journal=journal, batch_size=batch_size, progress=progress, on_conflict=on_conflict)
 
 
 def _coql_module(query: str) -> str:
@@ -321,13 +416,14 @@ def _coql_module(query: str) -> str:
 # --------------------------------------------------------------------------------------- results
 @dataclass
 class ApplyResult:
-    """Every record's outcome of an apply or undo: status success | error | skipped, with Zoho's code."""
+    """Every record's outcome of an apply or undo, per field: status success | error | skipped |
+    unknown (the answer was lost and the record could not be read back), with Zoho's code."""
 
     plan_id: str
     action: str
     records: pd.DataFrame
     sent: int = 0  # records actually sent to the CRM (0 on an idempotent re-apply)
-    stopped: str | None = None  # why the run stopped early (a whole batch failed), if it did
+    stopped: str | None = None  # why the run stopped early, if it did (transient failures never stop it)
 
     def _count(self, status: str) -> int:
         return int((self.records["status"] == status).sum())
@@ -348,6 +444,10 @@ class ApplyResult:
     def skipped(self) -> int:
         return self._count("skipped")
 
+    @property
+    def unknown(self) -> int:
+        return self._count("unknown")
+
     def summary(self) -> dict[str, Any]:
         return {
             "plan_id": self.plan_id,
@@ -357,6 +457,7 @@ class ApplyResult:
             "succeeded": self.succeeded,
             "failed": self.failed,
             "skipped": self.skipped,
+            "unknown": self.unknown,
             "stopped": self.stopped,
         }
 
@@ -370,301 +471,79 @@ class ApplyResult:
         )
 
 
-# -------------------------------------------------------------------------------------- progress
-def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
-
-
-class _Progress:
-    """An ipywidgets IntProgress in a notebook, a callback(done, total) if given, else silent."""
-
-    def __init__(self, progress: bool | Callable[[int, int], None], total: int, label: str) -> None:
-        self.total, self.done = total, 0
-        self.callback = progress if callable(progress) else None
-        self.bar = None
-        if progress is True and _in_notebook() and total:
-            import ipywidgets
-            from IPython.display import display
-
-            self.bar = ipywidgets.IntProgress(value=0, min=0, max=total, description=label)
-            self.text = ipywidgets.Label(f"0 / {total}")
-            display(ipywidgets.HBox([self.bar, self.text]))
-
-    def advance(self, n: int) -> None:
-        if not n:
-            return
-        self.done += n
-        if self.bar is not None:
-            self.bar.value = self.done
-            self.text.value = f"{self.done} / {self.total}"
-        if self.callback is not None:
-            self.callback(self.done, self.total)
-
-
-# ----------------------------------------------------------------------------------------- client
-_MISSING = object()
-_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-
-
-def current_values(
-    client: Any, module: str, field: str, ids: Sequence[str], data_type: str | None = None
-) -> dict[str, Any]:
-    """What the CRM holds now for ``field`` of these records (deleted records are absent)."""
-    bad = [x for x in (module, field) if not _NAME_RE.match(x)] + [i for i in ids if not str(i).isdigit()]
-    if bad:  # names and ids go into a COQL string: refuse anything that is not one
-        raise ValueError(f"not a module/field name or record id: {bad[:5]}")
-    out: dict[str, Any] = {}
-    for start in range(0, len(ids), COQL_IN_LIMIT):
-        chunk = ids[start : start + COQL_IN_LIMIT]
-        quoted = ", ".join(f"'{i}'" for i in chunk)
-        frame = client.coql(f"select {field} from {module} where id in ({quoted}) limit {len(chunk)}")
-        if not len(frame):
+# ------------------------------------------------------------------------------ edited frames
+def _edited_fields(edited: pd.DataFrame, meta: dict[str, dict[str, Any]]) -> list[str]:
+    """The fields an edited frame sets (X.id columns name lookup X), or the problems with its columns."""
+    problems: list[Problem] = []
+    dupes = sorted({str(c) for c in edited.columns[edited.columns.duplicated()]})
+    problems += [Problem(c, "duplicate column name") for c in dupes]
+    if "id" not in edited.columns:
+        problems.append(Problem("id", "the edited frame has no 'id' column"))
+    fields: list[str] = []
+    for col in dict.fromkeys(str(c) for c in edited.columns):
+        if col == "id":
             continue
-        column = _column_of(frame, field)
-        for record_id, value in zip(frame["id"].astype(str), column, strict=True):
-            out[record_id] = checks.to_json_value(value, data_type)
+        base, _, sub = col.partition(".")
+        if sub and base in meta and checks.is_lookup(meta[base]):
+            if sub in _SUBKEYS:
+                continue  # a view of the looked-up record, not written
+            if sub != "id":
+                problems.append(Problem(col, "unknown field"))
+                continue
+        elif col not in meta:
+            problems.append(Problem(col, "unknown field"))
+            continue
+        if base in fields:
+            problems.append(Problem(col, f"given twice (as {base} and {base}.id)"))
+            continue
+        fields.append(base)
+    if not fields and not problems:
+        problems.append(Problem(None, "the edited frame has no column to change besides 'id'"))
+    if problems:
+        raise ZohoValidationError(problems)
+    return fields
+
+
+def _edited_ids(edited: pd.DataFrame) -> list[str]:
+    problems: list[Problem] = []
+    ids: list[str] = []
+    seen: dict[str, Any] = {}
+    for label, value in edited["id"].items():
+        try:
+            rid = frames._check_id(value)
+        except frames._Bad as bad:
+            problems.append(Problem("id", str(bad), row=label, value=None if checks.is_missing(value) else value))
+            continue
+        if rid in seen:
+            problems.append(Problem("id", f"duplicate id (also in row {seen[rid]})", row=label, value=rid))
+            continue
+        seen[rid] = label
+        ids.append(rid)
+    if problems:
+        raise ZohoValidationError(problems)
+    return ids
+
+
+def _values_from_frame(
+    frame: pd.DataFrame, ids: list[str], fields: list[str], data_types: dict[str, Any], name: str
+) -> dict[str, dict[str, Any]]:
+    """{id: {field: JSON-native value}} of a frame (``X.id`` columns for lookups)."""
+    if not isinstance(frame, pd.DataFrame) or "id" not in frame.columns:
+        raise ZohoValidationError([Problem("id", f"the {name} frame needs an 'id' column")])
+    if frame.columns.duplicated().any():
+        raise ZohoValidationError([Problem(None, f"the {name} frame has duplicate column names")])
+    by_id = frame.assign(id=frame["id"].astype(str)).drop_duplicates("id").set_index("id")
+    missing = [i for i in ids if i not in by_id.index]
+    absent = [f for f in fields if f not in by_id.columns and f"{f}.id" not in by_id.columns]
+    problems = [Problem("id", f"not in the {name} frame", row=i) for i in missing]
+    problems += [Problem(f, f"no column for this field in the {name} frame") for f in absent]
+    if problems:
+        raise ZohoValidationError(problems)
+    out: dict[str, dict[str, Any]] = {}
+    columns = {f: _column_of(by_id, f) for f in fields}
+    for rid in ids:
+        out[rid] = {f: checks.to_json_value(columns[f].loc[rid], data_types.get(f)) for f in fields}
     return out
-
-
-def _send(
-    client: Any, module: str, field: str, rows: Sequence[Mapping[str, Any]], data_type: str | None
-) -> list[tuple[str, str | None, str | None]]:
-    """Update one batch; (status, code, message) per row in order."""
-
-    def wire(value: Any) -> Any:  # the client writes lookups from their id
-        return value["id"] if data_type in checks.LOOKUP_TYPES and isinstance(value, dict) else value
-
-    result = client.update(module, [{"id": r["id"], field: wire(r["new"])} for r in rows])
-    outcomes = result.records
-    by_id = {str(o["id"]): o for o in outcomes.to_dict("records") if not checks.is_missing(o.get("id"))}
-    ordered = (
-        outcomes.to_dict("records")
-        if len(outcomes) == len(rows) and [str(x) for x in outcomes["id"]] == [r["id"] for r in rows]
-        else None
-    )
-    out: list[tuple[str, str | None, str | None]] = []
-    for pos, r in enumerate(rows):
-        o = ordered[pos] if ordered is not None else by_id.get(r["id"])
-        if o is None and len(outcomes) == len(rows):
-            o = outcomes.iloc[pos].to_dict()  # failures may come back without the id, in input order
-        if o is None:
-            out.append(("error", "NO_RESULT", "the CRM returned no outcome for this record"))
-            continue
-        status = "success" if str(o.get("status", "")).lower() == "success" else "error"
-        code = None if checks.is_missing(o.get("code")) else str(o.get("code"))
-        message = None if checks.is_missing(o.get("message")) else str(o.get("message"))
-        out.append((status, code, message))
-    return out
-
-
-def _journal(journal: Journal | str | None, client: Any) -> Journal:
-    if isinstance(journal, Journal):
-        return journal
-    if isinstance(journal, str):
-        return Journal(journal)
-    return Journal(_database_url(client))
-
-
-def _database_url(client: Any) -> str:
-    """The client's configured database, else DATABASE_URL / DATABASE_HOST... (ZohoConfigError if none)."""
-    settings = getattr(client, "settings", None)
-    if settings is not None and (getattr(settings, "database_url", None) or getattr(settings, "database_host", None)):
-        return settings.database_dsn()
-    return load_settings(require=("database",)).database_dsn()
-
-
-# ------------------------------------------------------------------------------------ apply/undo
-def _run(
-    client: Any,
-    journal: Journal,
-    *,
-    plan_id: str,
-    action: str,
-    module: str,
-    field: str,
-    data_type: str | None,
-    rows: list[dict[str, Any]],
-    preset: list[dict[str, Any]],
-    batch_size: int,
-    progress: bool | Callable[[int, int], None],
-    decide: Callable[[dict[str, Any], Any], tuple[str, str] | None],
-) -> ApplyResult:
-    """Shared batch loop: per batch read current values, decide, journal, send, record outcomes.
-
-    ``rows`` carry id/old/new; ``decide(row, current)`` returns (code, message) to skip a row or None
-    to send it. ``preset`` are outcomes decided before the loop (e.g. already applied).
-    """
-    if not 1 <= batch_size <= MAX_BATCH:
-        raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
-    results = list(preset)
-    bar = _Progress(progress, len(rows) + len(preset), action)
-    bar.advance(len(preset))
-    sent, stopped = 0, None
-    for start in range(0, len(rows), batch_size):
-        batch = rows[start : start + batch_size]
-        if stopped:
-            results += [{**r, "status": "skipped", "code": "NOT_SENT", "message": stopped} for r in batch]
-            bar.advance(len(batch))
-            continue
-        now = current_values(client, module, field, [r["id"] for r in batch], data_type)
-        to_send = []
-        for r in batch:
-            current = now.get(r["id"], _MISSING)
-            skip = decide(r, current)
-            if skip is not None:
-                results.append({**r, "status": "skipped", "code": skip[0], "message": skip[1]})
-            else:
-                # journal what the CRM holds right now (falls back to the plan's view if unreadable)
-                to_send.append({**r, "before": r["old"] if current is _MISSING else current})
-        entry_ids = journal.begin(
-            plan_id, action, module, field, [Entry(r["id"], r["before"], r["new"]) for r in to_send]
-        )
-        if to_send:
-            try:
-                outcomes = _send(client, module, field, to_send, data_type)
-            except ZohoValidationError:
-                journal.finish(Outcome(e, "error", "NOT_SENT", "rejected by client-side validation") for e in entry_ids)
-                raise
-            except ZohoError as exc:  # the whole batch failed (rate limit, transport, ...): stop here
-                code = getattr(exc, "code", None) or type(exc).__name__
-                outcomes = [("error", code, str(exc))] * len(to_send)
-                stopped = f"stopped after a failed batch: {exc}"
-            sent += len(to_send)
-            journal.finish(Outcome(e, *o) for e, o in zip(entry_ids, outcomes, strict=True))
-            for r, (status, code, message) in zip(to_send, outcomes, strict=True):
-                results.append(
-                    {
-                        "id": r["id"],
-                        "field": field,
-                        "old": r["before"],
-                        "new": r["new"],
-                        "status": status,
-                        "code": code,
-                        "message": message,
-                    }
-                )
-        bar.advance(len(batch))
-    return ApplyResult(
-        plan_id=plan_id, action=action, records=_frame(results, RESULT_COLUMNS), sent=sent, stopped=stopped
-    )
-
-
-def apply(
-    plan: EditPlan,
-    client: Any,
-    *,
-    journal: Journal | str | None = None,
-    batch_size: int = MAX_BATCH,
-    progress: bool | Callable[[int, int], None] = True,
-    on_conflict: OnConflict = "skip",
-) -> ApplyResult:
-    """Validate, then send the plan in batches, journaling before-values before each batch.
-
-    Idempotent: records the journal shows as applied under this plan id (and not undone), and
-    records the CRM already holds at the new value, are skipped, not sent. A record whose CRM
-    value changed since the plan was built is skipped (CHANGED_SINCE_PLAN) unless
-    ``on_conflict="overwrite"``. ``progress``: True = a progress bar in notebooks, or a callback.
-    """
-    plan.validate(client)
-    j = _journal(journal, client)
-    with j.lock(plan.plan_id):
-        j.save_plan(plan.plan_id, plan.module, plan.field, plan.selection, plan.rule, plan.to_change)
-        done = set(j.applied(plan.plan_id)["record_id"])
-        rows = [dict(r) for r in plan.rows.to_dict("records")]
-        preset = [
-            {**r, "status": "skipped", "code": "ALREADY_APPLIED", "message": "applied under this plan id before"}
-            for r in rows
-            if r["id"] in done
-        ]
-        todo = [r for r in rows if r["id"] not in done]
-
-        def decide(r: dict[str, Any], current: Any) -> tuple[str, str] | None:
-            if current is _MISSING:
-                return None  # unreadable or deleted: the CRM gives the per-record verdict
-            if checks.same_value(current, r["new"]):
-                return ("ALREADY_AT_NEW_VALUE", "the CRM already holds the new value")
-            if not checks.same_value(current, r["old"]) and on_conflict == "skip":
-                return ("CHANGED_SINCE_PLAN", f"the CRM now holds {current!r}, the plan expected {r['old']!r}")
-            return None
-
-        return _run(
-            client,
-            j,
-            plan_id=plan.plan_id,
-            action="apply",
-            module=plan.module,
-            field=plan.field,
-            data_type=plan.data_type,
-            rows=todo,
-            preset=preset,
-            batch_size=batch_size,
-            progress=progress,
-            decide=decide,
-        )
-
-
-def undo(
-    client: Any,
-    plan_id: str,
-    *,
-    journal: Journal | str | None = None,
-    batch_size: int = MAX_BATCH,
-    progress: bool | Callable[[int, int], None] = True,
-    on_conflict: OnConflict = "skip",
-) -> ApplyResult:
-    """Restore the before-values of every record the plan changed successfully (journaled as 'undo').
-
-    A record changed again since the apply is skipped (CHANGED_SINCE_APPLY) unless
-    ``on_conflict="overwrite"``; one already back at its old value is just marked undone.
-    Undoing twice sends nothing the second time.
-    """
-    j = _journal(journal, client)
-    with j.lock(plan_id):
-        plan = j.plan(plan_id)
-        if plan is None:
-            raise ZohoError(f"no plan {plan_id} in the journal", {"plan_id": plan_id})
-        applied = j.applied(plan_id)
-        module, field = plan["module"], plan["field"]
-        data_type = checks.field_map(client.fields(module)).get(field, {}).get("data_type")
-        # undo sends each record's journaled old value back: "old" is now the applied value.
-        rows = [
-            {"id": r["record_id"], "field": field, "old": r["new_value"], "new": r["old_value"]}
-            for r in applied.to_dict("records")
-        ]
-        restored_already: list[str] = []
-
-        def decide(r: dict[str, Any], current: Any) -> tuple[str, str] | None:
-            if current is _MISSING:
-                return None
-            if checks.same_value(current, r["new"]):
-                restored_already.append(r["id"])
-                return ("ALREADY_AT_OLD_VALUE", "the CRM already holds the value from before the plan")
-            if not checks.same_value(current, r["old"]) and on_conflict == "skip":
-                return ("CHANGED_SINCE_APPLY", f"the CRM now holds {current!r}, not the applied {r['old']!r}")
-            return None
-
-        result = _run(
-            client,
-            j,
-            plan_id=plan_id,
-            action="undo",
-            module=module,
-            field=field,
-            data_type=data_type,
-            rows=rows,
-            preset=[],
-            batch_size=batch_size,
-            progress=progress,
-            decide=decide,
-        )
-        ok = result.records.loc[result.records["status"] == "success", "id"].tolist()
-        j.mark_undone(plan_id, [*ok, *restored_already])
-        return result
 
 
 def journal_entries(journal: Journal | str, plan_id: str | None = None) -> pd.DataFrame:
@@ -672,7 +551,19 @@ def journal_entries(journal: Journal | str, plan_id: str | None = None) -> pd.Da
     return (journal if isinstance(journal, Journal) else Journal(journal)).entries(plan_id)
 
 
-__all__ = [
+_FROM_RUNS = ("apply", "undo", "current_values")
+
+
+def __getattr__(name: str) -> Any:
+    """apply / undo / current_values live in runs.py (which imports this module): re-exported lazily."""
+    if name in _FROM_RUNS:
+        from sergas_nb.edits import runs
+
+        return getattr(runs, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [  # noqa: F822  (apply, undo, current_values come from __getattr__)
     "EditPlan",
     "ApplyResult",
     "Rule",

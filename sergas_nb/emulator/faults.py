@@ -5,6 +5,10 @@ Kinds: ``status`` (any HTTP status with Zoho's JSON envelope or an HTML page, li
 ``429``, ``reset`` (the TCP connection is aborted: the client sees a connection reset), ``stall``
 (sleep, then answer normally), ``malformed`` (200 with truncated JSON).
 
+``after=True`` fires the fault *after* the request was handled: the write is applied, then its
+answer is lost (reset, an HTML 502, a malformed 200) or delayed past the client's timeout
+(stall). That is the case a client must not mistake for "not applied".
+
 The connection reset needs the transport, which ASGI hides: ``transport_protocol`` subclasses
 uvicorn's HTTP protocol to publish the transport in a context variable that the request task inherits
 (asyncio copies the context when the protocol creates the task inside ``data_received``).
@@ -42,6 +46,7 @@ class Fault:
     code: str | None = None
     message: str | None = None
     seconds: float = 5.0
+    after: bool = False  # apply the request first, then fail its answer
     fired: int = 0
     _regex: re.Pattern[str] = field(init=False, repr=False)
 
@@ -67,6 +72,7 @@ class Fault:
             "status": self.status,
             "body": self.body,
             "seconds": self.seconds,
+            "after": self.after,
             "fired": self.fired,
         }
 
@@ -174,6 +180,9 @@ class FaultMiddleware:
         if fault is None:
             await self.app(scope, receive, send)
             return
+        if fault.after:
+            await self._after(fault, scope, receive, send)
+            return
         if fault.kind == "stall":
             await asyncio.sleep(fault.seconds)
             await self.app(scope, receive, send)
@@ -189,10 +198,53 @@ class FaultMiddleware:
                         return
                 return
             fault = Fault("status", status=500)  # no transport (other server): degrade to a 500
-        status, headers, body = _fault_response(fault)
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await _send_fault(fault, send)
+
+    async def _after(self, fault: Fault, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Let the app handle (and apply) the request, holding its answer back; then fail it."""
+        held: list[dict[str, Any]] = []
+
+        async def hold(message: dict[str, Any]) -> None:
+            held.append(message)
+
+        await self.app(scope, receive, hold)
+        if fault.kind == "stall":  # applied; the answer comes too late for the client's timeout
+            if await _disconnected_within(receive, fault.seconds):
+                return  # the client gave up (or was killed): nobody to answer
+            for message in held:
+                await send(message)
+            return
+        if fault.kind == "reset":
+            transport = CURRENT_TRANSPORT.get()
+            if transport is not None:
+                transport.abort()
+                for _ in range(50):  # as above: let uvicorn see the loss before it answers for us
+                    if (await receive())["type"] == "http.disconnect":
+                        return
+                return
+            fault = Fault("status", status=502, body="html")
+        await _send_fault(fault, send)
+
+
+async def _disconnected_within(receive: Any, seconds: float) -> bool:
+    """Wait ``seconds`` for the client to hang up; True when it did."""
+
+    async def hang_up() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    try:
+        await asyncio.wait_for(hang_up(), timeout=seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def _send_fault(fault: Fault, send: Any) -> None:
+    status, headers, body = _fault_response(fault)
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def transport_protocol(base: type) -> type:

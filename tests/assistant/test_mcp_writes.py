@@ -91,9 +91,10 @@ def test_plan_edit_by_ids_and_bad_plans_are_tool_errors(writer, crm, database_ur
     read_only = writer.error("plan_edit", {"module": "Accounts", "ids": ids, "changes": {"Created_Time": "x"}})
     assert "Created_Time" in read_only
     assert "where or ids" in writer.error("plan_edit", {"module": "Accounts", "changes": {"Rating": "Hot"}})
-    assert "one field per plan" in writer.error(
-        "plan_edit", {"module": "Accounts", "ids": ids, "changes": {"Rating": "Hot", "Health_Score": 1}}
+    two_bad = writer.error(
+        "plan_edit", {"module": "Accounts", "ids": ids, "changes": {"Rating": "Nope", "Health_Score": 1}}
     )
+    assert "Rating" in two_bad and "Nope" in two_bad
     missing = writer.error("plan_edit", {"module": "Accounts", "ids": [*ids, "1234567"], "changes": {"Rating": "Hot"}})
     assert "1234567" in missing and "no such record" in missing
     assert "no plan" in writer.error("apply_plan", {"plan_id": "Accounts-Rating-000000000000"})
@@ -101,6 +102,27 @@ def test_plan_edit_by_ids_and_bad_plans_are_tool_errors(writer, crm, database_ur
     # nothing of the refused plans reached the CRM or the journal
     assert fresh_emulator.control.requests_to("/crm/v8/Accounts", "PUT") == 0
     assert Journal(database_url).entries().empty
+
+
+def test_a_plan_over_two_fields_applies_and_undoes_both(writer, crm, database_url, fresh_emulator):
+    before = crm.records("Accounts", fields=["Rating", "Health_Score"], limit=5)
+    ids = list(before["id"])
+    changes = {"Rating": "Acquired", "Health_Score": 7}
+    plan = writer.ok("plan_edit", {"module": "Accounts", "ids": ids, "changes": changes})
+    assert {d["field"] for d in plan["diff_sample"]} == {"Rating", "Health_Score"}
+    assert fresh_emulator.control.requests_to("/crm/v8/Accounts", "PUT") == 0
+
+    applied = writer.ok("apply_plan", {"plan_id": plan["plan_id"]})
+    assert applied["failed"] == 0
+    now = crm.records_by_ids("Accounts", ids, ["Rating", "Health_Score"])
+    assert set(now["Rating"].astype(str)) == {"Acquired"} and set(now["Health_Score"].astype(int)) == {7}
+
+    undone = writer.ok("undo_plan", {"plan_id": plan["plan_id"]})
+    assert undone["failed"] == 0
+    back = crm.records_by_ids("Accounts", ids, ["Rating", "Health_Score"]).set_index("id")
+    expected = before.set_index("id").loc[back.index]
+    assert back["Rating"].astype(str).tolist() == expected["Rating"].astype(str).tolist()
+    assert back["Health_Score"].tolist() == expected["Health_Score"].tolist()
 
 
 def test_allow_writes_without_a_database_refuses_to_start(fresh_emulator, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
@@ -109,3 +111,35 @@ def test_reseed_changes_the_data(api, fresh_emulator):
     assert out["counts"]["Accounts"] == 120
     after = api.get("/Accounts", params=PARAMS).json()["data"][0]
     assert after != before and api.get("/Accounts/actions/count").json()["count"] == 120
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "reset"},
+        {"kind": "status", "status": 502, "body": "html"},
+        {"kind": "malformed"},
+    ],
+)
+def test_fault_after_apply_loses_the_answer_of_an_applied_write(api, fresh_emulator, fault):
+    rid = api.get("/Accounts", params=PARAMS).json()["data"][0]["id"]
+    fresh_emulator.control.add_fault(path="^/crm/v8/Accounts$", method="PUT", after=True, **fault)
+    body = json.dumps({"data": [{"id": rid, "Description": "written before the answer was lost"}]})
+    try:
+        r = api.put("/Accounts", data=body)
+        assert r.status_code == 502 or r.text.startswith('{"data": [{"id"')
+        assert "SUCCESS" not in r.text or fault["kind"] == "malformed"
+    except requests.ConnectionError:
+        assert fault["kind"] == "reset"
+    got = api.get(f"/Accounts/{rid}", params={"fields": "Description"}).json()["data"][0]
+    assert got["Description"] == "written before the answer was lost"
+
+
+def test_stall_after_apply_times_out_an_applied_write(api, fresh_emulator):
+    rid = api.get("/Accounts", params=PARAMS).json()["data"][0]["id"]
+    fresh_emulator.control.add_fault("stall", path="^/crm/v8/Accounts$", method="PUT", after=True, seconds=2)
+    body = json.dumps({"data": [{"id": rid, "Description": "slow but applied"}]})
+    with pytest.raises(requests.ReadTimeout):
+        api.put("/Accounts", data=body, timeout=(5, 0.5))
+    got = api.get(f"/Accounts/{rid}", params={"fields": "Description"}).json()["data"][0]
+    assert got["Description"] == "slow but applied"

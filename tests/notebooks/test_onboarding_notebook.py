@@ -35,8 +35,14 @@ def _env(z: LocalZoho, database_url: str, env_file: Path, **extra: str) -> dict[
 
 
 def _stored_tokens(database_url: str) -> list[tuple[str, str, str]]:
+    """The stored rows, tokens decrypted (they are encrypted at rest; the kernel shares our key file)."""
+    from sergas_nb._token_key import TokenCipher
+
+    cipher = TokenCipher.from_environment()
     with psycopg.connect(database_url) as conn:
-        return conn.execute("SELECT user_name, refresh_token, access_token FROM zoho_tokens").fetchall()
+        rows = conn.execute("SELECT user_name, refresh_token, access_token FROM zoho_tokens").fetchall()
+    assert all(r[1].startswith("fernet:") and r[2].startswith("fernet:") for r in rows)
+    return [(user, cipher.decrypt(refresh), cipher.decrypt(access)) for user, refresh, access in rows]
 
 
 @pytest.mark.parametrize("mode", ["callback", "selfclient"])

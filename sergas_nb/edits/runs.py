@@ -1,0 +1,392 @@
+"""Applying and undoing plans, with the CRM as the journal's truth.
+
+Before every apply, resume, re-apply or undo, the plan's records are read back from the CRM
+(``client.records(where=...)``) and each (record, field) is judged by what the CRM holds, whatever
+the journal's last word was:
+
+- apply sends every record not at the new value (still at the planned old value; any value with
+  ``on_conflict="overwrite"``); one at the new value is done (ALREADY_APPLIED when this plan wrote
+  it, ALREADY_AT_NEW_VALUE otherwise).
+- undo restores every record the plan may have written (any apply entry: success, error,
+  pending or unknown) that holds the plan's new value; one back at its old value is done.
+
+Where the journal and the CRM disagree (an answer lost, a process killed after sending, an undo
+interrupted) the finding is recorded (``Journal.reconcile``) and the journal's open rows settled.
+Each batch is journaled ('pending', with the value the CRM held) before it is sent and completed
+with every record's outcome after; the client resolves lost answers by reading back, so a
+transient failure never ends the run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sergas_nb._writes import values_by_id
+from sergas_nb.config import load_settings
+from sergas_nb.edits import checks
+from sergas_nb.edits.journal import Entry, Journal, Outcome, Reconciled
+from sergas_nb.edits.plans import MAX_BATCH, RESULT_COLUMNS, ApplyResult, EditPlan, OnConflict, _frame
+from sergas_nb.errors import ZohoError, ZohoValidationError
+
+if TYPE_CHECKING:
+    from sergas_nb.client import ZohoClient
+
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_MISSING = object()
+
+
+@dataclass
+class _Target:
+    """One (record, field) a run may write: ``expect`` is what the write replaces, ``value`` what it sends."""
+
+    id: str
+    field: str
+    expect: Any
+    value: Any
+    data_type: str | None
+    journal_status: str | None = None  # the journal's last word on this (record, field) for the run's action
+
+
+# ----------------------------------------------------------------------------------------- reads
+def current_values(
+    client: ZohoClient, module: str, field: str, ids: Sequence[str], data_type: str | None = None
+) -> dict[str, Any]:
+    """What the CRM holds now for ``field`` of these records (deleted records are absent)."""
+    bad = [x for x in (module, field) if not _NAME_RE.match(x)] + [i for i in ids if not str(i).isdigit()]
+    if bad:  # names and ids go into a COQL string: refuse anything that is not one
+        raise ValueError(f"not a module/field name or record id: {bad[:5]}")
+    now = values_by_id(client, module, [str(i) for i in ids], [field])
+    return {rid: values[field] for rid, values in now.items()}
+
+
+# -------------------------------------------------------------------------------------- progress
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+class _Progress:
+    """An ipywidgets IntProgress in a notebook, a callback(done, total) if given, else silent."""
+
+    def __init__(self, progress: bool | Callable[[int, int], None], total: int, label: str) -> None:
+        self.total, self.done = total, 0
+        self.callback = progress if callable(progress) else None
+        self.bar = None
+        if progress is True and _in_notebook() and total:
+            import ipywidgets
+            from IPython.display import display
+
+            self.bar = ipywidgets.IntProgress(value=0, min=0, max=total, description=label)
+            self.text = ipywidgets.Label(f"0 / {total}")
+            display(ipywidgets.HBox([self.bar, self.text]))
+
+    def advance(self, n: int) -> None:
+        if not n:
+            return
+        self.done += n
+        if self.bar is not None:
+            self.bar.value = self.done
+            self.text.value = f"{self.done} / {self.total}"
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+
+def _journal(journal: Journal | str | None, client: ZohoClient) -> Journal:
+    if isinstance(journal, Journal):
+        return journal
+    if isinstance(journal, str):
+        return Journal(journal)
+    return Journal(_database_url(client))
+
+
+def _database_url(client: ZohoClient) -> str:
+    """The client's configured database, else DATABASE_URL / DATABASE_HOST... (ZohoConfigError if none)."""
+    settings = getattr(client, "settings", None)
+    if settings is not None and (getattr(settings, "database_url", None) or getattr(settings, "database_host", None)):
+        return str(settings.database_dsn())
+    return str(load_settings(require=("database",)).database_dsn())
+
+
+# ------------------------------------------------------------------------------------- the loop
+def _crm_state(current: Any, target: _Target) -> str:
+    """new: the CRM holds what this run would send; old: what it would replace; other; missing."""
+    if current is _MISSING:
+        return "missing"
+    if checks.same_value(current, target.value):
+        return "new"
+    if checks.same_value(current, target.expect):
+        return "old"
+    return "other"
+
+
+def _read(client: ZohoClient, module: str, targets: Sequence[_Target]) -> dict[tuple[str, str], Any]:
+    ids = list(dict.fromkeys(t.id for t in targets))
+    fields = list(dict.fromkeys(t.field for t in targets))
+    now = values_by_id(client, module, ids, fields) if ids else {}
+    return {(t.id, t.field): now[t.id][t.field] if t.id in now else _MISSING for t in targets}
+
+
+def _send_all(
+    client: ZohoClient,
+    journal: Journal,
+    *,
+    plan_id: str,
+    action: str,
+    module: str,
+    to_send: list[tuple[_Target, Any]],
+    batch_size: int,
+    bar: _Progress,
+) -> list[dict[str, Any]]:
+    """Journal then send, ``batch_size`` records a call; one result row per (record, field)."""
+    by_record: dict[str, list[tuple[_Target, Any]]] = {}
+    for t, before in to_send:
+        by_record.setdefault(t.id, []).append((t, before))
+    records = list(by_record)
+    results: list[dict[str, Any]] = []
+    for start in range(0, len(records), batch_size):
+        batch = records[start : start + batch_size]
+        items = [pair for rid in batch for pair in by_record[rid]]
+        entry_ids = journal.begin(
+            plan_id, action, module, items[0][0].field, [Entry(t.id, before, t.value, t.field) for t, before in items]
+        )
+        rows = [{"id": rid, **{t.field: _wire(t) for t, _ in by_record[rid]}} for rid in batch]
+        try:
+            outcome = client.update(module, rows, progress=False, max_in_flight=1).records
+        except ZohoValidationError:
+            journal.finish(Outcome(e, "error", "NOT_SENT", "rejected by client-side validation") for e in entry_ids)
+            raise
+        by_id = {str(r["id"]): r for r in outcome.to_dict("records") if not checks.is_missing(r.get("id"))}
+        positional = outcome.to_dict("records")
+        finished = []
+        for pos, rid in enumerate(batch):
+            o = by_id.get(rid) or (positional[pos] if pos < len(positional) else None)
+            status = str(o["status"]) if o is not None else "unknown"
+            code = None if o is None or checks.is_missing(o.get("code")) else str(o["code"])
+            message = None if o is None or checks.is_missing(o.get("message")) else str(o["message"])
+            for t, before in by_record[rid]:
+                finished.append((t, before, status, code, message))
+        journal.finish(
+            Outcome(e, status, code, message)
+            for e, (_, _, status, code, message) in zip(entry_ids, finished, strict=True)
+        )
+        results += [_row(t, before, status, code, message) for t, before, status, code, message in finished]
+        bar.advance(len(items))
+    return results
+
+
+def _wire(t: _Target) -> Any:
+    """The value as the client writes it (lookups by id)."""
+    if t.data_type in checks.LOOKUP_TYPES and isinstance(t.value, dict):
+        return t.value["id"]
+    return t.value
+
+
+def _row(t: _Target, before: Any, status: str, code: str | None, message: str | None) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "field": t.field,
+        "old": before,
+        "new": t.value,
+        "status": status,
+        "code": code,
+        "message": message,
+    }
+
+
+# ------------------------------------------------------------------------------------ apply/undo
+def apply(
+    client: ZohoClient,
+    plan: EditPlan,
+    *,
+    journal: Journal | str | None = None,
+    batch_size: int = MAX_BATCH,
+    progress: bool | Callable[[int, int], None] = True,
+    on_conflict: OnConflict = "skip",
+) -> ApplyResult:
+    """Validate, reconcile with the CRM, then send what is not yet at the new value, journaled.
+
+    Safe to run again after anything (a failure, a killed kernel, an undo): the CRM decides what
+    is done. A record changed by someone else since the plan was built is skipped
+    (CHANGED_SINCE_PLAN) unless ``on_conflict="overwrite"``.
+    ``progress``: True = a progress bar in notebooks, or a callback(done, total).
+    """
+    if isinstance(client, EditPlan):  # the older order apply(plan, client)
+        client, plan = plan, client
+    _check_batch(batch_size)
+    _check_conflict(on_conflict)
+    plan.validate(client)
+    j = _journal(journal, client)
+    with j.lock(plan.plan_id):
+        j.save_plan(plan.plan_id, plan.module, plan.field, plan.selection, plan.rule, plan.to_change, plan.fields)
+        last = _last_words(j, plan.plan_id)
+        targets = [
+            _Target(r["id"], r["field"], r["old"], r["new"], plan.data_types.get(r["field"]))
+            for r in plan.rows.to_dict("records")
+        ]
+        now = _read(client, plan.module, targets)
+        results: list[dict[str, Any]] = []
+        to_send: list[tuple[_Target, Any]] = []
+        found: list[Reconciled] = []
+        for t in targets:
+            current = now[(t.id, t.field)]
+            state = _crm_state(current, t)
+            apply_word, undo_word = last.get(("apply", t.id, t.field)), last.get(("undo", t.id, t.field))
+            if state == "new" and apply_word not in (None, "success"):
+                found.append(Reconciled(t.id, t.field, apply_word, state, "applied"))
+            if state in ("old", "missing") and apply_word in ("pending", "unknown"):
+                found.append(Reconciled(t.id, t.field, apply_word, state, "not_applied"))
+            if state == "old" and undo_word in ("pending", "unknown", "error"):
+                found.append(Reconciled(t.id, t.field, undo_word, state, "restored"))
+            if state == "new":
+                code = "ALREADY_APPLIED" if apply_word is not None else "ALREADY_AT_NEW_VALUE"
+                message = (
+                    "the CRM holds the new value, written by this plan"
+                    if apply_word is not None
+                    else "the CRM already holds the new value"
+                )
+                results.append(_row(t, current, "skipped", code, message))
+            elif state == "other" and on_conflict == "skip":
+                results.append(
+                    _row(
+                        t,
+                        current,
+                        "skipped",
+                        "CHANGED_SINCE_PLAN",
+                        f"the CRM now holds {current!r}, the plan expected {t.expect!r}",
+                    )
+                )
+            else:  # old, other (overwrite), or missing (the CRM gives the per-record verdict)
+                to_send.append((t, t.expect if state == "missing" else current))
+        j.reconcile(plan.plan_id, "apply", found)
+        bar = _Progress(progress, len(targets), "apply")
+        bar.advance(len(results))
+        results += _send_all(
+            client,
+            j,
+            plan_id=plan.plan_id,
+            action="apply",
+            module=plan.module,
+            to_send=to_send,
+            batch_size=batch_size,
+            bar=bar,
+        )
+    return ApplyResult(plan.plan_id, "apply", _ordered(results, targets), sent=len(to_send))
+
+
+def undo(
+    client: ZohoClient,
+    plan_id: str,
+    *,
+    journal: Journal | str | None = None,
+    batch_size: int = MAX_BATCH,
+    progress: bool | Callable[[int, int], None] = True,
+    on_conflict: OnConflict = "skip",
+) -> ApplyResult:
+    """Restore every record the plan may have written and the CRM shows at the plan's new value.
+
+    Records journaled 'pending', 'error' or 'unknown' are included: the CRM, read first, says
+    whether the write landed. A record changed again since the apply is skipped
+    (CHANGED_SINCE_APPLY) unless ``on_conflict="overwrite"``; one already back at its old value is
+    marked undone. Undoing twice sends nothing the second time.
+    """
+    _check_batch(batch_size)
+    _check_conflict(on_conflict)
+    j = _journal(journal, client)
+    with j.lock(plan_id):
+        plan = j.plan(plan_id)
+        if plan is None:
+            raise ZohoError(f"no plan {plan_id} in the journal", {"plan_id": plan_id})
+        module = plan["module"]
+        meta = checks.field_map(client.fields(module))
+        last = _last_words(j, plan_id)
+        touched = j.touched(plan_id, "apply")
+        # undo sends each record's journaled before-value back: it replaces the applied value.
+        targets = [
+            _Target(
+                r["record_id"],
+                r["field"],
+                r["new_value"],
+                r["old_value"],
+                meta.get(r["field"], {}).get("data_type"),
+                last.get(("undo", r["record_id"], r["field"])),
+            )
+            for r in touched.to_dict("records")
+        ]
+        now = _read(client, module, targets)
+        results: list[dict[str, Any]] = []
+        to_send: list[tuple[_Target, Any]] = []
+        found: list[Reconciled] = []
+        back: dict[str, list[str]] = {}
+        for t in targets:
+            current = now[(t.id, t.field)]
+            state = _crm_state(current, t)  # "new" here: back at the value from before the plan
+            apply_word = last.get(("apply", t.id, t.field))
+            if state == "old" and apply_word not in (None, "success"):
+                found.append(Reconciled(t.id, t.field, apply_word, "new", "applied"))
+            if state == "new" and t.journal_status in ("pending", "unknown", "error"):
+                found.append(Reconciled(t.id, t.field, t.journal_status, "old", "restored"))
+            if state == "old" and t.journal_status in ("pending", "unknown"):
+                found.append(Reconciled(t.id, t.field, t.journal_status, "new", "not_restored"))
+            if state == "new":
+                back.setdefault(t.field, []).append(t.id)
+                results.append(
+                    _row(t, current, "skipped", "ALREADY_AT_OLD_VALUE", "the CRM holds the value from before the plan")
+                )
+            elif state == "missing":
+                results.append(_row(t, None, "skipped", "RECORD_GONE", "the record no longer exists in the CRM"))
+            elif state == "other" and on_conflict == "skip":
+                results.append(
+                    _row(
+                        t,
+                        current,
+                        "skipped",
+                        "CHANGED_SINCE_APPLY",
+                        f"the CRM now holds {current!r}, not the applied {t.expect!r}",
+                    )
+                )
+            else:
+                to_send.append((t, current))
+        j.reconcile(plan_id, "undo", found)
+        bar = _Progress(progress, len(targets), "undo")
+        bar.advance(len(results))
+        sent = _send_all(
+            client, j, plan_id=plan_id, action="undo", module=module, to_send=to_send, batch_size=batch_size, bar=bar
+        )
+        for r in sent:
+            if r["status"] == "success":
+                back.setdefault(r["field"], []).append(r["id"])
+        for field, ids in back.items():
+            j.mark_undone(plan_id, ids, field)
+        results += sent
+    return ApplyResult(plan_id, "undo", _ordered(results, targets), sent=len(to_send))
+
+
+def _last_words(j: Journal, plan_id: str) -> dict[tuple[str, str, str], str]:
+    """(action, record, field) -> the status of the latest journal entry."""
+    out: dict[tuple[str, str, str], str] = {}
+    for action in ("apply", "undo"):
+        for r in j.touched(plan_id, action).to_dict("records"):
+            out[(action, r["record_id"], r["field"])] = r["status"]
+    return out
+
+
+def _ordered(results: list[dict[str, Any]], targets: list[_Target]) -> Any:
+    order = {(t.id, t.field): n for n, t in enumerate(targets)}
+    return _frame(sorted(results, key=lambda r: order.get((r["id"], r["field"]), len(order))), RESULT_COLUMNS)
+
+
+def _check_batch(batch_size: int) -> None:
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or not 1 <= batch_size <= MAX_BATCH:
+        raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
+
+
+def _check_conflict(on_conflict: str) -> None:
+    if on_conflict not in ("skip", "overwrite"):
+        raise ValueError(f"on_conflict must be 'skip' or 'overwrite', not {on_conflict!r}")

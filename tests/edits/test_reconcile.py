@@ -1,0 +1,183 @@
+"""The CRM is the journal's truth: a process SIGKILLed while its write was applied but unanswered,
+an undo killed halfway, lost answers; resume, undo and re-apply then leave nothing changed or
+half-undone. Real processes, the emulator over HTTP, a real PostgreSQL; a few hundred records."""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import time
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from sergas_nb.client import connect
+from sergas_nb.edits.journal import Journal
+from sergas_nb.edits.plans import EditPlan
+from sergas_nb.edits.runs import apply, current_values, undo
+
+PUT = "^/crm/v8/Accounts$"
+BATCH = 50
+
+
+def _creds(z) -> dict:
+    return {k: getattr(z, k) for k in ("url", "client_id", "client_secret", "refresh_token", "redirect_url")}
+
+
+def _run_in_child(creds: dict, dsn: str, plan_file: str, action: str, queue) -> None:  # a spawned process
+    with connect(emulator=SimpleNamespace(**creds), env_file=None, backoff=0.01) as client:
+        with open(plan_file, "rb") as f:
+            plan = pickle.load(f)
+
+        def tell(done: int, total: int) -> None:
+            queue.put(done)
+
+        if action == "apply":
+            apply(client, plan, journal=dsn, batch_size=BATCH, progress=tell)
+        else:
+            undo(client, plan.plan_id, journal=dsn, batch_size=BATCH, progress=tell)
+        queue.put("finished")
+
+
+def _kill_while_a_write_hangs(z, creds, dsn, plan, action: str, tmp_path, after_batches: int) -> int:
+    """Run ``action`` in a child; once ``after_batches`` batches are done, the next write is applied
+    by the emulator and its answer held back, and the child is SIGKILLed while it waits."""
+    plan_file = tmp_path / f"{plan.plan_id}.pickle"
+    plan_file.write_bytes(pickle.dumps(plan))
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    puts = z.control.requests_to("/crm/v8/Accounts", "PUT")
+    z.control.set_latency(fixed=0.05)  # room to place the fault between two batches
+    child = ctx.Process(target=_run_in_child, args=(creds, dsn, str(plan_file), action, queue))
+    child.start()
+    try:
+        while True:
+            msg = queue.get(timeout=120)
+            if msg == "finished":
+                raise AssertionError("the run finished before it could be killed")
+            if msg >= after_batches * BATCH:
+                break
+        z.control.add_fault("stall", path=PUT, method="PUT", after=True, seconds=30)
+        deadline = time.monotonic() + 30
+        while z.control.requests_to("/crm/v8/Accounts", "PUT") < puts + after_batches + 1:
+            assert time.monotonic() < deadline, "the next batch was never sent"
+            time.sleep(0.02)
+        time.sleep(0.3)  # applied by now; its answer is held for 30 s
+        child.kill()  # SIGKILL: no finally blocks, no journal update
+        child.join(30)
+        assert child.exitcode == -9
+    finally:
+        if child.is_alive():
+            child.kill()
+        z.control.clear_faults()
+        z.control.set_latency(0.0)
+    return after_batches + 1
+
+
+@pytest.fixture
+def crm(fresh_emulator):
+    with connect(emulator=fresh_emulator, env_file=None, backoff=0.01) as client:
+        yield client
+
+
+def _plan(crm) -> EditPlan:
+    selected = crm.records("Accounts", fields=["Rating"], limit=400)
+    plan = EditPlan.from_frame(selected, "Rating", "Active", fields=crm.fields("Accounts"))
+    assert plan.to_change > 4 * BATCH
+    return plan
+
+
+def test_killed_apply_is_resumed_and_undone_completely(crm, fresh_emulator, database_url, tmp_path):
+    plan = _plan(crm)
+    ids, olds = list(plan.diff()["id"]), dict(zip(plan.diff()["id"], plan.diff()["old"], strict=True))
+    killed_batch = _kill_while_a_write_hangs(
+        fresh_emulator, _creds(fresh_emulator), database_url, plan, "apply", tmp_path, after_batches=2
+    )
+    j = Journal(database_url)
+    pending = j.entries(plan.plan_id).query("status == 'pending'")
+    assert len(pending) == BATCH  # the batch in flight: journaled, never completed
+    now = current_values(crm, "Accounts", "Rating", list(pending["record_id"]))
+    assert set(now.values()) == {"Active"}  # ... but applied in the CRM
+
+    resumed = apply(crm, plan, journal=database_url, batch_size=BATCH, progress=False)
+    codes = resumed.records.set_index("id")["code"]
+    assert (codes[list(pending["record_id"])] == "ALREADY_APPLIED").all()
+    assert resumed.sent == plan.to_change - killed_batch * BATCH
+    assert set(current_values(crm, "Accounts", "Rating", ids).values()) == {"Active"}  # nothing lost
+    found = j.reconciliations(plan.plan_id)
+    assert set(found["record_id"]) == set(pending["record_id"]) and set(found["verdict"]) == {"applied"}
+    assert "pending" not in set(j.entries(plan.plan_id)["status"])  # settled to what the CRM showed
+
+    undone = undo(crm, plan.plan_id, journal=database_url, batch_size=BATCH, progress=False)
+    assert undone.succeeded == plan.to_change and undone.failed == 0
+    after = current_values(crm, "Accounts", "Rating", ids)
+    assert [i for i in ids if after[i] != olds[i]] == []  # none left changed
+
+
+def test_killed_undo_then_reapply_sends_what_was_restored(crm, fresh_emulator, database_url, tmp_path):
+    plan = _plan(crm)
+    ids, olds = list(plan.diff()["id"]), dict(zip(plan.diff()["id"], plan.diff()["old"], strict=True))
+    assert apply(crm, plan, journal=database_url, batch_size=BATCH, progress=False).succeeded == plan.to_change
+    _kill_while_a_write_hangs(fresh_emulator, _creds(fresh_emulator), database_url, plan, "undo", tmp_path, 1)
+    half = current_values(crm, "Accounts", "Rating", ids)
+    restored = [i for i in ids if half[i] == olds[i]]
+    assert len(restored) == 2 * BATCH  # one batch answered, one applied and unanswered
+
+    again = apply(crm, plan, journal=database_url, batch_size=BATCH, progress=False)
+    assert again.sent == len(restored) and again.succeeded == len(restored)
+    assert set(current_values(crm, "Accounts", "Rating", ids).values()) == {"Active"}
+    found = Journal(database_url).reconciliations(plan.plan_id)
+    assert (found["verdict"] == "restored").sum() == BATCH  # the killed undo batch, settled
+
+    undone = undo(crm, plan.plan_id, journal=database_url, batch_size=BATCH, progress=False)
+    assert undone.failed == 0
+    final = current_values(crm, "Accounts", "Rating", ids)
+    assert [i for i in ids if final[i] != olds[i]] == []
+
+
+def test_undo_restores_records_whose_apply_answer_was_lost(crm, fresh_emulator, database_url):
+    plan = _plan(crm)
+    ids, olds = list(plan.diff()["id"]), dict(zip(plan.diff()["id"], plan.diff()["old"], strict=True))
+
+    def lose_the_next_answer(done: int, total: int) -> None:
+        if done == BATCH:  # batch 2 is applied, its answer lost, and reading it back fails too
+            fresh_emulator.control.add_fault("reset", path=PUT, method="PUT", after=True)
+            fresh_emulator.control.add_fault("status", path="^/crm/v8/coql$", method="POST", status=503, count=10)
+
+    result = apply(crm, plan, journal=database_url, batch_size=BATCH, progress=lose_the_next_answer)
+    fresh_emulator.control.clear_faults()
+    assert result.unknown == BATCH and result.succeeded == plan.to_change - BATCH
+    assert "may or may not have been written" in result.records.query("status == 'unknown'")["message"].iloc[0]
+    undone = undo(crm, plan.plan_id, journal=database_url, batch_size=BATCH, progress=False)
+    assert undone.succeeded == plan.to_change  # the unknown batch was applied: undo restores it too
+    final = current_values(crm, "Accounts", "Rating", ids)
+    assert [i for i in ids if final[i] != olds[i]] == []
+
+
+def test_plan_over_two_fields_from_an_edited_frame(crm, fresh_emulator, database_url):
+    frame = crm.records("Accounts", fields=["Rating", "Account_Status"], limit=120)
+    edited = frame.copy()
+    edited.loc[:59, "Rating"] = "Acquired"
+    edited.loc[30:89, "Account_Status"] = "Churned"
+    plan = EditPlan.from_edits(crm, edited[["id", "Rating", "Account_Status"]])
+    assert plan.fields == ["Rating", "Account_Status"] and plan.field == "Rating+Account_Status"
+    diff = plan.diff()
+    expected = int((frame.loc[:59, "Rating"] != "Acquired").fillna(True).sum()) + int(
+        (frame.loc[30:89, "Account_Status"] != "Churned").fillna(True).sum()
+    )
+    assert len(diff) == expected and set(diff["field"]) == {"Rating", "Account_Status"}
+    same = EditPlan.from_edits(crm, edited[["id", "Rating", "Account_Status"]], original=frame)
+    assert same.plan_id == plan.plan_id  # old values from the frame or from the CRM: one plan
+
+    fresh_emulator.control.add_fault("status", path=PUT, method="PUT", status=502, body="html", after=True)
+    result = plan.apply(crm, journal=database_url, batch_size=BATCH, progress=False)
+    assert result.succeeded == len(diff) and result.failed == 0
+    assert crm.records("Accounts", fields=["Rating"], limit=60)["Rating"].eq("Acquired").all()
+    entries = Journal(database_url).entries(plan.plan_id)
+    assert set(entries["field"]) == {"Rating", "Account_Status"} and len(entries) == len(diff)
+
+    undone = undo(crm, plan.plan_id, journal=database_url, progress=False)
+    assert undone.succeeded == len(diff)
+    back = crm.records("Accounts", fields=["Rating", "Account_Status"], limit=120)
+    pd.testing.assert_frame_equal(back[["id", "Rating", "Account_Status"]], frame[["id", "Rating", "Account_Status"]])
