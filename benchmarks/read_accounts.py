@@ -14,7 +14,6 @@ medians of ``--runs`` runs after one warm-up, the ratio, and one JSON line at th
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import statistics
 import sys
@@ -24,7 +23,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-import requests
+
+from sergas_nb._sdk import sdk_own_transport
 
 
 def _timed(fn: Callable[[], pd.DataFrame], runs: int) -> tuple[list[float], list[float], pd.DataFrame]:
@@ -49,12 +49,6 @@ def seed_path(z: Any, resource_dir: str) -> Callable[[], pd.DataFrame]:
     from zohocrmsdk.src.com.zoho.crm.api.record import GetRecordsParam, RecordOperations
     from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 
-    # The seed's SDK as shipped: undo the toolkit's transport shim for this path.
-    for name in (
-        "zohocrmsdk.src.com.zoho.crm.api.util.api_http_connector",
-        "zohocrmsdk.src.com.zoho.api.authenticator.oauth_token",
-    ):
-        importlib.import_module(name).requests = requests
     env = DataCenter.Environment(z.url, z.token_url, z.url)
     token = OAuthToken(
         client_id=z.client_id, client_secret=z.client_secret, refresh_token=z.refresh_token, redirect_url=z.redirect_url
@@ -66,18 +60,23 @@ def seed_path(z: Any, resource_dir: str) -> Callable[[], pd.DataFrame]:
         read_timeout=60.0,
         update_api_domain=False,
     )
-    Initializer.initialize(
-        environment=env,
-        token=token,
-        store=FileStore(f"{resource_dir}/tokens.csv"),
-        sdk_config=config,
-        resource_path=resource_dir,
-    )
+    with sdk_own_transport():  # the seed's SDK as shipped: a connection per call
+        Initializer.initialize(
+            environment=env,
+            token=token,
+            store=FileStore(f"{resource_dir}/tokens.csv"),
+            sdk_config=config,
+            resource_path=resource_dir,
+        )
     from sergas_nb.emulator.state.metadata import fields_for
 
     fields = ",".join(f["api_name"] for f in fields_for("Accounts"))
 
     def run() -> pd.DataFrame:
+        with sdk_own_transport():
+            return _walk()
+
+    def _walk() -> pd.DataFrame:
         rows: list[dict[str, Any]] = []
         page, page_token = 1, None
         while True:

@@ -81,7 +81,7 @@ def test_installed_wheel_imports_from_its_own_folder(installed, tmp_path):
 
 def test_migrate_from_an_empty_folder(installed, empty_database_url, tmp_path):
     out = _run(["sergas-nb", "migrate", "--database-url", empty_database_url], tmp_path, installed).stdout
-    assert "Applied 2 migration(s)" in out
+    assert f"Applied {len(list((REPO / 'migrations').glob('*.sql')))} migration(s)" in out
     with psycopg.connect(empty_database_url) as conn:
         names = [r[0] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY name")]
     assert names == sorted(p.name for p in (REPO / "migrations").glob("*.sql"))
