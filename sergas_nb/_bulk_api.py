@@ -209,19 +209,41 @@ def bulk_write(
     fmap = frames.field_map(meta)
     payload = frames.to_payload(data, meta, operation, na=na)  # raises before anything is sent
     labels = list(data.index) if isinstance(data, pd.DataFrame) else list(range(len(payload)))
+    blocker = unsuitable(payload)
+    if blocker:
+        raise ZohoValidationError([Problem(None, blocker)])
+    rows = write_payload(client, module, operation, payload, fmap, labels, find_by=find_by)
+    return WriteResult(operation, module, _result_frame(rows))
+
+
+def unsuitable(payload: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why these rows cannot go as one Bulk Write file (None when they can)."""
+    columns = {k for row in payload for k in row}
+    clears = any(v is None or v == [] for row in payload for v in row.values())
+    if clears and any(len(row) != len(columns) for row in payload):
+        return "Bulk Write cannot both clear fields and leave others alone: give every row every column"
+    return None
+
+
+def write_payload(
+    client: ZohoClient,
+    module: str,
+    operation: str,
+    payload: Sequence[Mapping[str, Any]],
+    fmap: Mapping[str, Mapping[str, Any]],
+    labels: Sequence[Any],
+    *,
+    find_by: str | None = None,
+) -> list[dict[str, Any]]:
+    """Checked API-shaped rows through Bulk Write jobs (one per 25,000 rows): one outcome row each.
+    Raises ZohoError when a job does not finish or its answer is lost (its rows may be applied)."""
     columns = list(dict.fromkeys(k for row in payload for k in row))
     clears = any(v is None or v == [] for row in payload for v in row.values())
-    ragged = any(len(row) != len(columns) for row in payload)
-    if clears and ragged:
-        raise ZohoValidationError(
-            [Problem(None, "Bulk Write cannot both clear fields and leave others alone: give every row every column")]
-        )
     rows: list[dict[str, Any]] = []
     for start in range(0, len(payload), WRITE_FILE_ROWS):
-        part = payload[start : start + WRITE_FILE_ROWS]
+        part = [dict(row) for row in payload[start : start + WRITE_FILE_ROWS]]
         rows += _write_file(client, module, operation, part, columns, fmap, labels[start:], find_by, not clears)
-    result = WriteResult(operation, module, _result_frame(rows))
-    return result
+    return rows
 
 
 def _write_file(

@@ -85,6 +85,9 @@ COQL_OFFSET_LIMIT = 100_000
 SEARCH_LIMIT = 2000  # search reaches the first 2,000 matches only
 MAX_FIELDS = 50  # fields per list call
 ACCOUNTS = "Accounts"
+# From here an update goes as one Bulk Write job: its fixed cost (upload, job, polls, result file)
+# is about what 4,000 records cost in parallel batches, whose SDK record conversion is CPU-bound.
+BULK_WRITE_MIN = 5000
 
 
 # ------------------------------------------------------------------------------------ results
@@ -826,12 +829,28 @@ class ZohoClient:
         trigger: list[str] | None = None,
         max_in_flight: int = MAX_IN_FLIGHT,
         progress: bool = True,
+        method: Literal["auto", "batches", "bulk_write"] = "auto",
     ) -> WriteResult:
         """Update records by ``id`` (a frame as read, edited, or dicts). NA clears a field
         (``na="skip"`` leaves it); leave a column out to leave the field alone. Batches whose
-        answer was lost are read back: applied records are successes, the others are sent again."""
+        answer was lost are read back: applied records are successes, the others are sent again.
+
+        ``method``: ``"batches"`` (100 a call, ``max_in_flight`` at once), ``"bulk_write"`` (one
+        Bulk Write job: upload, job, per-row result file) or ``"auto"``: Bulk Write from
+        ``BULK_WRITE_MIN`` records when no ``trigger`` is asked for, batches otherwise. If a job
+        does not finish or its answer is lost, its records are read back and only those not
+        applied go again in batches. The outcome table is the same either way."""
+        if method not in ("auto", "batches", "bulk_write"):
+            raise ZohoValidationError([Problem("method", "must be auto, batches or bulk_write", None, method)])
         return self._write(
-            module, "update", data, na=na, trigger=trigger, max_in_flight=max_in_flight, progress=progress
+            module,
+            "update",
+            data,
+            na=na,
+            trigger=trigger,
+            max_in_flight=max_in_flight,
+            progress=progress,
+            method=method,
         )
 
     def upsert(
@@ -926,6 +945,7 @@ class ZohoClient:
         key: str | None = None,
         max_in_flight: int = MAX_IN_FLIGHT,
         progress: bool = True,
+        method: Literal["auto", "batches", "bulk_write"] = "batches",
     ) -> WriteResult:
         data = _check_write_input(data, operation)
         _check_in_flight(max_in_flight)
@@ -934,6 +954,98 @@ class ZohoClient:
         payload = frames.to_payload(data, meta, operation, na=na)  # raises before anything is sent
         frames.check_write_payload(payload, fmap, operation, key=key, duplicate_check_fields=duplicate_check_fields)
         labels = list(data.index) if isinstance(data, pd.DataFrame) else list(range(len(payload)))
+        if operation == "update" and self._by_bulk_write(method, payload, trigger):
+            return self._result(operation, module, labels, self._update_by_bulk_write(module, payload, fmap, labels))
+        return self._result(
+            operation,
+            module,
+            labels,
+            self._write_batches(
+                module, operation, payload, fmap, trigger, duplicate_check_fields, key, max_in_flight, progress
+            ),
+        )
+
+    def _by_bulk_write(self, method: str, payload: Sequence[Mapping[str, Any]], trigger: list[str] | None) -> bool:
+        from sergas_nb._bulk_api import unsuitable
+
+        blocker = unsuitable(payload)
+        if method == "bulk_write":
+            if blocker:
+                raise ZohoValidationError([Problem("method", blocker)])
+            if trigger is not None:
+                raise ZohoValidationError([Problem("trigger", "Bulk Write jobs take no trigger: use method='batches'")])
+            return bool(payload)
+        if method == "auto" and len(payload) >= BULK_WRITE_MIN and trigger is None and not blocker:
+            log.info("update of %d records: one Bulk Write job (from %d records)", len(payload), BULK_WRITE_MIN)
+            return True
+        return False
+
+    def _update_by_bulk_write(
+        self,
+        module: str,
+        payload: list[dict[str, Any]],
+        fmap: Mapping[str, Mapping[str, Any]],
+        labels: Sequence[Any],
+    ) -> list[dict[str, Any]]:
+        """Updates through Bulk Write; when the job's outcome is lost, the CRM decides what was applied."""
+        from sergas_nb._bulk_api import write_payload
+
+        start = time.perf_counter()
+        try:
+            rows = write_payload(self, module, "update", payload, fmap, labels)
+        except ZohoValidationError:
+            raise
+        except ZohoError as exc:
+            log.warning(
+                "Bulk Write of %d %s records did not finish (%s): reading them back", len(payload), module, exc.message
+            )
+            verdicts = resolve_updates(self, module)(payload)
+            fates: list[dict[str, Any] | None] = [None] * len(payload)
+            rest: list[int] = []
+            for pos, verdict in enumerate(verdicts):
+                if verdict is not None and verdict.applied:
+                    fates[pos] = {
+                        "id": str(payload[pos]["id"]),
+                        "status": "success",
+                        "code": "SUCCESS",
+                        "message": "record updated",
+                        "field": None,
+                        "action": None,
+                        "resolution": "applied by the Bulk Write job (read back)",
+                    }
+                else:
+                    rest.append(pos)
+            if rest:
+                again = self._write_batches(
+                    module, "update", [payload[p] for p in rest], fmap, None, None, None, MAX_IN_FLIGHT, False
+                )
+                for pos, fate in zip(rest, again, strict=True):
+                    fates[pos] = fate
+            self._event(
+                "write_method",
+                "update",
+                "bulk_write",
+                start,
+                records=len(payload),
+                module=module,
+                detail=f"job unfinished; {len(payload) - len(rest)} read back as applied, {len(rest)} sent in batches",
+            )
+            return [f for f in fates if f is not None]
+        self._event("write_method", "update", "bulk_write", start, records=len(payload), module=module)
+        return [{**{k: v for k, v in row.items() if k != "row"}, "resolution": None} for row in rows]
+
+    def _write_batches(
+        self,
+        module: str,
+        operation: Literal["insert", "update", "upsert"],
+        payload: list[dict[str, Any]],
+        fmap: Mapping[str, Mapping[str, Any]],
+        trigger: list[str] | None,
+        duplicate_check_fields: list[str] | None,
+        key: str | None,
+        max_in_flight: int,
+        progress: bool,
+    ) -> list[dict[str, Any]]:
         resolve: Resolver | None
         if operation == "update":
             resolve = resolve_updates(self, module)
@@ -957,7 +1069,7 @@ class ZohoClient:
             progress=progress,
             label=f"{operation} {module}",
         )
-        return self._result(operation, module, labels, fates)
+        return fates
 
     def _sender(
         self, operation: str, module: str, send: Callable[[Sequence[Any]], list[Outcome]]

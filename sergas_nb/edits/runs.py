@@ -158,7 +158,7 @@ def _send_all(
         )
         rows = [{"id": rid, **{t.field: _wire(t) for t, _ in by_record[rid]}} for rid in batch]
         try:
-            outcome = client.update(module, rows, progress=False, max_in_flight=1).records
+            outcome = client.update(module, rows, progress=False, max_in_flight=1, method="batches").records
         except ZohoValidationError:
             journal.finish(Outcome(e, "error", "NOT_SENT", "rejected by client-side validation") for e in entry_ids)
             raise

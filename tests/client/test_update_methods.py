@@ -1,0 +1,97 @@
+"""update() through a Bulk Write job: chosen automatically for large edits, the same outcome table as
+batches, and, when the job's answer is lost, the CRM read back so nothing is sent twice or lost."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sergas_nb import client as client_module
+from sergas_nb.client import ZohoClient, connect
+from sergas_nb.errors import ZohoValidationError
+
+WRITE = "^/crm/bulk/v8/write$"
+
+
+@pytest.fixture
+def crm(fresh_emulator) -> ZohoClient:
+    client = connect(emulator=fresh_emulator, env_file=None, backoff=0.01, retries=2)
+    yield client
+    client.close()
+
+
+def _edit(crm: ZohoClient, n: int, score: int) -> pd.DataFrame:
+    ids = list(crm.records("Accounts", fields=["Health_Score"], limit=n)["id"])
+    return pd.DataFrame({"id": ids, "Health_Score": [score] * n})
+
+
+def _scores(crm: ZohoClient, ids: list[str]) -> set[int]:
+    return set(crm.records_by_ids("Accounts", ids, ["Health_Score"])["Health_Score"].astype(int))
+
+
+def _puts(z) -> int:
+    return int(z.control.stats()["requests"].get("PUT /crm/v8/Accounts", 0))
+
+
+def _jobs(z) -> int:
+    return int(z.control.stats()["requests"].get("POST /crm/bulk/v8/write", 0))
+
+
+def test_bulk_write_and_batches_give_the_same_outcome_table(crm, fresh_emulator):
+    edit = _edit(crm, 120, 61)
+    edit.loc[5, "id"] = "6250853000999999999"  # no such record: Zoho's per-record error either way
+    by_job = crm.update("Accounts", edit, method="bulk_write").records
+    assert _puts(fresh_emulator) == 0 and _jobs(fresh_emulator) == 1
+    edit["Health_Score"] = 62
+    by_batches = crm.update("Accounts", edit, method="batches").records
+    assert list(by_job.columns) == list(by_batches.columns)
+    assert list(by_job["status"]) == list(by_batches["status"])
+    assert (by_job["status"] == "error").sum() == 1 and by_job.loc[5, "status"] == "error"
+    assert list(by_job["id"].astype(str)) == list(by_batches["id"].astype(str))
+    assert _scores(crm, [i for i in edit["id"] if i != "6250853000999999999"]) == {62}
+
+
+def test_auto_uses_one_job_for_a_large_update_and_says_so(crm, fresh_emulator, monkeypatch):
+    monkeypatch.setattr(client_module, "BULK_WRITE_MIN", 100)
+    small, large = _edit(crm, 99, 70), _edit(crm, 150, 71)
+    assert crm.update("Accounts", small).succeeded == 99
+    assert _jobs(fresh_emulator) == 0 and _puts(fresh_emulator) == 1
+    result = crm.update("Accounts", large)
+    assert result.succeeded == 150 and _jobs(fresh_emulator) == 1 and _puts(fresh_emulator) == 1
+    m = crm.metrics()
+    assert (m["kind"] == "write_method").sum() == 1
+    # a trigger asks for workflows, which Bulk Write jobs do not run: batches then
+    assert crm.update("Accounts", large.assign(Health_Score=72), trigger=["workflow"]).succeeded == 150
+    assert _jobs(fresh_emulator) == 1
+
+
+def test_a_job_that_never_started_is_sent_in_batches(crm, fresh_emulator):
+    edit = _edit(crm, 150, 73)
+    fresh_emulator.control.add_fault("reset", path=WRITE, method="POST", count=5)  # job never created
+    result = crm.update("Accounts", edit, method="bulk_write")
+    assert result.succeeded == 150 and result.failed == 0
+    assert _puts(fresh_emulator) == 2  # every record went in batches, once
+    assert _scores(crm, list(edit["id"])) == {73}
+
+
+def test_a_job_applied_whose_result_was_lost_is_read_back_not_resent(crm, fresh_emulator):
+    edit = _edit(crm, 150, 74)
+    fresh_emulator.control.add_fault(
+        "status", path=r"^/crm/bulk/v8/write/\d+/result$", method="GET", status=502, body="html", count=10
+    )
+    result = crm.update("Accounts", edit, method="bulk_write")
+    assert result.succeeded == 150 and result.failed == 0 and _puts(fresh_emulator) == 0
+    assert set(result.records["resolution"]) == {"applied by the Bulk Write job (read back)"}
+    assert _scores(crm, list(edit["id"])) == {74}
+
+
+def test_bulk_write_refuses_what_a_job_cannot_do_before_sending(crm, fresh_emulator):
+    edit = _edit(crm, 3, 75)
+    ragged = [{"id": edit["id"][0], "Health_Score": None}, {"id": edit["id"][1], "Rating": "Active"}]
+    with pytest.raises(ZohoValidationError, match="Bulk Write cannot both clear"):
+        crm.update("Accounts", ragged, method="bulk_write")
+    with pytest.raises(ZohoValidationError, match="trigger"):
+        crm.update("Accounts", edit, method="bulk_write", trigger=["workflow"])
+    with pytest.raises(ZohoValidationError, match="method"):
+        crm.update("Accounts", edit, method="fastest")  # type: ignore[arg-type]
+    assert _jobs(fresh_emulator) == 0 and _puts(fresh_emulator) == 0
