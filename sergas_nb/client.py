@@ -59,6 +59,7 @@ from sergas_nb._sdk import (
 from sergas_nb._writes import (
     MAX_IN_FLIGHT,
     Resolver,
+    Verdict,
     resolve_by_resending,
     resolve_deletes,
     resolve_inserts,
@@ -999,11 +1000,28 @@ class ZohoClient:
             log.warning(
                 "Bulk Write of %d %s records did not finish (%s): reading them back", len(payload), module, exc.message
             )
-            verdicts = resolve_updates(self, module)(payload)
+            try:
+                verdicts: list[Verdict | None] = list(resolve_updates(self, module)(payload))
+            except ZohoValidationError:
+                raise
+            except ZohoError as unread:  # the CRM cannot say now: every record stays unknown
+                log.warning("reading the %d records back failed too: %s", len(payload), unread.message)
+                verdicts = [None] * len(payload)
             fates: list[dict[str, Any] | None] = [None] * len(payload)
             rest: list[int] = []
             for pos, verdict in enumerate(verdicts):
-                if verdict is not None and verdict.applied:
+                if verdict is None:
+                    fates[pos] = {
+                        "id": str(payload[pos]["id"]),
+                        "status": "unknown",
+                        "code": getattr(exc, "code", None) or "UNKNOWN",
+                        "message": f"the Bulk Write job may or may not have applied this record ({exc.message});"
+                        " it could not be read back",
+                        "field": None,
+                        "action": None,
+                        "resolution": "unresolved",
+                    }
+                elif verdict.applied:
                     fates[pos] = {
                         "id": str(payload[pos]["id"]),
                         "status": "success",

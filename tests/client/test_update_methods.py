@@ -85,6 +85,19 @@ def test_a_job_applied_whose_result_was_lost_is_read_back_not_resent(crm, fresh_
     assert _scores(crm, list(edit["id"])) == {74}
 
 
+def test_a_lost_job_that_cannot_be_read_back_is_unknown_never_resent(crm, fresh_emulator):
+    edit = _edit(crm, 150, 76)
+    z = fresh_emulator
+    z.control.add_fault(
+        "status", path=r"^/crm/bulk/v8/write/\d+/result$", method="GET", status=502, body="html", count=10
+    )
+    z.control.add_fault("status", path="^/crm/v8/coql$", method="POST", status=503, body="html", count=50)
+    result = crm.update("Accounts", edit, method="bulk_write")
+    assert result.unknown == 150 and result.succeeded == 0 and _puts(z) == 0
+    assert set(result.records["resolution"]) == {"unresolved"}
+    assert "may or may not have applied" in result.records["message"].iloc[0]
+
+
 def test_bulk_write_refuses_what_a_job_cannot_do_before_sending(crm, fresh_emulator):
     edit = _edit(crm, 3, 75)
     ragged = [{"id": edit["id"][0], "Health_Score": None}, {"id": edit["id"][1], "Rating": "Active"}]
