@@ -52,10 +52,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("sergas_nb.reads")
 
 STRATEGIES = ("auto", "pages", "coql_partitions", "bulk_read")
-PER_PAGE = 200
-PAGE_LIMIT = 2000  # records reachable with ?page=
+PER_PAGE = 200  # Zoho's maximum page size
+PAGE_LIMIT = 2000  # records reachable with ?page=; beyond that only page_token works
 TOKEN_LIMIT = 100_000  # records reachable with ?page_token=
-COQL_LIMIT = 2000
+COQL_LIMIT = 2000  # rows per COQL call
+MAX_FIELDS = 50  # fields per list call
 PART_SIZE = 1800  # records per COQL partition: under 2,000 so most parts take one call
 MAX_COQL_COLUMNS = 50
 CHUNK_ROWS = 2000  # page rows typed together (pandas has a cost per column and chunk)
@@ -604,7 +605,7 @@ def _more(data: Any) -> bool:
 
 def _field_chunks(names: list[str]) -> list[list[str]]:
     """Field names in lists of 49: with ``id`` added, each stays within Zoho's 50 fields a call."""
-    return [names[i : i + 49] for i in range(0, len(names), 49)] or [[]]
+    return [names[i : i + MAX_FIELDS - 1] for i in range(0, len(names), MAX_FIELDS - 1)] or [[]]
 
 
 __all__ = ["Read", "STRATEGIES", "coql_shape", "Choice", "ParquetSink"]

@@ -139,7 +139,7 @@ def _split(positions: Sequence[int], items: Sequence[Any], size: int) -> list[Ba
     ]
 
 
-def _fate(
+def fate(
     status: str,
     id: str | None = None,
     code: str | None = None,
@@ -203,13 +203,13 @@ def write_all(
                 pos = out.batch.positions
                 if out.kind == "ok":
                     for p, o in zip(pos, out.outcomes, strict=True):
-                        fates[p] = _fate(
+                        fates[p] = fate(
                             o.status, o.id or known_ids[p], o.code, o.message, o.field, o.action, notes.get(p)
                         )
                 elif out.kind == "rejected":
                     code = getattr(out.error, "code", None) or type(out.error).__name__
                     for p in pos:
-                        fates[p] = _fate("error", known_ids[p], code, _describe(out.error), resolution=notes.get(p))
+                        fates[p] = fate("error", known_ids[p], code, _describe(out.error), resolution=notes.get(p))
                 elif out.kind == "not_sent":
                     refused = True
                     again += pos
@@ -224,7 +224,7 @@ def write_all(
                 verdicts = _resolve(resolve, [items[p] for p in lost])
                 for p, v in zip(lost, verdicts, strict=True):
                     if v is None:
-                        fates[p] = _fate(
+                        fates[p] = fate(
                             "unknown",
                             known_ids[p],
                             getattr(last_error[p], "code", None) or "UNKNOWN",
@@ -233,7 +233,7 @@ def write_all(
                             resolution="unresolved",
                         )
                     elif v.applied:
-                        fates[p] = _fate(
+                        fates[p] = fate(
                             "success",
                             v.id or known_ids[p],
                             "SUCCESS",
@@ -252,7 +252,7 @@ def write_all(
                     # refused, not lost (rate limits, token throttling): give the cause time to pass
                     time.sleep(min(MAX_ROUND_WAIT, wait * 2**round_no))
         for p in pending:  # still not sent (or not applied) after every round
-            fates[p] = _fate(
+            fates[p] = fate(
                 "error",
                 known_ids[p],
                 "NOT_SENT",

@@ -49,6 +49,7 @@ from sergas_nb._http import (
     transport_error,
 )
 from sergas_nb._metrics import Event, Metrics
+from sergas_nb._reads import COQL_LIMIT, MAX_FIELDS, PAGE_LIMIT, PER_PAGE, _field_chunks, _more
 from sergas_nb._retry import RetryPolicy, run
 from sergas_nb._sdk import (
     MemoryTokenStore,
@@ -60,6 +61,7 @@ from sergas_nb._writes import (
     MAX_IN_FLIGHT,
     Resolver,
     Verdict,
+    fate,
     resolve_by_resending,
     resolve_deletes,
     resolve_inserts,
@@ -79,12 +81,8 @@ from sergas_nb.errors import (
 log = logging.getLogger("sergas_nb.client")
 T = TypeVar("T")
 
-PER_PAGE = 200  # Zoho's maximum page size
-PAGE_LIMIT = 2000  # records reachable with ?page=; beyond that only page_token works
-COQL_LIMIT = 2000  # rows per COQL call
 COQL_OFFSET_LIMIT = 100_000
 SEARCH_LIMIT = 2000  # search reaches the first 2,000 matches only
-MAX_FIELDS = 50  # fields per list call
 ACCOUNTS = "Accounts"
 # From here an update goes as one Bulk Write job: its fixed cost (upload, job, polls, result file)
 # is about what 4,000 records cost in parallel batches, whose SDK record conversion is CPU-bound.
@@ -1010,35 +1008,32 @@ class ZohoClient:
             fates: list[dict[str, Any] | None] = [None] * len(payload)
             rest: list[int] = []
             for pos, verdict in enumerate(verdicts):
+                rid = str(payload[pos]["id"])
                 if verdict is None:
-                    fates[pos] = {
-                        "id": str(payload[pos]["id"]),
-                        "status": "unknown",
-                        "code": getattr(exc, "code", None) or "UNKNOWN",
-                        "message": f"the Bulk Write job may or may not have applied this record ({exc.message});"
+                    fates[pos] = fate(
+                        "unknown",
+                        rid,
+                        getattr(exc, "code", None) or "UNKNOWN",
+                        f"the Bulk Write job may or may not have applied this record ({exc.message});"
                         " it could not be read back",
-                        "field": None,
-                        "action": None,
-                        "resolution": "unresolved",
-                    }
+                        resolution="unresolved",
+                    )
                 elif verdict.applied:
-                    fates[pos] = {
-                        "id": str(payload[pos]["id"]),
-                        "status": "success",
-                        "code": "SUCCESS",
-                        "message": "record updated",
-                        "field": None,
-                        "action": None,
-                        "resolution": "applied by the Bulk Write job (read back)",
-                    }
+                    fates[pos] = fate(
+                        "success",
+                        rid,
+                        "SUCCESS",
+                        "record updated",
+                        resolution="applied by the Bulk Write job (read back)",
+                    )
                 else:
                     rest.append(pos)
             if rest:
                 again = self._write_batches(
                     module, "update", [payload[p] for p in rest], fmap, None, None, None, MAX_IN_FLIGHT, False
                 )
-                for pos, fate in zip(rest, again, strict=True):
-                    fates[pos] = fate
+                for pos, sent in zip(rest, again, strict=True):
+                    fates[pos] = sent
             self._event(
                 "write_method",
                 "update",
@@ -1329,15 +1324,6 @@ def _check_in_flight(max_in_flight: int) -> None:
 def _rows(data: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """The records of an answer (none for 204 / no ``data``)."""
     return (data or {}).get("data") or []
-
-
-def _more(data: Mapping[str, Any] | None) -> bool:
-    return bool(((data or {}).get("info") or {}).get("more_records"))
-
-
-def _field_chunks(names: list[str]) -> list[list[str]]:
-    """Field names in lists of 49: with ``id`` added, each stays within Zoho's 50 fields a call."""
-    return [names[i : i + MAX_FIELDS - 1] for i in range(0, len(names), MAX_FIELDS - 1)] or [[]]
 
 
 __all__ = ["connect", "ZohoClient", "WriteResult", "criteria_to_coql"]
