@@ -42,7 +42,8 @@ class LocalZoho:
         credits_per_day: int = 1_000_000,
         redirect_url: str | None = None,
     ) -> None:
-        from sergas_nb.emulator.app import DEFAULT_USER_EMAIL, Emulator, build_app
+        from sergas_nb.emulator.app import build_app
+        from sergas_nb.emulator.core import DEFAULT_USER_EMAIL, Emulator
         from sergas_nb.emulator.server import ServerThread, base_url, bind
 
         self._sock = bind(host, port)  # raises NotLoopbackError for a non-loopback host

@@ -36,7 +36,7 @@ from sergas_nb.emulator.state import metadata as md
 from sergas_nb.emulator.state.store import SORTABLE
 
 if TYPE_CHECKING:
-    from sergas_nb.emulator.app import Emulator
+    from sergas_nb.emulator.core import Emulator
 
 MAX_WRITE = 100
 

@@ -35,7 +35,7 @@ Predicate = Callable[[dict[str, Any]], bool]
 
 def predicate_from(request: Request, module: str, *, required: bool) -> Predicate | None:
     """The record filter named by criteria, email, phone or word (first one present wins)."""
-    from sergas_nb.emulator.query import criteria as C
+    import sergas_nb.emulator.query.criteria as C
 
     q = request.query_params
     fmap = md.field_map(module)
