@@ -39,7 +39,9 @@ TOO_MANY = _error("TOO_MANY_REQUESTS")
 
 
 def _grant(z, **params: str) -> requests.Response:
-    return requests.post(z.token_url, data={"client_id": z.client_id, "client_secret": z.client_secret, **params}, timeout=10)
+    return requests.post(
+        z.token_url, data={"client_id": z.client_id, "client_secret": z.client_secret, **params}, timeout=10
+    )
 
 
 def test_code_and_refresh_grants(fresh_emulator):
@@ -59,7 +61,10 @@ def test_oauth_errors_are_http_200_with_an_error(fresh_emulator):
     cases = [
         ({"grant_type": "refresh_token", "refresh_token": "1000.nope"}, "invalid_code"),
         ({"grant_type": "refresh_token", "refresh_token": z.refresh_token, "client_id": "1000.NOPE"}, "invalid_client"),
-        ({"grant_type": "refresh_token", "refresh_token": z.refresh_token, "client_secret": "nope"}, "invalid_client_secret"),
+        (
+            {"grant_type": "refresh_token", "refresh_token": z.refresh_token, "client_secret": "nope"},
+            "invalid_client_secret",
+        ),
     ]
     for params, expected in cases:
         r = _grant(z, **params)
