@@ -4,10 +4,11 @@
 - ``bulk_read_chunks``: create a read job, poll it with backoff (ADDED, QUEUED, IN PROGRESS,
   COMPLETED or FAILURE), download the zip (at most 10 downloads a minute: a 429 is retried),
   parse the CSV into the same typed frame ``records()`` gives; 200,000 records a job page.
-- ``bulk_write``: validate the frame exactly as ``update()`` does (``frames.to_payload``, before
-  anything is sent), write it as CSV, upload the zip (``feature: bulk-write``, ``X-CRM-ORG``),
-  create the job with field mappings, poll it, and read the per-row result CSV (STATUS,
-  RECORD_ID, ERRORS) into the same ``WriteResult`` table as ``update()``.
+- ``write_payload``: rows checked as ``update()`` checks them (``_writes.prepare``, before anything
+  is sent; ``_writes.Writer.bulk_write`` is the entry point) written as CSV, the zip uploaded to the
+  content host (``feature: bulk-write``, ``X-CRM-ORG``), the job created with field mappings and
+  polled, and the per-row result CSV (STATUS, RECORD_ID, ERRORS) read into the same ``WriteResult``
+  table as ``update()``.
 
 CSV cannot tell an empty text from a missing one: Bulk Read gives ``<NA>`` for both.
 """
