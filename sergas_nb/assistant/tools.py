@@ -600,9 +600,9 @@ class Tools:
 
     def undo_preview(self, plan_id: str) -> Preview:
         """What undo_plan would write back, from the journal, for the person to approve."""
-        self._own(plan_id)
         if self.journal.plan(plan_id) is None:
-            raise ToolInputError(f"plan_id: no plan {plan_id!r} in the journal")
+            raise ToolInputError(f"plan_id: no plan {plan_id!r} in the journal (nothing to undo)")
+        self._own(plan_id)
         touched = self.journal.touched(plan_id)
         touched = touched[touched["undone_at"].isna()] if len(touched) else touched
         if not len(touched):
