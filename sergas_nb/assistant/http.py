@@ -13,15 +13,18 @@ names on this port only (a DNS-rebinding page sends another Host; a browser page
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
 import os
 import secrets
+import signal
 import stat
+import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -97,8 +100,17 @@ class BearerGate:
         if hmac.compare_digest(given, self._expected):
             await self.app(scope, receive, send)
             return
+        # a JSON-RPC error body: MCP clients show its message instead of a bare status
         body = json.dumps(
-            {"error": "unauthorized", "message": "send Authorization: Bearer <the token in the server's token file>"}
+            {
+                "jsonrpc": "2.0",
+                "id": None,
+                "error": {
+                    "code": -32001,
+                    "message": "401 unauthorized: send 'Authorization: Bearer <token>', the token from the"
+                    " file the server printed at start",
+                },
+            }
         ).encode()
         await send(
             {
@@ -114,24 +126,35 @@ class BearerGate:
         await send({"type": "http.response.body", "body": body})
 
 
-def serve(server: MCPServer, port: int, token_file: str | None) -> None:
+def serve(server: MCPServer, port: int, token: str, file: Path) -> None:
     """Serve until stopped; the token file's path (never the token) on stderr."""
     import anyio
     import uvicorn
 
-    token, file = token_from(token_file)
     app = BearerGate(server.streamable_http_app(transport_security=security(port), host=HOST), token)
-    log.warning(
-        "MCP over streamable HTTP at http://%s:%d/mcp; every request needs the header"
-        " 'Authorization: Bearer <token>', the token is in %s",
-        HOST,
-        port,
-        file,
+    # printed, not logged: one plain line a person (or a script) can read, whatever the log format
+    print(
+        f"sergas-nb mcp: streamable HTTP at http://{HOST}:{port}/mcp; send 'Authorization: Bearer <token>'"
+        f" with every request; the token is in {file}",
+        file=sys.stderr,
+        flush=True,
     )
     config = uvicorn.Config(app, host=HOST, port=port, log_level="warning")
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again under the handler it
+    # found: make that an exit, so the caller's cleanup (emulator, token file) runs.
+    previous = signal.signal(signal.SIGTERM, _exit)
     try:
         anyio.run(uvicorn.Server(config).serve)
     finally:
-        if token_file is None:  # a token made for this run only dies with it
-            file.unlink(missing_ok=True)
-            file.parent.rmdir()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def forget(file: Path) -> None:
+    """Remove a token file made for one run (and its private folder)."""
+    file.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        file.parent.rmdir()

@@ -202,12 +202,17 @@ def main(args: argparse.Namespace) -> int:
     """Run until the host disconnects (stdio) or the process is stopped (HTTP)."""
     from sergas_nb.client import connect
 
-    emulator = None
-    if args.emulator:
-        from sergas_nb.emulator import LocalZoho
+    token = None
+    if args.http is not None:  # a bad token file fails before anything starts
+        from sergas_nb.assistant import http
 
-        emulator = LocalZoho(accounts=args.accounts, seed=args.seed).start()
+        token = http.token_from(args.token_file)
+    emulator = None
     try:
+        if args.emulator:
+            from sergas_nb.emulator import LocalZoho
+
+            emulator = LocalZoho(accounts=args.accounts, seed=args.seed).start()
         crm = connect(emulator=emulator) if emulator is not None else connect()
         try:
             journal = _journal_for(crm) if args.allow_writes else None
@@ -219,10 +224,8 @@ def main(args: argparse.Namespace) -> int:
             server = build_server(
                 crm, allow_writes=args.allow_writes, journal=journal, guard=guard, allow_undo_any=args.allow_undo_any
             )
-            if args.http is not None:
-                from sergas_nb.assistant import http
-
-                http.serve(server, args.http, args.token_file)
+            if token is not None:
+                http.serve(server, args.http, *token)
             else:
                 server.run("stdio")
         finally:
@@ -230,4 +233,6 @@ def main(args: argparse.Namespace) -> int:
     finally:
         if emulator is not None:
             emulator.stop()
+        if token is not None and args.token_file is None:  # made for this run: it dies with it
+            http.forget(token[1])
     return 0
