@@ -118,7 +118,9 @@ class Guard:
             raise ToolError(f"{refused}: the host could not ask for approval ({type(exc).__name__})") from None
         if isinstance(answer, AcceptedElicitation) and answer.data.approve is True:
             return
-        said = "accepted without approving" if answer.action == "accept" else f"{answer.action}d"
+        said = {"accept": "accepted without approving", "decline": "declined", "cancel": "cancelled"}.get(
+            answer.action, answer.action
+        )
         raise ToolError(f"{refused}: the user {said} ({preview.records} records of {preview.plan_id} left as they are)")
 
 
