@@ -94,11 +94,11 @@ class Pipeline:
         s = self.settings
         if s.database_url is None and not s.database_host:
             return MemoryTokenStore()  # emulator only: connect() requires a database otherwise
-        from sergas_nb.tokens import PostgresTokenStore, namespace_for
+        from sergas_nb.tokens import PostgresTokenStore, token_namespace
 
         return PostgresTokenStore(
             s.database_dsn(),
-            namespace_for(self.endpoints.api_url, s.client_id or ""),
+            token_namespace(self.endpoints.api_url, s.client_id or ""),
             token_url=self.endpoints.token_url,
             client_id=s.client_id,
             client_secret=s.client_secret,

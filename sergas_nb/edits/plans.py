@@ -58,6 +58,7 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {}
+EDIT_RULES = RULES  # the root API's name for the registry (sn.EDIT_RULES)
 
 
 def register_rule(name: str, needs: Sequence[str] = (), doc: str = "") -> Callable[[Callable[[pd.Series], Any]], Rule]:

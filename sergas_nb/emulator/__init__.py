@@ -15,7 +15,9 @@ from sergas_nb.emulator.server import NotLoopbackError
 if TYPE_CHECKING:
     from sergas_nb.emulator.state.store import Store
 
-__all__ = ["Control", "LocalZoho", "NotLoopbackError"]
+EmulatorControl = Control  # the root API's name (sn.EmulatorControl)
+
+__all__ = ["Control", "EmulatorControl", "LocalZoho", "NotLoopbackError"]
 
 
 class LocalZoho:
