@@ -79,9 +79,7 @@ def test_a_cluster_made_by_an_older_version_with_trust_is_made_anew(caplog: pyte
         # What the older version did: initdb --auth=trust, no password file, a server left running.
         old._bin = pgcluster.find_pg_bin()
         old._prepare_dirs()
-        old._run(
-            "initdb", "-D", str(old.data_dir), "-U", "postgres", "--auth=trust", "--no-sync", what="old initdb"
-        )
+        old._run("initdb", "-D", str(old.data_dir), "-U", "postgres", "--auth=trust", "--no-sync", what="old initdb")
         old.port = pgcluster.free_port()
         old._run(
             "pg_ctl",
