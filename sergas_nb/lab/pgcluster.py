@@ -253,18 +253,26 @@ class ThrowawayPostgres:
 
     def _ensure_password(self) -> str:
         """The cluster's password: read from its 0600 file, or made (and written) at the first start."""
+        # O_NOFOLLOW: as root, a link planted in the server's folder must not make us read or chmod its target.
         try:
-            password = self.password_file.read_text(encoding="ascii").strip()
+            fd = os.open(self.password_file, os.O_RDONLY | os.O_NOFOLLOW)
         except FileNotFoundError:
             password = ""
+        except OSError as exc:
+            raise ZohoDatabaseError(
+                f"{self.password_file} is not a plain file ({exc.strerror}); remove {self.root_dir} and try again"
+            ) from None
+        else:
+            with os.fdopen(fd, encoding="ascii") as fh:
+                os.fchmod(fh.fileno(), 0o600)
+                password = fh.read().strip()
         if not password:
             password = secrets.token_urlsafe(32)
             self.password_file.unlink(missing_ok=True)
-            fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             with os.fdopen(fd, "w", encoding="ascii") as fh:
                 fh.write(password + "\n")
             self._own(self.password_file)
-        os.chmod(self.password_file, 0o600)
         _secrets.register(password)
         return password
 
@@ -315,9 +323,10 @@ class ThrowawayPostgres:
             what="create a PostgreSQL cluster (initdb)",
         )
         hba = self.data_dir / "pg_hba.conf"
-        hba.write_text(PG_HBA)
-        self._own(hba)
-        os.chmod(hba, 0o600)
+        fd = os.open(hba, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)  # initdb made it; replace its rules
+        with os.fdopen(fd, "w") as fh:
+            fh.write(PG_HBA)
+            os.fchmod(fh.fileno(), 0o600)
 
     def _pid_file_lines(self) -> list[str]:
         try:
