@@ -238,6 +238,7 @@ def exchange_code(
     code: str,
     *,
     accounts_server: str | None = None,
+    region: str | None = None,
     timeout: float = TOKEN_TIMEOUT,
 ) -> TokenSet:
     """Swap an authorization (or self-client) code for an access and a refresh token.
@@ -245,9 +246,13 @@ def exchange_code(
     ``accounts_server`` is the callback's ``accounts-server`` parameter: when given (and it is a known
     Zoho accounts server, or loopback for the emulator) the code is exchanged there, as Zoho requires
     for users of another data centre. A self-client code needs no redirect URI (pass None).
+    A loopback accounts server is trusted only for ``region="local"``; without ``region``, only when
+    ``token_url`` itself is loopback (the emulator's).
     """
     if accounts_server:
-        token_url = trusted_accounts_server(accounts_server) + "/oauth/v2/token"
+        if region is None:
+            region = "local" if is_loopback_url(token_url) else None
+        token_url = trusted_accounts_server(accounts_server, region) + "/oauth/v2/token"
     form = {"grant_type": "authorization_code", "client_id": client_id, "client_secret": client_secret, "code": code}
     if redirect_uri:
         form["redirect_uri"] = redirect_uri
@@ -286,15 +291,27 @@ def known_accounts_servers() -> set[str]:
     return {e.accounts_url for e in DATA_CENTRES.values()}
 
 
-def trusted_accounts_server(url: str) -> str:
-    """``url`` without trailing slash if it is a Zoho accounts server or loopback; else ZohoAuthError.
+def trusted_accounts_server(url: str, region: str | None = None) -> str:
+    """``url`` without trailing slash if it is a Zoho accounts server (or, for ``region="local"``,
+    loopback); else ZohoAuthError.
 
     The callback's accounts-server comes from a browser redirect: sending the client secret to
-    whatever host it names would leak the secret, so only Zoho's own servers are accepted.
+    whatever host it names would leak the secret, so only Zoho's own servers are accepted. A
+    loopback one is the emulator only when the user chose it: for a real region it would be
+    whatever local process listens there.
     """
     base = url.rstrip("/")
-    if base in known_accounts_servers() or is_loopback_url(base):
+    if base in known_accounts_servers():
         return base
+    if is_loopback_url(base):
+        if region == "local":
+            return base
+        raise ZohoAuthError(
+            f"The callback named a loopback accounts server {base!r}, but this sign-in is for Zoho's "
+            f"{region or 'real'} data centre; refusing to send the client secret to a local process. "
+            "Only the emulator (region='local') uses a loopback accounts server.",
+            code="UNTRUSTED_ACCOUNTS_SERVER",
+        )
     raise ZohoAuthError(
         f"The callback named an unknown accounts server {base!r}; refusing to send the "
         "client secret there. Expected one of Zoho's accounts servers "
@@ -358,16 +375,20 @@ _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</titl
 class CallbackCatcher:
     """One-shot HTTP server on 127.0.0.1 at the redirect URI's port and path.
 
-    >>> with CallbackCatcher("http://127.0.0.1:8910/callback") as catcher:  # doctest: +SKIP
+    >>> with CallbackCatcher("http://127.0.0.1:8910/callback", state=state) as catcher:  # doctest: +SKIP
     ...     webbrowser.open(url)
     ...     cb = catcher.wait(state, timeout=300)
 
     ``wait`` returns a :class:`Callback` once a request arrives on the path with a code and the
-    expected ``state``; a wrong state, a denied consent or a timeout raise :class:`ZohoAuthError`.
-    The browser gets a short HTML page either way. Requests on other paths (favicon...) get 404.
+    expected ``state``; a denied consent (with that state) or a timeout raise :class:`ZohoAuthError`.
+    Any page can send the browser to this port: a request whose ``state`` does not match gets a
+    page saying it was ignored, and the wait goes on (a timeout after only such requests says so,
+    code ``STATE_MISMATCH``). Give ``state`` here too so such a request is told at once; without it,
+    requests that come before ``wait`` are checked when ``wait`` starts. Requests on other paths
+    (favicon...) get 404.
     """
 
-    def __init__(self, redirect_uri: str) -> None:
+    def __init__(self, redirect_uri: str, state: str | None = None) -> None:
         parts = urlsplit(redirect_uri)
         if parts.scheme != "http" or not is_loopback_url(redirect_uri):
             raise ZohoAuthError(
@@ -379,10 +400,29 @@ class CallbackCatcher:
         self.redirect_uri = redirect_uri
         self.path = parts.path or "/"
         self.port = parts.port or 80
+        self.ignored = 0  # requests on the path whose state did not match
+        self._state = state
+        self._state_known = state is not None  # wait(state) makes it known too
+        self._pending: list[dict[str, list[str]]] = []  # arrived before the state was known
         self._result: dict[str, list[str]] | None = None
-        self._arrived = threading.Event()
+        self._changed = threading.Condition()
         self._server: http.server.HTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    def _matches(self, query: Mapping[str, list[str]]) -> bool:
+        if self._state is None:
+            return True  # wait(None): the caller checks nothing
+        got = (query.get("state") or [""])[0]
+        return secrets.compare_digest(got.encode(), self._state.encode())
+
+    def _take(self, query: dict[str, list[str]]) -> bool:
+        """Under the lock: accept ``query`` as the answer if its state matches; else count it ignored."""
+        if self._matches(query):
+            self._result = query
+            self._changed.notify_all()
+            return True
+        self.ignored += 1
+        return False
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> CallbackCatcher:
@@ -391,11 +431,29 @@ class CallbackCatcher:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
-                if parts.path != catcher.path or catcher._arrived.is_set():
+                with catcher._changed:
+                    done = catcher._result is not None
+                if parts.path != catcher.path or done:
                     self._answer(404, "Not found", "This one-shot callback server has nothing here.")
                     return
                 query = parse_qs(parts.query)
-                if "error" in query:
+                with catcher._changed:
+                    if catcher._result is not None:
+                        taken: bool | None = False
+                    elif catcher._state_known:
+                        taken = catcher._take(query)
+                    else:
+                        catcher._pending.append(query)
+                        taken = None  # checked when wait() learns the state
+                if taken is False:
+                    self._answer(
+                        400,
+                        "This sign-in answer was ignored",
+                        "It does not belong to the sign-in the notebook is waiting for (its state does not "
+                        "match): it may come from an older consent link or from another page. The notebook "
+                        "is still waiting: open the consent link it shows, or start the step again.",
+                    )
+                elif "error" in query:
                     self._answer(
                         200,
                         "Authorization was not granted",
@@ -405,8 +463,6 @@ class CallbackCatcher:
                     )
                 else:
                     self._answer(200, "Authorization received", "You can close this tab and go back to the notebook.")
-                catcher._result = query
-                catcher._arrived.set()
 
             def _answer(self, status: int, title: str, body: str) -> None:
                 page = _PAGE.format(title=title, body=body).encode()
@@ -452,29 +508,49 @@ class CallbackCatcher:
 
     # -- the wait -------------------------------------------------------------------------------
     def wait(self, state: str | None, timeout: float = 300.0) -> Callback:
-        """Block until the browser comes back (or ``timeout`` seconds); check ``state``."""
+        """Block until the browser comes back with ``state`` (or ``timeout`` seconds pass).
+
+        ``state=None`` accepts any answer, unless the catcher was built with a state.
+        """
+        if self._state_known and state is not None and state != self._state:
+            raise ValueError("wait() got another state than the one this CallbackCatcher was built with")
         if self._server is None:
             self.start()
+        deadline = time.monotonic() + timeout
         try:
-            if not self._arrived.wait(timeout):
-                raise ZohoAuthError(
-                    f"No OAuth callback arrived on {self.redirect_uri} within {timeout:g} s. "
-                    "Open the authorization URL in a browser on this machine and accept; if "
-                    "the notebook runs remotely, use the self-client route instead.",
-                    code="CALLBACK_TIMEOUT",
-                )
+            with self._changed:
+                if not self._state_known:
+                    self._state, self._state_known = state, True
+                    for query in self._pending:
+                        if self._take(query):
+                            break
+                    self._pending.clear()
+                while self._result is None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._changed.wait(left)
+                result, ignored = self._result, self.ignored
         finally:
             self.stop()
-        q = {k: v[0] for k, v in (self._result or {}).items() if v}
+        if result is None:
+            if ignored:
+                raise ZohoAuthError(
+                    f"No OAuth callback for this sign-in arrived on {self.redirect_uri} within {timeout:g} s; "
+                    f"{ignored} answer(s) with another state were ignored: they belong to another sign-in "
+                    "(an older consent link) or were forged. Start the step again and use the newest link.",
+                    code="STATE_MISMATCH",
+                )
+            raise ZohoAuthError(
+                f"No OAuth callback arrived on {self.redirect_uri} within {timeout:g} s. "
+                "Open the authorization URL in a browser on this machine and accept; if "
+                "the notebook runs remotely, use the self-client route instead.",
+                code="CALLBACK_TIMEOUT",
+            )
+        q = {k: v[0] for k, v in result.items() if v}
         if "error" in q:
             raise ZohoAuthError(
                 _CLIENT_ERRORS.get(q["error"], f"Zoho reported {q['error']!r} instead of a code."), code=q["error"]
-            )
-        if state is not None and not secrets.compare_digest(q.get("state", ""), state):
-            raise ZohoAuthError(
-                "The callback's state does not match the one this notebook sent: the answer "
-                "belongs to another sign-in (or was forged). Start the step again.",
-                code="STATE_MISMATCH",
             )
         if not q.get("code"):
             raise ZohoAuthError("The callback carried no authorization code.", code="NO_CODE")

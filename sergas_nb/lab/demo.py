@@ -74,7 +74,9 @@ def main(
         else:
             pg = stack.enter_context(for_work_dir(work))
             database_url = pg.dsn
-            _log(f"started a throwaway PostgreSQL on {pg.label}")
+            _log(f"started a throwaway PostgreSQL on {pg.label}, password in {pg.password_file}")
+            if pg.recreated:
+                _log("  made anew: the earlier one (an older sergas-nb) let every local user in without a password")
         applied = apply_migrations(database_url)
         _log(f"migrations applied: {applied or 'none new'}")
 

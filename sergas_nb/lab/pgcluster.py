@@ -3,8 +3,14 @@
 PostgreSQL refuses to run as root, so as root every server binary runs through
 ``runuser -u postgres --`` with the data directory owned by ``postgres``; as any other user the
 binaries run directly. The server listens on 127.0.0.1 only, on a free port, with no Unix socket
-(a deep folder would make its path too long), and trusts local connections (it is throwaway:
-never expose it).
+(a deep folder would make its path too long).
+
+Every other local account can reach that port, so connections need a password (scram-sha-256,
+for 127.0.0.1 and ::1 only): a random one, made at the first start, kept in ``password`` (mode
+0600) beside the data folder. As root the file belongs to ``postgres`` (initdb reads it), which
+root can still read. :attr:`ThrowawayPostgres.dsn` carries it as ``?password=``; :attr:`label`
+never does. A cluster made by an older version, which trusted every local connection, is made
+again from scratch (it is throwaway): its journal is lost, never left open.
 
 A second ``start()`` on an existing data directory reuses it (no initdb); a ``postmaster.pid``
 left behind by a killed server is removed; a server still running from an earlier run is adopted.
@@ -13,7 +19,8 @@ left behind by a killed server is removed; a server still running from an earlie
 ``postgres`` user cannot enter it (root in a 0700 home): then in a private folder under a
 root-owned base in the temporary directory, named after the work folder so a second run reuses it.
 
-``python -m sergas_nb.lab.pgcluster start|stop|remove WORK_DIR`` does the same from a shell.
+``python -m sergas_nb.lab.pgcluster start|stop|remove WORK_DIR`` does the same from a shell
+(``start`` prints the DSN, password included, for ``export DATABASE_URL=$(...)``).
 """
 
 from __future__ import annotations
@@ -21,8 +28,10 @@ from __future__ import annotations
 import argparse
 import glob
 import hashlib
+import logging
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import stat
@@ -33,8 +42,12 @@ import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
+from sergas_nb import _secrets
 from sergas_nb.errors import ZohoDatabaseError
+
+log = logging.getLogger(__name__)
 
 
 class PostgresBinariesNotFound(ZohoDatabaseError):
@@ -42,6 +55,12 @@ class PostgresBinariesNotFound(ZohoDatabaseError):
 
 
 SERVER_USER = "postgres"  # the account the server runs as when we are root
+PASSWORD_FILE = "password"  # beside data/, in the cluster's own folder
+# Password logins on loopback TCP only: the server has no Unix socket and listens nowhere else.
+PG_HBA = """# Written by sergas_nb.lab.pgcluster: password (scram-sha-256) logins on loopback only.
+host    all    all    127.0.0.1/32    scram-sha-256
+host    all    all    ::1/128         scram-sha-256
+"""
 
 
 def find_pg_bin() -> Path:
@@ -84,6 +103,7 @@ class ThrowawayPostgres:
         self.root_dir = Path(root_dir).resolve()
         self.data_dir = self.root_dir / "data"
         self.log_file = self.root_dir / "postgres.log"
+        self.password_file = self.root_dir / PASSWORD_FILE
         self.port = port
         self.fast = fast
         self.start_timeout = start_timeout
@@ -91,25 +111,32 @@ class ThrowawayPostgres:
         self._as_root = os.geteuid() == 0
         self._bin: Path | None = None
         self.adopted = False  # True when start() found a server of an earlier run still up
+        self.recreated = False  # True when start() replaced a cluster that trusted local connections
+        self._password: str | None = None
 
     # -- public -------------------------------------------------------------------------------
     @property
     def dsn(self) -> str:
-        if self.port is None:
-            raise RuntimeError("ThrowawayPostgres is not started")
-        return f"postgresql://{self.user}@127.0.0.1:{self.port}/postgres"
+        """The ``postgres`` database's URL, password included: hand it over, never print it."""
+        return self.dsn_for("postgres")
 
     @property
     def label(self) -> str:
-        """``127.0.0.1:PORT (data in DIR)`` for messages; there is no password to hide."""
+        """``127.0.0.1:PORT (data in DIR)`` for messages: never the password."""
         return f"127.0.0.1:{self.port} (data in {self.data_dir})"
 
     def dsn_for(self, dbname: str) -> str:
-        return self.dsn.rsplit("/", 1)[0] + "/" + dbname
+        if self.port is None or self._password is None:
+            raise RuntimeError("ThrowawayPostgres is not started")
+        # As a query parameter (libpq takes any keyword there): the URL keeps its user@host form.
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{dbname}?password={quote(self._password, safe='')}"
 
     def start(self) -> ThrowawayPostgres:
         self._bin = find_pg_bin()
         self._prepare_dirs()
+        if (self.data_dir / "PG_VERSION").exists() and not self._has_password_auth():
+            self._recreate_trusting_cluster()
+        self._password = self._ensure_password()
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
         running_port = self._running_port()
@@ -218,6 +245,66 @@ class ThrowawayPostgres:
             if p.lstat().st_uid != pw.pw_uid:
                 os.chown(p, pw.pw_uid, pw.pw_gid, follow_symlinks=False)
 
+    def _own(self, path: Path) -> None:
+        """As root, hand ``path`` to the server's account (it reads the password file, owns pg_hba)."""
+        if self._as_root:
+            pw = server_account()
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+
+    def _ensure_password(self) -> str:
+        """The cluster's password: read from its 0600 file, or made (and written) at the first start."""
+        # O_NOFOLLOW: as root, a link planted in the server's folder must not make us read or chmod its target.
+        try:
+            fd = os.open(self.password_file, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            password = ""
+        except OSError as exc:
+            raise ZohoDatabaseError(
+                f"{self.password_file} is not a plain file ({exc.strerror}); remove {self.root_dir} and try again"
+            ) from None
+        else:
+            with os.fdopen(fd, encoding="ascii") as fh:
+                os.fchmod(fh.fileno(), 0o600)
+                password = fh.read().strip()
+        if not password:
+            password = secrets.token_urlsafe(32)
+            self.password_file.unlink(missing_ok=True)
+            fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(password + "\n")
+            self._own(self.password_file)
+        _secrets.register(password)
+        return password
+
+    def _has_password_auth(self) -> bool:
+        """False for a data folder an older version made (trust auth) or that lost its password file."""
+        if not self.password_file.exists():
+            return False
+        try:
+            lines = (self.data_dir / "pg_hba.conf").read_text().splitlines()
+        except OSError:
+            return False
+        rules = [line.split("#", 1)[0].split() for line in lines]
+        return all(r[-1] == "scram-sha-256" for r in rules if r) and any(rules)
+
+    def _recreate_trusting_cluster(self) -> None:
+        log.warning(
+            "The throwaway PostgreSQL in %s was made by an older sergas-nb and lets every local user in "
+            "without a password; removing it and making a new one with password authentication "
+            "(its data, the demo's tokens and journal, is not kept)",
+            self.data_dir,
+        )
+        self.stop()
+        lines = self._pid_file_lines()
+        if lines and lines[0].isdigit() and _is_live_postgres(int(lines[0])):
+            raise ZohoDatabaseError(
+                f"The PostgreSQL server on {self.data_dir} trusts every local user and could not be stopped; "
+                f"stop it (pg_ctl -D {self.data_dir} stop), remove {self.root_dir} and try again"
+            )
+        shutil.rmtree(self.data_dir)
+        self.password_file.unlink(missing_ok=True)
+        self.recreated = True
+
     def _initdb(self) -> None:
         if self.data_dir.exists() and any(self.data_dir.iterdir()):
             raise ZohoDatabaseError(f"{self.data_dir} exists but is not a PostgreSQL data directory; remove it")
@@ -227,13 +314,19 @@ class ThrowawayPostgres:
             str(self.data_dir),
             "-U",
             self.user,
-            "--auth=trust",
+            "--auth=scram-sha-256",
+            f"--pwfile={self.password_file}",
             "-E",
             "UTF8",
             "--locale=C",
             "--no-sync",
             what="create a PostgreSQL cluster (initdb)",
         )
+        hba = self.data_dir / "pg_hba.conf"
+        fd = os.open(hba, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)  # initdb made it; replace its rules
+        with os.fdopen(fd, "w") as fh:
+            fh.write(PG_HBA)
+            os.fchmod(fh.fileno(), 0o600)
 
     def _pid_file_lines(self) -> list[str]:
         try:

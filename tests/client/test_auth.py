@@ -14,15 +14,17 @@ import requests
 from dotenv import dotenv_values
 
 from sergas_nb.auth import (
+    Callback,
     CallbackCatcher,
     TokenSet,
     authorization_url,
     exchange_code,
     refresh_access_token,
     revoke,
+    trusted_accounts_server,
     write_env_file,
 )
-from sergas_nb.config import endpoints_for
+from sergas_nb.config import endpoints_for, is_loopback_url
 from sergas_nb.emulator import Control, LocalZoho
 from sergas_nb.errors import ZohoAPIError, ZohoAuthError, ZohoRateLimitError
 
@@ -103,6 +105,7 @@ def test_callback_flow_then_exchange_refresh_and_revoke(zoho, app):
         app.redirect_url,
         cb.code,
         accounts_server=cb.accounts_server,
+        region="local",
     )  # accounts-server wins
     assert tokens.refresh_token and tokens.access_token and tokens.expires_in > 0
     assert tokens.expires_at_ms > 0 and tokens.api_domain
@@ -167,7 +170,7 @@ def test_callback_with_the_wrong_state_is_refused(zoho, app):
     with CallbackCatcher(app.redirect_url) as catcher:
         Control.browse(url, timeout=10)
         with pytest.raises(ZohoAuthError) as info:
-            catcher.wait("the-state-we-sent", timeout=10)
+            catcher.wait("the-state-we-sent", timeout=1)
     assert info.value.code == "STATE_MISMATCH"
 
 
@@ -272,3 +275,112 @@ def test_catcher_answers_the_browser_only_once():
     assert status == 200 and results[0].code == "c0de-one"
     with pytest.raises(requests.ConnectionError):  # one-shot: the server is gone
         requests.get(redirect, params={"code": "c0de-two", "state": "st"}, timeout=2)
+
+
+# ---------------------------------------------------------------- a page cannot end the sign-in
+
+
+def _wait_in_thread(catcher: CallbackCatcher, state: str | None, timeout: float) -> tuple[threading.Thread, list]:
+    results: list = []
+
+    def run() -> None:
+        try:
+            results.append(catcher.wait(state, timeout=timeout))
+        except ZohoAuthError as exc:
+            results.append(exc)
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t, results
+
+
+def test_a_request_with_another_state_is_ignored_and_the_right_one_still_arrives():
+    redirect = f"http://127.0.0.1:{_free_port()}/callback"
+    with CallbackCatcher(redirect, state="ours-1234") as catcher:
+        t, results = _wait_in_thread(catcher, "ours-1234", timeout=20)
+        forged = requests.get(redirect, params={"code": "f0rged-code", "state": "theirs"}, timeout=5)
+        no_state = requests.get(redirect, params={"code": "f0rged-code-2"}, timeout=5)
+        denied = requests.get(redirect, params={"error": "access_denied", "state": "theirs"}, timeout=5)
+        for page in (forged, no_state, denied):
+            assert page.status_code == 400 and "was ignored" in page.text and "still waiting" in page.text
+        assert not results and t.is_alive()  # none of them ended the wait
+        status, text = Control.browse(redirect + "?code=the-real-c0de&state=ours-1234&location=eu", timeout=5)
+        t.join(10)
+    assert status == 200 and "close this tab" in text
+    (cb,) = results
+    assert isinstance(cb, Callback) and cb.code == "the-real-c0de" and cb.location == "eu"
+    assert catcher.ignored == 3
+
+
+def test_requests_before_wait_are_checked_when_wait_learns_the_state():
+    """The notebook's own order: the catcher starts, the browser comes back, then wait(state)."""
+    redirect = f"http://127.0.0.1:{_free_port()}/cb"
+    with CallbackCatcher(redirect) as catcher:
+        requests.get(redirect, params={"code": "f0rged-code", "state": "theirs"}, timeout=5)
+        requests.get(redirect, params={"code": "the-real-c0de", "state": "ours-5678"}, timeout=5)
+        cb = catcher.wait("ours-5678", timeout=5)
+    assert cb.code == "the-real-c0de" and catcher.ignored == 1
+
+
+def test_only_answers_with_another_state_end_in_a_state_mismatch_at_the_timeout():
+    redirect = f"http://127.0.0.1:{_free_port()}/callback"
+    with CallbackCatcher(redirect, state="ours-9999") as catcher:
+        t, results = _wait_in_thread(catcher, "ours-9999", timeout=2)
+        page = requests.get(redirect, params={"code": "f0rged-code", "state": "theirs"}, timeout=5)
+        t.join(10)
+    assert page.status_code == 400
+    (exc,) = results
+    assert isinstance(exc, ZohoAuthError) and exc.code == "STATE_MISMATCH"
+    assert "1 answer(s) with another state were ignored" in str(exc)
+    with pytest.raises(ValueError, match="another state"):
+        CallbackCatcher(redirect, state="a").wait("b", timeout=1)
+
+
+# ---------------------------------------------------------------- loopback accounts servers: emulator only
+
+
+@pytest.mark.parametrize("region", ["us", "eu", "in"])
+def test_a_real_region_refuses_a_loopback_accounts_server_from_the_callback(zoho, app, region):
+    _, cb = consent(zoho, app)  # a real callback that names a loopback accounts-server
+    assert cb.accounts_server and is_loopback_url(cb.accounts_server)
+    before = zoho.oauth.stats()["authorization_code"]
+    with pytest.raises(ZohoAuthError) as info:
+        exchange_code(
+            endpoints_for(region).token_url,
+            app.client_id,
+            app.client_secret,
+            app.redirect_url,
+            cb.code,
+            accounts_server=cb.accounts_server,
+            region=region,
+        )
+    assert info.value.code == "UNTRUSTED_ACCOUNTS_SERVER" and "region='local'" in str(info.value)
+    assert app.client_secret not in str(info.value)
+    with pytest.raises(ZohoAuthError) as info:  # no region named: the real token URL decides
+        exchange_code(
+            endpoints_for(region).token_url,
+            app.client_id,
+            app.client_secret,
+            app.redirect_url,
+            cb.code,
+            accounts_server=cb.accounts_server,
+        )
+    assert info.value.code == "UNTRUSTED_ACCOUNTS_SERVER"
+    assert zoho.oauth.stats()["authorization_code"] == before  # the code and secret were never sent
+    tokens = exchange_code(  # the emulator (region "local") is still trusted with them
+        zoho.token_url,
+        app.client_id,
+        app.client_secret,
+        app.redirect_url,
+        cb.code,
+        accounts_server=cb.accounts_server,
+        region="local",
+    )
+    assert tokens.refresh_token and zoho.oauth.stats()["authorization_code"] == before + 1
+
+
+def test_a_real_accounts_server_from_the_callback_is_trusted_for_any_region():
+    assert trusted_accounts_server("https://accounts.zoho.eu/", "us") == "https://accounts.zoho.eu"
+    assert trusted_accounts_server("http://127.0.0.1:9/", "local") == "http://127.0.0.1:9"
+    with pytest.raises(ZohoAuthError):
+        trusted_accounts_server("http://localhost:9", "eu")
