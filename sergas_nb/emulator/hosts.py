@@ -42,8 +42,8 @@ class ByPort:
         self.apps = dict(apps)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        server = scope.get("server") or (None, None)
-        app = self.apps.get(server[1]) if scope["type"] in ("http", "websocket") else None
+        server = scope.get("server") or (None, -1)
+        app = self.apps.get(int(server[1] or -1)) if scope["type"] in ("http", "websocket") else None
         if app is None:
             if scope["type"] == "lifespan":  # lifespan is off in server.py; answered for completeness
                 return
