@@ -25,9 +25,10 @@ import pandas as pd
 import requests
 
 from sergas_nb import frames
+from sergas_nb._download import download_target
 from sergas_nb._http import parse_response, transport_error
 from sergas_nb._reads import NAME_FIELDS
-from sergas_nb.errors import Problem, ZohoAPIError, ZohoValidationError
+from sergas_nb.errors import Problem, ZohoAPIError, ZohoConfigError, ZohoValidationError
 
 if TYPE_CHECKING:
     from sergas_nb.client import WriteResult, ZohoClient
@@ -153,7 +154,7 @@ def bulk_read_chunks(
         result = job.get("result") or {}
         if on_total is not None and page == 1:
             on_total(int(result.get("count") or 0) if not result.get("more_records") else None)
-        url = client.api_url + str(result.get("download_url") or f"/crm/bulk/v8/read/{job_id}/result")
+        url = download_target(client.endpoints, result.get("download_url"), f"/crm/bulk/v8/read/{job_id}/result")
         text = _csv_from_zip(_raw(client, "bulk_read_download", "GET", url, module)[0], f"bulk read {job_id}")
         raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
         columns = {rename.get(c, c): raw[c].tolist() for c in raw.columns}
@@ -257,6 +258,10 @@ def _write_file(
     find_by: str | None,
     ignore_empty: bool,
 ) -> list[dict[str, Any]]:
+    if not client.endpoints.upload_url:  # the emulator's file host was not given: never the API host instead
+        raise ZohoConfigError(
+            {"ZOHO_SDK_LOCAL_CONTENT_URL": "required for a Bulk Write against the emulator (its file upload host)"}
+        )
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(columns)
@@ -306,7 +311,9 @@ def _write_file(
     job = _poll(client, f"/crm/bulk/v8/write/{job_id}", module, lambda d: d.get("status") in ("COMPLETED", "FAILED"))
     if job.get("status") == "FAILED":
         raise ZohoAPIError(f"bulk write job {job_id} failed", code="BULK_WRITE_FAILURE", details={"job": job_id})
-    url = client.api_url + str((job.get("result") or {}).get("download_url") or f"/crm/bulk/v8/write/{job_id}/result")
+    url = download_target(
+        client.endpoints, (job.get("result") or {}).get("download_url"), f"/crm/bulk/v8/write/{job_id}/result"
+    )
     text = _csv_from_zip(_raw(client, "bulk_write_download", "GET", url, module)[0], f"bulk write {job_id}")
     result = list(csv.DictReader(io.StringIO(text)))
     if len(result) != len(payload):
