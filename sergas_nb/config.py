@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -51,7 +52,7 @@ class Endpoints:
     accounts_url: str  # OAuth accounts server
     upload_url: str  # file upload host (Bulk Write)
     # Origins of Bulk Write result downloads; derived from the data centre, so not part of equality.
-    download_hosts: tuple[str, ...] = field(default=(), compare=False)
+    download_hosts: tuple[str, ...] = dataclass_field(default=(), compare=False)
 
     @property
     def token_url(self) -> str:
