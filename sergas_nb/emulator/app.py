@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from sergas_nb.emulator.control_guard import ControlGuard
 from sergas_nb.emulator.core import DEFAULT_USER_EMAIL, SCOPES, Emulator
 from sergas_nb.emulator.errors import EmulatorError, internal_error
 from sergas_nb.emulator.faults import FaultMiddleware
@@ -78,7 +79,8 @@ def build_role_app(emu: Emulator, role: str) -> Any:
         routes=_routes(emu, role), exception_handlers={HTTPException: _http_error, Exception: _server_error}
     )
     app.state.emulator = emu
-    return FaultMiddleware(app, emu.faults, host=role)
+    # Controls live on the API host only; the guard keeps web pages away from them (control_guard.py).
+    return FaultMiddleware(ControlGuard(app) if role == API else app, emu.faults, host=role)
 
 
 def build_hosts(emu: Emulator, ports: dict[str, int]) -> Any:
