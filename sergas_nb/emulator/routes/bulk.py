@@ -105,7 +105,9 @@ async def create_read(request: Request) -> Response:
         created_time=iso(emu.store.clock()),
         started=jobs.clock(),
         query={
-            "module": {"api_name": module},
+            # Zoho's job-details samples echo the module with its id
+            # (https://www.zoho.com/crm/developer/docs/api/v7/bulk-read/job-details.html).
+            "module": {"id": md.module_id(module), "api_name": module},
             "fields": fields,
             "page": page,
             **({"criteria": criteria} if criteria else {}),
