@@ -236,7 +236,8 @@ def _kill_mid_run(z: LocalZoho, dsn: str, plan: EditPlan, action: str, workdir: 
     """Run ``action`` in a child process; SIGKILL it while a write it sent is applied but unanswered."""
     plan_file = workdir / f"{plan.plan_id}-{action}.pickle"
     plan_file.write_bytes(pickle.dumps(plan))
-    creds = {k: getattr(z, k) for k in ("url", "client_id", "client_secret", "refresh_token", "redirect_url")}
+    names = ("url", "content_url", "download_url", "client_id", "client_secret", "refresh_token", "redirect_url")
+    creds = {k: getattr(z, k) for k in names}
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     puts = z.control.requests_to(RECORDS, "PUT")

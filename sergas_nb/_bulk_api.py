@@ -25,9 +25,10 @@ from typing import Any
 import pandas as pd
 
 from sergas_nb import frames
+from sergas_nb._download import download_target
 from sergas_nb._fields import names_with_lookups
 from sergas_nb._pipeline import Pipeline
-from sergas_nb.errors import ZohoAPIError
+from sergas_nb.errors import ZohoAPIError, ZohoConfigError
 
 WRITE_FILE_ROWS = 25_000  # rows per Bulk Write file (Zoho's limit)
 POLL_FIRST, POLL_MAX, POLL_TIMEOUT = 0.2, 5.0, 3600.0
@@ -121,7 +122,7 @@ def bulk_read_chunks(
         result = job.get("result") or {}
         if on_total is not None and page == 1:
             on_total(int(result.get("count") or 0) if not result.get("more_records") else None)
-        url = p.api_url + str(result.get("download_url") or f"/crm/bulk/v8/read/{job_id}/result")
+        url = download_target(p.endpoints, result.get("download_url"), f"/crm/bulk/v8/read/{job_id}/result")
         text = _csv_from_zip(_raw(p, "bulk_read_download", "GET", url, module)[0], f"bulk read {job_id}")
         raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
         columns = {rename.get(c, c): raw[c].tolist() for c in raw.columns}
@@ -190,6 +191,10 @@ def _write_file(
     find_by: str | None,
     ignore_empty: bool,
 ) -> list[dict[str, Any]]:
+    if not p.endpoints.upload_url:  # the emulator's file host was not given: never the API host instead
+        raise ZohoConfigError(
+            {"ZOHO_SDK_LOCAL_CONTENT_URL": "required for a Bulk Write against the emulator (its file upload host)"}
+        )
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(columns)
@@ -239,7 +244,9 @@ def _write_file(
     job = _poll(p, f"/crm/bulk/v8/write/{job_id}", module, lambda d: d.get("status") in ("COMPLETED", "FAILED"))
     if job.get("status") == "FAILED":
         raise ZohoAPIError(f"bulk write job {job_id} failed", code="BULK_WRITE_FAILURE", details={"job": job_id})
-    url = p.api_url + str((job.get("result") or {}).get("download_url") or f"/crm/bulk/v8/write/{job_id}/result")
+    url = download_target(
+        p.endpoints, (job.get("result") or {}).get("download_url"), f"/crm/bulk/v8/write/{job_id}/result"
+    )
     text = _csv_from_zip(_raw(p, "bulk_write_download", "GET", url, module)[0], f"bulk write {job_id}")
     result = list(csv.DictReader(io.StringIO(text)))
     if len(result) != len(payload):

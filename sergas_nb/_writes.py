@@ -41,6 +41,7 @@ from sergas_nb.errors import (
     Problem,
     ZohoAPIError,
     ZohoAuthError,
+    ZohoConfigError,
     ZohoError,
     ZohoNotSentError,
     ZohoOutcomeUnknownError,
@@ -609,7 +610,7 @@ class Writer:
         start = time.perf_counter()
         try:
             rows = write_payload(self.p, module, "update", payload, prep.fmap, prep.labels)
-        except ZohoValidationError:
+        except (ZohoValidationError, ZohoConfigError):  # nothing was sent: no outcome to resolve
             raise
         except ZohoError as exc:
             client_log.warning(

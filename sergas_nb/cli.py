@@ -20,7 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     emu = sub.add_parser("emulator", help="serve a local Zoho CRM v8 emulator on loopback")
     emu.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
-    emu.add_argument("--port", type=int, default=8765)
+    emu.add_argument("--port", type=int, default=8765, help="the API host's port (default 8765)")
+    emu.add_argument("--content-port", type=int, default=0, help="the file (upload) host's port (default: a free one)")
+    emu.add_argument("--download-port", type=int, default=0, help="the download host's port (default: a free one)")
     emu.add_argument("--seed", type=int, default=42)
     emu.add_argument("--accounts", type=int, default=5000)
     emu.add_argument("--token-ttl", type=float, default=3600.0, help="access token lifetime in seconds")
@@ -73,6 +75,8 @@ def _run(args: argparse.Namespace) -> int:
             token_ttl=args.token_ttl,
             auto_approve=args.auto_approve,
             redirect_url=args.redirect_url,
+            content_port=args.content_port,
+            download_port=args.download_port,
         )
     if args.command == "migrate":
         from sergas_nb.edits.migrate import main as migrate_main

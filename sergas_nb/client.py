@@ -91,6 +91,9 @@ def connect(
         overrides = {
             "region": "local",
             "local_url": emulator.url,
+            # Zoho's file and download hosts, each on a port of its own (issue 15)
+            "local_content_url": getattr(emulator, "content_url", None),
+            "local_download_url": getattr(emulator, "download_url", None),
             "client_id": emulator.client_id,
             "client_secret": emulator.client_secret,
             "refresh_token": emulator.refresh_token,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -40,23 +41,23 @@ ENVIRONMENTS: tuple[str, ...] = ("production", "sandbox", "developer")
 
 @dataclass(frozen=True)
 class Endpoints:
-    """The hosts of one Zoho data centre (no trailing slash), by role: ``api_url`` (CRM API),
-    ``accounts_url`` (OAuth), ``content_url`` (file upload, alias ``upload_url``) and
-    ``download_url`` (Bulk Write result files). The last is derived from the accounts server, so
-    an ``Endpoints`` is still built from the three hosts the SDK's data-centre classes name."""
+    """The hosts of one Zoho data centre (no trailing slash).
+
+    ``upload_url`` is empty for an emulator whose file host was not given (a Bulk Write then
+    fails with a clear error rather than sending the file to the API host). ``download_hosts``
+    are the only origins an absolute ``download_url`` (Bulk Write results) may point at.
+    """
 
     api_url: str  # CRM API host; the SDK appends /crm/v8/...
     accounts_url: str  # OAuth accounts server
-    upload_url: str  # file upload host (Bulk Write): the "content" role
+    upload_url: str  # file upload host (Bulk Write)
+    # Origins of Bulk Write result downloads; derived from the data centre, so not part of equality.
+    download_hosts: tuple[str, ...] = dataclass_field(default=(), compare=False)
 
     @property
     def content_url(self) -> str:
+        """Zoho's name for the file (upload) host role."""
         return self.upload_url
-
-    @property
-    def download_url(self) -> str:
-        """Host of Bulk Write result files; the emulator (any other accounts server) serves them itself."""
-        return _DOWNLOAD_HOSTS.get(self.accounts_url, self.api_url)
 
     @property
     def token_url(self) -> str:
@@ -71,45 +72,78 @@ class Endpoints:
         return self.accounts_url + "/oauth/v2/token/revoke"
 
 
-# region: (accounts server, API domain suffix, upload host) from Zoho's data-centre list / the SDK's dc classes.
-_DC_HOSTS: dict[str, tuple[str, str, str]] = {
-    "us": ("https://accounts.zoho.com", "zohoapis.com", "https://content.zohoapis.com"),
-    "eu": ("https://accounts.zoho.eu", "zohoapis.eu", "https://content.zohoapis.eu"),
-    "in": ("https://accounts.zoho.in", "zohoapis.in", "https://content.zohoapis.in"),
-    "au": ("https://accounts.zoho.com.au", "zohoapis.com.au", "https://content.zohoapis.com.au"),
-    "jp": ("https://accounts.zoho.jp", "zohoapis.jp", "https://content.zohoapis.jp"),
-    "cn": ("https://accounts.zoho.com.cn", "zohoapis.com.cn", "https://content.zohoapis.com.cn"),
-    "ca": ("https://accounts.zohocloud.ca", "zohoapis.ca", "https://upload.zohocloud.ca"),
-    "sa": ("https://accounts.zoho.sa", "zohoapis.sa", "https://files.zoho.sa"),
+# One table, per data centre: accounts server, API domain suffix (the environment picks the API
+# host's prefix), file upload host, and the download host of Bulk Write results.
+# Accounts, API and upload hosts: Zoho's data-centre list and the SDK's dc classes.
+# Download hosts: an absolute download_url must be on this host.
+# us: Zoho's sample https://download-accl.zoho.com/v2/crm/6735/bulk-write/347706122009/347706122009.zip
+#     (https://www.zoho.com/crm/developer/docs/api/v8/bulk-write/download-result.html);
+# in: https://download-accl.zoho.in/v2/crm/6020/bulk-write/... in a Zoho PHP SDK sample
+#     (DownloadBulkWriteResult.php); eu: download-accl.zoho.eu, seen as the EU data centre's download
+#     host in third-party code (unconfirmed for CRM). The other data centres follow the same pattern on
+#     their own domain: unconfirmed. A wrong entry fails closed: the download is refused, never misrouted.
+_DC_HOSTS: dict[str, tuple[str, str, str, str]] = {
+    "us": (
+        "https://accounts.zoho.com",
+        "zohoapis.com",
+        "https://content.zohoapis.com",
+        "https://download-accl.zoho.com",
+    ),
+    "eu": ("https://accounts.zoho.eu", "zohoapis.eu", "https://content.zohoapis.eu", "https://download-accl.zoho.eu"),
+    "in": ("https://accounts.zoho.in", "zohoapis.in", "https://content.zohoapis.in", "https://download-accl.zoho.in"),
+    "au": (
+        "https://accounts.zoho.com.au",
+        "zohoapis.com.au",
+        "https://content.zohoapis.com.au",
+        "https://download-accl.zoho.com.au",
+    ),
+    "jp": ("https://accounts.zoho.jp", "zohoapis.jp", "https://content.zohoapis.jp", "https://download-accl.zoho.jp"),
+    "cn": (
+        "https://accounts.zoho.com.cn",
+        "zohoapis.com.cn",
+        "https://content.zohoapis.com.cn",
+        "https://download-accl.zoho.com.cn",
+    ),
+    "ca": (
+        "https://accounts.zohocloud.ca",
+        "zohoapis.ca",
+        "https://upload.zohocloud.ca",
+        "https://download-accl.zohocloud.ca",
+    ),
+    "sa": ("https://accounts.zoho.sa", "zohoapis.sa", "https://files.zoho.sa", "https://download-accl.zoho.sa"),
 }
-# Bulk Write result files come from a download host, by accounts server. US: Zoho's documented
-# sample https://download-accl.zoho.com/v2/crm/{org}/bulk-write/{job}/{job}.zip
-# (https://zoho.com/crm/developer/docs/api/v2/bulk-write/download-result.html, see
-# ../shared/reference/zoho-crm-v8.md). The other data centres are *unconfirmed*: the same name on
-# their own domain, the most plausible host.
-_DOWNLOAD_HOSTS: dict[str, str] = {
-    accounts: "https://download-accl." + accounts.removeprefix("https://accounts.")
-    for accounts, _suffix, _upload in _DC_HOSTS.values()
-}
-# Sandbox and developer orgs have their own API host; accounts and upload hosts are shared.
+# Sandbox and developer orgs have their own API host; accounts, upload and download hosts are shared.
 _API_PREFIX = {"production": "www", "sandbox": "sandbox", "developer": "developer"}
 
 DATA_CENTRES: dict[tuple[str, str], Endpoints] = {
-    (region, env): Endpoints(f"https://{prefix}.{suffix}", accounts, upload)
-    for region, (accounts, suffix, upload) in _DC_HOSTS.items()
+    (region, env): Endpoints(f"https://{prefix}.{suffix}", accounts, upload, (download,))
+    for region, (accounts, suffix, upload, download) in _DC_HOSTS.items()
     for env, prefix in _API_PREFIX.items()
 }
 
 
-def endpoints_for(region: str, environment: str = "production", local_url: str | None = None) -> Endpoints:
-    """Hosts for ``region`` x ``environment``; ``local`` points all three at the emulator."""
+def endpoints_for(
+    region: str,
+    environment: str = "production",
+    local_url: str | None = None,
+    local_content_url: str | None = None,
+    local_download_url: str | None = None,
+) -> Endpoints:
+    """Hosts for ``region`` x ``environment``.
+
+    ``local``: the emulator, whose API host (with its accounts server) is ``local_url`` and whose
+    file and download hosts are ``local_content_url`` and ``local_download_url``. Those two are
+    never taken to be the API host: without them, a Bulk Write fails with an error naming them.
+    """
     region = region.strip().lower()
     environment = environment.strip().lower()
     if region == "local":
         if not local_url:
             raise ZohoConfigError({"ZOHO_SDK_LOCAL_URL": "required when ZOHO_SDK_REGION=local"})
         base = local_url.rstrip("/")
-        return Endpoints(base, base, base)
+        content = (local_content_url or "").rstrip("/")
+        download = (local_download_url or "").rstrip("/")
+        return Endpoints(base, base, content, (download,) if download else ())
     try:
         return DATA_CENTRES[(region, environment)]
     except KeyError:
@@ -161,6 +195,8 @@ ENV_NAMES: dict[str, str] = {
     "redirect_url": "ZOHO_SDK_REDIRECT_URL",
     "region": "ZOHO_SDK_REGION",
     "local_url": "ZOHO_SDK_LOCAL_URL",
+    "local_content_url": "ZOHO_SDK_LOCAL_CONTENT_URL",
+    "local_download_url": "ZOHO_SDK_LOCAL_DOWNLOAD_URL",
     "environment": "ZOHO_SDK_ENVIRONMENT",
     "database_url": "DATABASE_URL",
     "database_host": "DATABASE_HOST",
@@ -187,6 +223,8 @@ class Settings(BaseSettings):
     redirect_url: str | None = _env("redirect_url")
     region: Region = Field(default="us", validation_alias=AliasChoices("ZOHO_SDK_REGION", "region"))
     local_url: str | None = _env("local_url")
+    local_content_url: str | None = _env("local_content_url")  # the emulator's file (upload) host
+    local_download_url: str | None = _env("local_download_url")  # the emulator's download host
     environment: Environment = Field(
         default="production", validation_alias=AliasChoices("ZOHO_SDK_ENVIRONMENT", "environment")
     )
@@ -218,7 +256,7 @@ class Settings(BaseSettings):
     def _lower(cls, v: Any) -> Any:
         return v.strip().lower() if isinstance(v, str) else v
 
-    @field_validator("local_url")
+    @field_validator("local_url", "local_content_url", "local_download_url")
     @classmethod
     def _loopback(cls, v: str | None) -> str | None:
         if v is None:
@@ -254,7 +292,9 @@ class Settings(BaseSettings):
 
     # -- derived values ---------------------------------------------------------------------
     def endpoints(self) -> Endpoints:
-        return endpoints_for(self.region, self.environment, self.local_url)
+        return endpoints_for(
+            self.region, self.environment, self.local_url, self.local_content_url, self.local_download_url
+        )
 
     def database_dsn(self) -> str:
         """A libpq DSN for psycopg; the only place the database password appears."""

@@ -2,6 +2,7 @@
 
 with LocalZoho(accounts=2000, seed=42) as z:
     z.url, z.token_url, z.client_id, z.client_secret, z.refresh_token
+    z.content_url, z.download_url   # Zoho's file (upload) and download hosts, each on its own port
     z.control.add_fault("status", path="/crm/v8/Accounts", status=502, body="html")
 """
 
@@ -21,7 +22,11 @@ __all__ = ["Control", "EmulatorControl", "LocalZoho", "NotLoopbackError"]
 
 
 class LocalZoho:
-    """The emulator on a free 127.0.0.1 port, in a background thread, for the ``with`` block.
+    """The emulator on free 127.0.0.1 ports, in a background thread, for the ``with`` block.
+
+    Three ports, one per Zoho host role: ``url`` (API, OAuth, controls), ``content_url`` (file
+    upload: Bulk Write's zipped CSV) and ``download_url`` (Bulk Write results). ``port`` picks
+    the API host's port; the other two are always free ones.
 
     ``latency``: seconds per call, or ``(fixed, per_record)``, or ``{"fixed": .., "per_record": ..}``.
     ``redirect_url``: the redirect URI registered for the default client (default: one on the
@@ -44,19 +49,25 @@ class LocalZoho:
         credits_per_day: int = 1_000_000,
         redirect_url: str | None = None,
     ) -> None:
-        from sergas_nb.emulator.app import build_app
+        from sergas_nb.emulator.app import build_hosts
         from sergas_nb.emulator.core import DEFAULT_USER_EMAIL, Emulator
-        from sergas_nb.emulator.server import ServerThread, base_url, bind
+        from sergas_nb.emulator.hosts import API, CONTENT, DOWNLOAD
+        from sergas_nb.emulator.server import ServerThread, base_url, bind, port_of
 
         self._sock = bind(host, port)  # raises NotLoopbackError for a non-loopback host
+        self._content_sock = bind(host, 0)
+        self._download_sock = bind(host, 0)
         self.url = base_url(self._sock)
-        self.port = self._sock.getsockname()[1]
+        self.content_url = base_url(self._content_sock)
+        self.download_url = base_url(self._download_sock)
+        self.port = port_of(self._sock)
         self.token_url = f"{self.url}/oauth/v2/token"
         # A notebook catching the OAuth callback needs a redirect on a port of its own.
         self.redirect_url = redirect_url or f"{self.url}/oauth/callback"
         self.user_email = user_email or DEFAULT_USER_EMAIL
         self.emulator = Emulator(
             lambda: self.url,
+            download_url_getter=lambda: self.download_url,
             seed=seed,
             accounts=accounts,
             token_ttl=token_ttl,
@@ -76,7 +87,9 @@ class LocalZoho:
                 self.emulator.faults.set_latency(*latency)
             else:
                 self.emulator.faults.set_latency(float(latency))
-        self._thread = ServerThread(build_app(self.emulator), self._sock)
+        socks = [self._sock, self._content_sock, self._download_sock]
+        ports = dict(zip((API, CONTENT, DOWNLOAD), (port_of(s) for s in socks), strict=True))
+        self._thread = ServerThread(build_hosts(self.emulator, ports), socks)
         self.control = Control(self.url)
         self._running = False
 
@@ -108,4 +121,7 @@ class LocalZoho:
         self.stop()
 
     def __repr__(self) -> str:  # never show the secrets
-        return f"LocalZoho(url={self.url!r}, client_id={self.client_id!r})"
+        return (
+            f"LocalZoho(url={self.url!r}, content_url={self.content_url!r}, download_url={self.download_url!r}, "
+            f"client_id={self.client_id!r})"
+        )

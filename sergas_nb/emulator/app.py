@@ -1,4 +1,4 @@
-"""The emulator's ASGI app: the routes of one ``Emulator`` (``core.py``), wrapped in fault injection."""
+"""The emulator's ASGI apps, one per Zoho host role (``hosts.py``), each wrapped in fault injection."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from sergas_nb.emulator.control_guard import ControlGuard
 from sergas_nb.emulator.core import DEFAULT_USER_EMAIL, SCOPES, Emulator
 from sergas_nb.emulator.errors import EmulatorError, internal_error
 from sergas_nb.emulator.faults import FaultMiddleware
+from sergas_nb.emulator.hosts import API, CONTENT, DOWNLOAD, ByPort
 from sergas_nb.emulator.routes import bulk, control, records, search, settings, unsupported, users
 from sergas_nb.emulator.routes.common import error_response, log
 
-__all__ = ["DEFAULT_USER_EMAIL", "SCOPES", "Emulator", "build_app"]
+__all__ = ["DEFAULT_USER_EMAIL", "SCOPES", "Emulator", "build_app", "build_hosts", "build_role_app"]
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -43,7 +45,15 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def build_app(emu: Emulator) -> Any:
-    """The ASGI application: controls, OAuth, CRM routes, wrapped in fault injection."""
+    """The API host's app: controls, OAuth, CRM routes, wrapped in fault injection."""
+    return build_role_app(emu, API)
+
+
+def _routes(emu: Emulator, role: str) -> list[BaseRoute]:
+    if role == CONTENT:
+        return list(bulk.file_routes())
+    if role == DOWNLOAD:
+        return list(bulk.download_routes())
     routes: list[BaseRoute] = [
         *control.routes(),
         *emu.oauth.control_routes("/__emulator__/oauth"),
@@ -60,6 +70,19 @@ def build_app(emu: Emulator) -> Any:
         return Response(b"sergas-nb local Zoho CRM v8 emulator\n", media_type="text/plain")
 
     routes.append(Route("/", root, methods=["GET"]))
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _server_error})
+    return routes
+
+
+def build_role_app(emu: Emulator, role: str) -> Any:
+    """The app of one host role; every other path answers INVALID_URL_PATTERN as Zoho's hosts do."""
+    app = Starlette(
+        routes=_routes(emu, role), exception_handlers={HTTPException: _http_error, Exception: _server_error}
+    )
     app.state.emulator = emu
-    return FaultMiddleware(app, emu.faults)
+    # Controls live on the API host only; the guard keeps web pages away from them (control_guard.py).
+    return FaultMiddleware(ControlGuard(app) if role == API else app, emu.faults, host=role)
+
+
+def build_hosts(emu: Emulator, ports: dict[str, int]) -> Any:
+    """One ASGI app for every role: requests go to the role of the port they arrived on."""
+    return ByPort({port: build_role_app(emu, role) for role, port in ports.items()})

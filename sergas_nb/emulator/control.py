@@ -15,7 +15,9 @@ class Control:
         self._session = requests.Session()
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        r = self._session.request(method, self.base + path, json=body, timeout=self.timeout)
+        # Every write carries a JSON body: the controls refuse anything else (control_guard.py).
+        payload = body if body is not None or method == "GET" else {}
+        r = self._session.request(method, self.base + path, json=payload, timeout=self.timeout)
         if r.status_code >= 400:
             raise ValueError(f"emulator control {path} failed: {r.status_code} {r.text}")
         return r.json()

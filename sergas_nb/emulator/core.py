@@ -29,12 +29,17 @@ DEFAULT_USER_EMAIL = "analyst@sergas.local"
 
 
 class Emulator:
-    """Everything one running emulator holds. Routes reach it as ``request.app.state.emulator``."""
+    """Everything one running emulator holds. Routes reach it as ``request.app.state.emulator``.
+
+    One ``Emulator`` serves all of Zoho's host roles (API, file upload, download; ``hosts.py``):
+    each role is an app of its own on its own port, all sharing this state.
+    """
 
     def __init__(
         self,
         base_url_getter: Callable[[], str],
         *,
+        download_url_getter: Callable[[], str],
         seed: int = 42,
         accounts: int = 2000,
         token_ttl: float = 3600.0,
@@ -45,6 +50,9 @@ class Emulator:
         credits_per_day: int = 1_000_000,
     ) -> None:
         self.base_url_getter = base_url_getter
+        # Zoho hands out Bulk Write results as absolute URLs on a download host of its own
+        # (hosts.py): the API host's routes need that host's URL to answer them.
+        self.download_url_getter = download_url_getter
         self.user_email = user_email
         self.store = Store(seed, accounts, user_email=user_email)
         self.oauth = OAuthServer(

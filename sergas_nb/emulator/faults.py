@@ -89,6 +89,7 @@ class Faults:
             self.fixed_latency = 0.0
             self.per_record_latency = 0.0
             self.requests: Counter[str] = Counter()
+            self.hosts: dict[str, Counter[str]] = {}  # host role -> "METHOD path" counts
 
     def add(self, fault: Fault) -> None:
         with self._lock:
@@ -103,10 +104,11 @@ class Faults:
             raise ValueError("latency must not be negative")
         self.fixed_latency, self.per_record_latency = float(fixed), float(per_record)
 
-    def take(self, method: str, path: str) -> Fault | None:
-        """Count the request and return the fault it triggers, if any (consuming one shot)."""
+    def take(self, method: str, path: str, host: str = "api") -> Fault | None:
+        """Count the request (and on which host role) and return the fault it triggers, if any."""
         with self._lock:
             self.requests[f"{method} {path}"] += 1
+            self.hosts.setdefault(host, Counter())[f"{method} {path}"] += 1
             for fault in self.pending:
                 if fault.matches(method, path):
                     fault.count -= 1
@@ -131,6 +133,9 @@ class Faults:
                 "total": sum(self.requests.values()),
                 "requests": dict(self.requests),
                 "by_path": dict(by_path),
+                # Which host each request reached: a test can see an upload on the file host and a
+                # Bulk Write result on the download host, as Zoho splits them.
+                "by_host": {host: dict(counts) for host, counts in self.hosts.items()},
                 "pending_faults": [f.describe() for f in self.pending],
                 "latency": {"fixed": self.fixed_latency, "per_record": self.per_record_latency},
             }
@@ -165,17 +170,21 @@ def _fault_response(fault: Fault) -> tuple[int, list[tuple[bytes, bytes]], bytes
 
 
 class FaultMiddleware:
-    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware): counts requests and fires faults."""
+    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware): counts requests and fires faults.
 
-    def __init__(self, app: Any, faults: Faults) -> None:
+    ``host`` names the host role the wrapped app serves (``hosts.py``); faults match on path alone.
+    """
+
+    def __init__(self, app: Any, faults: Faults, host: str = "api") -> None:
         self.app = app
         self.faults = faults
+        self.host = host
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
             await self.app(scope, receive, send)
             return
-        fault = self.faults.take(scope["method"], scope["path"])
+        fault = self.faults.take(scope["method"], scope["path"], self.host)
         if fault is None:
             await self.app(scope, receive, send)
             return

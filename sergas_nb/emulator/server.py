@@ -88,14 +88,18 @@ def _config(app: Any) -> uvicorn.Config:
     )
 
 
-class ServerThread:
-    """uvicorn serving ``app`` on ``sock`` in a daemon thread."""
+def port_of(sock: socket.socket) -> int:
+    return int(sock.getsockname()[1])
 
-    def __init__(self, app: Any, sock: socket.socket) -> None:
-        self.sock = sock
+
+class ServerThread:
+    """uvicorn serving ``app`` on ``sockets`` (one per host role) in a daemon thread."""
+
+    def __init__(self, app: Any, sockets: socket.socket | list[socket.socket]) -> None:
+        self.sockets = sockets if isinstance(sockets, list) else [sockets]
         self.server = uvicorn.Server(_config(app))
         self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [sock]}, name="sergas-nb-emulator", daemon=True
+            target=self.server.run, kwargs={"sockets": self.sockets}, name="sergas-nb-emulator", daemon=True
         )
 
     def start(self, timeout: float = 15.0) -> None:
@@ -112,7 +116,8 @@ class ServerThread:
         if self.thread.is_alive():
             self.server.force_exit = True
             self.thread.join(timeout)
-        self.sock.close()
+        for sock in self.sockets:
+            sock.close()
 
 
 def serve_forever(
@@ -124,28 +129,47 @@ def serve_forever(
     auto_approve: bool = False,
     redirect_url: str = "http://127.0.0.1:8910/callback",
     printer: Callable[[str], None] | None = None,
+    content_port: int = 0,
+    download_port: int = 0,
 ) -> int:
-    """The CLI: bind, print ONE JSON line with the credentials, serve until interrupted.
+    """The CLI: bind, print ONE JSON line with the credentials and hosts, serve until interrupted.
 
     ``redirect_url`` is registered for the default client: the onboarding notebook's callback catcher.
+    ``port`` is the API host's; the file (upload) and download hosts take ``content_port`` and
+    ``download_port`` (0: free ports), and their URLs are in the line as ``content_url`` and
+    ``download_url``.
     """
-    from sergas_nb.emulator.app import build_app
+    from sergas_nb.emulator.app import build_hosts
     from sergas_nb.emulator.core import Emulator
+    from sergas_nb.emulator.hosts import API, CONTENT, DOWNLOAD
 
+    socks: list[socket.socket] = []
     try:
-        sock = bind(host, port)
+        for p in (port, content_port, download_port):
+            socks.append(bind(host, p))
     except NotLoopbackError as e:
         print(f"sergas-nb emulator: {e}", file=sys.stderr)
         return 2
     except OSError as e:
-        print(f"sergas-nb emulator: cannot listen on {host}:{port}: {e.strerror}", file=sys.stderr)
+        for sock in socks:
+            sock.close()
+        print(f"sergas-nb emulator: cannot listen on {host}:{p}: {e.strerror}", file=sys.stderr)
         return 2
-    url = base_url(sock)
-    emu = Emulator(lambda: url, seed=seed, accounts=accounts, token_ttl=token_ttl, auto_approve=auto_approve)
+    url, content_url, download_url = (base_url(sock) for sock in socks)
+    emu = Emulator(
+        lambda: url,
+        download_url_getter=lambda: download_url,
+        seed=seed,
+        accounts=accounts,
+        token_ttl=token_ttl,
+        auto_approve=auto_approve,
+    )
     client_id, client_secret, refresh = emu.register_default_client([redirect_url, f"{url}/oauth/callback"])
     line = orjson.dumps(
         {
             "url": url,
+            "content_url": content_url,
+            "download_url": download_url,
             "token_url": f"{url}/oauth/v2/token",
             "client_id": client_id,
             "client_secret": client_secret,
@@ -154,11 +178,13 @@ def serve_forever(
         }
     ).decode()
     (printer or (lambda s: print(s, flush=True)))(line)
-    server = uvicorn.Server(_config(build_app(emu)))
+    ports = {API: port_of(socks[0]), CONTENT: port_of(socks[1]), DOWNLOAD: port_of(socks[2])}
+    server = uvicorn.Server(_config(build_hosts(emu, ports)))
     try:
-        server.run(sockets=[sock])
+        server.run(sockets=socks)
     except KeyboardInterrupt:
         pass
     finally:
-        sock.close()
+        for sock in socks:
+            sock.close()
     return 0

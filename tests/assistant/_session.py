@@ -39,6 +39,8 @@ def server_env(z: LocalZoho | None, database_url: str | None = None) -> dict[str
         env |= {
             "ZOHO_SDK_REGION": "local",
             "ZOHO_SDK_LOCAL_URL": z.url,
+            "ZOHO_SDK_LOCAL_CONTENT_URL": z.content_url,
+            "ZOHO_SDK_LOCAL_DOWNLOAD_URL": z.download_url,
             "ZOHO_SDK_CLIENT_ID": z.client_id,
             "ZOHO_SDK_CLIENT_SECRET": z.client_secret,
             "ZOHO_SDK_REFRESH_TOKEN": z.refresh_token,

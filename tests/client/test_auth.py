@@ -65,7 +65,7 @@ def self_client_code(z, app) -> str:
     r = requests.post(
         f"{z.url}/__emulator__/oauth/self-client-code",
         timeout=10,
-        data={"client_id": app.client_id, "scopes": ",".join(SCOPES)},
+        json={"client_id": app.client_id, "scopes": ",".join(SCOPES)},
     )
     r.raise_for_status()
     return r.json()["code"]

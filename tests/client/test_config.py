@@ -109,7 +109,8 @@ def test_local_region_needs_a_loopback_url():
     )
     s = load_settings(**good(region="local", local_url="http://127.0.0.1:8765/"))
     e = s.endpoints()
-    assert e == Endpoints("http://127.0.0.1:8765", "http://127.0.0.1:8765", "http://127.0.0.1:8765")
+    # issue 15: the emulator's file host is its own (ZOHO_SDK_LOCAL_CONTENT_URL), never the API host by default
+    assert e == Endpoints("http://127.0.0.1:8765", "http://127.0.0.1:8765", "")
     assert e.token_url == "http://127.0.0.1:8765/oauth/v2/token"
 
 

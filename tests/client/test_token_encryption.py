@@ -112,7 +112,7 @@ def test_plaintext_rows_from_before_encryption_are_encrypted(empty_database_url,
 
 
 def test_short_lived_tokens_are_not_refreshed_on_every_call(database_url, zoho):
-    requests.post(f"{zoho.url}/__emulator__/oauth/access-ttl", data={"seconds": 30}, timeout=10).raise_for_status()
+    requests.post(f"{zoho.url}/__emulator__/oauth/access-ttl", json={"seconds": 30}, timeout=10).raise_for_status()
     try:
         store = make_store(database_url, zoho)
         store.save_tokenset(new_grant(zoho), client_id=zoho.client_id)
@@ -124,7 +124,7 @@ def test_short_lived_tokens_are_not_refreshed_on_every_call(database_url, zoho):
         assert token_stats(zoho)["refresh_token"] - before == 1  # one refresh for 100 calls
         assert len(tokens) == 1
     finally:
-        requests.post(f"{zoho.url}/__emulator__/oauth/access-ttl", data={"seconds": 3600}, timeout=10)
+        requests.post(f"{zoho.url}/__emulator__/oauth/access-ttl", json={"seconds": 3600}, timeout=10)
 
 
 def test_key_never_reaches_the_log(monkeypatch, tmp_path, caplog, database_url, zoho):

@@ -36,7 +36,7 @@ def new_grant(z):
     r = requests.post(
         f"{z.url}/__emulator__/oauth/self-client-code",
         timeout=10,
-        data={"client_id": z.client_id, "scopes": "ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ"},
+        json={"client_id": z.client_id, "scopes": "ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ"},
     )
     r.raise_for_status()
     return exchange_code(z.token_url, z.client_id, z.client_secret, None, r.json()["code"])

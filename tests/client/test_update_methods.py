@@ -11,6 +11,8 @@ from sergas_nb.client import ZohoClient, connect
 from sergas_nb.errors import ZohoValidationError
 
 WRITE = "^/crm/bulk/v8/write$"
+# A Bulk Write result on the download host (Zoho's path shape: /v2/crm/{org}/bulk-write/{job}/{job}.zip)
+BULK_WRITE_RESULT = r"^/v2/crm/\d+/bulk-write/\d+/\d+\.zip$"
 
 
 @pytest.fixture
@@ -76,9 +78,7 @@ def test_a_job_that_never_started_is_sent_in_batches(crm, fresh_emulator):
 
 def test_a_job_applied_whose_result_was_lost_is_read_back_not_resent(crm, fresh_emulator):
     edit = _edit(crm, 150, 74)
-    fresh_emulator.control.add_fault(
-        "status", path=r"^/crm/bulk/v8/write/\d+/result$", method="GET", status=502, body="html", count=10
-    )
+    fresh_emulator.control.add_fault("status", path=BULK_WRITE_RESULT, method="GET", status=502, body="html", count=10)
     result = crm.update("Accounts", edit, method="bulk_write")
     assert result.succeeded == 150 and result.failed == 0 and _puts(fresh_emulator) == 0
     assert set(result.records["resolution"]) == {"applied by the Bulk Write job (read back)"}
@@ -88,9 +88,7 @@ def test_a_job_applied_whose_result_was_lost_is_read_back_not_resent(crm, fresh_
 def test_a_lost_job_that_cannot_be_read_back_is_unknown_never_resent(crm, fresh_emulator):
     edit = _edit(crm, 150, 76)
     z = fresh_emulator
-    z.control.add_fault(
-        "status", path=r"^/crm/bulk/v8/write/\d+/result$", method="GET", status=502, body="html", count=10
-    )
+    z.control.add_fault("status", path=BULK_WRITE_RESULT, method="GET", status=502, body="html", count=10)
     z.control.add_fault("status", path="^/crm/v8/coql$", method="POST", status=503, body="html", count=50)
     result = crm.update("Accounts", edit, method="bulk_write")
     assert result.unknown == 150 and result.succeeded == 0 and _puts(z) == 0

@@ -123,7 +123,9 @@ def _upload(http, fresh_emulator, rows, headers=None):
     org = fresh_emulator.store.org()["zgid"]
     h = {"feature": "bulk-write", "X-CRM-ORG": org} if headers is None else headers
     return http.post(
-        http.base + "/crm/v8/upload", headers=h, files={"file": ("a.zip", z.getvalue(), "application/zip")}
+        fresh_emulator.content_url + "/crm/v8/upload",
+        headers=h,
+        files={"file": ("a.zip", z.getvalue(), "application/zip")},
     )
 
 
@@ -168,7 +170,7 @@ def test_bulk_write_update_applies_rows_and_reports_each(http, oas, fresh_emulat
     body, _ = _wait(http, f"/crm/bulk/v8/write/{job_id}", lambda b: b["status"] == "COMPLETED")
     assert oas.check("bulk_write.json", _schema(oas, "bulk_write.json", "Bulk_Write_Response"), body) == []
     assert body["resource"][0]["file"]["updated_count"] == 2 and body["resource"][0]["file"]["skipped_count"] == 1
-    result = _unzip_csv(http.get(http.base + body["result"]["download_url"]).content)
+    result = _unzip_csv(http.get(body["result"]["download_url"]).content)  # absolute, on the download host
     assert [r["STATUS"] for r in result] == ["UPDATED", "SKIPPED", "UPDATED"]
     assert result[1]["ERRORS"] == "INVALID_DATA-Industry" and result[0]["RECORD_ID"] == ids[0]
     assert store.get("Accounts", ids[0])["Description"] == "one"
@@ -179,7 +181,7 @@ def test_bulk_write_update_applies_rows_and_reports_each(http, oas, fresh_emulat
 def test_bulk_write_upload_needs_its_headers_and_a_zip(http, fresh_emulator):
     assert _upload(http, fresh_emulator, [["Account_Name"], ["x"]], headers={}).status_code == 400
     bad = http.post(
-        http.base + "/crm/v8/upload",
+        fresh_emulator.content_url + "/crm/v8/upload",
         headers={"feature": "bulk-write", "X-CRM-ORG": fresh_emulator.store.org()["zgid"]},
         files={"file": ("a.csv", b"Account_Name\nx\n", "text/csv")},
     )

@@ -29,7 +29,7 @@ from tests.fixtures.emulator import SESSION_ACCOUNTS
 def sdk(emulator, tmp_path_factory):
     emulator.control.reset()
     folder = tmp_path_factory.mktemp("sdk")
-    env = DataCenter.Environment(emulator.url, emulator.token_url, emulator.url)
+    env = DataCenter.Environment(emulator.url, emulator.token_url, emulator.content_url)
     token = OAuthToken(
         client_id=emulator.client_id,
         client_secret=emulator.client_secret,

@@ -64,7 +64,18 @@ def test_cli_prints_one_json_line_then_serves():
     try:
         line = proc.stdout.readline()
         info = json.loads(line)
-        assert set(info) == {"url", "token_url", "client_id", "client_secret", "refresh_token", "redirect_url"}
+        # issue 15: the line also names Zoho's file (upload) and download hosts, each on its own port
+        assert set(info) == {
+            "url",
+            "content_url",
+            "download_url",
+            "token_url",
+            "client_id",
+            "client_secret",
+            "refresh_token",
+            "redirect_url",
+        }
+        assert len({info["url"], info["content_url"], info["download_url"]}) == 3
         tok = requests.post(
             info["token_url"],
             data={
@@ -81,6 +92,13 @@ def test_cli_prints_one_json_line_then_serves():
             timeout=10,
         )
         assert r.json()["count"] == 40
+        # The file host serves the upload and nothing of the API: a record call there is not found.
+        elsewhere = requests.get(
+            info["content_url"] + "/crm/v8/Accounts/actions/count",
+            headers={"Authorization": f"Zoho-oauthtoken {tok['access_token']}"},
+            timeout=10,
+        )
+        assert elsewhere.status_code == 404 and elsewhere.json()["code"] == "INVALID_URL_PATTERN"
     finally:
         proc.terminate()
         proc.wait(10)

@@ -14,7 +14,7 @@ def test_crm_paths_need_a_valid_token(fresh_emulator, access_token, oas):
         assert oas.errors(r) == []
     good = {"Authorization": "Zoho-oauthtoken " + access_token}
     assert requests.get(url, params=params, headers=good, timeout=10).status_code == 200
-    requests.post(fresh_emulator.url + "/__emulator__/oauth/expire-access-tokens", timeout=10)
+    requests.post(fresh_emulator.url + "/__emulator__/oauth/expire-access-tokens", json={}, timeout=10)
     r = requests.get(url, params=params, headers=good, timeout=10)
     assert r.status_code == 401 and r.json()["code"] == "INVALID_TOKEN"
 

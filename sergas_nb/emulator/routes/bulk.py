@@ -1,9 +1,15 @@
 """Bulk Read (/crm/bulk/v8/read) and Bulk Write (/crm/v8/upload, /crm/bulk/v8/write) routes.
 
 Jobs live in ``state/bulk_jobs.py``; this module checks requests and answers in Zoho's shapes
-(bulk_read.json, bulk_write.json). Read results: ``GET /crm/bulk/v8/read/{id}/result``; write
-results: ``GET /crm/bulk/v8/write/{id}/result`` (Zoho serves them from a download host; the
-emulator from its own). Job creation costs credits like Zoho (a read 1, a write about 500).
+(bulk_read.json, bulk_write.json, and the samples of Zoho's pages where they say more). Each route
+belongs to one of Zoho's hosts (``hosts.py``):
+
+- API host: Bulk Read create, status and result (``GET /crm/bulk/v8/read/{id}/result``, the
+  relative ``download_url`` of Zoho's Bulk Read sample), Bulk Write create and status;
+- file host: the upload (``POST /crm/v8/upload``); the API host refuses it;
+- download host: Bulk Write results, at the absolute ``download_url`` the status answer gives.
+
+Job creation costs credits like Zoho (a read 1, a write about 500).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sergas_nb.emulator.errors import EmulatorError
+from sergas_nb.emulator.hosts import bulk_write_result_path
 from sergas_nb.emulator.routes.common import crm, emulator, json_body, json_response
 from sergas_nb.emulator.state import metadata as md
 from sergas_nb.emulator.state.bulk_jobs import (
@@ -98,7 +105,9 @@ async def create_read(request: Request) -> Response:
         created_time=iso(emu.store.clock()),
         started=jobs.clock(),
         query={
-            "module": {"api_name": module},
+            # Zoho's job-details samples echo the module with its id
+            # (https://www.zoho.com/crm/developer/docs/api/v7/bulk-read/job-details.html).
+            "module": {"id": md.module_id(module), "api_name": module},
             "fields": fields,
             "page": page,
             **({"criteria": criteria} if criteria else {}),
@@ -157,6 +166,9 @@ async def read_details(request: Request) -> Response:
             "page": job.page,
             "per_page": READ_PAGE,
             "count": job.count,
+            # Relative, on the API host: Zoho's Bulk Read job-details samples give
+            # "/crm/bulk/v7/read/{job_id}/result", to be sent "with your api domain attached"
+            # (https://www.zoho.com/crm/developer/docs/api/v7/bulk-read/job-details.html; v8 has no sample).
             "download_url": f"/crm/bulk/v8/read/{job.id}/result",
             "more_records": job.more,
         }
@@ -319,15 +331,24 @@ async def write_details(request: Request) -> Response:
         "created_time": job.created_time,
     }
     if job.result is not None:
-        out["result"] = {"download_url": f"/crm/bulk/v8/write/{job.id}/result"}
+        # Absolute, on the download host: Zoho's sample is
+        # https://download-accl.zoho.com/v2/crm/6735/bulk-write/347706122009/347706122009.zip
+        # (https://www.zoho.com/crm/developer/docs/api/v8/bulk-write/download-result.html).
+        org = str(emu.store.org().get("zgid"))
+        out["result"] = {"download_url": emu.download_url_getter() + bulk_write_result_path(org, job.id)}
     await emu.faults.delay()
     return json_response(out)
 
 
 @crm
 async def write_result(request: Request) -> Response:
+    """The download host's answer for ``/v2/crm/{org}/bulk-write/{job_id}/{job_id}.zip``."""
     emu = emulator(request)
-    job = _write_job(emu, request.path_params["job_id"])
+    job_id = request.path_params["job_id"]
+    org = str(emu.store.org().get("zgid"))
+    if request.path_params["org"] != org or request.path_params["name"] != f"{job_id}.zip":
+        raise _not_found(job_id)
+    job = _write_job(emu, job_id)
     if job.result is None:
         raise EmulatorError("RESOURCE_NOT_FOUND", "the job has not completed yet", {"id": job.id}, status=400)
     jobs_of(emu).take_download()
@@ -335,13 +356,43 @@ async def write_result(request: Request) -> Response:
     return Response(job.result, media_type="application/zip")
 
 
+async def upload_on_api_host(request: Request) -> Response:
+    """An upload sent to the API host instead of the file host.
+
+    Unconfirmed: what www.zohoapis.com answers to POST /crm/v8/upload is not documented. The
+    upload-file page lists INVALID_URL_PATTERN (HTTP 404, "Please check if the URL trying to access
+    is a correct one") for a wrong request URL
+    (https://www.zoho.com/crm/developer/docs/api/v8/bulk-write/upload-file.html), so the emulator
+    answers that, naming the host to use in ``details``.
+    """
+    return json_response(
+        {
+            "status": "error",
+            "code": "INVALID_URL_PATTERN",
+            "message": "Please check if the URL trying to access is a correct one",
+            "details": {"expected_host": "file upload host (content.zohoapis.com and its data-centre counterparts)"},
+        },
+        status=404,
+    )
+
+
 def routes() -> list[Route]:
+    """The API host's bulk routes (the upload is refused here: it belongs to the file host)."""
     return [
         Route("/crm/bulk/v8/read", create_read, methods=["POST"]),
         Route("/crm/bulk/v8/read/{job_id}", read_details, methods=["GET"]),
         Route("/crm/bulk/v8/read/{job_id}/result", read_result, methods=["GET"]),
-        Route("/crm/v8/upload", upload, methods=["POST"]),
+        Route("/crm/v8/upload", upload_on_api_host, methods=["POST"]),
         Route("/crm/bulk/v8/write", create_write, methods=["POST"]),
         Route("/crm/bulk/v8/write/{job_id}", write_details, methods=["GET"]),
-        Route("/crm/bulk/v8/write/{job_id}/result", write_result, methods=["GET"]),
     ]
+
+
+def file_routes() -> list[Route]:
+    """The file host's one route: Bulk Write's upload."""
+    return [Route("/crm/v8/upload", upload, methods=["POST"])]
+
+
+def download_routes() -> list[Route]:
+    """The download host's route: Bulk Write results, at the path of Zoho's sample URL."""
+    return [Route("/v2/crm/{org}/bulk-write/{job_id}/{name}", write_result, methods=["GET"])]
