@@ -121,7 +121,8 @@ def coql_shape(meta: Sequence[dict[str, Any]], names: Sequence[str]) -> tuple[Co
             select.append(f"{name}.{name_field}")
     if len(select) > MAX_COQL_COLUMNS:
         return None, f"{len(select)} COQL columns (lookups count 2-3), over COQL's {MAX_COQL_COLUMNS}"
-    return CoqlShape(select, lookups), f"{len(select)} COQL columns"
+    # Only ids asked for (``fields=["id"]`` leaves no names): COQL refuses an empty select list.
+    return CoqlShape(select or ["id"], lookups), f"{len(select or ['id'])} COQL columns"
 
 
 class Read:
