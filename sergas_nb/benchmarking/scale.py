@@ -351,7 +351,9 @@ def run_scale(
                     mem = _memory(c, n)
         if writes:
             emu.reseed(max(*writes, emu.accounts))
-            all_ids = list(crm.records("Accounts", fields=["id"], sort_by="id", limit=max(writes), progress=False)["id"])
+            all_ids = list(
+                crm.records("Accounts", fields=["id"], sort_by="id", limit=max(writes), progress=False)["id"]
+            )
         for size in update_sizes:
             ids = all_ids[:size]
             name = f"update_{size}"

@@ -74,9 +74,7 @@ def test_every_strategy_reads_a_narrow_field_list_like_a_direct_read(crm, api, l
         assert df["id"].is_unique, strategy
         assert set(df.columns) <= set(direct.columns), (strategy, list(df.columns))
         assert len(df.columns) == len(direct.columns), (strategy, list(df.columns), list(direct.columns))
-        pd.testing.assert_frame_equal(
-            _comparable(df), _comparable(direct[list(df.columns)]), obj=f"{strategy} {label}"
-        )
+        pd.testing.assert_frame_equal(_comparable(df), _comparable(direct[list(df.columns)]), obj=f"{strategy} {label}")
     m = crm.metrics()
     assert list(m.loc[m["kind"] == "read_strategy", "status"]) == [
         "coql_partitions",
