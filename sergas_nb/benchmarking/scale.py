@@ -16,11 +16,12 @@ to N before each size) and update one field of M accounts:
 - ``seed``: the seed guide's serial SDK code (``SeedSDKPath``).
 
 Updates are measured at each size asked for (``update_200`` ... ``update_10000``): below 5,000
-records ``crm.update`` sends batches, from 5,000 one Bulk Write job (``toolkit_batches`` beside it
-there). A plan apply (``plan_N``, with ``plan_size``) changes the same field of N records through
-``EditPlan`` and ``apply`` journalled in PostgreSQL (a throwaway cluster unless ``journal`` names
-one), timed beside ``crm.update`` of the same records (``toolkit_update``), the floor's update and
-the plan's undo (``toolkit_undo``, right after each apply).
+records ``crm.update`` sends batches, from 5,000 one Bulk Write job (``toolkit_batches``,
+``method="batches"``, beside it at every size). A plan apply (``plan_N``, with ``plan_size``)
+changes the same field of N records through ``EditPlan`` and ``apply`` journalled in PostgreSQL (a
+throwaway cluster unless ``journal`` names one), timed beside ``crm.update`` of the same records
+(``toolkit_update``), the floor's update and the plan's undo (``toolkit_undo``, right after each
+apply).
 
 Also measured: client CPU of the toolkit's largest read against ``json.loads`` + ``pd.DataFrame``
 of the same answers, and (in a fresh child process) the peak memory growth of the largest read
@@ -239,9 +240,10 @@ class ScaleResult:
                 "seed_s": _num(row.get("seed_s")),
                 "ratio_to_floor": _num(row.get("ratio_to_floor")),
                 "speedup_vs_seed": _num(row.get("speedup_vs_seed")),
-                **{
+                **({"toolkit_batches_s": _num(row.get("toolkit_batches_s"))} if "toolkit_batches_s" in row else {}),
+                **{  # a plan's row only
                     key: _num(row.get(key))
-                    for key in ("toolkit_batches_s", "toolkit_update_s", "toolkit_undo_s", "ratio_to_update")
+                    for key in ("toolkit_update_s", "toolkit_undo_s", "ratio_to_update")
                     if key in row and not pd.isna(row.get(key))
                 },
             }
@@ -288,7 +290,6 @@ def run_scale(
     from sergas_nb.benchmarking.operations import Workload
     from sergas_nb.benchmarking.rest_path import fetch_access_token
     from sergas_nb.benchmarking.seed_sdk_path import SeedSDKPath
-    from sergas_nb.client import BULK_WRITE_MIN
 
     update_sizes = sorted({update_size} if isinstance(update_size, int) else set(update_size)) if update_size else []
     update_sizes = [u for u in update_sizes if u > 0]
@@ -365,7 +366,7 @@ def run_scale(
                 ]
                 if seed is not None:
                     paths.append(("seed", partial(seed.bulk_update, ids, f"seed {size} #{rep}")))
-                if batches and size >= BULK_WRITE_MIN:  # below it crm.update sends batches anyway
+                if batches:  # from BULK_WRITE_MIN the toolkit's own choice is one Bulk Write job
                     paths.append(("toolkit_batches", partial(_toolkit_batches, crm, frame)))
                 for path, fn in _rotate(paths, rep):
                     timed(name, path, rep, fn)
