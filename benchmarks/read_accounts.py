@@ -1,6 +1,7 @@
 """Read 5,000 accounts x every field: the toolkit's typed DataFrame vs the seed guide's raw SDK path.
 
     python benchmarks/read_accounts.py [--accounts 5000] [--runs 5]
+    python benchmarks/read_accounts.py --smoke   # seconds: 300 accounts, one run
 
 - toolkit: ``connect(emulator=...).records("Accounts")`` (keep-alive Session, JSON → typed frame).
 - seed:    ``RecordOperations("Accounts").get_records`` page by page (200 a page; ``page_token`` past
@@ -108,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--accounts", type=int, default=5000)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--smoke", action="store_true", help="300 accounts, one run: a check that it runs")
     args = ap.parse_args(argv)
+    if args.smoke:
+        args.accounts, args.runs = min(args.accounts, 300), 1
 
     from sergas_nb.client import connect
     from sergas_nb.emulator import LocalZoho

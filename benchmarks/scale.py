@@ -1,14 +1,20 @@
 """Whole modules and large edits at the API's speed: toolkit vs a floor client vs the seed guide's path.
 
-    python benchmarks/scale.py            # reads of 2,000, 20,000 and 100,000 accounts; update 10,000
-    python benchmarks/scale.py --quick    # reads of 2,000 and 20,000; update 2,000
+    python benchmarks/scale.py            # reads of 2,000, 20,000 and 100,000 accounts; updates of
+                                          # 200, 2,000 and 4,999 (batches) and 10,000 (Bulk Write);
+                                          # a journalled plan apply of 2,000
+    python benchmarks/scale.py --quick    # reads of 2,000 and 20,000; update 2,000; plan 2,000
+    python benchmarks/scale.py --smoke    # seconds: small sizes, one repeat (the suite runs it)
 
 The emulator runs in its own process (``sergas-nb emulator``: 0.1 s per call + 0.2 ms per record,
-concurrency 20 / sub-concurrency 10). See sergas_nb/benchmarking/scale.py for the three paths.
-Prints the table of medians and ratios, then, as its last line, one JSON object:
-{"workloads": {name: {"toolkit_s", "floor_s", "seed_s", "ratio_to_floor", "speedup_vs_seed"}},
+concurrency 20 / sub-concurrency 10; ``--smoke`` uses 10 ms per call). The plan's journal is a
+throwaway PostgreSQL cluster started for the run from the machine's binaries. See
+sergas_nb/benchmarking/scale.py for the paths. Prints the table of medians and ratios, then, as its
+last line, one JSON object:
+{"workloads": {name: {"toolkit_s", "floor_s", "seed_s", "ratio_to_floor", "speedup_vs_seed", ...}},
  "cpu_per_1k_ratio", "mem_ratio_100k", ...}. ``mem_ratio_100k`` is measured on the largest read run
-(``memory.records`` says which: 20,000 with --quick).
+(``memory.records`` says which: 20,000 with --quick). A plan's row also has ``toolkit_update_s``
+(``crm.update`` of the same records), ``toolkit_undo_s`` and ``ratio_to_update``.
 """
 
 from __future__ import annotations
@@ -17,23 +23,43 @@ import argparse
 import json
 import sys
 
+FULL = {"reads": (2000, 20000, 100000), "updates": (200, 2000, 4999, 10000), "plan": 2000}
+QUICK = {"reads": (2000, 20000), "updates": (2000,), "plan": 2000}
+# Still past 2,000 records (the read's COQL part runs) and below Bulk Write: every path, in seconds.
+SMOKE = {"reads": (2050,), "updates": (100,), "plan": 100}
+SMOKE_LATENCY = (0.01, 0.00002)
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="reads of 2,000 and 20,000, update 2,000")
+    ap.add_argument("--quick", action="store_true", help="reads of 2,000 and 20,000, update 2,000, plan 2,000")
+    ap.add_argument("--smoke", action="store_true", help="small sizes, one repeat: a check that it runs")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-seed", action="store_true", help="skip the seed guide's serial SDK path")
     ap.add_argument("--no-memory", action="store_true", help="skip the child-process memory measurement")
+    ap.add_argument("--no-plan", action="store_true", help="skip the journalled plan apply (needs PostgreSQL)")
     args = ap.parse_args(argv)
 
-    from sergas_nb.benchmarking.scale import run_scale
+    from sergas_nb.benchmarking.scale import LATENCY_FIXED, LATENCY_PER_RECORD, run_scale
 
-    sizes, update = ((2000, 20000), 2000) if args.quick else ((2000, 20000, 100000), 10000)
+    sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
+    latency = SMOKE_LATENCY if args.smoke else (LATENCY_FIXED, LATENCY_PER_RECORD)
+    repeats = 1 if args.smoke else args.repeats
     result = run_scale(
-        sizes, update, args.repeats, seed_path=not args.no_seed, memory=not args.no_memory, progress=print
+        sizes["reads"],
+        sizes["updates"],
+        repeats,
+        seed_path=not args.no_seed,
+        memory=not args.no_memory,
+        latency=latency,
+        progress=print,
+        plan_size=None if args.no_plan else sizes["plan"],
     )
     print()
-    print(f"medians of {args.repeats} (seconds); emulator 0.1 s/call + 0.2 ms/record, concurrency 20/10")
+    print(
+        f"medians of {repeats} (seconds); emulator {latency[0]} s/call + {latency[1] * 1000:g} ms/record, "
+        "concurrency 20/10"
+    )
     print(result.table().to_string())
     print(f"client CPU per 1,000 records: {result.cpu}")
     print(f"peak memory of the largest read: {result.memory}")

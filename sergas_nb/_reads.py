@@ -100,6 +100,8 @@ def coql_columns(meta: Sequence[dict[str, Any]], names: Sequence[str]) -> tuple[
         return None, missing
     if len(select) > MAX_COQL_COLUMNS:
         return None, f"{len(select)} COQL columns (lookups count 2-3), over COQL's {MAX_COQL_COLUMNS}"
+    # Only ids asked for (``fields=["id"]`` leaves no names): COQL refuses an empty select list.
+    select = select or ["id"]
     return CoqlColumns(select, lookups), f"{len(select)} COQL columns"
 
 

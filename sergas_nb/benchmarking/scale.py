@@ -15,6 +15,14 @@ to N before each size) and update one field of M accounts:
   continued when a part holds more); writes in 100-record batches, 10 at a time.
 - ``seed``: the seed guide's serial SDK code (``SeedSDKPath``).
 
+Updates are measured at each size asked for (``update_200`` ... ``update_10000``): below 5,000
+records ``crm.update`` sends batches, from 5,000 one Bulk Write job (``toolkit_batches``,
+``method="batches"``, beside it at every size). A plan apply (``plan_N``, with ``plan_size``)
+changes the same field of N records through ``EditPlan`` and ``apply`` journalled in PostgreSQL (a
+throwaway cluster unless ``journal`` names one), timed beside ``crm.update`` of the same records
+(``toolkit_update``), the floor's update and the plan's undo (``toolkit_undo``, right after each
+apply).
+
 Also measured: client CPU of the toolkit's largest read against ``json.loads`` + ``pd.DataFrame``
 of the same answers, and (in a fresh child process) the peak memory growth of the largest read
 against the final DataFrame's ``memory_usage(deep=True)``.
@@ -30,12 +38,15 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -205,15 +216,18 @@ class ScaleResult:
     memory: dict[str, float] = field(default_factory=dict)
 
     def table(self) -> pd.DataFrame:
-        """Median seconds per workload and path, and the ratios the issue asks for."""
+        """Median seconds per workload and path, and the ratios the issue asks for
+        (``ratio_to_update``: a plan's apply over ``crm.update`` of the same records)."""
         med = self.samples.groupby(["workload", "path"], sort=False)["seconds"].median().unstack("path")
         out = pd.DataFrame(index=med.index)
-        for col in ("toolkit", "floor", "seed", "toolkit_batches"):
+        for col in _PATHS:
             if col in med:
                 out[f"{col}_s"] = med[col].round(3)
         out["ratio_to_floor"] = (med["toolkit"] / med["floor"]).round(2)
         if "seed" in med:
             out["speedup_vs_seed"] = (med["seed"] / med["toolkit"]).round(2)
+        if "toolkit_update" in med:
+            out["ratio_to_update"] = (med["toolkit"] / med["toolkit_update"]).round(2)
         return out
 
     def summary(self) -> dict[str, Any]:
@@ -227,6 +241,11 @@ class ScaleResult:
                 "ratio_to_floor": _num(row.get("ratio_to_floor")),
                 "speedup_vs_seed": _num(row.get("speedup_vs_seed")),
                 **({"toolkit_batches_s": _num(row.get("toolkit_batches_s"))} if "toolkit_batches_s" in row else {}),
+                **{  # a plan's row only
+                    key: _num(row.get(key))
+                    for key in ("toolkit_update_s", "toolkit_undo_s", "ratio_to_update")
+                    if key in row and not pd.isna(row.get(key))
+                },
             }
             for w, row in t.iterrows()
         }
@@ -239,13 +258,17 @@ class ScaleResult:
         }
 
 
+# Paths in the table's order: ``toolkit`` and ``floor`` run in every workload, the others in some.
+_PATHS = ("toolkit", "floor", "seed", "toolkit_batches", "toolkit_update", "toolkit_undo")
+
+
 def _num(v: Any) -> float | None:
     return None if v is None or pd.isna(v) else round(float(v), 3)
 
 
 def run_scale(
     read_sizes: Sequence[int] = (2000, 20000, 100000),
-    update_size: int = 10000,
+    update_size: int | Sequence[int] = 10000,
     repeats: int = 3,
     *,
     seed_path: bool = True,
@@ -253,23 +276,32 @@ def run_scale(
     memory: bool = True,
     latency: tuple[float, float] = (LATENCY_FIXED, LATENCY_PER_RECORD),
     progress: Callable[[str], None] = print,
+    plan_size: int | None = None,
+    journal: str | None = None,
 ) -> ScaleResult:
     """Every workload, paths taking turns in a rotating order inside each repeat.
 
-    ``latency``: the emulator's (seconds per call, seconds per record)."""
+    ``update_size``: one size or several (0 or none: no update). ``plan_size``: records of the
+    journalled plan apply (None: no plan); ``journal``: its PostgreSQL DSN (migrations applied
+    here), else a throwaway cluster is started for the run. ``latency``: the emulator's (seconds
+    per call, seconds per record)."""
     from sergas_nb import connect
     from sergas_nb._reads import coql_columns
     from sergas_nb.benchmarking.operations import Workload
     from sergas_nb.benchmarking.rest_path import fetch_access_token
     from sergas_nb.benchmarking.seed_sdk_path import SeedSDKPath
 
-    emu = EmulatorProcess(accounts=min(read_sizes) if read_sizes else update_size, latency=latency)
+    update_sizes = sorted({update_size} if isinstance(update_size, int) else set(update_size)) if update_size else []
+    update_sizes = [u for u in update_sizes if u > 0]
+    writes = [*update_sizes, *([plan_size] if plan_size else [])]
+    emu = EmulatorProcess(accounts=min(read_sizes) if read_sizes else max(writes, default=1), latency=latency)
     samples: list[dict[str, Any]] = []
     cpu: dict[str, float] = {}
     mem: dict[str, float] = {}
+    stack = ExitStack()
     try:
         c = emu.creds
-        crm = connect(emulator=c, env_file=None)
+        crm = stack.enter_context(connect(emulator=c, env_file=None))
         meta = crm._fields_meta("Accounts")
         names = [f["api_name"] for f in meta]
         shape, _ = coql_columns(meta, names)
@@ -318,32 +350,102 @@ def run_scale(
                 cpu = _cpu(crm, floor, n)
                 if memory:
                     mem = _memory(c, n)
-        if update_size:
-            emu.reseed(max(update_size, emu.accounts))
-            ids = list(crm.records("Accounts", fields=["Account_Name"], limit=update_size, progress=False)["id"])
-            name = f"update_{update_size}"
+        if writes:
+            emu.reseed(max(*writes, emu.accounts))
+            all_ids = list(
+                crm.records("Accounts", fields=["id"], sort_by="id", limit=max(writes), progress=False)["id"]
+            )
+        for size in update_sizes:
+            ids = all_ids[:size]
+            name = f"update_{size}"
             for rep in range(repeats):
-                frame = pd.DataFrame({"id": ids, "Description": f"scale benchmark #{rep}"})
+                frame = pd.DataFrame({"id": ids, "Description": f"scale benchmark {size} #{rep}"})
                 paths = [
                     ("toolkit", partial(_toolkit_update, crm, frame)),
-                    ("floor", partial(floor.update, ids, "Description", f"floor #{rep}")),
+                    ("floor", partial(floor.update, ids, "Description", f"floor {size} #{rep}")),
                 ]
                 if seed is not None:
-                    paths.append(("seed", partial(seed.bulk_update, ids, f"seed #{rep}")))
-                if batches:
+                    paths.append(("seed", partial(seed.bulk_update, ids, f"seed {size} #{rep}")))
+                if batches:  # from BULK_WRITE_MIN the toolkit's own choice is one Bulk Write job
                     paths.append(("toolkit_batches", partial(_toolkit_batches, crm, frame)))
                 for path, fn in _rotate(paths, rep):
                     timed(name, path, rep, fn)
                     if samples[-1]["records"] != len(ids):
                         raise RuntimeError(f"{path} {name}: {samples[-1]['records']} of {len(ids)} succeeded")
             progress(f"{name}: done")
+        if plan_size:
+            dsn = journal or _throwaway_journal(stack)
+            _plan_workload(crm, floor, all_ids[:plan_size], dsn, repeats, timed, samples)
+            progress(f"plan_{plan_size}: done")
         floor.close()
         if seed is not None:
             seed.close()
-        crm.close()
     finally:
-        emu.stop()
+        try:
+            stack.close()
+        finally:
+            emu.stop()
     return ScaleResult(pd.DataFrame(samples), cpu, mem)
+
+
+def _throwaway_journal(stack: ExitStack) -> str:
+    """A PostgreSQL cluster for this run only (the machine's binaries, loopback), migrations applied."""
+    from sergas_nb.edits.migrate import apply_migrations
+    from sergas_nb.lab.pgcluster import ThrowawayPostgres
+
+    root = Path(tempfile.mkdtemp(prefix="sergas-scale-pg-"))
+    stack.callback(shutil.rmtree, root, ignore_errors=True)
+    # As root the cluster runs as the postgres user, who must be able to enter the folder.
+    root.chmod(0o755)
+    pg = stack.enter_context(ThrowawayPostgres(root / "pg"))
+    apply_migrations(pg.dsn)
+    return pg.dsn
+
+
+def _plan_workload(
+    crm: Any,
+    floor: FloorClient,
+    ids: list[str],
+    dsn: str,
+    repeats: int,
+    timed: Callable[[str, str, int, Callable[[], int]], None],
+    samples: list[dict[str, Any]],
+) -> None:
+    """A journalled plan apply of one field on ``ids`` (and its undo right after), beside
+    ``crm.update`` and the floor's update of the same records, in a rotating order."""
+    from sergas_nb.edits.plans import EditPlan
+    from sergas_nb.edits.runs import apply, undo
+
+    name = f"plan_{len(ids)}"
+    fields = crm.fields("Accounts")
+    for rep in range(repeats):
+        frame = pd.DataFrame({"id": ids, "Description": f"plan update {len(ids)} #{rep}"})
+
+        def plan_then_undo(rep: int = rep) -> int:
+            # Built (not timed) from the records as they are just before the apply: apply skips a
+            # record changed since its plan was built, and the other paths change them all.
+            current = crm.records_by_ids("Accounts", ids, fields=["Description"])
+            plan = EditPlan.from_frame(current, "Description", f"plan {len(ids)} #{rep}", fields=fields)
+            timed(name, "toolkit", rep, lambda: apply(crm, plan, journal=dsn, progress=False).succeeded)
+            applied = int(samples[-1]["records"])
+            timed(name, "toolkit_undo", rep, lambda: undo(crm, plan.plan_id, journal=dsn, progress=False).succeeded)
+            return applied
+
+        paths: list[tuple[str, Callable[[], int]]] = [
+            ("toolkit", plan_then_undo),
+            ("toolkit_update", partial(_toolkit_update, crm, frame)),
+            ("floor", partial(floor.update, ids, "Description", f"plan floor {len(ids)} #{rep}")),
+        ]
+        for path, fn in _rotate(paths, rep):
+            if path == "toolkit":
+                fn()
+                checks = samples[-2:]
+            else:
+                timed(name, path, rep, fn)
+                checks = samples[-1:]
+            for sample in checks:
+                if sample["records"] != len(ids):
+                    raise RuntimeError(f"{sample['path']} {name}: {sample['records']} of {len(ids)} succeeded")
 
 
 def _toolkit_read(crm: Any) -> int:
