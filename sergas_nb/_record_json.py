@@ -129,8 +129,7 @@ def outcomes(resp: requests.Response, doing: str, token: str, ids: Sequence[str 
             )
         what = "an unreadable answer" if answer is None else "an answer without outcomes"
         raise ZohoOutcomeUnknownError(
-            f"The answer to this write was lost (HTTP {status}, {what}): "
-            "the records may or may not have been written",
+            f"The answer to this write was lost (HTTP {status}, {what}): the records may or may not have been written",
             code="MALFORMED_RESPONSE" if status < 500 else f"HTTP_{status}",
             status=status,
         )

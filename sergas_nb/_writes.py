@@ -11,8 +11,9 @@ until every record's fate is known (or provably cannot be):
   the batch is sent again in the next round.
 - ``unknown``: sent, but the answer was lost (reset, read timeout, 5xx, an unreadable answer). The
   records are read back (``resolve``): applied ones are successes, the others are sent again.
-  Inserts can only be read back by a caller-visible ``key`` (a unique field); their ids are
-  recovered from it. What cannot be read back stays ``unknown``, and the result says so.
+  Inserts are read back by a caller-visible ``key`` (a unique field) or, without one, by the
+  module's duplicate-check field when the rows carry it; their ids are recovered from it. What
+  cannot be read back stays ``unknown``, and the result says so.
 
 A transient failure never ends the run: the other batches go on, and each record ends up in the
 result as success, error, or unknown.
@@ -587,7 +588,8 @@ def check_in_flight(max_in_flight: int) -> None:
 
 
 class Writer:
-    """Every write of one client: batches through the SDK, or Bulk Write jobs; lost answers read
+    """Every write of one client: batches (JSON built in _record_json.py, sent through the
+    pipeline), or Bulk Write jobs; lost answers read
     back through ``source`` (the client's reader). Takes the pipeline, never the client."""
 
     def __init__(self, pipeline: Pipeline, fields: FieldMeta, source: RecordSource) -> None:
