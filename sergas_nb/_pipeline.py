@@ -270,6 +270,22 @@ class Pipeline:
             json=json_body,
         )
 
+    def send_json(
+        self, method: str, path: str, body: bytes, *, sub: bool, params: Mapping[str, Any] | None = None
+    ) -> tuple[requests.Response, str]:
+        """One exchange on the API host whose body is JSON already encoded (record writes: see
+        _record_json.py); the answer unparsed, with the token it was sent with. Transport
+        failures are mapped; the caller reads the answer."""
+        return self.exchange(
+            method,
+            self.api_url + path,
+            params=params,
+            sub=sub,
+            doing=f"{method} {path}",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+
     def http(
         self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None
     ) -> dict[str, Any] | None:

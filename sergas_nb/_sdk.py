@@ -14,7 +14,9 @@ and record writes with every outcome read. Nothing else in sergas_nb reaches int
 - ``SDKConfig(update_api_domain=False, auto_refresh_fields=False, pick_list_validation=False)``:
   picklist values are validated by frames.to_payload against the *actual* values the API takes
   (the SDK compares ``display_value``s, which differ in localised orgs).
-- Writes: JSON payload rows (frames.to_payload) become ``Record`` objects (ids as int, picklists as
+- Writes (``SdkBinding.write``; the client's batches now build their JSON in _record_json.py,
+  identical to what this path sends, see tests/client/test_write_json.py): JSON payload rows
+  (frames.to_payload) become ``Record`` objects (ids as int, picklists as
   ``Choice``, dates/datetimes as Python objects, lookups as Record/MinifiedUser with an id),
   sent in batches of at most 100; every record's outcome is read from the ``ActionWrapper``. An
   answer that cannot be read raises ZohoOutcomeUnknownError: the batch may have been applied.

@@ -11,8 +11,9 @@ until every record's fate is known (or provably cannot be):
   the batch is sent again in the next round.
 - ``unknown``: sent, but the answer was lost (reset, read timeout, 5xx, an unreadable answer). The
   records are read back (``resolve``): applied ones are successes, the others are sent again.
-  Inserts can only be read back by a caller-visible ``key`` (a unique field); their ids are
-  recovered from it. What cannot be read back stays ``unknown``, and the result says so.
+  Inserts are read back by a caller-visible ``key`` (a unique field) or, without one, by the
+  module's duplicate-check field when the rows carry it; their ids are recovered from it. What
+  cannot be read back stays ``unknown``, and the result says so.
 
 A transient failure never ends the run: the other batches go on, and each record ends up in the
 result as success, error, or unknown.
@@ -30,7 +31,7 @@ from typing import Any, Literal, Protocol
 
 import pandas as pd
 
-from sergas_nb import _checks, frames
+from sergas_nb import _checks, _record_json, frames
 from sergas_nb._coql import quote
 from sergas_nb._fields import FieldMeta
 from sergas_nb._outcomes import WriteResult, result_frame
@@ -183,6 +184,7 @@ def write_all(
     wait: float = 1.0,
     progress: bool = True,
     label: str = "write",
+    wording: LostWording | None = None,
 ) -> list[dict[str, Any]]:
     """Every item's fate (id, status success/error/unknown, code, message, field, action,
     resolution), in input order. ``ids``: the record id each item targets (None for inserts)."""
@@ -234,13 +236,13 @@ def write_all(
                     resolve,
                     [known_ids[p] for p in lost],
                     [last_error[p] for p in lost],
-                    BATCH_LOST,
+                    wording or BATCH_LOST,
                 )
                 for p, settled_fate in zip(lost, settled, strict=True):
                     if settled_fate is not None:
                         fates[p] = settled_fate
                     else:
-                        notes[p] = "read back: not applied; sent again"
+                        notes[p] = (wording or BATCH_LOST).not_applied
                         again.append(p)
             pending = sorted(again)
             if not pending:
@@ -272,6 +274,7 @@ class LostWording:
     unknown: Callable[[ZohoError | None], str]  # the message of a record that could not be read back
     applied: str  # the message of a record read back as applied
     applied_resolution: str
+    not_applied: str = "read back: not applied; sent again"
 
 
 BATCH_LOST = LostWording(
@@ -431,6 +434,86 @@ def resolve_inserts(client: RecordSource, module: str, key: str) -> Resolver:
     return resolve
 
 
+def duplicate_check_field(fmap: Mapping[str, Mapping[str, Any]], rows: Sequence[Mapping[str, Any]]) -> str | None:
+    """The module's duplicate-check field when these rows carry it, else None.
+
+    Zoho's field metadata marks it with a non-empty ``unique`` object (``{"casesensitive":
+    "false"}``; crm-oas v8.0 fields.json, schema ``fields.unique``, and
+    https://www.zoho.com/crm/developer/docs/api/v8/field-meta.html); an insert repeating its value
+    is refused with DUPLICATE_DATA, so a record found by it is the one the insert made, and
+    sending again can never make a twin."""
+    carried = {k for r in rows for k, v in r.items() if v is not None}
+    for name, f in fmap.items():
+        if (
+            f.get("unique")
+            and name in carried
+            and not frames.is_read_only(f)
+            and frames.kind_of(f) in (frames.TEXT, frames.INT, frames.PICK)
+        ):
+            return name
+    return None
+
+
+CREATED_SKEW = pd.Timedelta(minutes=5)  # clocks of client and CRM may differ this much
+
+
+def resolve_inserts_by_duplicate_check(client: RecordSource, module: str, key: str, since: pd.Timestamp) -> Resolver:
+    """Inserts read back by the module's duplicate-check field. A row whose value is missing or
+    repeated in the input cannot be told apart: it stays unknown. A record found with the value
+    that existed before this write (created before ``since``) means the insert was refused as a
+    duplicate: it is sent again, and Zoho's own DUPLICATE_DATA answer names the record."""
+
+    def resolve(items: list[dict[str, Any]]) -> list[Verdict | None]:
+        values = [i.get(key) for i in items]
+        counts: dict[str, int] = {}
+        for v in values:
+            if v is not None and str(v).strip():
+                counts[str(v)] = counts.get(str(v), 0) + 1
+        wanted = [str(v) for v in values if v is not None and counts.get(str(v)) == 1]
+        found: dict[str, tuple[str, Any]] = {}
+        if wanted:
+            has_created = "Created_Time" in _checks.field_map(client.fields(module))
+            cols = [key, "Created_Time"] if has_created else [key]
+            for row in records_where_in(client, module, key, wanted, cols):
+                found.setdefault(str(row[key]), (str(row["id"]), row.get("Created_Time")))
+        out: list[Verdict | None] = []
+        for v in values:
+            if v is None or counts.get(str(v)) != 1:
+                out.append(None)
+            elif str(v) not in found:
+                out.append(Verdict(False))
+            else:
+                rid, created = found[str(v)]
+                old = created is not None and not pd.isna(created) and pd.Timestamp(created) < since - CREATED_SKEW
+                out.append(Verdict(False) if old else Verdict(True, rid))
+        return out
+
+    return resolve
+
+
+def insert_wording(module: str, key: str | None) -> LostWording:
+    """How lost inserts read without ``key=``: by the duplicate-check field, or with no key at all."""
+    if key is None:
+        return LostWording(
+            lambda exc: (
+                "the answer was lost and the record could not be read back: these rows carry no "
+                f"duplicate-check field of {module} to find it by; it may or may not have been written "
+                f"({_describe(exc)}). Give key= a field unique per row (an external id) to make inserts recoverable"
+            ),
+            BATCH_LOST.applied,
+            BATCH_LOST.applied_resolution,
+        )
+    return LostWording(
+        lambda exc: (
+            f"the answer was lost and the record could not be read back by {key} (missing or repeated in the "
+            f"input); it may or may not have been written ({_describe(exc)}). Give key= a field unique per row"
+        ),
+        f"the answer was lost; read back by {key} (duplicate-check field): applied",
+        f"read back by {key}: applied",
+        f"read back by {key}: not applied; sent again",
+    )
+
+
 def resolve_deletes(client: RecordSource, module: str) -> Resolver:
     """A delete was applied when the record is gone."""
 
@@ -506,7 +589,8 @@ def check_in_flight(max_in_flight: int) -> None:
 
 
 class Writer:
-    """Every write of one client: batches through the SDK, or Bulk Write jobs; lost answers read
+    """Every write of one client: batches (JSON built in _record_json.py, sent through the
+    pipeline), or Bulk Write jobs; lost answers read
     back through ``source`` (the client's reader). Takes the pipeline, never the client."""
 
     def __init__(self, pipeline: Pipeline, fields: FieldMeta, source: RecordSource) -> None:
@@ -652,28 +736,52 @@ class Writer:
         progress: bool,
     ) -> list[dict[str, Any]]:
         resolve: Resolver | None
+        wording: LostWording | None = None
         if operation == "update":
             resolve = resolve_updates(self.source, module)
         elif operation == "upsert":
             resolve = resolve_by_resending
+        elif key:
+            resolve = resolve_inserts(self.source, module, key)
         else:
-            resolve = resolve_inserts(self.source, module, key) if key else None
+            # No key= given: the module's duplicate-check field, when the rows carry it.
+            dup = duplicate_check_field(fmap, payload)
+            since = pd.Timestamp.now(tz="UTC")
+            resolve = resolve_inserts_by_duplicate_check(self.source, module, dup, since) if dup else None
+            wording = insert_wording(module, dup)
         return write_all(
             payload,
-            self._sender(
-                operation,
-                module,
-                lambda part: self.p.sdk.write(
-                    module, operation, part, fmap, trigger=trigger, duplicate_check_fields=duplicate_check_fields
-                ),
-            ),
+            self._json_sender(operation, module, fmap, trigger, duplicate_check_fields),
             resolve=resolve,
             ids=[r.get("id") for r in payload],
             max_in_flight=max_in_flight,
             wait=max(1.0, self.p.retry.base),
             progress=progress,
             label=f"{operation} {module}",
+            wording=wording,
         )
+
+    def _json_sender(
+        self,
+        operation: Literal["insert", "update", "upsert"],
+        module: str,
+        fmap: Mapping[str, Mapping[str, Any]],
+        trigger: list[str] | None,
+        duplicate_check_fields: list[str] | None,
+    ) -> Callable[[list[Any]], list[RecordOutcome]]:
+        """One batch as JSON built from the payload (_record_json.py), through the pipeline: the
+        governor's slots (writes of more than 10 records count against the sub-concurrency),
+        the token and its refresh, retries only where surely not applied (429, not sent)."""
+        method, suffix = _record_json.ROUTES[operation]
+        path = f"/crm/v8/{module}{suffix}"
+
+        def send(part: list[dict[str, Any]]) -> list[RecordOutcome]:
+            raw = _record_json.body(part, fmap, trigger=trigger, duplicate_check_fields=duplicate_check_fields)
+            resp, token = self.p.send_json(method, path, raw, sub=len(part) > 10)
+            ids = [str(r["id"]) if r.get("id") else None for r in part]
+            return _record_json.outcomes(resp, f"{operation} {module}", token, ids)
+
+        return lambda part: self.p.call(operation, lambda: send(part), idempotent=False, module=module, count=len)
 
     def _sender(
         self, operation: str, module: str, send: Callable[[Sequence[Any]], list[RecordOutcome]]

@@ -316,7 +316,9 @@ class ZohoClient:
 
         ``key``: a field whose value is unique per row (an external id, the account name). When an
         answer is lost, the records are looked up by it: created ones get their ids, the others are
-        sent again, and no twin is made. Without it such records are reported ``unknown``.
+        sent again, and no twin is made. Without it the module's duplicate-check field (field
+        metadata ``unique``: ``Account_Name`` for Accounts) is used when the rows carry it; rows
+        with no key to find them by are reported ``unknown``, in words that name ``key=``.
         """
         return self._writer.write(
             module, "insert", data, na=na, trigger=trigger, key=key, max_in_flight=max_in_flight, progress=progress

@@ -484,11 +484,12 @@ def to_payload(
     problems: list[Problem] = []
     payload: list[dict[str, Any]] = []
     seen_ids: dict[str, Any] = {}
+    fast: dict[str, Any] = {}  # per field: a converter for the common, surely valid values
     for label, row in zip(labels, rows, strict=False):
         if not isinstance(row, Mapping):
             problems.append(Problem(None, f"expected a dict, got {type(row).__name__}", label))
             continue
-        out, row_problems = _row_payload(row, label, fmap, operation, from_frame, na)
+        out, row_problems = _row_payload(row, label, fmap, operation, from_frame, na, fast)
         problems.extend(row_problems)
         rid = out.get("id")
         if rid is not None:
@@ -509,8 +510,10 @@ def _row_payload(
     operation: Operation,
     from_frame: bool,
     na: str,
+    fast: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[Problem]]:
     problems: list[Problem] = []
+    fast = {} if fast is None else fast
     out: dict[str, Any] = {}
     lookup_cols = {}
     for key, value in row.items():
@@ -526,6 +529,12 @@ def _row_payload(
         if "." in key and key.split(".", 1)[0] in fmap and kind_of(fmap[key.split(".", 1)[0]]) in _SUBKEYS:
             lookup_cols[key] = value
             continue
+        conv = fast.get(key)
+        if conv is not None:
+            got = conv(value)
+            if got is not _SLOW:
+                out[key] = got
+                continue
         field = fmap.get(key)
         if field is None:
             problems.append(Problem(key, "unknown field", label, None if is_missing(value) else value))
@@ -534,6 +543,8 @@ def _row_payload(
             if not from_frame:
                 problems.append(Problem(key, "read-only field", label, value))
             continue
+        if key not in fast:
+            fast[key] = _fast_converter(field)
         _put(out, key, value, field, label, na, problems)
     # Flattened lookups: X.id is written; X.name / X.email only describe the looked-up record.
     for key, value in lookup_cols.items():
@@ -580,6 +591,35 @@ def _put(
         out[key] = to_api_value(value, field)
     except _Bad as bad:
         problems.append(Problem(key, str(bad), label, value))
+
+
+_SLOW = object()  # a fast converter's "not sure: take the full path" (which words every error)
+
+
+def _fast_converter(field: Mapping[str, Any]) -> Any:
+    """For a writable field: a function returning the API value of a plainly valid value (the
+    result ``to_api_value`` gives) or ``_SLOW``; None when every value takes the full path. Saves
+    the per-cell kind and type dispatch on 100-to-5,000-row writes."""
+    k = kind_of(field)
+    if k == TEXT:
+        length = field.get("length")
+        limit = length if isinstance(length, int) and length > 0 else None
+        if limit is None:
+            return lambda v: v if type(v) is str else _SLOW
+        return lambda v: v if type(v) is str and len(v) <= limit else _SLOW
+    if k == INT:
+        bound = _INT_RANGE.get(str(field.get("data_type")), 2**63)
+        return lambda v: v if type(v) is int and -bound <= v < bound else _SLOW
+    if k == FLOAT:
+        return lambda v: v if type(v) is float and math.isfinite(v) else float(v) if type(v) is int else _SLOW
+    if k == BOOL:
+        return lambda v: v if type(v) is bool else _SLOW
+    if k == PICK:
+        allowed = frozenset(picklist_values(field))
+        if not allowed:
+            return lambda v: v if type(v) is str else _SLOW
+        return lambda v: v if type(v) is str and v in allowed else _SLOW
+    return None
 
 
 def check_write_payload(

@@ -116,9 +116,12 @@ def test_insert_with_a_key_recovers_ids_without_twins(crm, fresh_emulator):
 
 
 def test_insert_without_a_key_reports_unknown_in_words(crm, fresh_emulator):
+    # Contacts rows without Email (the module's duplicate-check field): no key to read them back by.
+    # (Accounts rows always carry Account_Name, which inserts now read lost answers back by:
+    # see test_insert_keys.py.)
     z = fresh_emulator
-    z.control.add_fault("status", path="^/crm/v8/Accounts$", method="POST", status=502, body="html", after=True)
-    result = crm.insert("Accounts", [{"Account_Name": "Unkeyed 1"}, {"Account_Name": "Unkeyed 2"}])
+    z.control.add_fault("status", path="^/crm/v8/Contacts$", method="POST", status=502, body="html", after=True)
+    result = crm.insert("Contacts", [{"Last_Name": "Unkeyed 1"}, {"Last_Name": "Unkeyed 2"}])
     assert result.unknown == 2 and not result.ok
     assert result.records["message"].str.contains("may or may not have been written").all()
     assert "unknown=2" in repr(result)
