@@ -60,6 +60,7 @@ def request(
     json: Any = None,
     *,
     retry: bool | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """One call; the parsed JSON answer. A 204/304 (Zoho's "nothing matched") gives ``{}``."""
     verb = str(method).upper()
@@ -69,7 +70,7 @@ def request(
     safe = verb == "GET" if retry is None else bool(retry)
     data = client._call(
         f"request {verb}",
-        lambda: client._http(verb, target, params=params, json_body=json),
+        lambda: client._http(verb, target, params=params, json_body=json, headers=headers),
         idempotent=safe,
         count=_count,
     )
@@ -116,6 +117,7 @@ def paginate(
     per_page: int = MAX_PER_PAGE,
     max_records: int | None = None,
     pages: bool = False,
+    headers: Mapping[str, str] | None = None,
 ) -> Iterator[Any]:
     """GET ``path`` page after page: rows of ``key`` (or whole pages with ``pages=True``).
 
@@ -131,7 +133,9 @@ def paginate(
     given = dict(params or {})
     base = {k: v for k, v in given.items() if k not in ("page", "page_token")}
     base.setdefault("per_page", per_page)
-    return _walk(client, path, base, int(given.get("page", 1)), given.get("page_token"), key, max_records, pages)
+    return _walk(
+        client, path, base, int(given.get("page", 1)), given.get("page_token"), key, max_records, pages, headers
+    )
 
 
 def _walk(
@@ -143,11 +147,12 @@ def _walk(
     key: str | None,
     max_records: int | None,
     pages: bool,
+    headers: Mapping[str, str] | None = None,
 ) -> Iterator[Any]:
     seen = 0
     while max_records is None or seen < max_records:
         query = dict(base, **({"page_token": token} if token else {"page": page}))
-        data = request(client, "GET", path, params=query)
+        data = request(client, "GET", path, params=query, headers=headers)
         rows = _rows_of(data, key, f"GET {path}")
         if max_records is not None:
             rows = rows[: max_records - seen]

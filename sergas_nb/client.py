@@ -439,10 +439,16 @@ class ZohoClient:
 
     # -- fast read path -----------------------------------------------------------------------------
     def _http(
-        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any] | None:
         """One HTTP exchange; the JSON body, or None for 204/304. Raises mapped errors."""
-        resp, token = self._exchange(method, path, params, json_body)
+        resp, token = self._exchange(method, path, params, json_body, headers=headers)
         if resp.status_code == 200 and resp.content:
             try:  # orjson: several times faster than resp.json() on 2,000-row answers
                 body = orjson.loads(resp.content)
@@ -473,7 +479,14 @@ class ZohoClient:
             resp.close()
 
     def _exchange(
-        self, method: str, path: str, params: Mapping[str, Any] | None, json_body: Any, *, stream: bool = False
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        *,
+        stream: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> tuple[requests.Response, str]:
         """The request, inside one of the governor's slots; transport failures mapped."""
         token = self._sdk.access_token()
@@ -485,7 +498,7 @@ class ZohoClient:
                     url,
                     params=params,
                     json=json_body,
-                    headers={"Authorization": f"Zoho-oauthtoken {token}"},
+                    headers={**_safe_headers(headers), "Authorization": f"Zoho-oauthtoken {token}"},
                     stream=stream,
                 )
                 self.governor.observe(resp)
@@ -1241,8 +1254,12 @@ class ZohoClient:
         json: Any = None,
         *,
         retry: bool | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Call any CRM endpoint on the configured API host; the parsed JSON answer (``{}`` for 204).
+        """Call any CRM endpoint on the configured API host; the parsed JSON answer (``{}`` for 204/304).
+
+        ``headers``: extra request headers, e.g. ``{"If-Modified-Since": "2024-05-01T10:00:00+00:00"}``
+        (a list answering 304 gives ``{}``); the Authorization header is the client's own.
 
         Same token, timeouts, metrics and 401 refresh as every other call; retried on 429/5xx only
         when safe (``retry=None``: GET only; pass ``retry=True`` for a read sent as POST, e.g. COQL).
@@ -1252,7 +1269,7 @@ class ZohoClient:
         """
         from sergas_nb import _rest
 
-        return _rest.request(self, method, path, params, json, retry=retry)
+        return _rest.request(self, method, path, params, json, retry=retry, headers=headers)
 
     def paginate(
         self,
@@ -1263,11 +1280,15 @@ class ZohoClient:
         per_page: int = PER_PAGE,
         max_records: int | None = None,
         pages: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> Iterator[Any]:
-        """GET ``path`` page by page (page tokens past record 2,000): its rows, or whole pages."""
+        """GET ``path`` page by page (page tokens past record 2,000): its rows, or whole pages.
+        ``headers`` go with every page (``If-Modified-Since``: only records modified after it)."""
         from sergas_nb import _rest
 
-        return _rest.paginate(self, path, params, key=key, per_page=per_page, max_records=max_records, pages=pages)
+        return _rest.paginate(
+            self, path, params, key=key, per_page=per_page, max_records=max_records, pages=pages, headers=headers
+        )
 
     def records_by_ids(
         self, module: str, ids: Iterable[str | int], fields: Iterable[str] | None = None
@@ -1293,6 +1314,14 @@ class _Skip(Exception):
 
 
 # ------------------------------------------------------------------------------------ helpers
+
+
+def _safe_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """Extra headers a caller may add; the client's own Authorization header is never replaced."""
+    out = {str(k): str(v) for k, v in (headers or {}).items()}
+    if any(k.lower() == "authorization" for k in out):
+        raise ZohoValidationError([Problem("headers", "Authorization is the client's own header", None, "Authorization")])
+    return out
 
 
 def _status(exc: BaseException) -> str:
