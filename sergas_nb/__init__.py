@@ -43,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "Journal": "sergas_nb.edits.journal",
     "apply_migrations": "sergas_nb.edits.migrate",
     "AccountExplorer": "sergas_nb.lab.widgets",
+    "Mirror": "sergas_nb.mirror",
     "LocalZoho": "sergas_nb.emulator",
     "ZohoError": "sergas_nb.errors",
     "ZohoAuthError": "sergas_nb.errors",
@@ -64,6 +65,7 @@ __all__ = [
     "EditPlan",
     "Journal",
     "LocalZoho",
+    "Mirror",
     "PostgresTokenStore",
     "Problem",
     "Settings",
@@ -124,4 +126,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from sergas_nb.lab.targets import connect_target
     from sergas_nb.lab.widgets import AccountExplorer
+    from sergas_nb.mirror import Mirror
     from sergas_nb.tokens import PostgresTokenStore

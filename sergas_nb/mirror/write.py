@@ -1,0 +1,257 @@
+"""Landing a module's ``Delta`` in the mirror: all of it inside the caller's one transaction.
+
+Tables: ``"Accounts"`` (one row per record, one column per frame column, removed fields' columns
+kept), ``"Accounts__deleted"`` (tombstones: id, deleted_time, display_name), and the bookkeeping
+rows in ``_mirror_modules`` / ``_mirror_changes`` / ``_mirror_syncs``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import orjson
+import pandas as pd
+import pyarrow as pa
+
+from sergas_nb import frames
+from sergas_nb.mirror import changes
+from sergas_nb.mirror.columns import from_arrow, quote, sql_type, storage_rows, to_arrow
+from sergas_nb.mirror.sync import Delta, State
+
+TOMBSTONE_SUFFIX = "__deleted"
+
+
+def table_dtypes(meta: list[dict[str, Any]], removed: list[dict[str, Any]]) -> dict[str, str]:
+    """Every column the module's table holds: the current fields', then removed fields' (kept)."""
+    dtypes = frames.dtypes_for(meta) if meta else {"id": "string"}
+    if removed:
+        for col, d in frames.dtypes_for(removed).items():
+            dtypes.setdefault(col, d)
+    return dtypes
+
+
+def existing_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def _ensure_table(con: duckdb.DuckDBPyConnection, module: str, dtypes: dict[str, str]) -> None:
+    have = existing_columns(con, module)
+    if not have:
+        cols = ", ".join(f"{quote(c)} {sql_type(d)}" for c, d in dtypes.items())
+        con.execute(f"CREATE TABLE {quote(module)} ({cols})")
+    else:
+        for c, d in dtypes.items():
+            if c not in have:
+                con.execute(f"ALTER TABLE {quote(module)} ADD COLUMN {quote(c)} {sql_type(d)}")
+    tomb = module + TOMBSTONE_SUFFIX
+    if not existing_columns(con, tomb):
+        con.execute(f"CREATE TABLE {quote(tomb)} (id VARCHAR, deleted_time TIMESTAMPTZ, display_name VARCHAR)")
+
+
+def _old_rows(
+    con: duckdb.DuckDBPyConnection, module: str, dtypes: dict[str, str], ids_table: str | None
+) -> dict[str, dict[str, Any]]:
+    have = existing_columns(con, module)
+    cols = [c for c in dtypes if c in have]
+    if not cols:
+        return {}
+    where = f" WHERE id IN (SELECT id FROM {ids_table})" if ids_table else ""
+    table = _arrow(con, f"SELECT {', '.join(quote(c) for c in cols)} FROM {quote(module)}{where}")
+    d = table.to_pydict()
+    names = [c for c in cols if c != "id"]
+    return {rid: {c: d[c][i] for c in names} for i, rid in enumerate(d["id"])}
+
+
+def apply(con: duckdb.DuckDBPyConnection, delta: Delta, state: State, sync_no: int) -> dict[str, int]:
+    """Write ``delta``; returns the records added, changed and deleted (and writes the change rows)."""
+    module = delta.module
+    dtypes = frames.dtypes_for(delta.meta)
+    all_dtypes = table_dtypes(delta.meta, delta.removed)
+    rows: list[changes.Row] = []
+    if delta.full is not None:
+        rows += _replace(con, module, delta, dtypes, all_dtypes, first=not state.meta)
+    else:
+        _ensure_table(con, module, all_dtypes)
+        if delta.upserts is not None and len(delta.upserts):
+            rows += _upsert(con, module, delta.upserts, dtypes)
+        if delta.refresh is not None and len(delta.refresh):
+            rows += _refresh(con, module, delta.refresh, delta.meta)
+        rows += _delete(con, module, delta)
+    con.execute("DELETE FROM _mirror_changes WHERE module = ?", [module])
+    if rows:
+        df = changes.frame(rows)
+        df.insert(0, "module", module)
+        con.register("_changes_in", pa.Table.from_pandas(df.astype(object), preserve_index=False))
+        con.execute("INSERT INTO _mirror_changes SELECT module, id, change, field, old, new FROM _changes_in")
+        con.unregister("_changes_in")
+    con.execute("DELETE FROM _mirror_modules WHERE module = ?", [module])
+    con.execute(
+        "INSERT INTO _mirror_modules VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            module,
+            delta.watermark,
+            delta.deleted_watermark,
+            delta.read_started,
+            sync_no,
+            sync_no if delta.reconciled else state.last_reconcile,
+            orjson.dumps(delta.meta, default=str).decode(),
+            orjson.dumps(delta.removed, default=str).decode(),
+            delta.strategy,
+        ],
+    )
+    return changes.counts(rows)
+
+
+def _register(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame, dtypes: dict[str, str]) -> None:
+    con.register(name, to_arrow(df, dtypes))
+
+
+def _replace(
+    con: duckdb.DuckDBPyConnection,
+    module: str,
+    delta: Delta,
+    dtypes: dict[str, str],
+    all_dtypes: dict[str, str],
+    *,
+    first: bool,
+) -> list[changes.Row]:
+    assert delta.full is not None
+    df = delta.full.drop_duplicates("id", keep="last")
+    had = existing_columns(con, module)
+    old = {} if first or not had else _old_rows(con, module, dtypes, None)
+    new = storage_rows(df, dtypes)
+    rows = changes.diff(old, new) if old else [(rid, "added", None, None, None) for rid in new]
+    vanished = [rid for rid in old if rid not in new]
+    rows += changes.deleted(vanished)
+    _register(con, "_full_in", df, dtypes)
+    kept = [c for c in all_dtypes if c not in dtypes and c in had]  # removed fields' columns stay
+    select = ", ".join(f"i.{quote(c)}" for c in dtypes)
+    if kept:
+        select += ", " + ", ".join(f"o.{quote(c)}" for c in kept)
+        src = f"_full_in i LEFT JOIN {quote(module)} o ON o.id = i.id"
+    else:
+        src = "_full_in i"
+    con.execute(f"CREATE OR REPLACE TABLE {quote(module + '__new')} AS SELECT {select} FROM {src}")
+    con.unregister("_full_in")
+    con.execute(f"DROP TABLE IF EXISTS {quote(module)}")
+    con.execute(f"ALTER TABLE {quote(module + '__new')} RENAME TO {quote(module)}")
+    _ensure_table(con, module, all_dtypes)
+    _tombstone(con, module, [{"id": rid, "deleted_time": None, "display_name": None} for rid in vanished])
+    if new:
+        _untombstone(con, module, "_ids_in", list(new))
+    return rows
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, module: str, df: pd.DataFrame, dtypes: dict[str, str]) -> list[changes.Row]:
+    df = df.drop_duplicates("id", keep="last")
+    _register(con, "_up_in", df, dtypes)
+    old = _old_rows(con, module, dtypes, "_up_in")
+    new = storage_rows(df, dtypes)
+    rows = changes.diff(old, new)
+    touched = {r[0] for r in rows}
+    changed = [rid for rid in new if rid in old and rid in touched]
+    t = quote(module)
+    if changed:
+        con.register("_changed_ids", pa.table({"id": pa.array(changed, type=pa.large_string())}))
+        sets = ", ".join(f"{quote(c)} = i.{quote(c)}" for c in dtypes if c != "id")
+        con.execute(
+            f"UPDATE {t} SET {sets} FROM _up_in i WHERE {t}.id = i.id AND i.id IN (SELECT id FROM _changed_ids)"
+        )
+        con.unregister("_changed_ids")
+    cols = ", ".join(quote(c) for c in dtypes)
+    con.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM _up_in WHERE id NOT IN (SELECT id FROM {t})")
+    con.unregister("_up_in")
+    _untombstone(con, module, "_ids_in", list(new))
+    return rows
+
+
+def _refresh(
+    con: duckdb.DuckDBPyConnection, module: str, df: pd.DataFrame, meta: list[dict[str, Any]]
+) -> list[changes.Row]:
+    """New values of some columns (formula, rollup, fields just added) for records the copy has."""
+    full = frames.dtypes_for(meta)
+    dtypes = {c: full[c] for c in df.columns if c in full}
+    df = df.drop_duplicates("id", keep="last")
+    _register(con, "_ref_in", df, dtypes)
+    old = _old_rows(con, module, dtypes, "_ref_in")
+    new = {rid: v for rid, v in storage_rows(df, dtypes).items() if rid in old}
+    rows = changes.diff(old, new, added=False)
+    ids = sorted({r[0] for r in rows})
+    if ids:
+        t = quote(module)
+        con.register("_ref_ids", pa.table({"id": pa.array(ids, type=pa.large_string())}))
+        sets = ", ".join(f"{quote(c)} = i.{quote(c)}" for c in dtypes if c != "id")
+        con.execute(f"UPDATE {t} SET {sets} FROM _ref_in i WHERE {t}.id = i.id AND i.id IN (SELECT id FROM _ref_ids)")
+        con.unregister("_ref_ids")
+    con.unregister("_ref_in")
+    return rows
+
+
+def _delete(con: duckdb.DuckDBPyConnection, module: str, delta: Delta) -> list[changes.Row]:
+    entries = list(delta.deleted) + [{"id": i, "deleted_time": None, "display_name": None} for i in delta.vanished]
+    if not entries:
+        return []
+    t = quote(module)
+    ids = list(dict.fromkeys(e["id"] for e in entries))
+    con.register("_del_ids", pa.table({"id": pa.array(ids, type=pa.large_string())}))
+    present = [r[0] for r in con.execute(f"SELECT id FROM {t} WHERE id IN (SELECT id FROM _del_ids)").fetchall()]
+    con.execute(f"DELETE FROM {t} WHERE id IN (SELECT id FROM _del_ids)")
+    con.unregister("_del_ids")
+    here = set(present)
+    _tombstone(con, module, [e for e in entries if e["id"] in here])
+    return changes.deleted([i for i in ids if i in here])
+
+
+def _tombstone(con: duckdb.DuckDBPyConnection, module: str, entries: list[dict[str, Any]]) -> None:
+    if not entries:
+        return
+    by_id = {e["id"]: e for e in entries}
+    tbl = pa.table(
+        {
+            "id": pa.array(list(by_id), type=pa.large_string()),
+            "deleted_time": pa.array(
+                [
+                    pd.Timestamp(e["deleted_time"]).to_pydatetime() if e["deleted_time"] else None
+                    for e in by_id.values()
+                ],
+                type=pa.timestamp("us", tz="UTC"),
+            ),
+            "display_name": pa.array([e.get("display_name") for e in by_id.values()], type=pa.large_string()),
+        }
+    )
+    t = quote(module + TOMBSTONE_SUFFIX)
+    con.register("_tomb_in", tbl)
+    con.execute(f"DELETE FROM {t} WHERE id IN (SELECT id FROM _tomb_in)")
+    con.execute(f"INSERT INTO {t} SELECT id, deleted_time, display_name FROM _tomb_in")
+    con.unregister("_tomb_in")
+
+
+def _untombstone(con: duckdb.DuckDBPyConnection, module: str, name: str, ids: list[str]) -> None:
+    """Records back in the copy (restored from the recycle bin) are no longer tombstones."""
+    if not ids:
+        return
+    con.register(name, pa.table({"id": pa.array(ids, type=pa.large_string())}))
+    con.execute(f"DELETE FROM {quote(module + TOMBSTONE_SUFFIX)} WHERE id IN (SELECT id FROM {name})")
+    con.unregister(name)
+
+
+def read_frame(
+    con: duckdb.DuckDBPyConnection, module: str, dtypes: dict[str, str], meta: list[dict[str, Any]]
+) -> pd.DataFrame:
+    have = existing_columns(con, module)
+    cols = [c for c in dtypes if c in have]
+    order = "TRY_CAST(id AS HUGEINT) DESC NULLS LAST, id DESC"
+    table = _arrow(con, f"SELECT {', '.join(quote(c) for c in cols)} FROM {quote(module)} ORDER BY {order}")
+    return from_arrow(table, dtypes, meta)
+
+
+def _arrow(con: duckdb.DuckDBPyConnection, query: str) -> pa.Table:
+    rel = con.sql(query)
+    fetch = getattr(rel, "to_arrow_table", None) or rel.arrow  # duckdb 2 / 1.x
+    table = fetch()
+    return table if isinstance(table, pa.Table) else table.read_all()
