@@ -74,6 +74,7 @@ class Mirror:
     # -- lifecycle ----------------------------------------------------------------------------
     def close(self) -> None:
         self._closed = True
+        self.store.close()
 
     def __enter__(self) -> Mirror:
         return self
@@ -99,12 +100,16 @@ class Mirror:
         modules: Iterable[str] | None = None,
         *,
         full: bool = False,
+        reconcile: bool = False,
         check_schema: bool = False,
         progress: bool | None = None,
     ) -> pd.DataFrame:
         """Bring the copy up to date; one report row per module (added, changed, deleted, calls,
         credits, seconds, strategy, watermark). Each module lands in one transaction: a sync
-        stopped at any moment leaves the previous copy, and the next one converges."""
+        stopped at any moment leaves the previous copy, and the next one converges.
+
+        ``full``: read every module whole; ``reconcile``: compare every id now (not only every
+        ``reconcile_every`` syncs); ``check_schema``: look for added, removed or retyped fields now."""
         self._open()
         with self.store.sync_lock():
             known = self.store.modules()
@@ -118,7 +123,7 @@ class Mirror:
                 for module in names:
                     if bar is not None:
                         bar.set_postfix_str(module)
-                    rows.append(self._sync_module(module, known.get(module), full, check_schema))
+                    rows.append(self._sync_module(module, known.get(module), full, reconcile, check_schema))
                     if bar is not None:
                         bar.update(1)
             finally:
@@ -129,7 +134,7 @@ class Mirror:
         return out
 
     def _sync_module(
-        self, module: str, row: dict[str, Any] | None, full: bool, check_schema: bool
+        self, module: str, row: dict[str, Any] | None, full: bool, reconcile: bool, check_schema: bool
     ) -> report_mod.ModuleReport:
         start, t0 = pd.Timestamp.now(tz="UTC"), time.perf_counter()
         state = State.from_row(module, row)
@@ -139,6 +144,7 @@ class Mirror:
             self.opts,
             lambda: self._local_times(module),
             full=full,
+            reconcile=reconcile,
             check_schema=check_schema or module not in self._checked,
         )
         delta = job.run()
@@ -189,8 +195,8 @@ class Mirror:
             return write.read_frame(con, module, dtypes, meta)
 
     # -- reads --------------------------------------------------------------------------------
-    def _state(self, module: str) -> State:
-        row = self.store.modules().get(module)
+    def _state(self, module: str, con: duckdb.DuckDBPyConnection | None = None) -> State:
+        row = self.store.modules(con).get(module)
         if row is None:
             raise MirrorError(f"{module} is not in this mirror yet; run sync(modules=[{module!r}]) first")
         return State.from_row(module, row)
@@ -203,11 +209,10 @@ class Mirror:
         """The module as a typed frame: the columns and dtypes of ``crm.records(module)``, rows in
         its order (id descending). ``removed=True`` adds the columns of fields removed in the CRM."""
         self._open()
-        state = self._state(module)
-        dtypes = write.table_dtypes(state.meta, state.removed) if removed else frames.dtypes_for(state.meta)
-        meta = state.meta + state.removed
         with self.store.read() as con:
-            return write.read_frame(con, module, dtypes, meta)
+            state = self._state(module, con)
+            dtypes = write.table_dtypes(state.meta, state.removed) if removed else frames.dtypes_for(state.meta)
+            return write.read_frame(con, module, dtypes, state.meta + state.removed)
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         """One read-only SQL statement (SELECT, WITH ..., DESCRIBE, SHOW) over the modules' tables;

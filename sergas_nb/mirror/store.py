@@ -7,9 +7,10 @@
 - A new file is built under a temporary name and renamed into place, so a half-made file never
   carries the mirror's name. A file that is not DuckDB, or a DuckDB file without the magic value,
   is refused and never written to.
-- Connections are short: a read opens, reads, closes; a sync writes in one transaction at its end,
-  after its calls to the CRM. DuckDB lets one process at a time hold the file; another process
-  waits (up to ``busy_timeout``) instead of failing, so readers keep reading around a sync.
+- Connections are short: a read or a sync's one transaction (at its end, after its calls to the
+  CRM) uses the process's connection, which is let go ``LINGER`` seconds after its last use. DuckDB
+  lets one process at a time hold the file; another process waits (up to ``busy_timeout``) instead
+  of failing, and readers in the syncing process keep reading the last committed copy.
 - ``DIR/sync.lock`` (an flock, released by the OS if the process dies) lets one sync run at a time.
 """
 
@@ -30,6 +31,7 @@ MAGIC = "sergas-nb mirror"
 FORMAT = 1
 FILE = "mirror.duckdb"
 LOCK = "sync.lock"
+LINGER = 2.0  # seconds the file stays open after its last use
 
 _SCHEMA = [
     "CREATE TABLE _mirror_meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
@@ -64,7 +66,10 @@ class MirrorStore:
         self.file = self.dir / FILE
         self.api_url = api_url
         self.busy_timeout = busy_timeout
-        self._local = threading.local()
+        self._guard = threading.Lock()
+        self._shared: duckdb.DuckDBPyConnection | None = None
+        self._users = 0
+        self._timer: threading.Timer | None = None
         if self.dir.exists() and not self.dir.is_dir():
             raise MirrorFileError(f"{self.dir} is a file, not a mirror folder; refusing to touch it")
         if self.file.exists():
@@ -76,11 +81,9 @@ class MirrorStore:
     def _check(self) -> None:
         try:
             con = self._open(read_only=True)
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                return  # held by a sync in another process: a mirror; checked on the next read
-            raise MirrorFileError(f"{self.file} cannot be opened as a mirror ({exc}); it is left as it is") from None
         except duckdb.Error as exc:
+            if isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower():
+                return  # held by a sync in another process: a mirror; checked on the next read
             raise MirrorFileError(
                 f"{self.file} is not a sergas-nb mirror (not a DuckDB file: {exc}); it is left as it is. "
                 "Move it away or choose another --path."
@@ -129,7 +132,7 @@ class MirrorStore:
         con.execute("SET TimeZone = 'UTC'")
         return con
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
+    def _wait_open(self) -> duckdb.DuckDBPyConnection:
         """A connection, waiting while another process holds the file (a sync committing)."""
         deadline = time.monotonic() + self.busy_timeout
         delay = 0.02
@@ -142,13 +145,46 @@ class MirrorStore:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
 
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """A cursor on the process's connection to the file. Opening costs about 0.1 s, so the
+        connection lingers ``LINGER`` seconds after its last use (other processes wait that long)."""
+        with self._guard:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._shared is None:
+                self._shared = self._wait_open()
+            self._users += 1
+            cur = self._shared.cursor()
+        cur.execute("SET TimeZone = 'UTC'")
+        return cur
+
+    def _release(self, cur: duckdb.DuckDBPyConnection) -> None:
+        cur.close()
+        with self._guard:
+            self._users -= 1
+            if self._users == 0 and self._shared is not None:
+                self._timer = threading.Timer(LINGER, self.close)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def close(self) -> None:
+        """Let go of the file now (other processes may open it)."""
+        with self._guard:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._users == 0 and self._shared is not None:
+                self._shared.close()
+                self._shared = None
+
     @contextlib.contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         con = self._connect()
         try:
             yield con
         finally:
-            con.close()
+            self._release(con)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -163,7 +199,7 @@ class MirrorStore:
                 raise
             con.execute("COMMIT")
         finally:
-            con.close()
+            self._release(con)
 
     @contextlib.contextmanager
     def sync_lock(self) -> Iterator[None]:
@@ -189,11 +225,13 @@ class MirrorStore:
             os.close(fd)
 
     # -- bookkeeping -------------------------------------------------------------------------------
-    def modules(self) -> dict[str, dict[str, Any]]:
-        with self.read() as con:
-            cur = con.execute("SELECT * FROM _mirror_modules")
-            cols = [d[0] for d in cur.description]
-            return {r[0]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
+    def modules(self, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, dict[str, Any]]:
+        if con is None:
+            with self.read() as own:
+                return self.modules(own)
+        cur = con.execute("SELECT * FROM _mirror_modules")
+        cols = [d[0] for d in cur.description]
+        return {r[0]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
 
     def tables(self) -> set[str]:
         with self.read() as con:

@@ -160,6 +160,7 @@ class ModuleSync:
         local_times: Callable[[], pd.DataFrame],
         *,
         full: bool = False,
+        reconcile: bool = False,
         check_schema: bool = False,
     ) -> None:
         self.crm, self.state, self.opts = crm, state, opts
@@ -167,8 +168,10 @@ class ModuleSync:
         self.local_times = local_times  # id + Modified_Time of the copy (for reconciliation)
         self.sync_no = state.syncs + 1
         self.full = full or not state.meta
-        self.reconcile = full or (
-            opts.reconcile_every > 0 and self.sync_no - state.last_reconcile >= opts.reconcile_every
+        self.reconcile = (
+            full
+            or reconcile
+            or (opts.reconcile_every > 0 and self.sync_no - state.last_reconcile >= opts.reconcile_every)
         )
         self.check_schema = check_schema or self.full or self.reconcile
         self.started = pd.Timestamp.now(tz="UTC")
