@@ -1320,7 +1320,9 @@ def _safe_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     """Extra headers a caller may add; the client's own Authorization header is never replaced."""
     out = {str(k): str(v) for k, v in (headers or {}).items()}
     if any(k.lower() == "authorization" for k in out):
-        raise ZohoValidationError([Problem("headers", "Authorization is the client's own header", None, "Authorization")])
+        raise ZohoValidationError(
+            [Problem("headers", "Authorization is the client's own header", None, "Authorization")]
+        )
     return out
 
 

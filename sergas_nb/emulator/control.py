@@ -61,7 +61,12 @@ class Control:
         return self._call("POST", "/restore", {"module": module, "ids": list(ids)})["restored"]
 
     def add_field(
-        self, module: str, api_name: str, data_type: str = "text", label: str | None = None, picklist: list[str] | None = None
+        self,
+        module: str,
+        api_name: str,
+        data_type: str = "text",
+        label: str | None = None,
+        picklist: list[str] | None = None,
     ) -> Any:
         """Add a custom field to ``module`` (or retype one), as an admin would in Zoho's setup."""
         body: dict[str, Any] = {"module": module, "api_name": api_name, "data_type": data_type, "field_label": label}

@@ -43,8 +43,16 @@ def test_a_sync_killed_mid_run_leaves_the_copy_intact_and_the_next_sync_converge
     crm.delete("Accounts", ids[3:])
     small_org.control.set_latency(fixed=0.05)  # slow enough to be killed in the middle
     child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, small_org.url, small_org.client_id, small_org.client_secret,
-         small_org.refresh_token, str(path)],
+        [
+            sys.executable,
+            "-c",
+            _CHILD,
+            small_org.url,
+            small_org.client_id,
+            small_org.client_secret,
+            small_org.refresh_token,
+            str(path),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -369,16 +369,32 @@ def _computed_accounts(m: str) -> list[dict[str, Any]]:
     ``formula``, the ``rollup_summary`` and ``formula`` objects with ``return_type``; fields.json in
     zoho/crm-oas requires ``formula.return_type`` and ``formula.expression``). A rollup follows its
     child records, so it changes without the account's Modified_Time moving."""
-    rollup = _f(m, "Open_Deals_Amount", "rollup_summary", "Open Deals Amount", read_only=True, custom=True,
-                json_type="double", length=16)
+    rollup = _f(
+        m,
+        "Open_Deals_Amount",
+        "rollup_summary",
+        "Open Deals Amount",
+        read_only=True,
+        custom=True,
+        json_type="double",
+        length=16,
+    )
     rollup["rollup_summary"] = {
         "return_type": "currency",
         "expression": {"function_parameters": [{"api_name": "Amount"}], "criteria": None, "function": "SUM"},
         "based_on_module": {"api_name": "Deals", "id": _MODULE_IDS["Deals"]},
         "related_list": {"api_name": "Deals"},
     }
-    formula = _f(m, "Revenue_Per_Employee", "formula", "Revenue Per Employee", read_only=True, custom=True,
-                 json_type="double", length=16)
+    formula = _f(
+        m,
+        "Revenue_Per_Employee",
+        "formula",
+        "Revenue Per Employee",
+        read_only=True,
+        custom=True,
+        json_type="double",
+        length=16,
+    )
     formula["formula"] = {"return_type": "double", "expression": "Annual_Revenue / Employees"}
     return [rollup, formula]
 

@@ -694,7 +694,6 @@ class Store:
             self._touch(module)
             return out
 
-
     def restore(self, module: str, ids: Iterable[str]) -> list[str]:
         """Restore records from the recycle bin, with their ids and values (Modified_Time included),
         as Zoho's Restore Recycle Bin Records does
