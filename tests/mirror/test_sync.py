@@ -113,3 +113,18 @@ def test_sql_joins_modules_on_lookup_ids_and_refuses_writes(small_org, crm, tmp_
         assert len(m.frame("Accounts")) == len(by_id(crm.records("Accounts")))
         out = m.to_parquet("Accounts", tmp_path / "a.parquet")
         assert out.stat().st_size > 0
+
+
+def test_the_assistant_queries_the_mirror_read_only_without_api_calls(small_org, crm, tmp_path):
+    from sergas_nb.assistant.tools import Tools, ToolInputError
+
+    with Mirror(crm, tmp_path / "m") as m:
+        m.sync(["Accounts"], progress=False)
+    tools = Tools(crm, mirror_path=str(tmp_path / "m"))
+    before = small_org.control.stats()["requests"]
+    out = tools.query_mirror('select id, "Account_Name" from Accounts order by id', limit=5)
+    assert out["returned"] == 5 and out["more"] is True
+    assert small_org.control.stats()["requests"] == before  # no CRM call
+    with pytest.raises(ToolInputError):
+        tools.query_mirror("drop table Accounts")
+    assert tools.query_mirror("select count(*) as n from Accounts")["rows"][0]["n"] > 0
