@@ -116,7 +116,7 @@ def test_sql_joins_modules_on_lookup_ids_and_refuses_writes(small_org, crm, tmp_
 
 
 def test_the_assistant_queries_the_mirror_read_only_without_api_calls(small_org, crm, tmp_path):
-    from sergas_nb.assistant.tools import Tools, ToolInputError
+    from sergas_nb.assistant.tools import ToolInputError, Tools
 
     with Mirror(crm, tmp_path / "m") as m:
         m.sync(["Accounts"], progress=False)
