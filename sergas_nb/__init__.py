@@ -9,7 +9,7 @@ quick (no pandas, SDK or web server until a name needs them)::
 
     import sergas_nb as sn
     crm = sn.connect()                      # settings from the environment / .env
-    plan = sn.EditPlan.build(crm, ...)      # preview, then sn.apply(plan, crm), sn.undo(crm, plan.plan_id)
+    plan = sn.EditPlan.build(crm, ...)      # preview, then sn.apply(plan, crm), sn.undo(plan, crm)
 
 Layout: the client core at the top (config, errors, auth, tokens, client, frames);
 ``edits/`` (plans, value checks, journal, migrations); ``lab/`` (widgets, notebook runner,
@@ -32,6 +32,18 @@ _EXPORTS: dict[str, str] = {
     "ZohoClient": "sergas_nb.client",
     "WriteResult": "sergas_nb.client",
     "connect_target": "sergas_nb.lab.targets",
+    "authorization_url": "sergas_nb.auth",
+    "exchange_code": "sergas_nb.auth",
+    "CallbackCatcher": "sergas_nb.auth",
+    "write_env_file": "sergas_nb.auth",
+    "token_namespace": "sergas_nb.tokens",
+    "install_log_redaction": "sergas_nb._secrets",
+    "EDIT_RULES": "sergas_nb.edits.plans",
+    "resolve_new": "sergas_nb.edits.plans",
+    "current_values": "sergas_nb.edits.plans",
+    "render_charts": "sergas_nb.lab.widgets",
+    "summarize_accounts": "sergas_nb.lab.widgets",
+    "EmulatorControl": "sergas_nb.emulator",
     "load_settings": "sergas_nb.config",
     "Settings": "sergas_nb.config",
     "PostgresTokenStore": "sergas_nb.tokens",
@@ -62,7 +74,10 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "AccountExplorer",
     "ApplyResult",
+    "CallbackCatcher",
+    "EDIT_RULES",
     "EditPlan",
+    "EmulatorControl",
     "Journal",
     "LocalZoho",
     "Mirror",
@@ -83,11 +98,20 @@ __all__ = [
     "ZohoValidationError",
     "apply",
     "apply_migrations",
+    "authorization_url",
     "connect",
     "connect_target",
+    "current_values",
+    "exchange_code",
+    "install_log_redaction",
     "journal_entries",
     "load_settings",
+    "render_charts",
+    "resolve_new",
+    "summarize_accounts",
+    "token_namespace",
     "undo",
+    "write_env_file",
 ]
 
 
@@ -105,12 +129,23 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from sergas_nb._secrets import install_log_redaction
+    from sergas_nb.auth import CallbackCatcher, authorization_url, exchange_code, write_env_file
     from sergas_nb.client import WriteResult, ZohoClient, connect
     from sergas_nb.config import Settings, load_settings
     from sergas_nb.edits.journal import Journal
     from sergas_nb.edits.migrate import apply_migrations
-    from sergas_nb.edits.plans import ApplyResult, EditPlan, apply, journal_entries, undo
-    from sergas_nb.emulator import LocalZoho
+    from sergas_nb.edits.plans import (
+        EDIT_RULES,
+        ApplyResult,
+        EditPlan,
+        apply,
+        current_values,
+        journal_entries,
+        resolve_new,
+        undo,
+    )
+    from sergas_nb.emulator import EmulatorControl, LocalZoho
     from sergas_nb.errors import (
         Problem,
         ZohoAPIError,
@@ -125,6 +160,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ZohoValidationError,
     )
     from sergas_nb.lab.targets import connect_target
-    from sergas_nb.lab.widgets import AccountExplorer
+    from sergas_nb.lab.widgets import AccountExplorer, render_charts, summarize_accounts
     from sergas_nb.mirror import Mirror
-    from sergas_nb.tokens import PostgresTokenStore
+    from sergas_nb.tokens import PostgresTokenStore, token_namespace

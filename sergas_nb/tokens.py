@@ -8,7 +8,7 @@ refreshes, and saves; every other process waits on the lock, re-reads the row, s
 and uses it. So N processes with an expired token cause one token request, and the SDK (whose own
 refresh takes no lock across processes) never sees an expired token.
 
-Keying: every row carries a ``namespace`` (API host + client id, :func:`namespace_for`), so tokens
+Keying: every row carries a ``namespace`` (API host + client id, :func:`token_namespace`), so tokens
 of the emulator, of another data centre or sandbox, and of another OAuth client never mix; within a
 namespace rows are per user (the SDK's user signature ``email:org zgid``).
 
@@ -43,7 +43,7 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from sergas_nb import _secrets
 from sergas_nb._database import CONNECT_TIMEOUT, connect, database_error
 from sergas_nb._token_key import TokenCipher, digest
-from sergas_nb.auth import DEFAULT_TIMEOUT, TokenSet, refresh_access_token
+from sergas_nb.auth import TOKEN_TIMEOUT, TokenSet, refresh_access_token
 from sergas_nb.config import dsn_label
 from sergas_nb.errors import ZohoAuthError, ZohoDatabaseError
 
@@ -72,7 +72,7 @@ _ENCRYPTED = ("client_secret", "refresh_token", "access_token", "grant_token")
 MARGIN_SHARE = 0.25
 
 
-def namespace_for(api_url: str, client_id: str) -> str:
+def token_namespace(api_url: str, client_id: str) -> str:
     """``<api host>|<client id>``: the key that keeps orgs, data centres and the emulator apart."""
     return f"{api_url.rstrip('/').lower()}|{client_id}"
 
@@ -108,7 +108,7 @@ class PostgresTokenStore(TokenStore):
 
     Args:
         dsn: libpq DSN or URL of the database (``Settings.database_dsn()``).
-        namespace: :func:`namespace_for` (API host + client id) of the org this client talks to.
+        namespace: :func:`token_namespace` (API host + client id) of the org this client talks to.
         token_url: the accounts server's token URL (``Endpoints.token_url``). Without it the store
             cannot refresh, and the SDK refreshes on its own (unserialised).
         client_id / client_secret: used to refresh, and put back into tokens handed to the SDK.
@@ -130,7 +130,7 @@ class PostgresTokenStore(TokenStore):
         client_id: str | None = None,
         client_secret: str | SecretStr | None = None,
         api_domain: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = TOKEN_TIMEOUT,
         refresh_margin: float = 60.0,
         lock_timeout: float | None = None,
         store_client_secret: bool = False,

@@ -2,8 +2,8 @@
 
 Every call into sergas_nb.edits.plans is in ``build``, ``apply`` and ``undo`` below, so a change of
 its API (multi-field plans are coming) is adapted here and nowhere else. Plans made by plan_edit
-live in the server's memory (``PlanStore``) until applied; undo needs only the journal, so it
-works after a restart.
+live in the server's memory (``PlanStore``) until applied; undo needs only the journal (the server
+allows it for its own plans, or any with ``--allow-undo-any``: tools.Tools._own).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def apply(crm: ZohoClient, plan: Any, journal: Any) -> Any:
 def undo(crm: ZohoClient, plan_id: str, journal: Any) -> Any:
     from sergas_nb.edits.plans import undo as undo_plan
 
-    return undo_plan(crm, plan_id, journal=journal, progress=False)
+    return undo_plan(plan_id, crm, journal=journal, progress=False)
 
 
 def fields_of(changes: dict[str, Any]) -> list[str]:

@@ -6,8 +6,10 @@ the JSON schemas a model sees, their docstrings the descriptions. Annotations ar
 
 Reading past 2,000 records: ``search_records`` pages by keyset, not offset. A COQL query picks
 the next ids (``... and id > '<last id>' order by id asc``), then the records are read by id,
-typed like a notebook's frame. The cursor is opaque to the model (base64 JSON of the query and the
-last id); it works at any depth, and the model only has to hand it back.
+typed like a notebook's frame. The cursor is opaque to the model (the query and the last id,
+HMAC-signed by this process: cursor.py); it works at any depth, and the model only has to hand it
+back. A decoded cursor is checked against the same bounds as the arguments (``_RecordsCursor``,
+``_CoqlCursor``) before anything is sent.
 
 Writes go through edit plans only (plan_adapter.py: the one adapter over sergas_nb.edits.plans).
 """
@@ -19,17 +21,18 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sergas_nb import frames
 from sergas_nb._coql import coql_shape, criteria_to_coql, has_limit
+from sergas_nb._paging import PER_PAGE, SEARCH_REACH, PageCursor, Walk
 from sergas_nb.assistant import ToolInputError, plan_adapter, render
 from sergas_nb.assistant import cursor as cursor_mod
+from sergas_nb.assistant.approval import SHOWN_ROWS, Preview
 from sergas_nb.client import ZohoClient
 from sergas_nb.edits import checks
 from sergas_nb.errors import Problem, ZohoAPIError, ZohoValidationError
 
-SEARCH_REACH = 2000  # Zoho's search API stops at the first 2,000 matches
 COQL_REACH = 100_000  # LIMIT + OFFSET of one COQL query
 MAX_PLAN_RECORDS = 10_000
 _NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
@@ -57,18 +60,75 @@ Cursor = Annotated[
     Field(description="next_cursor from a previous answer, to continue where it stopped.", max_length=8000),
 ]
 RecordId = Annotated[str, Field(description="The record id (digits).", pattern=r"^[0-9]{1,25}$")]
+Word = Annotated[
+    str | None, Field(description="Zoho full-text search word (first 2,000 matches only).", max_length=200)
+]
+Email = Annotated[str | None, Field(description="Match records with this email address.", max_length=200)]
+Phone = Annotated[str | None, Field(description="Match records with this phone number.", max_length=60)]
+CoqlQuery = Annotated[
+    str,
+    Field(
+        description="One COQL SELECT, e.g. select Account_Name, Annual_Revenue from Accounts where "
+        "Industry = 'Technology' order by Annual_Revenue desc. Aggregates (COUNT, SUM, AVG, MIN, MAX with "
+        "GROUP BY) where the CRM supports them. Without LIMIT, rows come limit at a time with a cursor.",
+        min_length=6,
+        max_length=8000,
+    ),
+]
+
+
+# ------------------------------------------------------------------ what a cursor may carry
+class _RecordsCursor(BaseModel):
+    """A search_records cursor's state: the argument bounds again (a cursor is signed, but what
+    it carries is checked as if the model had typed it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    v: int
+    kind: Literal["records"]
+    module: Module
+    where: Where = None
+    fields: Fields = None
+    word: Word = None
+    email: Email = None
+    phone: Phone = None
+    offset: Annotated[int, Field(ge=0, le=SEARCH_REACH)] | None = None
+    after: Annotated[str, Field(pattern=r"^[0-9]{1,25}$")] | None = None
+
+
+class _CoqlCursor(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    v: int
+    kind: Literal["coql"]
+    query: CoqlQuery
+    offset: Annotated[int, Field(ge=0, le=COQL_REACH)]
+    limit: Limit
+
+
+def _cursor(cursor: str, model: type[BaseModel]) -> dict[str, Any]:
+    kind = model.model_fields["kind"].annotation.__args__[0]  # type: ignore[union-attr]
+    state = cursor_mod.decode(cursor, kind)
+    try:
+        return model.model_validate(state, strict=True).model_dump(exclude_none=True)
+    except ValidationError as exc:
+        names = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
+        raise ToolInputError(f"cursor: out of bounds ({', '.join(names)}): start anew without a cursor") from None
 
 
 # ------------------------------------------------------------------ the tools
 class Tools:
     """The tool functions of one server: a client, and (with writes) a journal and the plans made."""
 
-    def __init__(self, crm: ZohoClient, *, journal: Any = None, mirror_path: str | None = None) -> None:
+    def __init__(
+        self, crm: ZohoClient, *, journal: Any = None, allow_undo_any: bool = False, mirror_path: str | None = None
+    ) -> None:
         self.crm = crm
         self.journal = journal
         # A local mirror (sn.Mirror's folder) query_mirror reads: the argument, else $SERGAS_NB_MIRROR.
         self.mirror_path = mirror_path or os.environ.get("SERGAS_NB_MIRROR") or None
         self.plans = plan_adapter.PlanStore()
+        # undo_plan restores only plans made here (a person's notebook plans are theirs to undo)
+        self.made: set[str] = set()
+        self.allow_undo_any = allow_undo_any
         self.lock = threading.Lock()  # one CRM call sequence at a time: the client is not shared-state safe
         self._modules_cache: list[str] | None = None
 
@@ -155,13 +215,9 @@ class Tools:
         self,
         module: Module,
         where: Where = None,
-        word: Annotated[
-            str | None, Field(description="Zoho full-text search word (first 2,000 matches only).", max_length=200)
-        ] = None,
-        email: Annotated[
-            str | None, Field(description="Match records with this email address.", max_length=200)
-        ] = None,
-        phone: Annotated[str | None, Field(description="Match records with this phone number.", max_length=60)] = None,
+        word: Word = None,
+        email: Email = None,
+        phone: Phone = None,
         fields: Fields = None,
         limit: Limit = render.DEFAULT_ROWS,
         cursor: Cursor = None,
@@ -175,7 +231,7 @@ class Tools:
         module = self._module(module)
         state: dict[str, Any] = {}
         if cursor is not None:
-            state = cursor_mod.decode(cursor, "records")
+            state = _cursor(cursor, _RecordsCursor)
             cursor_mod.same_query(state, {"module": module, "where": where, "fields": fields, **search})
             where, fields = state.get("where"), state.get("fields")
             search = {k: state[k] for k in ("word", "email", "phone") if state.get(k) is not None}
@@ -226,22 +282,21 @@ class Tools:
     def _search_ids(self, module: str, search: dict[str, str], offset: int, limit: int) -> tuple[list[str], bool]:
         if offset >= SEARCH_REACH:
             return [], False
-        per_page = 200
         ids: list[str] = []
         more = False
-        page = offset // per_page + 1
-        skip = offset % per_page
-        while len(ids) < limit and page * per_page <= SEARCH_REACH:
-            data = self.crm.request(
-                "GET", f"/crm/v8/{module}/search", params={**search, "fields": "id", "page": page, "per_page": per_page}
-            )
-            batch = [str(r["id"]) for r in data.get("data") or []][skip:]
-            more = bool((data.get("info") or {}).get("more_records"))
-            ids.extend(batch)
+        skip = offset % PER_PAGE
+        walk = Walk(
+            lambda q: self.crm.request(
+                "GET", f"/crm/v8/{module}/search", params={**search, "fields": "id", **q, "per_page": PER_PAGE}
+            ),
+            PageCursor(PER_PAGE, page=offset // PER_PAGE + 1, tokens="never", reach=SEARCH_REACH),
+        )
+        for page in walk:
+            ids.extend(str(r["id"]) for r in page.rows[skip:])
+            more = bool((page.data.get("info") or {}).get("more_records")) if page.data else False
             skip = 0
-            if not more:
+            if len(ids) >= limit:
                 break
-            page += 1
         more = more or len(ids) > limit
         return ids[:limit], more and offset + min(len(ids), limit) < SEARCH_REACH
 
@@ -258,20 +313,31 @@ class Tools:
     def count_records(self, module: Module, where: Where = None) -> dict[str, Any]:
         """Count the records of a module, all of them or those matching where."""
         module = self._module(module)
-        return {"module": module, "where": where, "count": self.crm.count(module, where)}
+        condition = self._condition(module, where)
+        if condition is None:  # the count API: one call, no COQL credit
+            return {"module": module, "where": where, "count": self.crm.count(module)}
+        # One aggregate query, whatever the number of matches (reading the ids would take a call
+        # per 2,000). Zoho answers the aggregate under its text, {"COUNT(id)": n}; no match may be
+        # Zoho's 204 (request() gives {}). https://www.zoho.com/crm/developer/docs/api/v8/COQL-Overview.html
+        data = self._coql(f"select COUNT(id) from {module} where ({condition})")
+        rows = data.get("data") or []
+        if not rows:
+            return {"module": module, "where": where, "count": 0}
+        row = rows[0]
+        keys = {re.sub(r"\s+", "", str(k)).lower(): k for k in row}
+        key = keys.get("count(id)") or (next(iter(row)) if len(row) == 1 else None)
+        value = row.get(key) if key is not None else None
+        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+            raise ZohoAPIError(
+                f"{module}: the COUNT answer had no count ({sorted(map(str, row))})",
+                code="MALFORMED_RESPONSE",
+                status=200,
+            )
+        return {"module": module, "where": where, "count": int(value)}
 
     def run_coql(
         self,
-        query: Annotated[
-            str,
-            Field(
-                description="One COQL SELECT, e.g. select Account_Name, Annual_Revenue from Accounts where "
-                "Industry = 'Technology' order by Annual_Revenue desc. Aggregates (COUNT, SUM, AVG, MIN, MAX with "
-                "GROUP BY) where the CRM supports them. Without LIMIT, rows come limit at a time with a cursor.",
-                min_length=6,
-                max_length=8000,
-            ),
-        ],
+        query: CoqlQuery,
         limit: Limit = render.DEFAULT_ROWS,
         cursor: Cursor = None,
     ) -> dict[str, Any]:
@@ -281,7 +347,7 @@ class Tools:
         cursor=next_cursor (COQL reaches 100,000 rows)."""
         offset = 0
         if cursor is not None:
-            state = cursor_mod.decode(cursor, "coql")
+            state = _cursor(cursor, _CoqlCursor)
             if state.get("query") != query:
                 raise ToolInputError("cursor belongs to another query: pass the same query with its cursor")
             offset, limit = int(state["offset"]), int(state["limit"])
@@ -451,7 +517,7 @@ class Tools:
         """Plan an edit without sending anything: select records (where, or ids) and the change;
         answers a plan_id, counts (selected, to change, unchanged) and a sample of the diff (id, old,
         new). Every new value is checked against the field's metadata now. Nothing changes in the CRM
-        until apply_plan(plan_id)."""
+        until apply_plan(plan_id), which asks the user to approve first."""
         module = self._module(module)
         if (where is None or not where.strip()) == (ids is None):
             raise ToolInputError('give where or ids (to edit every record say so: where="id is not null")')
@@ -474,6 +540,7 @@ class Tools:
             selection = f"where: {where}"
         plan = plan_adapter.build(self.crm, module, selected, dict(changes), selection)
         self.plans.put(plan)
+        self.made.add(plan.plan_id)
         summary = {k: render.json_value(v) for k, v in plan.summary().items()}
         return {
             **summary,
@@ -484,19 +551,81 @@ class Tools:
     def apply_plan(
         self, plan_id: Annotated[str, Field(description="plan_id from plan_edit.", min_length=1, max_length=200)]
     ) -> dict[str, Any]:
-        """Send a plan made by plan_edit, in batches of 100, each record journalled in PostgreSQL
-        before it is sent. Answers counts and each record's outcome (success, error with Zoho's code,
-        or skipped: already applied, already at the new value, changed since the plan). Applying
-        twice sends nothing the second time. undo_plan(plan_id) restores the old values."""
+        """Send a plan made by plan_edit, after the user approves it (the host shows them the counts
+        and the first changes; declined means nothing is sent). In batches of 100, each record
+        journalled in PostgreSQL before it is sent. Answers counts and each record's outcome (success,
+        error with Zoho's code, or skipped: already applied, already at the new value, changed since
+        the plan). Applying twice sends nothing the second time. undo_plan(plan_id) restores the old
+        values. A session may write a limited number of records."""
+        return plan_adapter.outcomes(self.apply_result(plan_id))
+
+    def apply_result(self, plan_id: str) -> Any:
+        return plan_adapter.apply(self.crm, self.plans.get(plan_id), self.journal)
+
+    def apply_preview(self, plan_id: str) -> Preview:
+        """What apply_plan would send, for the person to approve."""
         plan = self.plans.get(plan_id)
-        return plan_adapter.outcomes(plan_adapter.apply(self.crm, plan, self.journal))
+        summary = plan.summary()
+        values = ", ".join(f"{k}: {v}" for k, v in list(summary["by_new_value"].items())[:5])
+        rows = [
+            {"id": d["id"], "field": d["field"], "from": d["old"], "to": d["new"]}
+            for d in render.frame_rows(plan.diff().head(SHOWN_ROWS))
+        ]
+        return Preview(
+            tool="apply_plan",
+            plan_id=plan_id,
+            module=plan.module,
+            records=int(summary["records_to_change"]),
+            headline=f"change {summary['records_to_change']} {plan.module} records ({', '.join(plan.fields)};"
+            f" new values: {values})",
+            rows=rows,
+        )
 
     def undo_plan(
         self, plan_id: Annotated[str, Field(description="plan_id of an applied plan.", min_length=1, max_length=200)]
     ) -> dict[str, Any]:
-        """Restore the values a plan's apply replaced (from the journal; works after a server
-        restart). Records changed again since the apply are skipped and reported."""
-        return plan_adapter.outcomes(plan_adapter.undo(self.crm, plan_id, self.journal))
+        """Restore the values a plan's apply replaced (from the journal), after the user approves
+        it. Only plans made by this server's plan_edit. Records changed again since the apply are
+        skipped and reported."""
+        return plan_adapter.outcomes(self.undo_result(plan_id))
+
+    def undo_result(self, plan_id: str) -> Any:
+        self._own(plan_id)
+        return plan_adapter.undo(self.crm, plan_id, self.journal)
+
+    def _own(self, plan_id: str) -> None:
+        if self.allow_undo_any or plan_id in self.made:
+            return
+        raise ToolInputError(
+            f"plan_id: {plan_id!r} was not made by this server's plan_edit, so undo_plan will not touch it"
+            " (a person's plans are theirs to undo, from a notebook); nothing was sent. A server started"
+            " with --allow-undo-any undoes any journalled plan."
+        )
+
+    def undo_preview(self, plan_id: str) -> Preview:
+        """What undo_plan would write back, from the journal, for the person to approve."""
+        if self.journal.plan(plan_id) is None:
+            raise ToolInputError(f"plan_id: no plan {plan_id!r} in the journal (nothing to undo)")
+        self._own(plan_id)
+        touched = self.journal.touched(plan_id)
+        touched = touched[touched["undone_at"].isna()] if len(touched) else touched
+        if not len(touched):
+            raise ToolInputError(f"plan_id: {plan_id!r} has nothing applied that is not undone yet; nothing to undo")
+        module = str(touched["module"].iloc[0])
+        fields = sorted(set(touched["field"].astype(str)))
+        rows = [
+            {"id": r["record_id"], "field": r["field"], "from": r["new_value"], "to": r["old_value"]}
+            for r in render.frame_rows(touched.head(SHOWN_ROWS)[["record_id", "field", "new_value", "old_value"]])
+        ]
+        records = int(touched["record_id"].nunique())
+        return Preview(
+            tool="undo_plan",
+            plan_id=plan_id,
+            module=module,
+            records=records,
+            headline=f"restore {records} {module} records to their values before the plan ({', '.join(fields)})",
+            rows=rows,
+        )
 
     def list_plans(self) -> dict[str, Any]:
         """The plans in the journal, newest first: module, field, planned, applied, failed, undone."""
@@ -550,7 +679,7 @@ def _read_only_select(query: str) -> str:
 
 
 ToolFn = Callable[..., dict[str, Any]]
-Kind = Literal["read", "write"]
+Kind = Literal["read", "plan", "write"]  # plan: sends nothing to the CRM, yet changes the server's state
 
 
 def tool_table(tools: Tools, allow_writes: bool) -> list[tuple[ToolFn, Kind]]:
@@ -570,7 +699,7 @@ def tool_table(tools: Tools, allow_writes: bool) -> list[tuple[ToolFn, Kind]]:
     if not allow_writes:
         return reads
     return reads + [
-        (tools.plan_edit, "read"),  # plans only: sends nothing
+        (tools.plan_edit, "plan"),  # not read-only: a host must not approve it unasked
         (tools.apply_plan, "write"),
         (tools.undo_plan, "write"),
         (tools.list_plans, "read"),

@@ -36,6 +36,7 @@ from sergas_nb.benchmarking.operations import (
 )
 from sergas_nb.benchmarking.rest_path import RestPath, fetch_access_token
 from sergas_nb.benchmarking.runner import Plan, run, warm_up
+from sergas_nb.benchmarking.scale import run_scale
 from sergas_nb.benchmarking.seed_claims import SEED_FIGURES, SeedFigure, sdk_claim_verdict, seed_comparison
 from sergas_nb.benchmarking.seed_sdk_path import SeedSDKPath
 from sergas_nb.benchmarking.stats import (
@@ -68,6 +69,7 @@ __all__ = [
     "Workload",
     "allowed_ops",
     "fetch_access_token",
+    "run_scale",
     "key_figures",
     "percentile",
     "ratio_table",

@@ -15,7 +15,9 @@ from sergas_nb.emulator.server import NotLoopbackError
 if TYPE_CHECKING:
     from sergas_nb.emulator.state.store import Store
 
-__all__ = ["Control", "LocalZoho", "NotLoopbackError"]
+EmulatorControl = Control  # the root API's name (sn.EmulatorControl)
+
+__all__ = ["Control", "EmulatorControl", "LocalZoho", "NotLoopbackError"]
 
 
 class LocalZoho:
@@ -42,7 +44,8 @@ class LocalZoho:
         credits_per_day: int = 1_000_000,
         redirect_url: str | None = None,
     ) -> None:
-        from sergas_nb.emulator.app import DEFAULT_USER_EMAIL, Emulator, build_app
+        from sergas_nb.emulator.app import build_app
+        from sergas_nb.emulator.core import DEFAULT_USER_EMAIL, Emulator
         from sergas_nb.emulator.server import ServerThread, base_url, bind
 
         self._sock = bind(host, port)  # raises NotLoopbackError for a non-loopback host

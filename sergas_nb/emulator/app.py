@@ -1,9 +1,7 @@
-"""Assembly of the emulator: one ``Emulator`` (state, OAuth, limits, faults) and its ASGI app."""
+"""The emulator's ASGI app: the routes of one ``Emulator`` (``core.py``), wrapped in fault injection."""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -12,71 +10,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from sergas_nb.emulator.errors import EmulatorError
-from sergas_nb.emulator.faults import FaultMiddleware, Faults
-from sergas_nb.emulator.limits import Limits
-from sergas_nb.emulator.oauth import OAuthServer
+from sergas_nb.emulator.core import DEFAULT_USER_EMAIL, SCOPES, Emulator
+from sergas_nb.emulator.errors import EmulatorError, internal_error
+from sergas_nb.emulator.faults import FaultMiddleware
 from sergas_nb.emulator.routes import bulk, control, records, search, settings, unsupported, users
-from sergas_nb.emulator.routes.common import error_response, internal_error, log
-from sergas_nb.emulator.routes.pagination import PageTokens
-from sergas_nb.emulator.state.store import Store
+from sergas_nb.emulator.routes.common import error_response, log
 
-SCOPES = (
-    "ZohoCRM.modules.ALL",
-    "ZohoCRM.settings.ALL",
-    "ZohoCRM.users.READ",
-    "ZohoCRM.org.READ",
-    "ZohoCRM.coql.READ",
-    "ZohoCRM.bulk.ALL",
-    "ZohoSearch.securesearch.READ",
-    "ZohoFiles.files.ALL",
-)
-DEFAULT_USER_EMAIL = "analyst@sergas.local"
-
-
-class Emulator:
-    """Everything one running emulator holds. Routes reach it as ``request.app.state.emulator``."""
-
-    def __init__(
-        self,
-        base_url_getter: Callable[[], str],
-        *,
-        seed: int = 42,
-        accounts: int = 2000,
-        token_ttl: float = 3600.0,
-        auto_approve: bool = True,
-        user_email: str = DEFAULT_USER_EMAIL,
-        concurrency: int = 20,
-        sub_concurrency: int = 10,
-        credits_per_day: int = 1_000_000,
-    ) -> None:
-        self.base_url_getter = base_url_getter
-        self.user_email = user_email
-        self.store = Store(seed, accounts, user_email=user_email)
-        self.oauth = OAuthServer(
-            base_url_getter, access_ttl=token_ttl, auto_approve=auto_approve, user_email=user_email
-        )
-        self.limits = Limits(concurrency, sub_concurrency, credits_per_day)
-        self.faults = Faults()
-        # A fresh secret per emulator: page tokens from another run are rejected, as Zoho's would be.
-        self.page_tokens = PageTokens(secrets.token_bytes(32))
-        # Exceptions no handler meant to raise (each answered as a logged 500): tests assert it stays 0.
-        self.unexpected_errors = 0
-
-    def register_default_client(self, redirect_uris: list[str], name: str = "sergas-nb local") -> tuple[str, str, str]:
-        """A registered client plus a pre-issued refresh token: (client_id, client_secret, refresh_token)."""
-        client_id = "1000." + secrets.token_hex(15).upper()
-        client_secret = secrets.token_hex(21)
-        self.oauth.register_client(client_id, client_secret, redirect_uris, name)
-        refresh = self.oauth.issue_refresh_token(client_id, list(SCOPES), self.user_email)
-        return client_id, client_secret, refresh
-
-    def reset(self) -> None:
-        """Seeded data, faults, latency, limits and OAuth state back to how they started."""
-        self.store.reset()
-        self.faults.reset()
-        self.limits.reset()
-        self.oauth.reset()
+__all__ = ["DEFAULT_USER_EMAIL", "SCOPES", "Emulator", "build_app"]
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -17,3 +17,8 @@ class EmulatorError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {"status": "error", "code": self.code, "message": self.message, "details": self.details}
+
+
+def internal_error() -> EmulatorError:
+    """Zoho's 500 envelope, shared by the app's catch-all, the routes and injected faults."""
+    return EmulatorError("INTERNAL_ERROR", "Internal server error occurred.", status=500)

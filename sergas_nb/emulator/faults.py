@@ -26,9 +26,8 @@ from typing import Any
 
 import orjson
 
-from sergas_nb.emulator.errors import EmulatorError
+from sergas_nb.emulator.errors import EmulatorError, internal_error
 from sergas_nb.emulator.limits import too_many_requests
-from sergas_nb.emulator.routes.common import internal_error
 
 CURRENT_TRANSPORT: contextvars.ContextVar[Any] = contextvars.ContextVar("emulator_transport", default=None)
 CONTROL_PREFIX = "/__emulator__"

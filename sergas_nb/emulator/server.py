@@ -129,7 +129,8 @@ def serve_forever(
 
     ``redirect_url`` is registered for the default client: the onboarding notebook's callback catcher.
     """
-    from sergas_nb.emulator.app import Emulator, build_app
+    from sergas_nb.emulator.app import build_app
+    from sergas_nb.emulator.core import Emulator
 
     try:
         sock = bind(host, port)

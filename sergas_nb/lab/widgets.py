@@ -202,6 +202,9 @@ def chart_data(df: pd.DataFrame, top: int = 10) -> dict[str, pd.Series]:
     return out
 
 
+summarize_accounts = summarize  # the root API's name (sn.summarize_accounts)
+
+
 def render_charts(df: pd.DataFrame, dpi: int = 80) -> bytes:
     """One PNG with the three charts. Figure() directly: no pyplot state, no backend, no leaks."""
     data = chart_data(df)

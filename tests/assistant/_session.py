@@ -2,7 +2,11 @@
 
 ``McpServer`` runs one client session on an event loop in a background thread, so plain
 (synchronous) tests can share it; every answer and the server's stderr are kept for the secret
-scan. Stdio by default; ``http_url`` connects over streamable HTTP instead.
+scan. Stdio by default; ``http_url`` connects over streamable HTTP instead (``token``: its bearer).
+
+``answer`` makes the client a host that supports elicitation and answers every approval question
+the same way (``Answer``): what it was asked is kept in ``asked``. Without it the client declares
+no elicitation support, as a host that cannot ask its user.
 """
 
 from __future__ import annotations
@@ -13,13 +17,15 @@ import socket
 import sys
 import threading
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx2
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.types import CallToolResult
+from mcp.types import CallToolResult, ElicitRequestParams, ElicitResult
 
 from sergas_nb.emulator import LocalZoho
 
@@ -43,6 +49,16 @@ def server_env(z: LocalZoho | None, database_url: str | None = None) -> dict[str
     return env
 
 
+@dataclass
+class Answer:
+    """How the user answers every approval question: accept (with approve true or false), decline,
+    cancel; ``delay`` seconds before answering (a user who is away)."""
+
+    action: str = "accept"
+    approve: bool = True
+    delay: float = 0.0
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -53,10 +69,21 @@ class McpServer:
     """One MCP client session to a server; ``call`` / ``tools`` / ``read`` block until answered."""
 
     def __init__(
-        self, *, env: dict[str, str], args: list[str], cwd: Path, http_url: str | None = None, timeout: float = 180
+        self,
+        *,
+        env: dict[str, str],
+        args: list[str],
+        cwd: Path,
+        http_url: str | None = None,
+        token: str | None = None,
+        answer: Answer | None = None,
+        timeout: float = 180,
     ) -> None:
         self.timeout = timeout
         self.outputs: list[str] = []  # every tool answer's text, for the secret scan
+        self.answer = answer
+        self.asked: list[str] = []  # every approval question's message
+        self._token = token
         self.stderr_path = cwd / "mcp-server.stderr"
         self._params = StdioServerParameters(
             command=sys.executable, args=["-m", "sergas_nb.cli", "mcp", *args], env=env, cwd=str(cwd)
@@ -78,7 +105,11 @@ class McpServer:
         self._stop = asyncio.Event()
         try:
             if self._http_url is not None:
-                async with streamable_http_client(self._http_url) as (read, write):
+                headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+                async with (
+                    httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(self.timeout)) as http,
+                    streamable_http_client(self._http_url, http_client=http) as (read, write),
+                ):
                     await self._serve(read, write)
             else:
                 with open(self.stderr_path, "w") as errlog:
@@ -90,12 +121,24 @@ class McpServer:
             raise
 
     async def _serve(self, read: Any, write: Any) -> None:
-        async with ClientSession(read, write, read_timeout_seconds=self.timeout) as session:
+        elicit = self._elicit if self.answer is not None else None
+        async with ClientSession(
+            read, write, read_timeout_seconds=self.timeout, elicitation_callback=elicit
+        ) as session:
             await session.initialize()
             self._session = session
             self._ready.set()
             assert self._stop is not None
             await self._stop.wait()
+
+    async def _elicit(self, context: Any, params: ElicitRequestParams) -> ElicitResult:
+        assert self.answer is not None
+        self.asked.append(params.message)
+        if self.answer.delay:
+            await asyncio.sleep(self.answer.delay)
+        if self.answer.action == "accept":
+            return ElicitResult(action="accept", content={"approve": self.answer.approve})
+        return ElicitResult(action=self.answer.action)  # type: ignore[arg-type]
 
     def _do(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(self.timeout)

@@ -4,6 +4,7 @@ output, and no secret in anything the server said."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 
@@ -306,6 +307,47 @@ def test_every_answer_is_bounded(mcp):
         assert "truncated" in body and body["next_cursor"]
         more = mcp.ok("search_records", {"module": "Accounts", "cursor": body["next_cursor"]})
         assert more["rows"][0]["id"] > body["rows"][-1]["id"]
+
+
+# ------------------------------------------------------------------------- cursors and counts
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def test_a_forged_or_altered_cursor_is_refused(mcp):
+    # what an unsigned cursor used to be: base64 JSON, here with a where past its 4,000 characters
+    forged = _b64(json.dumps({"v": 1, "kind": "records", "module": "Accounts", "where": "x" * 5000}).encode())
+    message = mcp.error("search_records", {"module": "Accounts", "cursor": forged})
+    assert "not a cursor this server gave" in message
+    coql = _b64(json.dumps({"v": 2, "kind": "coql", "query": "select id from Accounts", "limit": 100000}).encode())
+    assert "not a cursor this server gave" in mcp.error(
+        "run_coql", {"query": "select id from Accounts", "cursor": f"{coql}.{_b64(b'0' * 32)}"}
+    )
+    # a real cursor with its payload changed (another last id) keeps its old signature: refused
+    real = mcp.ok("search_records", {"module": "Accounts", "limit": 2})["next_cursor"]
+    payload, tag = real.split(".")
+    state = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    altered = _b64(json.dumps(dict(state, after="1"), separators=(",", ":"), sort_keys=True).encode())
+    assert "not a cursor this server gave" in mcp.error(
+        "search_records", {"module": "Accounts", "cursor": f"{altered}.{tag}"}
+    )
+    assert mcp.ok("search_records", {"module": "Accounts", "cursor": real})["returned"] == render.DEFAULT_ROWS
+
+
+def test_count_with_where_is_one_coql_call(mcp, crm, emulator):
+    for where, want in [
+        ("id is not null", SESSION_ACCOUNTS),  # past 2,000: reading ids would take several calls
+        ("(Industry:equals:Energy)", len(crm.records("Accounts", fields=["Industry"], where="Industry = 'Energy'"))),
+        ("Account_Name = 'No Such Account Anywhere'", 0),
+    ]:
+        before = emulator.control.requests_to("/crm/v8/coql", "POST")
+        assert mcp.ok("count_records", {"module": "Accounts", "where": where})["count"] == want, where
+        assert emulator.control.requests_to("/crm/v8/coql", "POST") == before + 1, where
+    before = emulator.control.requests_to("/crm/v8/Accounts/actions/count", "GET")
+    assert mcp.ok("count_records", {"module": "Accounts"})["count"] == SESSION_ACCOUNTS  # the count API, as before
+    assert emulator.control.requests_to("/crm/v8/Accounts/actions/count", "GET") == before + 1
 
 
 def test_nothing_the_server_said_holds_a_secret(mcp, emulator):

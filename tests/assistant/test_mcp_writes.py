@@ -1,5 +1,6 @@
 """Writes through MCP: only with --allow-writes, only through plans, journalled in PostgreSQL, undone
-through MCP; the emulator's state checked at each step."""
+through MCP; the emulator's state checked at each step. The host here approves every write it is
+asked about (test_mcp_approval.py: the refusals)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from sergas_nb.client import ZohoClient, connect
 from sergas_nb.edits.journal import Journal
-from tests.assistant._session import ROOT, McpServer, server_env
+from tests.assistant._session import ROOT, Answer, McpServer, server_env
 from tests.leaks import find_leaks
 
 WHERE = "Industry in ('Retail', 'Energy', 'Media') and Account_Status = 'Active'"
@@ -26,7 +27,9 @@ def crm(fresh_emulator) -> Iterator[ZohoClient]:
 
 @pytest.fixture
 def writer(fresh_emulator, database_url, tmp_path) -> Iterator[McpServer]:
-    server = McpServer(env=server_env(fresh_emulator, database_url), args=["--allow-writes"], cwd=tmp_path)
+    server = McpServer(
+        env=server_env(fresh_emulator, database_url), args=["--allow-writes"], cwd=tmp_path, answer=Answer()
+    )
     yield server
     server.close()
 
@@ -40,7 +43,9 @@ def test_plan_apply_undo_through_mcp_with_the_journal(writer, crm, database_url,
     tools = {t.name: t for t in writer.tools()}
     assert {"plan_edit", "apply_plan", "undo_plan", "list_plans"} <= set(tools)
     assert tools["apply_plan"].annotations.destructive_hint is True
-    assert tools["plan_edit"].annotations.read_only_hint is True
+    # plan_edit sends nothing, but it is the step before a write: a host must not approve it as a read
+    assert tools["plan_edit"].annotations.read_only_hint is False
+    assert tools["plan_edit"].annotations.destructive_hint is False
 
     selected = list(crm.records("Accounts", fields=["Account_Status"], where=WHERE)["id"])
     assert len(selected) > 100  # more than one batch
@@ -59,6 +64,10 @@ def test_plan_apply_undo_through_mcp_with_the_journal(writer, crm, database_url,
     assert applied["succeeded"] == applied["sent"] == len(selected) and applied["failed"] == 0
     assert applied["records"] and all(r["status"] == "success" for r in applied["records"])
     assert set(_status(crm, selected).values()) == {"At Risk"}
+    # the user was asked first, and shown the count and the first rows of the diff
+    assert len(writer.asked) == 1 and plan["plan_id"] in writer.asked[0]
+    assert f"change {len(selected)} Accounts records" in writer.asked[0]
+    assert sum(f"record {d['id']}" in writer.asked[0] for d in plan["diff_sample"]) == 10
     journal = Journal(database_url)
     entries = journal.entries(plan["plan_id"])
     assert sorted(entries["record_id"]) == sorted(selected)

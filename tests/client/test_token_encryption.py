@@ -17,7 +17,8 @@ from sergas_nb._token_key import ENV_KEY, ENV_KEY_FILE, TokenCipher
 from sergas_nb.edits.migrate import apply_migrations, migration_files
 from sergas_nb.emulator import LocalZoho
 from sergas_nb.errors import ZohoConfigError
-from sergas_nb.tokens import PostgresTokenStore, namespace_for
+from sergas_nb.tokens import PostgresTokenStore
+from sergas_nb.tokens import token_namespace as namespace_for
 from tests.client.test_tokens import make_store, new_grant, token_stats
 
 

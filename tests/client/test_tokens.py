@@ -15,7 +15,8 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from sergas_nb.auth import exchange_code
 from sergas_nb.emulator import LocalZoho
 from sergas_nb.errors import ZohoAuthError, ZohoDatabaseError
-from sergas_nb.tokens import PostgresTokenStore, namespace_for
+from sergas_nb.tokens import PostgresTokenStore
+from sergas_nb.tokens import token_namespace as namespace_for
 
 PROCESSES = 8
 

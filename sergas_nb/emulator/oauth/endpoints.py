@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
@@ -14,9 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from .models import ConsentError, parse_scopes
 from .pages import consent_page, error_page
-
-if TYPE_CHECKING:
-    from .server import OAuthServer
+from .server import AccountsServer
 
 LIMIT_NAMES = ("refresh_limit", "refresh_window", "max_live_tokens", "code_ttl")
 AUTH_PATH = "/oauth/v2/auth"
@@ -65,7 +62,7 @@ def _text(value: object) -> str:
     return json.dumps(value)
 
 
-def oauth_routes(server: OAuthServer) -> list[BaseRoute]:
+def oauth_routes(server: AccountsServer) -> list[BaseRoute]:
     async def authorize(request: Request) -> Response:
         params = await _params(request)
         try:
@@ -92,7 +89,7 @@ def oauth_routes(server: OAuthServer) -> list[BaseRoute]:
     ]
 
 
-def control_routes(server: OAuthServer, prefix: str) -> list[BaseRoute]:
+def control_routes(server: AccountsServer, prefix: str) -> list[BaseRoute]:
     """Moto-style controls: self-client codes, access TTL, limits, expiring tokens, counters, reset."""
 
     async def self_client_code(request: Request) -> Response:

@@ -1,6 +1,7 @@
 """The emulator's Zoho accounts server: clients, consent, codes, refresh and access tokens.
 
-State and rules live here; the HTTP endpoints (``endpoints.py``) and HTML (``pages.py``) only translate.
+State and rules live here, free of HTTP; the endpoints (``endpoints.py``) and HTML (``pages.py``) only
+translate, and the package joins them into ``OAuthServer`` (so the rules never import the endpoints).
 Every public method takes one lock, because uvicorn may run handlers concurrently.
 """
 
@@ -15,10 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from starlette.routing import BaseRoute
-
 from ..errors import EmulatorError
-from .endpoints import control_routes, oauth_routes
 from .models import Client, ConsentError, Grant, GrantCode, Session, new_token, parse_scopes
 
 # Zoho's answer for a token endpoint throttle. Zoho answers it with HTTP 400 and "status": "failure"
@@ -43,8 +41,8 @@ def _with_query(url: str, params: Mapping[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-class OAuthServer:
-    """Zoho's accounts server, in memory.
+class AccountsServer:
+    """Zoho's accounts server, in memory (its HTTP routes come with ``OAuthServer``).
 
     Limits follow Zoho's accounts docs (oauth token-limits, self-client): codes live 2 minutes and are single-use; at
     most ``refresh_limit`` refresh-grant requests per refresh token in ``refresh_window`` seconds
@@ -399,13 +397,3 @@ class OAuthServer:
                 del self._access[token]
                 raise invalid_token()
             return Grant(session.client_id, session.user_email, session.scopes, expires)
-
-    # ----- HTTP ---------------------------------------------------------------------------------
-
-    def routes(self) -> list[BaseRoute]:
-        """/oauth/v2/auth, /oauth/v2/token and /oauth/v2/token/revoke."""
-        return oauth_routes(self)
-
-    def control_routes(self, prefix: str = "/__emulator__/oauth") -> list[BaseRoute]:
-        """Test controls with full paths under ``prefix`` (pass ``prefix=""`` to Mount them yourself)."""
-        return control_routes(self, prefix)

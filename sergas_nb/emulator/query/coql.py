@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import sergas_nb.emulator.query.values as V
 from sergas_nb.emulator.errors import EmulatorError
-from sergas_nb.emulator.query import values as V
 from sergas_nb.emulator.query.coql_grammar import NULL, Aggregate, Compare, Logic, Query, Ref, parse_query
 from sergas_nb.emulator.query.id_range import id_bounds
 

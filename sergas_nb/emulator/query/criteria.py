@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import sergas_nb.emulator.query.values as V
 from sergas_nb.emulator.errors import EmulatorError
-from sergas_nb.emulator.query import values as V
 
 Record = dict[str, Any]
 Predicate = Callable[[Record], bool]

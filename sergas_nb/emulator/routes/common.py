@@ -10,12 +10,12 @@ import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from sergas_nb.emulator.errors import EmulatorError
+from sergas_nb.emulator.errors import EmulatorError, internal_error
 from sergas_nb.emulator.query.values import ID_FIELD, find_field
 from sergas_nb.emulator.state import metadata as md
 
 if TYPE_CHECKING:
-    from sergas_nb.emulator.app import Emulator
+    from sergas_nb.emulator.core import Emulator
     from sergas_nb.emulator.oauth.models import Grant
 
 log = logging.getLogger("sergas_nb.emulator")
@@ -38,10 +38,6 @@ def no_content(status: int = 204) -> Response:
 
 def error_response(err: EmulatorError) -> Response:
     return json_response(err.body(), status=err.status)
-
-
-def internal_error() -> EmulatorError:
-    return EmulatorError("INTERNAL_ERROR", "Internal server error occurred.", status=500)
 
 
 def emulator(request: Request) -> Emulator:

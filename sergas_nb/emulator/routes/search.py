@@ -35,7 +35,7 @@ Predicate = Callable[[dict[str, Any]], bool]
 
 def predicate_from(request: Request, module: str, *, required: bool) -> Predicate | None:
     """The record filter named by criteria, email, phone or word (first one present wins)."""
-    from sergas_nb.emulator.query import criteria as C
+    import sergas_nb.emulator.query.criteria as C
 
     q = request.query_params
     fmap = md.field_map(module)
@@ -48,10 +48,12 @@ def predicate_from(request: Request, module: str, *, required: bool) -> Predicat
     if q.get("word"):
         return C.word_matcher(q["word"], fmap)
     if required:
-        # module_search.json (Mandatory_Param_Missing): EXPECTED_PARAM_MISSING naming every alternative.
+        # module_search.json (Mandatory_Param_Missing): EXPECTED_PARAM_MISSING naming every alternative;
+        # its message as Zoho's search-records page gives it (the OpenAPI file leaves it open).
+        # https://www.zoho.com/crm/developer/docs/api/v7/search-records.html
         raise EmulatorError(
             "EXPECTED_PARAM_MISSING",
-            "One of the expected parameter is missing",
+            "mandatory param missing",
             {"param_names": ["criteria", "email", "phone", "word"]},
         )
     return None
