@@ -63,17 +63,18 @@ def _json(v: Any) -> str | None:
 
 
 def to_arrow(df: pd.DataFrame, dtypes: Mapping[str, str]) -> pa.Table:
-    """The frame's columns named in ``dtypes`` as an Arrow table of their storage types."""
+    """The frame's columns named in ``dtypes`` as an Arrow table of their storage types. Typed
+    columns go through Arrow as they are (pyarrow strings are not copied, categoricals are cast
+    from their dictionary); only list/dict columns are turned into JSON text value by value."""
     arrays = []
     for col, dtype in dtypes.items():
-        s = df[col] if col in df else pd.Series([None] * len(df), dtype="object")
         kind = dtype if dtype in _ARROW else "object"
-        if kind == "object":
-            arrays.append(pa.array([_json(v) for v in s.tolist()], type=pa.large_string()))
-        elif kind in ("category", "string"):
-            arrays.append(pa.array(s.astype("object").where(s.notna(), None).tolist(), type=pa.large_string()))
+        if col not in df:
+            arrays.append(pa.nulls(len(df), type=_ARROW[kind]))
+        elif kind == "object":
+            arrays.append(pa.array([_json(v) for v in df[col].tolist()], type=pa.large_string()))
         else:
-            arrays.append(pa.Array.from_pandas(s, type=_ARROW[kind]))
+            arrays.append(pa.array(df[col], from_pandas=True).cast(_ARROW[kind]))
     return pa.Table.from_arrays(arrays, names=list(dtypes))
 
 
@@ -107,19 +108,22 @@ def _column(arr: pa.ChunkedArray, dtype: str, field: Mapping[str, Any], n: int) 
     if dtype == "datetime64[us, UTC]":
         return pd.Series(arr.cast(pa.timestamp("us", tz="UTC")).to_pandas()).astype("datetime64[us, UTC]").array
     if dtype == "category":
-        vals = arr.to_pylist()
-        allowed = frames.picklist_values(field)
-        extra = sorted(set(vals) - set(allowed) - {None})
-        return pd.Categorical(vals, categories=allowed + extra)
+        return _categorical(arr, frames.picklist_values(field))
     obj = np.empty(n, dtype=object)
-    obj[:] = [None if v is None else orjson.loads(v) for v in arr.to_pylist()]
+    if n:  # one JSON parse for the column, not one per value
+        texts = arr.cast(pa.large_string()).fill_null("null").to_pylist()
+        obj[:] = orjson.loads("[" + ",".join(texts) + "]")
     return obj
 
 
-def storage_rows(df: pd.DataFrame, dtypes: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """``{id: {column: storage value}}``: what two reads are compared by (changes, equality)."""
-    table = to_arrow(df, dtypes)
-    cols = table.to_pydict()
-    ids = cols["id"]
-    names = [c for c in dtypes if c != "id"]
-    return {rid: {c: cols[c][i] for c in names} for i, rid in enumerate(ids)}
+def _categorical(arr: pa.ChunkedArray, allowed: list[str]) -> pd.Categorical:
+    """The picklist's values first, then any others seen (sorted), as ``crm.records`` orders them;
+    built from the column's dictionary (its distinct values), not value by value."""
+    enc = arr.cast(pa.large_string()).combine_chunks().dictionary_encode()
+    seen = enc.dictionary.to_pylist()
+    known = set(allowed)
+    cats = allowed + sorted({v for v in seen if v not in known})
+    pos = {v: i for i, v in enumerate(cats)}
+    mapping = np.array([pos[v] for v in seen] + [-1], dtype=np.int64)
+    idx = enc.indices.fill_null(len(seen)).to_numpy(zero_copy_only=False)
+    return pd.Categorical.from_codes(mapping[idx], categories=cats)

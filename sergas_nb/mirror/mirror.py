@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from sergas_nb import frames
 from sergas_nb.mirror import report as report_mod
 from sergas_nb.mirror import write
 from sergas_nb.mirror.columns import quote
 from sergas_nb.mirror.store import MirrorError, MirrorStore
-from sergas_nb.mirror.sync import ModuleSync, Options, State
+from sergas_nb.mirror.sync import ModuleSync, Options, State, parents_of
 
 if TYPE_CHECKING:
     from sergas_nb.client import ZohoClient
@@ -39,7 +40,10 @@ class Mirror:
 
     ``modules``: which modules (None: every module the CRM lists as API-supported, new ones as
     they appear). ``reconcile_every``: an id reconciliation every N syncs of a module (restored
-    records, drift); ``computed_every``: formula/rollup columns re-read every N syncs (0: never).
+    records, drift, and every formula and rollup column re-read). Rollups over a mirrored module
+    (Accounts' open deals amount, Deals mirrored) follow that module's syncs: only the parents its
+    changed records point at are re-read. ``computed_every``: rollups over a module that is not
+    mirrored are re-read for every record every N syncs (0: only on reconciliation).
     ``overlap``: seconds the watermark is moved back when the last read may have shared its second.
     ``clock_skew``: how far this machine's clock may be from Zoho's.
     """
@@ -119,11 +123,15 @@ class Mirror:
             bar = _bar(len(names), progress)
             rows: list[report_mod.ModuleReport] = []
             sync_no = 1 + max((int(r["syncs"] or 0) for r in known.values()), default=0)
+            watched = set(known) | set(names)
             try:
                 for module in names:
                     if bar is not None:
                         bar.set_postfix_str(module)
-                    rows.append(self._sync_module(module, known.get(module), full, reconcile, check_schema))
+                    known = self.store.modules()  # a parent synced earlier in this run is in it now
+                    rows.append(
+                        self._sync_module(module, known.get(module), full, reconcile, check_schema, known, watched)
+                    )
                     if bar is not None:
                         bar.update(1)
             finally:
@@ -134,10 +142,18 @@ class Mirror:
         return out
 
     def _sync_module(
-        self, module: str, row: dict[str, Any] | None, full: bool, reconcile: bool, check_schema: bool
+        self,
+        module: str,
+        row: dict[str, Any] | None,
+        full: bool,
+        reconcile: bool,
+        check_schema: bool,
+        known: dict[str, dict[str, Any]],
+        watched: set[str],
     ) -> report_mod.ModuleReport:
         start, t0 = pd.Timestamp.now(tz="UTC"), time.perf_counter()
         state = State.from_row(module, row)
+        metas = {name: State.from_row(name, r).meta for name, r in known.items()}
         job = ModuleSync(
             self.crm,
             state,
@@ -146,6 +162,9 @@ class Mirror:
             full=full,
             reconcile=reconcile,
             check_schema=check_schema or module not in self._checked,
+            parents=parents_of(module, state.meta, metas),
+            local_lookups=lambda ids, column: self._local_lookups(module, ids, column),
+            watched=watched,
         )
         delta = job.run()
         with self.store.transaction() as con:
@@ -193,6 +212,21 @@ class Mirror:
             if module not in self._tables(con):
                 return frames.to_frame([], meta, ["Modified_Time"])
             return write.read_frame(con, module, dtypes, meta)
+
+    def _local_lookups(self, module: str, ids: list[str], column: str) -> list[str]:
+        """The values of a lookup column (parent ids) the copy holds for these records."""
+        with self.store.read() as con:
+            if column not in write.existing_columns(con, module):
+                return []
+            con.register("_lk_ids", pa.table({"id": pa.array(ids, type=pa.large_string())}))
+            try:
+                got = con.execute(
+                    f"SELECT DISTINCT {quote(column)} FROM {quote(module)} "
+                    f"WHERE id IN (SELECT id FROM _lk_ids) AND {quote(column)} IS NOT NULL"
+                ).fetchall()
+            finally:
+                con.unregister("_lk_ids")
+        return [str(r[0]) for r in got]
 
     # -- reads --------------------------------------------------------------------------------
     def _state(self, module: str, con: duckdb.DuckDBPyConnection | None = None) -> State:

@@ -9,8 +9,12 @@ A module's first sync (and ``full``, and a changed field type) reads the whole m
   seconds (a write in that second after the read is not missed); rows read twice are de-duplicated
   by id and only real differences count as changes;
 - deletions from Get Deleted Records since the deletion watermark (also with ``If-Modified-Since``);
-- formula and rollup fields (they change without ``Modified_Time``): id + those columns for every
-  record, every ``computed_every`` syncs;
+- rollup fields (they change without ``Modified_Time``, when a child record changes): the child
+  module's sync knows which parents its changed, deleted and restored records point at (old and new
+  lookup ids) and re-reads id + rollup columns of only those parents. A rollup whose child module is
+  not mirrored is re-read for every record every ``computed_every`` syncs (default 1);
+- formula fields, and every rollup: id + those columns for every record on each id reconciliation
+  (and every ``computed_every`` syncs when it is set);
 - an id reconciliation (id + Modified_Time of every record, compared with the local copy) every
   ``reconcile_every`` syncs and on ``full``: it catches records restored from the recycle bin and
   anything else that drifted;
@@ -77,6 +81,59 @@ class Options:
 
 
 @dataclass
+class Parent:
+    """A mirrored module with rollups over this module's records, through the lookup ``column``."""
+
+    module: str
+    meta: list[dict[str, Any]]
+    rollups: list[str]
+    column: str  # e.g. "Account_Name.id" on Deals
+
+
+@dataclass
+class ParentRefresh:
+    """Rollup values re-read for the parents a child's sync touched (written with the child)."""
+
+    module: str
+    meta: list[dict[str, Any]]
+    values: pd.DataFrame
+
+
+def rollups_over(meta: list[dict[str, Any]], child: str) -> list[str]:
+    """Rollup fields of a module summarising ``child`` records (``rollup_summary.based_on_module``)."""
+    out = []
+    for f in meta:
+        if f.get("data_type") == "rollup_summary":
+            based = ((f.get("rollup_summary") or {}).get("based_on_module") or {}).get("api_name")
+            if based == child:
+                out.append(str(f["api_name"]))
+    return out
+
+
+def rollup_children(meta: list[dict[str, Any]]) -> set[str]:
+    out = set()
+    for f in meta:
+        if f.get("data_type") == "rollup_summary":
+            based = ((f.get("rollup_summary") or {}).get("based_on_module") or {}).get("api_name")
+            out.add(str(based))
+    return out
+
+
+def parents_of(child: str, child_meta: list[dict[str, Any]], known: Mapping[str, list[dict[str, Any]]]) -> list[Parent]:
+    """The mirrored modules whose rollups summarise ``child``, with the child's lookup to each."""
+    out = []
+    for module, meta in known.items():
+        rollups = rollups_over(meta, child) if module != child else []
+        if not rollups:
+            continue
+        for f in child_meta:
+            target = ((f.get("lookup") or {}).get("module") or {}).get("api_name")
+            if f.get("data_type") == "lookup" and target == module:
+                out.append(Parent(module, meta, rollups, f"{f['api_name']}.id"))
+    return out
+
+
+@dataclass
 class Delta:
     """What a module's sync read; ``write.apply`` lands it in one transaction."""
 
@@ -94,6 +151,7 @@ class Delta:
     strategy: str = ""
     reconciled: bool = False
     drift: drift_mod.Drift | None = None
+    parents: list[ParentRefresh] = field(default_factory=list)
 
 
 def _iso(dt: datetime) -> str:
@@ -162,8 +220,14 @@ class ModuleSync:
         full: bool = False,
         reconcile: bool = False,
         check_schema: bool = False,
+        parents: list[Parent] | None = None,
+        local_lookups: Callable[[list[str], str], list[str]] | None = None,
+        watched: set[str] | None = None,
     ) -> None:
         self.crm, self.state, self.opts = crm, state, opts
+        self.parents = parents or []  # mirrored modules with rollups over this one
+        self.local_lookups = local_lookups  # (child ids, lookup column) -> parent ids in the copy
+        self.watched = watched or set()  # modules mirrored (their syncs refresh their parents' rollups)
         self.module = state.module
         self.local_times = local_times  # id + Modified_Time of the copy (for reconciliation)
         self.sync_no = state.syncs + 1
@@ -258,12 +322,36 @@ class ModuleSync:
         upserts = upserts[~upserts["id"].isin(gone)]  # deleted after it was listed: the deletion wins
 
         computed = drift_mod.computed_fields(meta)
-        due = computed and self.opts.computed_every > 0 and self.sync_no % self.opts.computed_every == 0
+        # Rollups over a mirrored child are refreshed by the child's sync; the others are re-read whole.
+        unwatched = [
+            f["api_name"]
+            for f in meta
+            if f.get("data_type") == "rollup_summary" and not rollup_children([f]) <= self.watched
+        ]
+        due = self.opts.computed_every > 0 and self.sync_no % self.opts.computed_every == 0
         if self.reconcile:
-            upserts = self._reconcile(delta, upserts, computed if due else [])
-        elif due:
-            delta.refresh = self.crm.records(self.module, fields=computed)
+            upserts = self._reconcile(delta, upserts, computed)
+        elif due and unwatched:
+            delta.refresh = self.crm.records(self.module, fields=unwatched)
         delta.upserts = upserts.reset_index(drop=True)
+        self._touch_parents(delta)
+
+    def _touch_parents(self, delta: Delta) -> None:
+        """Re-read the rollups of the parents this sync's changed, deleted and restored records point
+        at, before (in the copy) and after (in what was read)."""
+        if not self.parents:
+            return
+        up = delta.upserts if delta.upserts is not None else pd.DataFrame({"id": []})
+        touched_ids = [str(i) for i in up["id"]] + [d["id"] for d in delta.deleted] + list(delta.vanished)
+        if not touched_ids:
+            return
+        for parent in self.parents:
+            ids = set(up[parent.column].dropna().astype(str)) if parent.column in up else set()
+            if self.local_lookups is not None:
+                ids |= set(self.local_lookups(touched_ids, parent.column))
+            if ids:
+                values = self.crm.records_by_ids(parent.module, sorted(ids), parent.rollups)
+                delta.parents.append(ParentRefresh(parent.module, parent.meta, values))
 
     def _reconcile(self, delta: Delta, upserts: pd.DataFrame, computed: list[str]) -> pd.DataFrame:
         """Every id (and Modified_Time) in the CRM against the copy: restored, missed, vanished."""

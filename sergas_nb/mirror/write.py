@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from sergas_nb import frames
 from sergas_nb.mirror import changes
-from sergas_nb.mirror.columns import from_arrow, quote, sql_type, storage_rows, to_arrow
+from sergas_nb.mirror.columns import from_arrow, quote, sql_type, to_arrow
 from sergas_nb.mirror.sync import Delta, State
 
 TOMBSTONE_SUFFIX = "__deleted"
@@ -53,18 +53,58 @@ def _ensure_table(con: duckdb.DuckDBPyConnection, module: str, dtypes: dict[str,
         con.execute(f"CREATE TABLE {quote(tomb)} (id VARCHAR, deleted_time TIMESTAMPTZ, display_name VARCHAR)")
 
 
-def _old_rows(
-    con: duckdb.DuckDBPyConnection, module: str, dtypes: dict[str, str], ids_table: str | None
-) -> dict[str, dict[str, Any]]:
-    have = existing_columns(con, module)
-    cols = [c for c in dtypes if c in have]
-    if not cols:
-        return {}
-    where = f" WHERE id IN (SELECT id FROM {ids_table})" if ids_table else ""
-    table = _arrow(con, f"SELECT {', '.join(quote(c) for c in cols)} FROM {quote(module)}{where}")
-    d = table.to_pydict()
-    names = [c for c in cols if c != "id"]
-    return {rid: {c: d[c][i] for c in names} for i, rid in enumerate(d["id"])}
+def _text(col: str, sql_type_name: str) -> str:
+    """SQL for a column's value as the change rows keep it (ISO times, JSON-like numbers)."""
+    q = quote(col)
+    if sql_type_name.startswith("TIMESTAMP WITH TIME ZONE") or sql_type_name == "TIMESTAMPTZ":
+        return f"strftime({q}, '%Y-%m-%dT%H:%M:%S') || '+00:00'"
+    if sql_type_name.startswith("TIMESTAMP"):
+        return f"strftime({q}, '%Y-%m-%dT%H:%M:%S')"
+    if sql_type_name == "BOOLEAN":
+        return f"CASE WHEN {q} THEN 'true' WHEN NOT {q} THEN 'false' END"
+    return f"CAST({q} AS VARCHAR)"
+
+
+def _diff(con: duckdb.DuckDBPyConnection, module: str, src: str, cols: list[str], *, added: bool) -> None:
+    """The temp table ``_diff`` (id, change, field, old, new): the rows of ``src`` the module's
+    table lacks (``added``), and one row per column whose value differs. All in SQL: a sync of
+    100,000 records builds no Python object per record."""
+    t = quote(module)
+    types = existing_columns(con, module)
+    names = [c for c in cols if c != "id" and c in types]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _diff (id VARCHAR, change VARCHAR, field VARCHAR, old VARCHAR, new VARCHAR)"
+    )
+    if added:
+        con.execute(
+            f"INSERT INTO _diff SELECT i.id, 'added', NULL, NULL, NULL FROM {src} i "
+            f"WHERE i.id NOT IN (SELECT id FROM {t})"
+        )
+    if not names:
+        return
+    pairs = ", ".join(f"o.{quote(c)} AS {quote('o:' + c)}, i.{quote(c)} AS {quote('n:' + c)}" for c in names)
+    differs = " OR ".join(f"o.{quote(c)} IS DISTINCT FROM i.{quote(c)}" for c in names)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _pairs AS SELECT i.id, {pairs} FROM {src} i JOIN {t} o ON o.id = i.id "
+        f"WHERE {differs}"
+    )
+    for c in names:
+        old, new = quote("o:" + c), quote("n:" + c)
+        con.execute(
+            f"INSERT INTO _diff SELECT id, 'changed', ?, {_text('o:' + c, types[c])}, {_text('n:' + c, types[c])} "
+            f"FROM _pairs WHERE {old} IS DISTINCT FROM {new}",
+            [c],
+        )
+    con.execute("DROP TABLE _pairs")
+
+
+def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    got = dict(con.execute("SELECT change, count(DISTINCT id) FROM _diff GROUP BY change").fetchall())
+    return {k: int(got.get(k, 0)) for k in ("added", "changed", "deleted")}
+
+
+def _keep_diff(con: duckdb.DuckDBPyConnection, module: str) -> None:
+    con.execute("INSERT INTO _mirror_changes SELECT ?, id, change, field, old, new FROM _diff", [module])
 
 
 def apply(con: duckdb.DuckDBPyConnection, delta: Delta, state: State, sync_no: int) -> dict[str, int]:
@@ -72,23 +112,32 @@ def apply(con: duckdb.DuckDBPyConnection, delta: Delta, state: State, sync_no: i
     module = delta.module
     dtypes = frames.dtypes_for(delta.meta)
     all_dtypes = table_dtypes(delta.meta, delta.removed)
-    rows: list[changes.Row] = []
+    con.execute("DELETE FROM _mirror_changes WHERE module = ?", [module])
+    total = {"added": 0, "changed": 0, "deleted": 0}
+
+    def count(got: dict[str, int]) -> None:
+        for k, v in got.items():
+            total[k] += v
+
     if delta.full is not None:
-        rows += _replace(con, module, delta, dtypes, all_dtypes, first=not state.meta)
+        count(_replace(con, module, delta, dtypes, all_dtypes, first=not state.meta))
     else:
         _ensure_table(con, module, all_dtypes)
         if delta.upserts is not None and len(delta.upserts):
-            rows += _upsert(con, module, delta.upserts, dtypes)
+            count(_upsert(con, module, delta.upserts, dtypes))
         if delta.refresh is not None and len(delta.refresh):
-            rows += _refresh(con, module, delta.refresh, delta.meta)
-        rows += _delete(con, module, delta)
-    con.execute("DELETE FROM _mirror_changes WHERE module = ?", [module])
-    if rows:
-        df = changes.frame(rows)
-        df.insert(0, "module", module)
-        con.register("_changes_in", pa.Table.from_pandas(df.astype(object), preserve_index=False))
-        con.execute("INSERT INTO _mirror_changes SELECT module, id, change, field, old, new FROM _changes_in")
-        con.unregister("_changes_in")
+            count(_refresh(con, module, delta.refresh, delta.meta))
+        rows = _delete(con, module, delta)
+        if rows:
+            count(changes.counts(rows))
+            df = changes.frame(rows)
+            df.insert(0, "module", module)
+            con.register("_changes_in", pa.Table.from_pandas(df.astype(object), preserve_index=False))
+            con.execute("INSERT INTO _mirror_changes SELECT module, id, change, field, old, new FROM _changes_in")
+            con.unregister("_changes_in")
+    for parent in delta.parents:  # rollups of the records this sync's children point at
+        if existing_columns(con, parent.module) and len(parent.values):
+            _refresh(con, parent.module, parent.values, parent.meta)
     con.execute("DELETE FROM _mirror_modules WHERE module = ?", [module])
     con.execute(
         "INSERT INTO _mirror_modules VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -104,7 +153,7 @@ def apply(con: duckdb.DuckDBPyConnection, delta: Delta, state: State, sync_no: i
             delta.strategy,
         ],
     )
-    return changes.counts(rows)
+    return total
 
 
 def _register(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame, dtypes: dict[str, str]) -> None:
@@ -119,77 +168,79 @@ def _replace(
     all_dtypes: dict[str, str],
     *,
     first: bool,
-) -> list[changes.Row]:
+) -> dict[str, int]:
     assert delta.full is not None
-    df = delta.full.drop_duplicates("id", keep="last")
+    df = delta.full
+    if df["id"].duplicated().any():
+        df = df.drop_duplicates("id", keep="last")
     had = existing_columns(con, module)
-    old = {} if first or not had else _old_rows(con, module, dtypes, None)
-    new = storage_rows(df, dtypes)
-    rows = changes.diff(old, new) if old else [(rid, "added", None, None, None) for rid in new]
-    vanished = [rid for rid in old if rid not in new]
-    rows += changes.deleted(vanished)
     _register(con, "_full_in", df, dtypes)
+    t = quote(module)
+    if first or not had:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _diff AS SELECT id, 'added' AS change, NULL::VARCHAR AS field, "
+            "NULL::VARCHAR AS old, NULL::VARCHAR AS new FROM _full_in"
+        )
+        vanished: list[str] = []
+    else:
+        _diff(con, module, "_full_in", list(dtypes), added=True)
+        gone = con.execute(f"SELECT id FROM {t} WHERE id NOT IN (SELECT id FROM _full_in)").fetchall()
+        vanished = [r[0] for r in gone]
+        if vanished:
+            con.executemany("INSERT INTO _diff VALUES (?, 'deleted', NULL, NULL, NULL)", [[v] for v in vanished])
     kept = [c for c in all_dtypes if c not in dtypes and c in had]  # removed fields' columns stay
     select = ", ".join(f"i.{quote(c)}" for c in dtypes)
     if kept:
         select += ", " + ", ".join(f"o.{quote(c)}" for c in kept)
-        src = f"_full_in i LEFT JOIN {quote(module)} o ON o.id = i.id"
+        src = f"_full_in i LEFT JOIN {t} o ON o.id = i.id"
     else:
         src = "_full_in i"
     con.execute(f"CREATE OR REPLACE TABLE {quote(module + '__new')} AS SELECT {select} FROM {src}")
-    con.unregister("_full_in")
-    con.execute(f"DROP TABLE IF EXISTS {quote(module)}")
-    con.execute(f"ALTER TABLE {quote(module + '__new')} RENAME TO {quote(module)}")
+    con.execute(f"DROP TABLE IF EXISTS {t}")
+    con.execute(f"ALTER TABLE {quote(module + '__new')} RENAME TO {t}")
     _ensure_table(con, module, all_dtypes)
     _tombstone(con, module, [{"id": rid, "deleted_time": None, "display_name": None} for rid in vanished])
-    if new:
-        _untombstone(con, module, "_ids_in", list(new))
-    return rows
+    _untombstone_from(con, module, "_full_in")
+    con.unregister("_full_in")
+    _keep_diff(con, module)
+    return _counts(con)
 
 
-def _upsert(con: duckdb.DuckDBPyConnection, module: str, df: pd.DataFrame, dtypes: dict[str, str]) -> list[changes.Row]:
+def _upsert(con: duckdb.DuckDBPyConnection, module: str, df: pd.DataFrame, dtypes: dict[str, str]) -> dict[str, int]:
     df = df.drop_duplicates("id", keep="last")
     _register(con, "_up_in", df, dtypes)
-    old = _old_rows(con, module, dtypes, "_up_in")
-    new = storage_rows(df, dtypes)
-    rows = changes.diff(old, new)
-    touched = {r[0] for r in rows}
-    changed = [rid for rid in new if rid in old and rid in touched]
+    _diff(con, module, "_up_in", list(dtypes), added=True)
     t = quote(module)
-    if changed:
-        con.register("_changed_ids", pa.table({"id": pa.array(changed, type=pa.large_string())}))
-        sets = ", ".join(f"{quote(c)} = i.{quote(c)}" for c in dtypes if c != "id")
+    sets = ", ".join(f"{quote(c)} = i.{quote(c)}" for c in dtypes if c != "id")
+    if sets:
         con.execute(
-            f"UPDATE {t} SET {sets} FROM _up_in i WHERE {t}.id = i.id AND i.id IN (SELECT id FROM _changed_ids)"
+            f"UPDATE {t} SET {sets} FROM _up_in i WHERE {t}.id = i.id "
+            "AND i.id IN (SELECT id FROM _diff WHERE change = 'changed')"
         )
-        con.unregister("_changed_ids")
     cols = ", ".join(quote(c) for c in dtypes)
     con.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM _up_in WHERE id NOT IN (SELECT id FROM {t})")
+    _untombstone_from(con, module, "_up_in")
     con.unregister("_up_in")
-    _untombstone(con, module, "_ids_in", list(new))
-    return rows
+    _keep_diff(con, module)
+    return _counts(con)
 
 
 def _refresh(
     con: duckdb.DuckDBPyConnection, module: str, df: pd.DataFrame, meta: list[dict[str, Any]]
-) -> list[changes.Row]:
+) -> dict[str, int]:
     """New values of some columns (formula, rollup, fields just added) for records the copy has."""
     full = frames.dtypes_for(meta)
     dtypes = {c: full[c] for c in df.columns if c in full}
     df = df.drop_duplicates("id", keep="last")
     _register(con, "_ref_in", df, dtypes)
-    old = _old_rows(con, module, dtypes, "_ref_in")
-    new = {rid: v for rid, v in storage_rows(df, dtypes).items() if rid in old}
-    rows = changes.diff(old, new, added=False)
-    ids = sorted({r[0] for r in rows})
-    if ids:
-        t = quote(module)
-        con.register("_ref_ids", pa.table({"id": pa.array(ids, type=pa.large_string())}))
-        sets = ", ".join(f"{quote(c)} = i.{quote(c)}" for c in dtypes if c != "id")
-        con.execute(f"UPDATE {t} SET {sets} FROM _ref_in i WHERE {t}.id = i.id AND i.id IN (SELECT id FROM _ref_ids)")
-        con.unregister("_ref_ids")
+    _diff(con, module, "_ref_in", list(dtypes), added=False)
+    t = quote(module)
+    sets = ", ".join(f"{quote(c)} = i.{quote(c)}" for c in dtypes if c != "id")
+    if sets:
+        con.execute(f"UPDATE {t} SET {sets} FROM _ref_in i WHERE {t}.id = i.id AND i.id IN (SELECT id FROM _diff)")
     con.unregister("_ref_in")
-    return rows
+    _keep_diff(con, module)
+    return _counts(con)
 
 
 def _delete(con: duckdb.DuckDBPyConnection, module: str, delta: Delta) -> list[changes.Row]:
@@ -231,13 +282,9 @@ def _tombstone(con: duckdb.DuckDBPyConnection, module: str, entries: list[dict[s
     con.unregister("_tomb_in")
 
 
-def _untombstone(con: duckdb.DuckDBPyConnection, module: str, name: str, ids: list[str]) -> None:
+def _untombstone_from(con: duckdb.DuckDBPyConnection, module: str, src: str) -> None:
     """Records back in the copy (restored from the recycle bin) are no longer tombstones."""
-    if not ids:
-        return
-    con.register(name, pa.table({"id": pa.array(ids, type=pa.large_string())}))
-    con.execute(f"DELETE FROM {quote(module + TOMBSTONE_SUFFIX)} WHERE id IN (SELECT id FROM {name})")
-    con.unregister(name)
+    con.execute(f"DELETE FROM {quote(module + TOMBSTONE_SUFFIX)} WHERE id IN (SELECT id FROM {src})")
 
 
 def read_frame(
