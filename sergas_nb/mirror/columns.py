@@ -47,6 +47,21 @@ _ARROW = {
 }
 
 
+_DTYPES: dict[bytes, dict[str, str]] = {}
+
+
+def dtypes_for(meta: Sequence[Mapping[str, Any]], fields: Sequence[str] | None = None) -> dict[str, str]:
+    """``frames.dtypes_for``, remembered per metadata: it builds an empty typed frame (a tenth of a
+    second), and every sync and ``frame()`` asks for the same few."""
+    key = orjson.dumps([meta, fields], default=str)
+    got = _DTYPES.get(key)
+    if got is None:
+        if len(_DTYPES) > 256:
+            _DTYPES.clear()
+        got = _DTYPES[key] = frames.dtypes_for(meta, fields)
+    return dict(got)
+
+
 def sql_type(dtype: str) -> str:
     return SQL_TYPES.get(dtype, "VARCHAR")
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sergas_nb import frames
+from sergas_nb.mirror import columns
 
 Meta = Sequence[Mapping[str, Any]]
 COMPUTED_TYPES = ("formula", "rollup_summary")
@@ -35,7 +35,7 @@ class Drift:
 
 
 def _dtypes(meta: Meta, name: str) -> dict[str, str]:
-    return {c: d for c, d in frames.dtypes_for(meta, [name]).items() if c != "id"}
+    return {c: d for c, d in columns.dtypes_for(meta, [name]).items() if c != "id"}
 
 
 def compare(old: Meta, new: Meta) -> Drift:

@@ -22,8 +22,8 @@ import pandas as pd
 import pyarrow as pa
 
 from sergas_nb import frames
+from sergas_nb.mirror import columns, write
 from sergas_nb.mirror import report as report_mod
-from sergas_nb.mirror import write
 from sergas_nb.mirror.columns import quote
 from sergas_nb.mirror.store import MirrorError, MirrorStore
 from sergas_nb.mirror.sync import ModuleSync, Options, State, parents_of
@@ -115,7 +115,7 @@ class Mirror:
         ``full``: read every module whole; ``reconcile``: compare every id now (not only every
         ``reconcile_every`` syncs); ``check_schema``: look for added, removed or retyped fields now."""
         self._open()
-        with self.store.sync_lock():
+        with self.store.sync_lock(), self.store.hold():
             known = self.store.modules()
             names = list(modules) if modules is not None else self.modules
             if names is None:
@@ -207,7 +207,7 @@ class Mirror:
 
     def _local_times(self, module: str) -> pd.DataFrame:
         meta = self._state(module).meta
-        dtypes = frames.dtypes_for(meta, ["Modified_Time"])
+        dtypes = columns.dtypes_for(meta, ["Modified_Time"])
         with self.store.read() as con:
             if module not in self._tables(con):
                 return frames.to_frame([], meta, ["Modified_Time"])
@@ -245,7 +245,7 @@ class Mirror:
         self._open()
         with self.store.read() as con:
             state = self._state(module, con)
-            dtypes = write.table_dtypes(state.meta, state.removed) if removed else frames.dtypes_for(state.meta)
+            dtypes = write.table_dtypes(state.meta, state.removed) if removed else columns.dtypes_for(state.meta)
             return write.read_frame(con, module, dtypes, state.meta + state.removed)
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
@@ -279,7 +279,7 @@ class Mirror:
         state = self._state(module)
         rows = []
         for status, meta in (("current", state.meta), ("removed", state.removed)):
-            for col, dtype in frames.dtypes_for(meta).items() if meta else []:
+            for col, dtype in columns.dtypes_for(meta).items() if meta else []:
                 if status == "removed" and col == "id":
                     continue
                 rows.append({"column": col, "dtype": dtype, "status": status})

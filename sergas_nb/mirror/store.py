@@ -179,6 +179,15 @@ class MirrorStore:
                 self._shared = None
 
     @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Keep the file open for a whole sync (no linger timer, a thread, per transaction)."""
+        con = self._connect()
+        try:
+            yield
+        finally:
+            self._release(con)
+
+    @contextlib.contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         con = self._connect()
         try:

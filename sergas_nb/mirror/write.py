@@ -13,9 +13,9 @@ import duckdb
 import orjson
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from sergas_nb import frames
-from sergas_nb.mirror import changes
+from sergas_nb.mirror import changes, columns
 from sergas_nb.mirror.columns import from_arrow, quote, sql_type, to_arrow
 from sergas_nb.mirror.sync import Delta, State
 
@@ -24,9 +24,9 @@ TOMBSTONE_SUFFIX = "__deleted"
 
 def table_dtypes(meta: list[dict[str, Any]], removed: list[dict[str, Any]]) -> dict[str, str]:
     """Every column the module's table holds: the current fields', then removed fields' (kept)."""
-    dtypes = frames.dtypes_for(meta) if meta else {"id": "string"}
+    dtypes = columns.dtypes_for(meta) if meta else {"id": "string"}
     if removed:
-        for col, d in frames.dtypes_for(removed).items():
+        for col, d in columns.dtypes_for(removed).items():
             dtypes.setdefault(col, d)
     return dtypes
 
@@ -88,14 +88,17 @@ def _diff(con: duckdb.DuckDBPyConnection, module: str, src: str, cols: list[str]
         f"CREATE OR REPLACE TEMP TABLE _pairs AS SELECT i.id, {pairs} FROM {src} i JOIN {t} o ON o.id = i.id "
         f"WHERE {differs}"
     )
-    for c in names:
-        old, new = quote("o:" + c), quote("n:" + c)
-        con.execute(
-            f"INSERT INTO _diff SELECT id, 'changed', ?, {_text('o:' + c, types[c])}, {_text('n:' + c, types[c])} "
-            f"FROM _pairs WHERE {old} IS DISTINCT FROM {new}",
-            [c],
-        )
+    parts = [
+        f"SELECT id, 'changed', {_literal(c)}, {_text('o:' + c, types[c])}, {_text('n:' + c, types[c])} "
+        f"FROM _pairs WHERE {quote('o:' + c)} IS DISTINCT FROM {quote('n:' + c)}"
+        for c in names
+    ]
+    con.execute("INSERT INTO _diff " + " UNION ALL ".join(parts))  # one statement: each costs ~10 ms
     con.execute("DROP TABLE _pairs")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -110,7 +113,7 @@ def _keep_diff(con: duckdb.DuckDBPyConnection, module: str) -> None:
 def apply(con: duckdb.DuckDBPyConnection, delta: Delta, state: State, sync_no: int) -> dict[str, int]:
     """Write ``delta``; returns the records added, changed and deleted (and writes the change rows)."""
     module = delta.module
-    dtypes = frames.dtypes_for(delta.meta)
+    dtypes = columns.dtypes_for(delta.meta)
     all_dtypes = table_dtypes(delta.meta, delta.removed)
     con.execute("DELETE FROM _mirror_changes WHERE module = ?", [module])
     total = {"added": 0, "changed": 0, "deleted": 0}
@@ -229,7 +232,7 @@ def _refresh(
     con: duckdb.DuckDBPyConnection, module: str, df: pd.DataFrame, meta: list[dict[str, Any]]
 ) -> dict[str, int]:
     """New values of some columns (formula, rollup, fields just added) for records the copy has."""
-    full = frames.dtypes_for(meta)
+    full = columns.dtypes_for(meta)
     dtypes = {c: full[c] for c in df.columns if c in full}
     df = df.drop_duplicates("id", keep="last")
     _register(con, "_ref_in", df, dtypes)
@@ -292,9 +295,22 @@ def read_frame(
 ) -> pd.DataFrame:
     have = existing_columns(con, module)
     cols = [c for c in dtypes if c in have]
-    order = "TRY_CAST(id AS HUGEINT) DESC NULLS LAST, id DESC"
-    table = _arrow(con, f"SELECT {', '.join(quote(c) for c in cols)} FROM {quote(module)} ORDER BY {order}")
-    return from_arrow(table, dtypes, meta)
+    table = _arrow(con, f"SELECT {', '.join(quote(c) for c in cols)} FROM {quote(module)}")
+    return from_arrow(_newest_first(table), dtypes, meta)
+
+
+def _newest_first(table: pa.Table) -> pa.Table:
+    """Rows in ``crm.records``' order (id descending, numerically). Sorted here, on the id column
+    alone: DuckDB's ORDER BY moves every column of every row and took most of ``frame()``."""
+    if table.num_rows < 2:
+        return table
+    ids = table.column("id")
+    try:
+        keys = pc.cast(ids, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # ids that are not numbers: text order
+        keys = ids
+    order = pc.sort_indices(pa.table({"k": keys, "id": ids}), [("k", "descending"), ("id", "descending")])
+    return table.take(order)
 
 
 def _arrow(con: duckdb.DuckDBPyConnection, query: str) -> pa.Table:
