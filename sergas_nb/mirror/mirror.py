@@ -123,7 +123,8 @@ class Mirror:
             bar = _bar(len(names), progress)
             rows: list[report_mod.ModuleReport] = []
             sync_no = 1 + max((int(r["syncs"] or 0) for r in known.values()), default=0)
-            watched = set(known) | set(names)
+            # modules whose syncs refresh their parents' rollups: what this mirror syncs
+            watched = set(self.modules) if self.modules is not None else set(known) | set(names)
             try:
                 for module in names:
                     if bar is not None:
