@@ -55,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "Journal": "sergas_nb.edits.journal",
     "apply_migrations": "sergas_nb.edits.migrate",
     "AccountExplorer": "sergas_nb.lab.widgets",
+    "Mirror": "sergas_nb.mirror",
     "LocalZoho": "sergas_nb.emulator",
     "ZohoError": "sergas_nb.errors",
     "ZohoAuthError": "sergas_nb.errors",
@@ -79,6 +80,7 @@ __all__ = [
     "EmulatorControl",
     "Journal",
     "LocalZoho",
+    "Mirror",
     "PostgresTokenStore",
     "Problem",
     "Settings",
@@ -159,4 +161,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from sergas_nb.lab.targets import connect_target
     from sergas_nb.lab.widgets import AccountExplorer, render_charts, summarize_accounts
+    from sergas_nb.mirror import Mirror
     from sergas_nb.tokens import PostgresTokenStore, token_namespace

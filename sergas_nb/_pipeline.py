@@ -248,7 +248,8 @@ class Pipeline:
                     method,
                     url,
                     params=params,
-                    headers={"Authorization": f"Zoho-oauthtoken {token}", **(headers or {})},
+                    # the token goes last: a caller's headers never replace the client's own Authorization
+                    headers={**(headers or {}), "Authorization": f"Zoho-oauthtoken {token}"},
                     stream=stream,
                     **kw,
                 )
@@ -258,7 +259,14 @@ class Pipeline:
         return resp, token
 
     def _api(
-        self, method: str, path: str, params: Mapping[str, Any] | None, json_body: Any, *, stream: bool = False
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        *,
+        stream: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> tuple[requests.Response, str]:
         return self.exchange(
             method,
@@ -266,6 +274,7 @@ class Pipeline:
             params=params,
             sub=is_sub_call(method, path, params),
             stream=stream,
+            headers=headers,
             doing=f"{method} {path}",
             json=json_body,
         )
@@ -287,10 +296,16 @@ class Pipeline:
         )
 
     def http(
-        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any] | None:
         """One HTTP exchange on the API host; the JSON body, or None for 204/304. Raises mapped errors."""
-        resp, token = self._api(method, path, params, json_body)
+        resp, token = self._api(method, path, params, json_body, headers=headers)
         if resp.status_code == 200 and resp.content:
             try:  # orjson: several times faster than resp.json() on 2,000-row answers
                 body = orjson.loads(resp.content)

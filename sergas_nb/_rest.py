@@ -54,16 +54,19 @@ def request(
     json: Any = None,
     *,
     retry: bool | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One call; the parsed JSON answer. A 204/304 (Zoho's "nothing matched") gives ``{}``."""
+    """One call; the parsed JSON answer. A 204/304 (Zoho's "nothing matched") gives ``{}``.
+    ``headers``: extra request headers (e.g. ``If-Modified-Since``); never Authorization."""
     verb = str(method).upper()
     if verb not in METHODS:
         raise ZohoValidationError([Problem("method", f"must be one of {', '.join(METHODS)}", None, method)])
     target = pinned_path(p.api_url, path)
+    extra = safe_headers(headers)
     safe = verb == "GET" if retry is None else bool(retry)
     data = p.call(
         f"request {verb}",
-        lambda: p.http(verb, target, params=params, json_body=json),
+        lambda: p.http(verb, target, params=params, json_body=json, headers=extra),
         idempotent=safe,
         count=_count,
     )
@@ -72,6 +75,16 @@ def request(
     if not isinstance(data, dict):  # every Zoho JSON answer is an object; say so if one is not
         raise ZohoAPIError(f"{verb} {target}: the answer is not a JSON object", code="MALFORMED_RESPONSE", status=200)
     return data
+
+
+def safe_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """Extra headers a caller may add; the client's own Authorization header is never replaced."""
+    out = {str(k): str(v) for k, v in (headers or {}).items()}
+    if any(k.lower() == "authorization" for k in out):
+        raise ZohoValidationError(
+            [Problem("headers", "Authorization is the client's own header", None, "Authorization")]
+        )
+    return out
 
 
 def _count(data: Any) -> int:
@@ -110,6 +123,7 @@ def paginate(
     per_page: int = PER_PAGE,
     max_records: int | None = None,
     pages: bool = False,
+    headers: Mapping[str, str] | None = None,
 ) -> Iterator[Any]:
     """GET ``path`` page after page: rows of ``key`` (or whole pages with ``pages=True``).
 
@@ -122,10 +136,11 @@ def paginate(
     if max_records is not None and max_records < 0:
         raise ZohoValidationError([Problem("max_records", "must be >= 0", None, max_records)])
     pinned_path(p.api_url, path)  # refuse an off-host path now, not at the first next()
+    extra = safe_headers(headers)
     given = dict(params or {})
     base = {k: v for k, v in given.items() if k not in ("page", "page_token")}
     base.setdefault("per_page", per_page)
-    return _walk(p, path, base, int(given.get("page", 1)), given.get("page_token"), key, max_records, pages)
+    return _walk(p, path, base, int(given.get("page", 1)), given.get("page_token"), key, max_records, pages, extra)
 
 
 def _walk(
@@ -137,9 +152,10 @@ def _walk(
     key: str | None,
     max_records: int | None,
     pages: bool,
+    headers: Mapping[str, str] | None = None,
 ) -> Iterator[Any]:
     walk = Walk(
-        lambda q: request(p, "GET", path, params=dict(base, **q)),
+        lambda q: request(p, "GET", path, params=dict(base, **q), headers=headers),
         PageCursor(page=page, token=token, tokens="given", what=f"GET {path}"),
         limit=max_records,
         rows=lambda data: _rows_of(data or {}, key, f"GET {path}"),

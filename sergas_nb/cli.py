@@ -47,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=".sergas-nb",
         help="state kept between runs: the throwaway PostgreSQL, the onboarding .env (default ./.sergas-nb)",
     )
+
+    # -- sync: the local mirror (sergas_nb/mirror)
+    syn = sub.add_parser("sync", help="bring a local mirror (DuckDB) of the CRM up to date, incrementally")
+    syn.add_argument("--path", required=True, help="the mirror's folder (created on the first sync)")
+    syn.add_argument("--modules", nargs="+", default=None, help="default: every module the CRM lists")
+    syn.add_argument("--full", action="store_true", help="read every module whole and reconcile ids")
+    syn.add_argument("--env-file", default=".env", help="connection settings (default ./.env)")
     return p
 
 
@@ -89,6 +96,18 @@ def _run(args: argparse.Namespace) -> int:
         for name in NOTEBOOKS:
             print(f"{status[name]:>9}  {os.path.join(args.dir, name)}")
         print(f"Open them with: jupyter lab {args.dir}")
+        return 0
+    if args.command == "sync":
+        from sergas_nb.client import connect
+        from sergas_nb.mirror import Mirror, MirrorError
+
+        try:
+            with connect(env_file=args.env_file) as crm, Mirror(crm, args.path) as m:
+                report = m.sync(args.modules, full=args.full, progress=True)
+        except MirrorError as exc:
+            print(f"sergas-nb sync: {exc}", file=sys.stderr)
+            return 1
+        print(report.to_string(index=False))
         return 0
     if args.command == "demo":
         from sergas_nb.lab.demo import main as demo_main

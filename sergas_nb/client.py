@@ -521,8 +521,12 @@ class ZohoClient:
         json: Any = None,
         *,
         retry: bool | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Call any CRM endpoint on the configured API host; the parsed JSON answer (``{}`` for 204).
+        """Call any CRM endpoint on the configured API host; the parsed JSON answer (``{}`` for 204/304).
+
+        ``headers``: extra request headers, e.g. ``{"If-Modified-Since": "2024-05-01T10:00:00+00:00"}``
+        (a list answering 304 gives ``{}``); the Authorization header is the client's own.
 
         Same token, timeouts, metrics and 401 refresh as every other call; retried on 429/5xx only
         when safe (``retry=None``: GET only; pass ``retry=True`` for a read sent as POST, e.g. COQL).
@@ -532,7 +536,7 @@ class ZohoClient:
         """
         from sergas_nb import _rest
 
-        return _rest.request(self._pipeline, method, path, params, json, retry=retry)
+        return _rest.request(self._pipeline, method, path, params, json, retry=retry, headers=headers)
 
     def paginate(
         self,
@@ -543,12 +547,21 @@ class ZohoClient:
         per_page: int = PER_PAGE,
         max_records: int | None = None,
         pages: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> Iterator[Any]:
-        """GET ``path`` page by page (page tokens past record 2,000): its rows, or whole pages."""
+        """GET ``path`` page by page (page tokens past record 2,000): its rows, or whole pages.
+        ``headers`` go with every page (``If-Modified-Since``: only records modified after it)."""
         from sergas_nb import _rest
 
         return _rest.paginate(
-            self._pipeline, path, params, key=key, per_page=per_page, max_records=max_records, pages=pages
+            self._pipeline,
+            path,
+            params,
+            key=key,
+            per_page=per_page,
+            max_records=max_records,
+            pages=pages,
+            headers=headers,
         )
 
 

@@ -15,7 +15,14 @@ import grimp
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-UPPER = ("sergas_nb.client", "sergas_nb.edits", "sergas_nb.lab", "sergas_nb.assistant", "sergas_nb.benchmarking")
+UPPER = (
+    "sergas_nb.client",
+    "sergas_nb.edits",
+    "sergas_nb.mirror",
+    "sergas_nb.lab",
+    "sergas_nb.assistant",
+    "sergas_nb.benchmarking",
+)
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ back. A decoded cursor is checked against the same bounds as the arguments (``_R
 Writes go through edit plans only (plan_adapter.py: the one adapter over sergas_nb.edits.plans).
 """
 
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -117,9 +118,13 @@ def _cursor(cursor: str, model: type[BaseModel]) -> dict[str, Any]:
 class Tools:
     """The tool functions of one server: a client, and (with writes) a journal and the plans made."""
 
-    def __init__(self, crm: ZohoClient, *, journal: Any = None, allow_undo_any: bool = False) -> None:
+    def __init__(
+        self, crm: ZohoClient, *, journal: Any = None, allow_undo_any: bool = False, mirror_path: str | None = None
+    ) -> None:
         self.crm = crm
         self.journal = journal
+        # A local mirror (sn.Mirror's folder) query_mirror reads: the argument, else $SERGAS_NB_MIRROR.
+        self.mirror_path = mirror_path or os.environ.get("SERGAS_NB_MIRROR") or None
         self.plans = plan_adapter.PlanStore()
         # undo_plan restores only plans made here (a person's notebook plans are theirs to undo)
         self.made: set[str] = set()
@@ -627,6 +632,38 @@ class Tools:
         df = self.journal.plans().head(50)
         return {"plans": render.frame_rows(df)}
 
+    def query_mirror(
+        self,
+        query: Annotated[
+            str,
+            Field(
+                description="One SQL SELECT over the local mirror (DuckDB): tables are module names, "
+                'columns their frame columns, dotted ones quoted, e.g. select a."Account_Name", '
+                'sum(d."Amount") from Deals d join Accounts a on d."Account_Name.id" = a.id group by 1.',
+                min_length=6,
+                max_length=8000,
+            ),
+        ],
+        limit: Limit = render.DEFAULT_ROWS,
+    ) -> dict[str, Any]:
+        """Run one read-only SQL SELECT over the local mirror (no CRM call, no API credits). The
+        mirror is as fresh as its last sync; at most limit rows come back."""
+        from sergas_nb.mirror import Mirror, MirrorError
+
+        if not self.mirror_path:
+            raise ToolInputError("no mirror is configured (set SERGAS_NB_MIRROR to a mirror's folder)")
+        try:
+            with Mirror(self.crm, self.mirror_path) as m:
+                df = m.sql(f"select * from ({_read_only_select(query)}) as q limit {int(limit) + 1}")
+        except (MirrorError, ValueError) as exc:
+            raise ToolInputError(f"query: {exc}") from None
+        except Exception as exc:  # DuckDB's own errors (unknown table or column) say what is wrong
+            raise ToolInputError(f"query: {type(exc).__name__}: {exc}") from None
+        rows = render.frame_rows(df.head(limit))
+        kept, cut = render.fit_rows(rows)
+        out: dict[str, Any] = {"returned": len(kept), "rows": kept, "more": len(df) > limit or cut}
+        return out
+
 
 def _read_only_select(query: str) -> str:
     """The query when it is one SELECT (a trailing ; allowed); ToolInputError for anything else."""
@@ -657,6 +694,8 @@ def tool_table(tools: Tools, allow_writes: bool) -> list[tuple[ToolFn, Kind]]:
         (tools.summarize, "read"),
         (tools.health, "read"),
     ]
+    if tools.mirror_path:
+        reads.append((tools.query_mirror, "read"))
     if not allow_writes:
         return reads
     return reads + [

@@ -58,6 +58,27 @@ class Control:
             return int(s["requests"].get(f"{method.upper()} {path}", 0))
         return int(s["by_path"].get(path, 0))
 
+    def restore(self, module: str, ids: list[str]) -> list[str]:
+        """Restore deleted records from the recycle bin (their ids and values come back)."""
+        return self._call("POST", "/restore", {"module": module, "ids": list(ids)})["restored"]
+
+    def add_field(
+        self,
+        module: str,
+        api_name: str,
+        data_type: str = "text",
+        label: str | None = None,
+        picklist: list[str] | None = None,
+    ) -> Any:
+        """Add a custom field to ``module`` (or retype one), as an admin would in Zoho's setup."""
+        body: dict[str, Any] = {"module": module, "api_name": api_name, "data_type": data_type, "field_label": label}
+        if picklist is not None:
+            body["picklist"] = picklist
+        return self._call("POST", "/fields", body)
+
+    def remove_field(self, module: str, api_name: str) -> Any:
+        return self._call("DELETE", "/fields", {"module": module, "api_name": api_name})
+
     def self_client_code(self, client_id: str, scopes: str, ttl: float = 120) -> str:
         return self._call("POST", "/oauth/self-client-code", {"client_id": client_id, "scopes": scopes, "ttl": ttl})[
             "code"

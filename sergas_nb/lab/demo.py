@@ -2,7 +2,7 @@
 
 Steps: a PostgreSQL (DATABASE_URL, or a throwaway cluster from the machine's binaries, kept for
 the work folder ``.sergas-nb`` of the current directory: see ``pgcluster.cluster_dir_for``),
-migrations, the emulator with seeded data on loopback, the four notebooks with papermill, then
+migrations, the emulator with seeded data on loopback, the five notebooks with papermill, then
 HTML reports that render offline (the widget renderer is fetched once into the user's cache).
 Paths are relative to the current directory, so a checkout and a wheel install behave alike.
 A second run reuses what the first left.
@@ -35,6 +35,7 @@ DEMO_PARAMETERS: dict[str, dict[str, Any]] = {
     "02_explore_accounts.ipynb": {"target": "emulator"},
     "03_bulk_edits.ipynb": {"target": "emulator", "dry_run": False, "undo": True},
     "04_performance_benchmarks.ipynb": {"target": "emulator"},
+    "05_local_mirror.ipynb": {"target": "emulator", "mirror_path": "mirror"},
 }
 
 

@@ -25,6 +25,7 @@ NOTEBOOKS = (
     "02_explore_accounts.ipynb",
     "03_bulk_edits.ipynb",
     "04_performance_benchmarks.ipynb",
+    "05_local_mirror.ipynb",
 )
 
 

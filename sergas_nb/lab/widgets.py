@@ -294,8 +294,20 @@ class AccountExplorer(w.VBox):
     """
 
     def __init__(
-        self, df: pd.DataFrame, *, rows: int = 25, export_dir: str | Path = ".", charts: bool = True, **criteria: Any
+        self,
+        df: pd.DataFrame | None = None,
+        *,
+        rows: int = 25,
+        export_dir: str | Path = ".",
+        charts: bool = True,
+        mirror: Any = None,
+        **criteria: Any,
     ) -> None:
+        # mirror: a sn.Mirror to start from (its Accounts, from disk, no API call) instead of df
+        if df is None:
+            if mirror is None:
+                raise ValueError("AccountExplorer needs accounts: a DataFrame, or mirror=sn.Mirror(...)")
+            df = mirror.frame("Accounts")
         self.df = df
         self.rows = rows
         self.export_dir = Path(export_dir)

@@ -8,6 +8,9 @@ GET|POST|DELETE /__emulator__/faults     {"kind": "status|429|reset|stall|malfor
                                           "seconds": 5, "after": false}  (after: apply, then fail)
 GET|POST /__emulator__/limits            {"concurrency": 20, "sub_concurrency": 10, "credits_per_day": N}
 GET  /__emulator__/stats                 request counts by "METHOD path" and by path, limits, OAuth counters
+POST /__emulator__/restore               {"module": "Accounts", "ids": ["..."]}  restore from the recycle bin
+POST|DELETE /__emulator__/fields         {"module": "Accounts", "api_name": "Region", "data_type": "text"}:
+                                          add (or retype) / delete a custom field, as an admin in setup
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from starlette.routing import Route
 
 from sergas_nb.emulator.faults import CONTROL_PREFIX, Fault
 from sergas_nb.emulator.routes.common import emulator, json_response
+from sergas_nb.emulator.state import metadata as md
 
 
 def _bad(message: str, status: int = 400) -> Response:
@@ -130,6 +134,34 @@ async def stats(request: Request, emu: Any) -> Response:
     return json_response(out)
 
 
+@_guard
+async def restore(request: Request, emu: Any) -> Response:
+    p = await _params(request)
+    module = md.canonical_module(str(p.get("module") or ""))
+    ids = p.get("ids")
+    if module is None:
+        raise ValueError("module must be one of " + ", ".join(md.MODULES))
+    if not isinstance(ids, list) or not all(isinstance(i, (str, int)) for i in ids):
+        raise ValueError("ids must be a list of record ids")
+    return json_response({"status": "success", "restored": emu.store.restore(module, [str(i) for i in ids])})
+
+
+@_guard
+async def fields(request: Request, emu: Any) -> Response:
+    p = await _params(request)
+    module = md.canonical_module(str(p.get("module") or ""))
+    if module is None:
+        raise ValueError("module must be one of " + ", ".join(md.MODULES))
+    api_name = str(p.get("api_name") or "")
+    if request.method == "DELETE":
+        md.remove_custom_field(module, api_name)
+        return json_response({"status": "success"})
+    picklist = p.get("picklist")
+    options = {"picklist": tuple(str(v) for v in picklist)} if isinstance(picklist, list) else {}
+    field = md.add_custom_field(module, api_name, str(p.get("data_type") or "text"), p.get("field_label"), **options)
+    return json_response({"status": "success", "field": {"api_name": field["api_name"], "id": field["id"]}})
+
+
 def routes() -> list[Route]:
     p = CONTROL_PREFIX
     return [
@@ -139,4 +171,6 @@ def routes() -> list[Route]:
         Route(f"{p}/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route(f"{p}/limits", limits, methods=["GET", "POST"]),
         Route(f"{p}/stats", stats, methods=["GET"]),
+        Route(f"{p}/restore", restore, methods=["POST"]),
+        Route(f"{p}/fields", fields, methods=["POST", "DELETE"]),
     ]

@@ -15,8 +15,8 @@ from sergas_nb.emulator.state import metadata as md
 
 
 @cache
-def _fields_body(module: str) -> bytes:
-    # Static for the emulator's lifetime: serialise once (the SDK asks for it on every new process).
+def _fields_body(module: str, generation: int) -> bytes:
+    # Serialised once per metadata generation (the SDK asks for it on every new process).
     return orjson.dumps({"fields": md.fields_for(module)})
 
 
@@ -44,7 +44,7 @@ async def get_fields(request: Request) -> Response:
     module = _module_param(request)
     emu.limits.charge(1)
     await emu.faults.delay()
-    return raw_json_response(_fields_body(module))
+    return raw_json_response(_fields_body(module, md.GENERATION[0]))
 
 
 @crm

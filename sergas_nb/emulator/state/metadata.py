@@ -354,8 +354,49 @@ def _accounts() -> list[dict[str, Any]]:
         _f(m, "Health_Score", "integer", "Health Score", custom=True),
         _f(m, "Account_Status", "picklist", "Account Status", custom=True, picklist=ACCOUNT_STATUSES),
         _f(m, "Last_Engagement_Date", "date", "Last Engagement Date", custom=True),
+        *_computed_accounts(m),
     ]
     return fields
+
+
+# Stages a deal is still open in (the rollup below sums those deals' amounts).
+CLOSED_STAGES = ("Closed Won", "Closed Lost", "Closed Lost to Competition")
+
+
+def _computed_accounts(m: str) -> list[dict[str, Any]]:
+    """A rollup summary and a formula field, as Zoho's Fields Metadata API describes them
+    (https://www.zoho.com/crm/developer/docs/api/v8/field-meta.html: data_type ``rollup_summary`` /
+    ``formula``, the ``rollup_summary`` and ``formula`` objects with ``return_type``; fields.json in
+    zoho/crm-oas requires ``formula.return_type`` and ``formula.expression``). A rollup follows its
+    child records, so it changes without the account's Modified_Time moving."""
+    rollup = _f(
+        m,
+        "Open_Deals_Amount",
+        "rollup_summary",
+        "Open Deals Amount",
+        read_only=True,
+        custom=True,
+        json_type="double",
+        length=16,
+    )
+    rollup["rollup_summary"] = {
+        "return_type": "currency",
+        "expression": {"function_parameters": [{"api_name": "Amount"}], "criteria": None, "function": "SUM"},
+        "based_on_module": {"api_name": "Deals", "id": _MODULE_IDS["Deals"]},
+        "related_list": {"api_name": "Deals"},
+    }
+    formula = _f(
+        m,
+        "Revenue_Per_Employee",
+        "formula",
+        "Revenue Per Employee",
+        read_only=True,
+        custom=True,
+        json_type="double",
+        length=16,
+    )
+    formula["formula"] = {"return_type": "double", "expression": "Annual_Revenue / Employees"}
+    return [rollup, formula]
 
 
 def _leads() -> list[dict[str, Any]]:
@@ -452,15 +493,74 @@ _CANON = {m.lower(): m for m in MODULES}
 
 
 @cache
-def fields_for(module: str) -> list[dict[str, Any]]:
-    """The module's fields in /settings/fields item shape (raises KeyError for unknown modules)."""
+def _standard_fields(module: str) -> list[dict[str, Any]]:
     return _BUILDERS[module]()
 
 
+# Fields an admin added (or retyped) and removed through the control API, per module: what
+# Zoho's setup (or POST /settings/fields, https://www.zoho.com/crm/developer/docs/api/v8/create-custom-fields.html)
+# does to an org's metadata. ``GENERATION`` moves on each change so cached answers can tell.
+_added: dict[str, dict[str, dict[str, Any]]] = {}
+_removed: dict[str, set[str]] = {}
+GENERATION = [0]
+
+
 @cache
+def _fields_at(module: str, generation: int) -> list[dict[str, Any]]:
+    added = _added.get(module, {})
+    removed = _removed.get(module, set())
+    out = [added.get(f["api_name"], f) for f in _standard_fields(module) if f["api_name"] not in removed]
+    known = {f["api_name"] for f in out}
+    return out + [f for name, f in added.items() if name not in known and name not in removed]
+
+
+def fields_for(module: str) -> list[dict[str, Any]]:
+    """The module's fields in /settings/fields item shape (raises KeyError for unknown modules)."""
+    return _fields_at(module, GENERATION[0])
+
+
+@cache
+def _field_map_at(module: str, generation: int) -> dict[str, dict[str, Any]]:
+    return {f["api_name"]: f for f in _fields_at(module, generation)}
+
+
 def field_map(module: str) -> dict[str, dict[str, Any]]:
     """api_name -> field dict for one module."""
-    return {f["api_name"]: f for f in fields_for(module)}
+    return _field_map_at(module, GENERATION[0])
+
+
+def add_custom_field(module: str, api_name: str, data_type: str, label: str | None = None, **options: Any) -> dict:
+    """Add a custom field (or give an existing one a new data type), as an admin would in setup."""
+    if data_type not in _JSON_TYPES:
+        raise ValueError(f"data_type must be one of {', '.join(sorted(_JSON_TYPES))}")
+    if not api_name or not api_name.replace("_", "").isalnum():
+        raise ValueError("api_name must be letters, digits and underscores")
+    old = field_map(module).get(api_name)
+    field = _f(module, api_name, data_type, label, custom=True, **options)
+    if old is not None:
+        field["id"] = old["id"]  # the same field, retyped
+    _added.setdefault(module, {})[api_name] = field
+    _removed.get(module, set()).discard(api_name)
+    GENERATION[0] += 1
+    return field
+
+
+def remove_custom_field(module: str, api_name: str) -> None:
+    """Delete a custom field (Zoho lets admins delete custom fields only)."""
+    field = field_map(module).get(api_name)
+    if field is None:
+        raise ValueError(f"{module} has no field {api_name!r}")
+    if not field["custom_field"]:
+        raise ValueError(f"{api_name} is a standard field; only custom fields can be deleted")
+    _removed.setdefault(module, set()).add(api_name)
+    GENERATION[0] += 1
+
+
+def reset_custom_fields() -> None:
+    if _added or _removed:
+        _added.clear()
+        _removed.clear()
+        GENERATION[0] += 1
 
 
 def module_id(module: str) -> str:

@@ -132,6 +132,7 @@ class Store:
             self._load(generate(self.seed, self.accounts, user_email=self.user_email))
 
     def reset(self) -> None:
+        md.reset_custom_fields()  # fields an admin added through the control API go too
         self.reseed(*self.initial)
 
     def _load(self, data: SeedData) -> None:
@@ -153,6 +154,11 @@ class Store:
         self._deleted: dict[str, list[dict[str, Any]]] = {m: [] for m in md.MODULES}
         # Each module's default duplicate-check field (lower-cased value -> id), kept current by _index.
         self._unique = {m: self._value_index(m, f) for m, f in md.DUPLICATE_FIELDS.items()}
+        # Deleted records as they were, so an admin can restore them from the recycle bin.
+        self._bin: dict[str, dict[str, Record]] = {m: {} for m in md.MODULES}
+        for rec in self._records["Accounts"].values():
+            self._derive("Accounts", rec)
+        self._rollup(None)
 
     def snapshot(self) -> dict[str, list[Record]]:
         """A deep copy of every module's records, for tests and debugging."""
@@ -467,6 +473,45 @@ class Store:
         elif module == "Deals":
             amount, prob = rec.get("Amount"), rec.get("Probability")
             rec["Expected_Revenue"] = round(amount * prob / 100, 2) if amount is not None and prob is not None else None
+        elif module == "Accounts":  # the formula field: Zoho recomputes it when the record is saved
+            revenue, staff = rec.get("Annual_Revenue"), rec.get("Employees")
+            rec["Revenue_Per_Employee"] = round(revenue / staff, 2) if revenue is not None and staff else None
+
+    def _rollup(self, account_ids: set[str] | None) -> None:
+        """Recompute the Open_Deals_Amount rollup of these accounts (all when None) from their open
+        deals. The account is replaced with the new value and its Modified_Time left alone: Zoho's
+        rollup summary follows the child records without touching the parent's Modified_Time
+        (../shared/reference/zoho-crm-v8.md, "Incremental reads")."""
+        accounts = self._records["Accounts"]
+        wanted = set(accounts) if account_ids is None else {a for a in account_ids if a in accounts}
+        if not wanted:
+            return
+        sums: dict[str, float] = {}
+        for deal in self._records["Deals"].values():
+            link = deal.get("Account_Name")
+            aid = link.get("id") if isinstance(link, dict) else None
+            if aid in wanted and deal.get("Stage") not in md.CLOSED_STAGES and deal.get("Amount") is not None:
+                sums[aid] = sums.get(aid, 0.0) + float(deal["Amount"])
+        changed = False
+        for aid in wanted:
+            value = round(sums[aid], 2) if aid in sums else None
+            rec = accounts[aid]
+            if rec.get("Open_Deals_Amount") != value or "Open_Deals_Amount" not in rec:
+                if account_ids is None:
+                    rec["Open_Deals_Amount"] = value  # at load: nothing has read these dicts yet
+                else:
+                    accounts[aid] = {**rec, "Open_Deals_Amount": value}  # replace: readers may hold the old
+                    changed = True
+        if changed:
+            self._version["Accounts"] += 1  # cached rows and orders are stale; last_modified is not moved
+
+    def _deal_accounts(self, *records: Record | None) -> set[str]:
+        out = set()
+        for rec in records:
+            link = (rec or {}).get("Account_Name")
+            if isinstance(link, dict) and link.get("id"):
+                out.add(str(link["id"]))
+        return out
 
     def _index(self, module: str, rid: str, old: Record | None, new: Record | None) -> None:
         field = md.DUPLICATE_FIELDS[module]
@@ -505,6 +550,8 @@ class Store:
         self._derive(module, rec)
         self._records[module][rid] = rec
         self._index(module, rid, None, rec)
+        if module == "Deals":
+            self._rollup(self._deal_accounts(rec))
         return self._success(rec, "record added")
 
     def _update_one(self, module: str, rid: str, item: Any, i: int, user: dict[str, Any], now: str) -> Result:
@@ -517,6 +564,8 @@ class Store:
         self._derive(module, new)
         self._records[module][rid] = new  # replace, never mutate: readers may hold the old dict
         self._index(module, rid, existing, new)
+        if module == "Deals":
+            self._rollup(self._deal_accounts(existing, new))
         return self._success(new, "record updated")
 
     def _now(self) -> str:
@@ -631,6 +680,9 @@ class Store:
                     )
                     continue
                 self._index(module, rid, rec, None)
+                self._bin[module][rid] = rec
+                if module == "Deals":
+                    self._rollup(self._deal_accounts(rec))
                 self._deleted[module].append(
                     {
                         "deleted_by": _minified(user),
@@ -646,6 +698,30 @@ class Store:
                 )
             self._touch(module)
             return out
+
+    def restore(self, module: str, ids: Iterable[str]) -> list[str]:
+        """Restore records from the recycle bin, with their ids and values (Modified_Time included),
+        as Zoho's Restore Recycle Bin Records does
+        (https://www.zoho.com/crm/developer/docs/api/v8/restore-recycle-bin-records.html:
+        POST /settings/recycle_bin/{record_ID}/actions/restore). They leave Get Deleted Records.
+        Returns the ids restored (ids not in the bin are skipped)."""
+        with self._lock:
+            done = [rid for rid in dict.fromkeys(str(i) for i in ids) if rid in self._bin[module]]
+            if not done:
+                return []
+            recs = self._records[module]
+            for rid in done:
+                rec = self._bin[module].pop(rid)
+                recs[rid] = rec
+                self._index(module, rid, None, rec)
+            # Lists rely on insertion order being id order (ids only grow); a restored id is older.
+            self._records[module] = dict(sorted(recs.items(), key=lambda kv: int(kv[0])))
+            gone = set(done)
+            self._deleted[module] = [e for e in self._deleted[module] if e["id"] not in gone]
+            if module == "Deals":
+                self._rollup(self._deal_accounts(*(self._records[module][r] for r in done)))
+            self._touch(module)
+            return done
 
 
 def _allowed(module: str, api: str) -> frozenset[str]:

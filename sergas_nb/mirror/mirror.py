@@ -1,0 +1,325 @@
+"""``sn.Mirror``: the org's modules on disk, synced incrementally, read as typed frames or SQL.
+
+    with sn.Mirror(crm, "~/sergas-mirror") as m:
+        m.sync()                        # one row per module: added, changed, deleted, calls, ...
+        m.frame("Accounts")             # the same columns and dtypes as crm.records("Accounts")
+        m.sql('select "Industry", count(*) n from Accounts group by 1')
+        m.changes("Accounts")           # what the last sync changed, field by field
+
+How a sync reads is in sync.py; the file, its lock and transactions in store.py.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from sergas_nb import frames
+from sergas_nb.mirror import columns, write
+from sergas_nb.mirror import report as report_mod
+from sergas_nb.mirror.columns import quote
+from sergas_nb.mirror.store import MirrorError, MirrorStore
+from sergas_nb.mirror.sync import ModuleSync, Options, State, parents_of
+
+if TYPE_CHECKING:
+    from sergas_nb.client import ZohoClient
+
+# Modules Zoho lists but whose records the list API does not serve (settings-like, or not records).
+_NOT_RECORDS = frozenset({"Home", "Feeds", "Reports", "Dashboards", "Analytics", "Documents", "Visits", "Social"})
+
+
+class Mirror:
+    """A local copy of the modules an analyst works with, in a DuckDB file under ``path``.
+
+    ``modules``: which modules (None: every module the CRM lists as API-supported, new ones as
+    they appear). ``reconcile_every``: an id reconciliation every N syncs of a module (restored
+    records, drift, and every formula and rollup column re-read). Rollups over a mirrored module
+    (Accounts' open deals amount, Deals mirrored) follow that module's syncs: only the parents its
+    changed records point at are re-read. ``computed_every``: rollups over a module that is not
+    mirrored are re-read for every record every N syncs (0: only on reconciliation).
+    ``overlap``: seconds the watermark is moved back when the last read may have shared its second.
+    ``clock_skew``: how far this machine's clock may be from Zoho's.
+    """
+
+    def __init__(
+        self,
+        crm: ZohoClient,
+        path: str | os.PathLike[str],
+        *,
+        modules: Sequence[str] | None = None,
+        reconcile_every: int = 10,
+        computed_every: int = 1,
+        overlap: float = 1.0,
+        clock_skew: float = 300.0,
+        busy_timeout: float = 60.0,
+    ) -> None:
+        if reconcile_every < 0 or computed_every < 0:
+            raise ValueError("reconcile_every and computed_every must be >= 0")
+        if overlap < 0 or clock_skew < 0:
+            raise ValueError("overlap and clock_skew must be >= 0")
+        self.crm = crm
+        self.path = Path(path).expanduser()
+        self.store = MirrorStore(self.path, crm.api_url, busy_timeout=busy_timeout)
+        self.modules = list(modules) if modules is not None else None
+        self.opts = Options(reconcile_every, computed_every, overlap, clock_skew)
+        self._checked: set[str] = set()  # modules whose metadata this session has looked at
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"Mirror({str(self.path)!r})"
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def close(self) -> None:
+        self._closed = True
+        self.store.close()
+
+    def __enter__(self) -> Mirror:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _open(self) -> None:
+        if self._closed:
+            raise MirrorError(f"{self!r} is closed")
+
+    # -- sync ---------------------------------------------------------------------------------
+    def _default_modules(self) -> list[str]:
+        data = self.crm.request("GET", "/crm/v8/settings/modules")
+        return [
+            str(m["api_name"])
+            for m in data.get("modules") or []
+            if m.get("api_supported") and m.get("api_name") not in _NOT_RECORDS
+        ]
+
+    def sync(
+        self,
+        modules: Iterable[str] | None = None,
+        *,
+        full: bool = False,
+        reconcile: bool = False,
+        check_schema: bool = False,
+        progress: bool | None = None,
+    ) -> pd.DataFrame:
+        """Bring the copy up to date; one report row per module (added, changed, deleted, calls,
+        credits, seconds, strategy, watermark). Each module lands in one transaction: a sync
+        stopped at any moment leaves the previous copy, and the next one converges.
+
+        ``full``: read every module whole; ``reconcile``: compare every id now (not only every
+        ``reconcile_every`` syncs); ``check_schema``: look for added, removed or retyped fields now."""
+        self._open()
+        with self.store.sync_lock(), self.store.hold():
+            known = self.store.modules()
+            names = list(modules) if modules is not None else self.modules
+            if names is None:
+                names = self._default_modules() if full or not known or not self._checked else sorted(known)
+            bar = _bar(len(names), progress)
+            rows: list[report_mod.ModuleReport] = []
+            sync_no = 1 + max((int(r["syncs"] or 0) for r in known.values()), default=0)
+            # modules whose syncs refresh their parents' rollups: what this mirror syncs
+            watched = set(self.modules) if self.modules is not None else set(known) | set(names)
+            try:
+                for module in names:
+                    if bar is not None:
+                        bar.set_postfix_str(module)
+                    known = self.store.modules()  # a parent synced earlier in this run is in it now
+                    rows.append(
+                        self._sync_module(module, known.get(module), full, reconcile, check_schema, known, watched)
+                    )
+                    if bar is not None:
+                        bar.update(1)
+            finally:
+                if bar is not None:
+                    bar.close()
+            out = report_mod.frame(rows)
+            self._record(out, sync_no)
+        return out
+
+    def _sync_module(
+        self,
+        module: str,
+        row: dict[str, Any] | None,
+        full: bool,
+        reconcile: bool,
+        check_schema: bool,
+        known: dict[str, dict[str, Any]],
+        watched: set[str],
+    ) -> report_mod.ModuleReport:
+        start, t0 = pd.Timestamp.now(tz="UTC"), time.perf_counter()
+        state = State.from_row(module, row)
+        metas = {name: State.from_row(name, r).meta for name, r in known.items()}
+        job = ModuleSync(
+            self.crm,
+            state,
+            self.opts,
+            lambda: self._local_times(module),
+            full=full,
+            reconcile=reconcile,
+            check_schema=check_schema or module not in self._checked,
+            parents=parents_of(module, state.meta, metas),
+            local_lookups=lambda ids, column: self._local_lookups(module, ids, column),
+            watched=watched,
+        )
+        delta = job.run()
+        with self.store.transaction() as con:
+            counts = write.apply(con, delta, state, state.syncs + 1)
+        self._checked.add(module)
+        calls, credits = report_mod.usage(self.crm.metrics(), start)
+        return report_mod.ModuleReport(
+            module,
+            counts["added"],
+            counts["changed"],
+            counts["deleted"],
+            calls,
+            credits,
+            round(time.perf_counter() - t0, 3),
+            delta.strategy,
+            delta.watermark,
+        )
+
+    def _record(self, report: pd.DataFrame, sync_no: int) -> None:
+        if report.empty:
+            return
+        df = report.astype(object).where(report.notna(), None)
+        with self.store.transaction() as con:
+            for r in df.itertuples(index=False):
+                con.execute(
+                    "INSERT INTO _mirror_syncs VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        sync_no,
+                        r.module,
+                        r.added,
+                        r.changed,
+                        r.deleted,
+                        r.calls,
+                        r.credits,
+                        r.seconds,
+                        r.strategy,
+                        r.watermark,
+                    ],
+                )
+
+    def _local_times(self, module: str) -> pd.DataFrame:
+        meta = self._state(module).meta
+        dtypes = columns.dtypes_for(meta, ["Modified_Time"])
+        with self.store.read() as con:
+            if module not in self._tables(con):
+                return frames.to_frame([], meta, ["Modified_Time"])
+            return write.read_frame(con, module, dtypes, meta)
+
+    def _local_lookups(self, module: str, ids: list[str], column: str) -> list[str]:
+        """The values of a lookup column (parent ids) the copy holds for these records."""
+        with self.store.read() as con:
+            if column not in write.existing_columns(con, module):
+                return []
+            con.register("_lk_ids", pa.table({"id": pa.array(ids, type=pa.large_string())}))
+            try:
+                got = con.execute(
+                    f"SELECT DISTINCT {quote(column)} FROM {quote(module)} "
+                    f"WHERE id IN (SELECT id FROM _lk_ids) AND {quote(column)} IS NOT NULL"
+                ).fetchall()
+            finally:
+                con.unregister("_lk_ids")
+        return [str(r[0]) for r in got]
+
+    # -- reads --------------------------------------------------------------------------------
+    def _state(self, module: str, con: duckdb.DuckDBPyConnection | None = None) -> State:
+        row = self.store.modules(con).get(module)
+        if row is None:
+            raise MirrorError(f"{module} is not in this mirror yet; run sync(modules=[{module!r}]) first")
+        return State.from_row(module, row)
+
+    @staticmethod
+    def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+        return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+    def frame(self, module: str, *, removed: bool = False) -> pd.DataFrame:
+        """The module as a typed frame: the columns and dtypes of ``crm.records(module)``, rows in
+        its order (id descending). ``removed=True`` adds the columns of fields removed in the CRM."""
+        self._open()
+        with self.store.read() as con:
+            state = self._state(module, con)
+            dtypes = write.table_dtypes(state.meta, state.removed) if removed else columns.dtypes_for(state.meta)
+            return write.read_frame(con, module, dtypes, state.meta + state.removed)
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        """One read-only SQL statement (SELECT, WITH ..., DESCRIBE, SHOW) over the modules' tables;
+        quote dotted columns: ``select "Account_Name.id" from Deals``."""
+        self._open()
+        with self.store.read() as con:
+            check_select(con, query)
+            return con.execute(query, params or []).df()
+
+    def changes(self, module: str | None = None) -> pd.DataFrame:
+        """The last sync's changes: id, change (added / changed / deleted), field, old, new."""
+        self._open()
+        where, args = ("WHERE module = ?", [module]) if module else ("", [])
+        with self.store.read() as con:
+            df = con.execute(f"SELECT module, id, change, field, old, new FROM _mirror_changes {where}", args).df()
+        df = df.astype(dict.fromkeys(df.columns, "string"))
+        return df.drop(columns="module") if module else df
+
+    def tombstones(self, module: str) -> pd.DataFrame:
+        """Records deleted in the CRM since they were mirrored: id, deleted_time, display_name."""
+        self._open()
+        with self.store.read() as con:
+            t = quote(module + write.TOMBSTONE_SUFFIX)
+            if module + write.TOMBSTONE_SUFFIX not in self._tables(con):
+                return pd.DataFrame({"id": pd.Series(dtype="string")})
+            return con.execute(f"SELECT * FROM {t} ORDER BY deleted_time DESC NULLS LAST").df()
+
+    def schema(self, module: str) -> pd.DataFrame:
+        """The module's columns: field, column, dtype, and status (``current`` or ``removed``)."""
+        state = self._state(module)
+        rows = []
+        for status, meta in (("current", state.meta), ("removed", state.removed)):
+            for col, dtype in columns.dtypes_for(meta).items() if meta else []:
+                if status == "removed" and col == "id":
+                    continue
+                rows.append({"column": col, "dtype": dtype, "status": status})
+        return pd.DataFrame(rows, columns=["column", "dtype", "status"]).astype("string")
+
+    def history(self) -> pd.DataFrame:
+        """Every sync's report rows, newest first."""
+        with self.store.read() as con:
+            return con.execute("SELECT * FROM _mirror_syncs ORDER BY sync DESC, module").df()
+
+    def synced_modules(self) -> list[str]:
+        return sorted(self.store.modules())
+
+    def to_parquet(self, module: str, path: str | os.PathLike[str]) -> Path:
+        """The module's table as one Parquet file (one call)."""
+        out = Path(path).expanduser()
+        with self.store.read() as con:
+            con.execute(
+                f"COPY (SELECT * FROM {quote(module)}) TO '{str(out).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)"
+            )
+        return out
+
+
+def check_select(con: duckdb.DuckDBPyConnection, query: str) -> None:
+    """Refuse anything but one read-only statement, before it runs."""
+    try:
+        statements = con.extract_statements(query)
+    except duckdb.Error as exc:
+        raise ValueError(f"not valid SQL: {exc}") from None
+    if len(statements) != 1:
+        raise ValueError(f"one statement at a time ({len(statements)} given)")
+    kind = statements[0].type
+    if kind not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
+        raise ValueError(f"only SELECT queries read the mirror ({kind.name.lower()} given)")
+
+
+def _bar(total: int, progress: bool | None) -> Any:
+    if progress is False or (progress is None and total < 2):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="sync", unit="module")

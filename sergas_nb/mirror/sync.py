@@ -1,0 +1,394 @@
+"""Planning and running one module's sync: what to read from the CRM, and reading it (no writes here).
+
+A module's first sync (and ``full``, and a changed field type) reads the whole module with
+``crm.records`` (its best strategy). Later syncs read only what changed:
+
+- records with ``Modified_Time`` after the watermark (``If-Modified-Since`` on the list API, one
+  call and a 304 when nothing changed). Zoho's timestamps have one-second resolution, so when the
+  last read may have run in the watermark's own second the watermark is moved back ``overlap``
+  seconds (a write in that second after the read is not missed); rows read twice are de-duplicated
+  by id and only real differences count as changes;
+- deletions from Get Deleted Records since the deletion watermark (also with ``If-Modified-Since``);
+- rollup fields (they change without ``Modified_Time``, when a child record changes): the child
+  module's sync knows which parents its changed, deleted and restored records point at (old and new
+  lookup ids) and re-reads id + rollup columns of only those parents. A rollup whose child module is
+  not mirrored is re-read for every record every ``computed_every`` syncs (default 1);
+- formula fields, and every rollup: id + those columns for every record on each id reconciliation
+  (and every ``computed_every`` syncs when it is set);
+- an id reconciliation (id + Modified_Time of every record, compared with the local copy) every
+  ``reconcile_every`` syncs and on ``full``: it catches records restored from the recycle bin and
+  anything else that drifted;
+- the field metadata on the first sync of a module in a session, on reconciliation and when a read
+  fails on a field (see drift.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import pandas as pd
+
+from sergas_nb import frames
+from sergas_nb.errors import ZohoAPIError
+from sergas_nb.mirror import drift as drift_mod
+
+if TYPE_CHECKING:
+    from sergas_nb.client import ZohoClient
+
+MAX_FIELDS = 50  # fields per list call
+
+
+@dataclass
+class State:
+    """What the mirror holds about a module (``_mirror_modules``); empty for a new module."""
+
+    module: str
+    meta: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    watermark: str | None = None
+    deleted_watermark: str | None = None
+    read_started: str | None = None
+    syncs: int = 0
+    last_reconcile: int = 0
+
+    @classmethod
+    def from_row(cls, module: str, row: Mapping[str, Any] | None) -> State:
+        if not row:
+            return cls(module)
+        return cls(
+            module,
+            meta=orjson.loads(row["fields_json"] or "[]"),
+            removed=orjson.loads(row["removed_json"] or "[]"),
+            watermark=row["watermark"],
+            deleted_watermark=row["deleted_watermark"],
+            read_started=row["read_started"],
+            syncs=int(row["syncs"] or 0),
+            last_reconcile=int(row["last_reconcile"] or 0),
+        )
+
+
+@dataclass
+class Options:
+    reconcile_every: int = 10
+    computed_every: int = 1
+    overlap: float = 1.0
+    clock_skew: float = 300.0
+
+
+@dataclass
+class Parent:
+    """A mirrored module with rollups over this module's records, through the lookup ``column``."""
+
+    module: str
+    meta: list[dict[str, Any]]
+    rollups: list[str]
+    column: str  # e.g. "Account_Name.id" on Deals
+
+
+@dataclass
+class ParentRefresh:
+    """Rollup values re-read for the parents a child's sync touched (written with the child)."""
+
+    module: str
+    meta: list[dict[str, Any]]
+    values: pd.DataFrame
+
+
+def rollups_over(meta: list[dict[str, Any]], child: str) -> list[str]:
+    """Rollup fields of a module summarising ``child`` records (``rollup_summary.based_on_module``)."""
+    out = []
+    for f in meta:
+        if f.get("data_type") == "rollup_summary":
+            based = ((f.get("rollup_summary") or {}).get("based_on_module") or {}).get("api_name")
+            if based == child:
+                out.append(str(f["api_name"]))
+    return out
+
+
+def rollup_children(meta: list[dict[str, Any]]) -> set[str]:
+    out = set()
+    for f in meta:
+        if f.get("data_type") == "rollup_summary":
+            based = ((f.get("rollup_summary") or {}).get("based_on_module") or {}).get("api_name")
+            out.add(str(based))
+    return out
+
+
+def parents_of(child: str, child_meta: list[dict[str, Any]], known: Mapping[str, list[dict[str, Any]]]) -> list[Parent]:
+    """The mirrored modules whose rollups summarise ``child``, with the child's lookup to each."""
+    out = []
+    for module, meta in known.items():
+        rollups = rollups_over(meta, child) if module != child else []
+        if not rollups:
+            continue
+        for f in child_meta:
+            target = ((f.get("lookup") or {}).get("module") or {}).get("api_name")
+            if f.get("data_type") == "lookup" and target == module:
+                out.append(Parent(module, meta, rollups, f"{f['api_name']}.id"))
+    return out
+
+
+@dataclass
+class Delta:
+    """What a module's sync read; ``write.apply`` lands it in one transaction."""
+
+    module: str
+    meta: list[dict[str, Any]]
+    removed: list[dict[str, Any]]
+    full: pd.DataFrame | None = None
+    upserts: pd.DataFrame | None = None
+    deleted: list[dict[str, Any]] = field(default_factory=list)
+    vanished: list[str] = field(default_factory=list)
+    refresh: pd.DataFrame | None = None
+    watermark: str | None = None
+    deleted_watermark: str | None = None
+    read_started: str | None = None
+    strategy: str = ""
+    reconciled: bool = False
+    drift: drift_mod.Drift | None = None
+    parents: list[ParentRefresh] = field(default_factory=list)
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def since(watermark: str | None, read_started: str | None, opts: Options) -> str | None:
+    """The If-Modified-Since to send: the watermark, moved back ``overlap`` seconds when the last
+    read may have run within the watermark's second (allowing ``clock_skew`` between clocks)."""
+    if watermark is None:
+        return None
+    wm = _parse(watermark)
+    started = _parse(read_started) if read_started else None
+    if started is None or started <= wm + timedelta(seconds=opts.overlap + opts.clock_skew):
+        return _iso(wm - timedelta(seconds=max(opts.overlap, 1.0)))
+    return _iso(wm)
+
+
+def fetch_meta(crm: ZohoClient, module: str) -> list[dict[str, Any]]:
+    """The module's field metadata as the client types frames with (fresh from the CRM)."""
+    crm.refresh_metadata(module)
+    df = crm.fields(module)
+    out = []
+    for row in df.drop(columns=["dtype", "writable"]).to_dict("records"):
+        out.append({k: v for k, v in row.items() if not (isinstance(v, float) and math.isnan(v)) and v is not pd.NA})
+    return out
+
+
+def _max_time(values: Any) -> str | None:
+    s = pd.Series(values).dropna()
+    if s.empty:
+        return None
+    return _iso(pd.Timestamp(s.max()).to_pydatetime())
+
+
+def _later(a: str | None, b: str | None) -> str | None:
+    if a is None or b is None:
+        return a or b
+    return a if _parse(a) >= _parse(b) else b
+
+
+def _names(meta: list[dict[str, Any]]) -> list[str]:
+    return [str(f["api_name"]) for f in meta if f["api_name"] != "id"]
+
+
+def _strategy(crm: ZohoClient, module: str, start: pd.Timestamp) -> str:
+    m = crm.metrics()
+    rows = m[(m["kind"] == "read_strategy") & (m["module"] == module) & (m["at"] >= start)]
+    return ",".join(dict.fromkeys(rows["status"].astype(str))) if len(rows) else ""
+
+
+class ModuleSync:
+    """Reads one module's changes from the CRM (no writes to the mirror)."""
+
+    def __init__(
+        self,
+        crm: ZohoClient,
+        state: State,
+        opts: Options,
+        local_times: Callable[[], pd.DataFrame],
+        *,
+        full: bool = False,
+        reconcile: bool = False,
+        check_schema: bool = False,
+        parents: list[Parent] | None = None,
+        local_lookups: Callable[[list[str], str], list[str]] | None = None,
+        watched: set[str] | None = None,
+    ) -> None:
+        self.crm, self.state, self.opts = crm, state, opts
+        self.parents = parents or []  # mirrored modules with rollups over this one
+        self.local_lookups = local_lookups  # (child ids, lookup column) -> parent ids in the copy
+        self.watched = watched or set()  # modules mirrored (their syncs refresh their parents' rollups)
+        self.module = state.module
+        self.local_times = local_times  # id + Modified_Time of the copy (for reconciliation)
+        self.sync_no = state.syncs + 1
+        self.full = full or not state.meta
+        self.reconcile = (
+            full
+            or reconcile
+            or (opts.reconcile_every > 0 and self.sync_no - state.last_reconcile >= opts.reconcile_every)
+        )
+        self.check_schema = check_schema or self.full or self.reconcile
+        self.started = pd.Timestamp.now(tz="UTC")
+
+    def run(self) -> Delta:
+        read_started = _iso(datetime.now(UTC))
+        meta, removed, drift = self.state.meta, list(self.state.removed), None
+        if self.check_schema:
+            meta, removed, drift = self._schema()
+        full = self.full or bool(drift and drift.retyped)
+        delta = Delta(self.module, meta, removed, read_started=read_started, drift=drift)
+        if full:
+            self._read_full(delta)
+        else:
+            try:
+                self._read_changes(delta)
+            except (ZohoAPIError, ValueError) as exc:
+                # A field removed (the list refuses it) or retyped (its values no longer fit): look again.
+                if self.check_schema or not _field_trouble(exc):
+                    raise
+                self.check_schema = True
+                return self.run()
+            if drift and drift.added:
+                self._read_columns(delta, drift.added)
+        delta.strategy = _strategy(self.crm, self.module, self.started) or ("full" if full else "incremental")
+        return delta
+
+    # -- schema --------------------------------------------------------------------------------
+    def _schema(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], drift_mod.Drift | None]:
+        current = fetch_meta(self.crm, self.module)
+        if not self.state.meta:
+            return current, list(self.state.removed), None
+        d = drift_mod.compare(self.state.meta, current)
+        removed = [f for f in self.state.removed if f["api_name"] not in {g["api_name"] for g in current}]
+        removed += [f for f in self.state.meta if f["api_name"] in d.removed]
+        return current, removed, d
+
+    # -- reads ---------------------------------------------------------------------------------
+    def _read_full(self, delta: Delta) -> None:
+        df = self.crm.records(self.module, strategy="auto")
+        delta.full = df
+        delta.watermark = _max_time(df["Modified_Time"]) if "Modified_Time" in df else None
+        delta.reconciled = True
+        # Deletions before this read are not in the copy; the next sync asks from a little before now.
+        started = _parse(delta.read_started or _iso(datetime.now(UTC)))
+        delta.deleted_watermark = _later(
+            self.state.deleted_watermark, _iso(started - timedelta(seconds=self.opts.clock_skew))
+        )
+
+    def _read_changes(self, delta: Delta) -> None:
+        st, meta = self.state, delta.meta
+        names = _names(meta)
+        headers = {}
+        mod_since = since(st.watermark, st.read_started, self.opts)
+        if mod_since:
+            headers["If-Modified-Since"] = mod_since
+        first = names[:MAX_FIELDS] if len(names) > MAX_FIELDS else names
+        rows: dict[str, dict[str, Any]] = {}
+        for page in self.crm.paginate(
+            f"/crm/v8/{self.module}", {"fields": ",".join(first)}, headers=headers, pages=True
+        ):
+            for r in page.get("data") or []:
+                rows[str(r["id"])] = r  # read twice (the overlap, a page shift): the last copy wins
+        if len(names) > MAX_FIELDS and rows:
+            upserts = self.crm.records_by_ids(self.module, list(rows), names)
+        elif rows:
+            upserts = frames.to_frame(list(rows.values()), meta, names)
+        else:  # nothing changed (a 304): no typed frame to build (a tenth of a second for none)
+            upserts = pd.DataFrame({c: pd.Series(dtype="object") for c in ["id", "Modified_Time"]})
+        delta.watermark = _later(st.watermark, _max_time(upserts["Modified_Time"]) if len(upserts) else None)
+
+        del_headers = {}
+        del_since = since(st.deleted_watermark, st.read_started, self.opts)
+        if del_since:
+            del_headers["If-Modified-Since"] = del_since
+        entries = list(self.crm.paginate(f"/crm/v8/{self.module}/deleted", {"type": "all"}, headers=del_headers))
+        delta.deleted = [
+            {"id": str(e["id"]), "deleted_time": e.get("deleted_time"), "display_name": e.get("display_name")}
+            for e in entries
+            if e.get("id") is not None
+        ]
+        delta.deleted_watermark = _later(
+            st.deleted_watermark, max((d["deleted_time"] for d in delta.deleted if d["deleted_time"]), default=None)
+        )
+        gone = {d["id"] for d in delta.deleted}
+        upserts = upserts[~upserts["id"].isin(gone)]  # deleted after it was listed: the deletion wins
+
+        computed = drift_mod.computed_fields(meta)
+        # Rollups over a mirrored child are refreshed by the child's sync; the others are re-read whole.
+        unwatched = [
+            f["api_name"]
+            for f in meta
+            if f.get("data_type") == "rollup_summary" and not rollup_children([f]) <= self.watched
+        ]
+        due = self.opts.computed_every > 0 and self.sync_no % self.opts.computed_every == 0
+        if self.reconcile:
+            upserts = self._reconcile(delta, upserts, computed)
+        elif due and unwatched:
+            delta.refresh = self.crm.records(self.module, fields=unwatched)
+        delta.upserts = upserts.reset_index(drop=True)
+        self._touch_parents(delta)
+
+    def _touch_parents(self, delta: Delta) -> None:
+        """Re-read the rollups of the parents this sync's changed, deleted and restored records point
+        at, before (in the copy) and after (in what was read)."""
+        if not self.parents:
+            return
+        up = delta.upserts if delta.upserts is not None else pd.DataFrame({"id": []})
+        touched_ids = [str(i) for i in up["id"]] + [d["id"] for d in delta.deleted] + list(delta.vanished)
+        if not touched_ids:
+            return
+        for parent in self.parents:
+            ids = set(up[parent.column].dropna().astype(str)) if parent.column in up else set()
+            if self.local_lookups is not None:
+                ids |= set(self.local_lookups(touched_ids, parent.column))
+            if ids:
+                values = self.crm.records_by_ids(parent.module, sorted(ids), parent.rollups)
+                delta.parents.append(ParentRefresh(parent.module, parent.meta, values))
+
+    def _reconcile(self, delta: Delta, upserts: pd.DataFrame, computed: list[str]) -> pd.DataFrame:
+        """Every id (and Modified_Time) in the CRM against the copy: restored, missed, vanished."""
+        remote = self.crm.records(self.module, fields=["Modified_Time", *computed])
+        if computed:
+            delta.refresh = remote[["id", *[c for c in remote.columns if c in _computed_cols(delta.meta, computed)]]]
+        local = self.local_times()
+        gone = {d["id"] for d in delta.deleted}
+        merged = local.merge(
+            remote[["id", "Modified_Time"]], on="id", how="outer", suffixes=("_local", ""), indicator=True
+        )
+        stale = merged[
+            (merged["_merge"] == "right_only")
+            | ((merged["_merge"] == "both") & (merged["Modified_Time_local"] != merged["Modified_Time"]))
+        ]["id"]
+        fetch = [i for i in stale.astype(str) if i not in gone and i not in set(upserts["id"].astype(str))]
+        delta.vanished = [i for i in merged[merged["_merge"] == "left_only"]["id"].astype(str) if i not in gone]
+        delta.reconciled = True
+        if fetch:
+            extra = self.crm.records_by_ids(self.module, fetch, _names(delta.meta))
+            upserts = frames.concat_frames([upserts, extra], delta.meta, _names(delta.meta)) if len(upserts) else extra
+        return upserts
+
+    def _read_columns(self, delta: Delta, added: list[str]) -> None:
+        """Values of fields just added in the CRM, for every record."""
+        new = self.crm.records(self.module, fields=added)
+        delta.refresh = new if delta.refresh is None else delta.refresh.merge(new, on="id", how="outer")
+
+
+def _computed_cols(meta: list[dict[str, Any]], names: list[str]) -> list[str]:
+    return [c for c in frames.columns_for(meta, names) if c != "id"]
+
+
+def _field_trouble(exc: Exception) -> bool:
+    if isinstance(exc, ValueError):
+        return "field" in str(exc)
+    details = getattr(exc, "details", None) or {}
+    return getattr(exc, "code", None) == "INVALID_DATA" and bool(details.get("api_name"))

@@ -1,0 +1,320 @@
+"""Landing a module's ``Delta`` in the mirror: all of it inside the caller's one transaction.
+
+Tables: ``"Accounts"`` (one row per record, one column per frame column, removed fields' columns
+kept), ``"Accounts__deleted"`` (tombstones: id, deleted_time, display_name), and the bookkeeping
+rows in ``_mirror_modules`` / ``_mirror_changes`` / ``_mirror_syncs``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sergas_nb.mirror import changes, columns
+from sergas_nb.mirror.columns import from_arrow, quote, sql_type, to_arrow
+from sergas_nb.mirror.sync import Delta, State
+
+TOMBSTONE_SUFFIX = "__deleted"
+
+
+def table_dtypes(meta: list[dict[str, Any]], removed: list[dict[str, Any]]) -> dict[str, str]:
+    """Every column the module's table holds: the current fields', then removed fields' (kept)."""
+    dtypes = columns.dtypes_for(meta) if meta else {"id": "string"}
+    if removed:
+        for col, d in columns.dtypes_for(removed).items():
+            dtypes.setdefault(col, d)
+    return dtypes
+
+
+def existing_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def _ensure_table(con: duckdb.DuckDBPyConnection, module: str, dtypes: dict[str, str]) -> None:
+    have = existing_columns(con, module)
+    if not have:
+        cols = ", ".join(f"{quote(c)} {sql_type(d)}" for c, d in dtypes.items())
+        con.execute(f"CREATE TABLE {quote(module)} ({cols})")
+    else:
+        for c, d in dtypes.items():
+            if c not in have:
+                con.execute(f"ALTER TABLE {quote(module)} ADD COLUMN {quote(c)} {sql_type(d)}")
+    tomb = module + TOMBSTONE_SUFFIX
+    if not existing_columns(con, tomb):
+        con.execute(f"CREATE TABLE {quote(tomb)} (id VARCHAR, deleted_time TIMESTAMPTZ, display_name VARCHAR)")
+
+
+def _text(col: str, sql_type_name: str) -> str:
+    """SQL for a column's value as the change rows keep it (ISO times, JSON-like numbers)."""
+    q = quote(col)
+    if sql_type_name.startswith("TIMESTAMP WITH TIME ZONE") or sql_type_name == "TIMESTAMPTZ":
+        return f"strftime({q}, '%Y-%m-%dT%H:%M:%S') || '+00:00'"
+    if sql_type_name.startswith("TIMESTAMP"):
+        return f"strftime({q}, '%Y-%m-%dT%H:%M:%S')"
+    if sql_type_name == "BOOLEAN":
+        return f"CASE WHEN {q} THEN 'true' WHEN NOT {q} THEN 'false' END"
+    return f"CAST({q} AS VARCHAR)"
+
+
+def _diff(con: duckdb.DuckDBPyConnection, module: str, src: str, cols: list[str], *, added: bool) -> None:
+    """The temp table ``_diff`` (id, change, field, old, new): the rows of ``src`` the module's
+    table lacks (``added``), and one row per column whose value differs. All in SQL: a sync of
+    100,000 records builds no Python object per record."""
+    t = quote(module)
+    types = existing_columns(con, module)
+    names = [c for c in cols if c != "id" and c in types]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _diff (id VARCHAR, change VARCHAR, field VARCHAR, old VARCHAR, new VARCHAR)"
+    )
+    if added:
+        con.execute(
+            f"INSERT INTO _diff SELECT i.id, 'added', NULL, NULL, NULL FROM {src} i "
+            f"WHERE i.id NOT IN (SELECT id FROM {t})"
+        )
+    if not names:
+        return
+    pairs = ", ".join(f"o.{quote(c)} AS {quote('o:' + c)}, i.{quote(c)} AS {quote('n:' + c)}" for c in names)
+    differs = " OR ".join(f"o.{quote(c)} IS DISTINCT FROM i.{quote(c)}" for c in names)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _pairs AS SELECT i.id, {pairs} FROM {src} i JOIN {t} o ON o.id = i.id "
+        f"WHERE {differs}"
+    )
+    parts = [
+        f"SELECT id, 'changed', {_literal(c)}, {_text('o:' + c, types[c])}, {_text('n:' + c, types[c])} "
+        f"FROM _pairs WHERE {quote('o:' + c)} IS DISTINCT FROM {quote('n:' + c)}"
+        for c in names
+    ]
+    con.execute("INSERT INTO _diff " + " UNION ALL ".join(parts))  # one statement: each costs ~10 ms
+    con.execute("DROP TABLE _pairs")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    got = dict(con.execute("SELECT change, count(DISTINCT id) FROM _diff GROUP BY change").fetchall())
+    return {k: int(got.get(k, 0)) for k in ("added", "changed", "deleted")}
+
+
+def _keep_diff(con: duckdb.DuckDBPyConnection, module: str) -> None:
+    con.execute("INSERT INTO _mirror_changes SELECT ?, id, change, field, old, new FROM _diff", [module])
+
+
+def apply(con: duckdb.DuckDBPyConnection, delta: Delta, state: State, sync_no: int) -> dict[str, int]:
+    """Write ``delta``; returns the records added, changed and deleted (and writes the change rows)."""
+    module = delta.module
+    dtypes = columns.dtypes_for(delta.meta)
+    all_dtypes = table_dtypes(delta.meta, delta.removed)
+    con.execute("DELETE FROM _mirror_changes WHERE module = ?", [module])
+    total = {"added": 0, "changed": 0, "deleted": 0}
+
+    def count(got: dict[str, int]) -> None:
+        for k, v in got.items():
+            total[k] += v
+
+    if delta.full is not None:
+        count(_replace(con, module, delta, dtypes, all_dtypes, first=not state.meta))
+    else:
+        _ensure_table(con, module, all_dtypes)
+        if delta.upserts is not None and len(delta.upserts):
+            count(_upsert(con, module, delta.upserts, dtypes))
+        if delta.refresh is not None and len(delta.refresh):
+            count(_refresh(con, module, delta.refresh, delta.meta))
+        rows = _delete(con, module, delta)
+        if rows:
+            count(changes.counts(rows))
+            df = changes.frame(rows)
+            df.insert(0, "module", module)
+            con.register("_changes_in", pa.Table.from_pandas(df.astype(object), preserve_index=False))
+            con.execute("INSERT INTO _mirror_changes SELECT module, id, change, field, old, new FROM _changes_in")
+            con.unregister("_changes_in")
+    for parent in delta.parents:  # rollups of the records this sync's children point at
+        if existing_columns(con, parent.module) and len(parent.values):
+            _refresh(con, parent.module, parent.values, parent.meta)
+    con.execute("DELETE FROM _mirror_modules WHERE module = ?", [module])
+    con.execute(
+        "INSERT INTO _mirror_modules VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            module,
+            delta.watermark,
+            delta.deleted_watermark,
+            delta.read_started,
+            sync_no,
+            sync_no if delta.reconciled else state.last_reconcile,
+            orjson.dumps(delta.meta, default=str).decode(),
+            orjson.dumps(delta.removed, default=str).decode(),
+            delta.strategy,
+        ],
+    )
+    return total
+
+
+def _register(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame, dtypes: dict[str, str]) -> None:
+    con.register(name, to_arrow(df, dtypes))
+
+
+def _replace(
+    con: duckdb.DuckDBPyConnection,
+    module: str,
+    delta: Delta,
+    dtypes: dict[str, str],
+    all_dtypes: dict[str, str],
+    *,
+    first: bool,
+) -> dict[str, int]:
+    assert delta.full is not None
+    df = delta.full
+    if df["id"].duplicated().any():
+        df = df.drop_duplicates("id", keep="last")
+    had = existing_columns(con, module)
+    _register(con, "_full_in", df, dtypes)
+    t = quote(module)
+    if first or not had:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _diff AS SELECT id, 'added' AS change, NULL::VARCHAR AS field, "
+            "NULL::VARCHAR AS old, NULL::VARCHAR AS new FROM _full_in"
+        )
+        vanished: list[str] = []
+    else:
+        _diff(con, module, "_full_in", list(dtypes), added=True)
+        gone = con.execute(f"SELECT id FROM {t} WHERE id NOT IN (SELECT id FROM _full_in)").fetchall()
+        vanished = [r[0] for r in gone]
+        if vanished:
+            con.executemany("INSERT INTO _diff VALUES (?, 'deleted', NULL, NULL, NULL)", [[v] for v in vanished])
+    kept = [c for c in all_dtypes if c not in dtypes and c in had]  # removed fields' columns stay
+    select = ", ".join(f"i.{quote(c)}" for c in dtypes)
+    if kept:
+        select += ", " + ", ".join(f"o.{quote(c)}" for c in kept)
+        src = f"_full_in i LEFT JOIN {t} o ON o.id = i.id"
+    else:
+        src = "_full_in i"
+    con.execute(f"CREATE OR REPLACE TABLE {quote(module + '__new')} AS SELECT {select} FROM {src}")
+    con.execute(f"DROP TABLE IF EXISTS {t}")
+    con.execute(f"ALTER TABLE {quote(module + '__new')} RENAME TO {t}")
+    _ensure_table(con, module, all_dtypes)
+    _tombstone(con, module, [{"id": rid, "deleted_time": None, "display_name": None} for rid in vanished])
+    _untombstone_from(con, module, "_full_in")
+    con.unregister("_full_in")
+    _keep_diff(con, module)
+    return _counts(con)
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, module: str, df: pd.DataFrame, dtypes: dict[str, str]) -> dict[str, int]:
+    df = df.drop_duplicates("id", keep="last")
+    _register(con, "_up_in", df, dtypes)
+    _diff(con, module, "_up_in", list(dtypes), added=True)
+    t = quote(module)
+    sets = ", ".join(f"{quote(c)} = i.{quote(c)}" for c in dtypes if c != "id")
+    if sets:
+        con.execute(
+            f"UPDATE {t} SET {sets} FROM _up_in i WHERE {t}.id = i.id "
+            "AND i.id IN (SELECT id FROM _diff WHERE change = 'changed')"
+        )
+    cols = ", ".join(quote(c) for c in dtypes)
+    con.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM _up_in WHERE id NOT IN (SELECT id FROM {t})")
+    _untombstone_from(con, module, "_up_in")
+    con.unregister("_up_in")
+    _keep_diff(con, module)
+    return _counts(con)
+
+
+def _refresh(
+    con: duckdb.DuckDBPyConnection, module: str, df: pd.DataFrame, meta: list[dict[str, Any]]
+) -> dict[str, int]:
+    """New values of some columns (formula, rollup, fields just added) for records the copy has."""
+    full = columns.dtypes_for(meta)
+    dtypes = {c: full[c] for c in df.columns if c in full}
+    df = df.drop_duplicates("id", keep="last")
+    _register(con, "_ref_in", df, dtypes)
+    _diff(con, module, "_ref_in", list(dtypes), added=False)
+    t = quote(module)
+    sets = ", ".join(f"{quote(c)} = i.{quote(c)}" for c in dtypes if c != "id")
+    if sets:
+        con.execute(f"UPDATE {t} SET {sets} FROM _ref_in i WHERE {t}.id = i.id AND i.id IN (SELECT id FROM _diff)")
+    con.unregister("_ref_in")
+    _keep_diff(con, module)
+    return _counts(con)
+
+
+def _delete(con: duckdb.DuckDBPyConnection, module: str, delta: Delta) -> list[changes.Row]:
+    entries = list(delta.deleted) + [{"id": i, "deleted_time": None, "display_name": None} for i in delta.vanished]
+    if not entries:
+        return []
+    t = quote(module)
+    ids = list(dict.fromkeys(e["id"] for e in entries))
+    con.register("_del_ids", pa.table({"id": pa.array(ids, type=pa.large_string())}))
+    present = [r[0] for r in con.execute(f"SELECT id FROM {t} WHERE id IN (SELECT id FROM _del_ids)").fetchall()]
+    con.execute(f"DELETE FROM {t} WHERE id IN (SELECT id FROM _del_ids)")
+    con.unregister("_del_ids")
+    here = set(present)
+    _tombstone(con, module, [e for e in entries if e["id"] in here])
+    return changes.deleted([i for i in ids if i in here])
+
+
+def _tombstone(con: duckdb.DuckDBPyConnection, module: str, entries: list[dict[str, Any]]) -> None:
+    if not entries:
+        return
+    by_id = {e["id"]: e for e in entries}
+    tbl = pa.table(
+        {
+            "id": pa.array(list(by_id), type=pa.large_string()),
+            "deleted_time": pa.array(
+                [
+                    pd.Timestamp(e["deleted_time"]).to_pydatetime() if e["deleted_time"] else None
+                    for e in by_id.values()
+                ],
+                type=pa.timestamp("us", tz="UTC"),
+            ),
+            "display_name": pa.array([e.get("display_name") for e in by_id.values()], type=pa.large_string()),
+        }
+    )
+    t = quote(module + TOMBSTONE_SUFFIX)
+    con.register("_tomb_in", tbl)
+    con.execute(f"DELETE FROM {t} WHERE id IN (SELECT id FROM _tomb_in)")
+    con.execute(f"INSERT INTO {t} SELECT id, deleted_time, display_name FROM _tomb_in")
+    con.unregister("_tomb_in")
+
+
+def _untombstone_from(con: duckdb.DuckDBPyConnection, module: str, src: str) -> None:
+    """Records back in the copy (restored from the recycle bin) are no longer tombstones."""
+    con.execute(f"DELETE FROM {quote(module + TOMBSTONE_SUFFIX)} WHERE id IN (SELECT id FROM {src})")
+
+
+def read_frame(
+    con: duckdb.DuckDBPyConnection, module: str, dtypes: dict[str, str], meta: list[dict[str, Any]]
+) -> pd.DataFrame:
+    have = existing_columns(con, module)
+    cols = [c for c in dtypes if c in have]
+    table = _arrow(con, f"SELECT {', '.join(quote(c) for c in cols)} FROM {quote(module)}")
+    return from_arrow(_newest_first(table), dtypes, meta)
+
+
+def _newest_first(table: pa.Table) -> pa.Table:
+    """Rows in ``crm.records``' order (id descending, numerically). Sorted here, on the id column
+    alone: DuckDB's ORDER BY moves every column of every row and took most of ``frame()``."""
+    if table.num_rows < 2:
+        return table
+    ids = table.column("id")
+    try:
+        keys = pc.cast(ids, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # ids that are not numbers: text order
+        keys = ids
+    order = pc.sort_indices(pa.table({"k": keys, "id": ids}), [("k", "descending"), ("id", "descending")])
+    return table.take(order)
+
+
+def _arrow(con: duckdb.DuckDBPyConnection, query: str) -> pa.Table:
+    rel = con.sql(query)
+    fetch = getattr(rel, "to_arrow_table", None) or rel.arrow  # duckdb 2 / 1.x
+    table = fetch()
+    return table if isinstance(table, pa.Table) else table.read_all()

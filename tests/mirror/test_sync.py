@@ -1,0 +1,130 @@
+"""Incremental reads, their cost, schema drift, changes and SQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from sergas_nb.mirror import Mirror
+from tests.mirror.conftest import assert_mirrors, by_id
+
+
+def test_an_unchanged_module_costs_one_list_call_and_one_deleted_call(small_org, crm, tmp_path):
+    with Mirror(crm, tmp_path / "m", reconcile_every=0) as m:
+        m.sync(["Deals"], progress=False)
+        before = small_org.control.stats()["requests"]
+        report = m.sync(["Deals"], progress=False)
+        after = small_org.control.stats()["requests"]
+    sent = {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
+    assert sent == {"GET /crm/v8/Deals": 1, "GET /crm/v8/Deals/deleted": 1}, sent
+    assert list(report["calls"]) == [2]
+    assert int(report["added"].iloc[0]) == int(report["changed"].iloc[0]) == int(report["deleted"].iloc[0]) == 0
+
+
+def test_changes_list_added_changed_and_deleted_records_field_by_field(small_org, crm, tmp_path):
+    with Mirror(crm, tmp_path / "m") as m:
+        m.sync(["Accounts"], progress=False)
+        ids = list(m.frame("Accounts")["id"][:2])
+        crm.update("Accounts", [{"id": ids[0], "Phone": "555-7777"}])
+        crm.delete("Accounts", [ids[1]])
+        new = crm.insert("Accounts", [{"Account_Name": "Brand New Ltd"}])
+        report = m.sync(["Accounts"], progress=False)
+        assert (int(report["added"][0]), int(report["changed"][0]), int(report["deleted"][0])) == (1, 1, 1)
+        ch = m.changes("Accounts")
+        phone = ch[(ch["id"] == ids[0]) & (ch["field"] == "Phone")]
+        assert list(phone["new"]) == ["555-7777"]
+        assert set(ch[ch["change"] == "deleted"]["id"]) == {ids[1]}
+        assert len(ch[ch["change"] == "added"]) == 1
+        assert ids[1] in set(m.tombstones("Accounts")["id"])
+        assert new.ok
+        assert_mirrors(m, crm, ["Accounts"])
+
+
+def test_a_rollup_change_is_caught_though_modified_time_did_not_move(small_org, crm, tmp_path):
+    with Mirror(crm, tmp_path / "m") as m:
+        m.sync(["Accounts"], progress=False)
+        deal = crm.records("Deals", fields=["Account_Name", "Amount"], limit=200).dropna(subset=["Account_Name.id"])
+        row = deal.iloc[0]
+        account = row["Account_Name.id"]
+        before = m.frame("Accounts").set_index("id").loc[account, "Modified_Time"]
+        crm.update("Deals", [{"id": row["id"], "Amount": 98765.0, "Stage": "Qualification"}])
+        m.sync(["Accounts"], progress=False)
+        ch = m.changes("Accounts")
+        assert list(ch[ch["id"] == account]["field"]) == ["Open_Deals_Amount"]
+        assert m.frame("Accounts").set_index("id").loc[account, "Modified_Time"] == before
+        assert_mirrors(m, crm, ["Accounts"])
+
+
+def test_a_restored_record_comes_back_on_reconciliation(small_org, crm, tmp_path):
+    with Mirror(crm, tmp_path / "m", reconcile_every=2) as m:
+        m.sync(["Accounts"], progress=False)
+        gone = str(m.frame("Accounts")["id"][0])
+        crm.delete("Accounts", [gone])
+        m.sync(["Accounts"], progress=False)
+        assert gone not in set(m.frame("Accounts")["id"])
+        small_org.control.restore("Accounts", [gone])
+        m.sync(["Accounts"], progress=False)  # the 2nd sync since the last reconciliation
+        assert gone in set(m.frame("Accounts")["id"])
+        assert gone not in set(m.tombstones("Accounts")["id"])
+        assert_mirrors(m, crm, ["Accounts"])
+
+
+def test_schema_drift_added_removed_and_retyped_fields(small_org, crm, tmp_path):
+    with Mirror(crm, tmp_path / "m") as m:
+        m.sync(["Deals"], progress=False)
+        small_org.control.add_field("Deals", "Region", "text")
+        small_org.control.add_field("Deals", "Priority_Score", "integer")
+        rid = str(m.frame("Deals")["id"][0])
+        crm.refresh_metadata("Deals")
+        crm.update("Deals", [{"id": rid, "Region": "EMEA", "Priority_Score": 3}])
+        m.sync(["Deals"], check_schema=True, progress=False)
+        df = m.frame("Deals")
+        assert df.set_index("id").loc[rid, "Region"] == "EMEA"
+        assert str(df["Priority_Score"].dtype) == "Int64"
+        assert_mirrors(m, crm, ["Deals"])
+
+        small_org.control.remove_field("Deals", "Region")
+        m.sync(["Deals"], progress=False)  # the list refuses the field: the sync looks again
+        schema = m.schema("Deals").set_index("column")
+        assert schema.loc["Region", "status"] == "removed"
+        assert "Region" not in m.frame("Deals").columns
+        assert m.frame("Deals", removed=True).set_index("id").loc[rid, "Region"] == "EMEA"
+        assert_mirrors(m, crm, ["Deals"])
+
+        small_org.control.add_field("Deals", "Priority_Score", "text")  # retyped: the module is re-read
+        report = m.sync(["Deals"], check_schema=True, progress=False)
+        assert str(m.frame("Deals")["Priority_Score"].dtype) == "string"
+        assert report["strategy"][0] != "incremental"
+        assert_mirrors(m, crm, ["Deals"])
+
+
+def test_sql_joins_modules_on_lookup_ids_and_refuses_writes(small_org, crm, tmp_path):
+    with Mirror(crm, tmp_path / "m") as m:
+        m.sync(["Accounts", "Deals"], progress=False)
+        df = m.sql(
+            'select a."Account_Name", count(*) as deals from Deals d '
+            'join Accounts a on d."Account_Name.id" = a.id group by 1 order by 2 desc'
+        )
+        deals = crm.records("Deals", fields=["Account_Name"])
+        assert int(df["deals"].sum()) == int(deals["Account_Name.id"].notna().sum())
+        with pytest.raises(ValueError, match="only SELECT"):
+            m.sql("delete from Accounts")
+        with pytest.raises(ValueError, match="one statement"):
+            m.sql("select 1; select 2")
+        assert len(m.frame("Accounts")) == len(by_id(crm.records("Accounts")))
+        out = m.to_parquet("Accounts", tmp_path / "a.parquet")
+        assert out.stat().st_size > 0
+
+
+def test_the_assistant_queries_the_mirror_read_only_without_api_calls(small_org, crm, tmp_path):
+    from sergas_nb.assistant.tools import ToolInputError, Tools
+
+    with Mirror(crm, tmp_path / "m") as m:
+        m.sync(["Accounts"], progress=False)
+    tools = Tools(crm, mirror_path=str(tmp_path / "m"))
+    before = small_org.control.stats()["requests"]
+    out = tools.query_mirror('select id, "Account_Name" from Accounts order by id', limit=5)
+    assert out["returned"] == 5 and out["more"] is True
+    assert small_org.control.stats()["requests"] == before  # no CRM call
+    with pytest.raises(ToolInputError):
+        tools.query_mirror("drop table Accounts")
+    assert tools.query_mirror("select count(*) as n from Accounts")["rows"][0]["n"] > 0
