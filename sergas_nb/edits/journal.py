@@ -12,6 +12,7 @@ journal rows left pending or unknown are then settled to what the CRM showed.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -98,10 +99,19 @@ class Journal:
 
     @contextmanager
     def _connect(self) -> Iterator[psycopg.Connection]:
+        held = self._held()
+        if held is not None:  # this thread holds a connection for its run of journal calls
+            with self._errors():
+                yield held
+            return
         conn = connect(self._dsn)  # ZohoDatabaseError (host:port/db, no password) when unreachable
+        with self._errors(), conn:
+            yield conn
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
         try:
-            with conn:
-                yield conn
+            yield
         except psycopg.errors.UndefinedTable:
             raise ZohoDatabaseError(
                 f"the edit journal tables are missing in {self.where}: run `sergas-nb migrate` first",
@@ -109,6 +119,29 @@ class Journal:
             ) from None
         except psycopg.Error as exc:
             raise database_error(self._dsn, exc, doing="use the edit journal in") from None
+
+    def _held(self) -> psycopg.Connection | None:
+        local = self.__dict__.get("_local")
+        return getattr(local, "conn", None) if local is not None else None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Inside the block, this thread's journal calls share one connection of their own.
+
+        A run journals every batch twice (before and after sending); a connection per call costs
+        more than the SQL. psycopg connections are not to be shared between threads, so each
+        worker of a parallel run holds its own."""
+        if self._held() is not None:
+            yield
+            return
+        conn = connect(self._dsn)
+        local = self.__dict__.setdefault("_local", threading.local())
+        local.conn = conn
+        try:
+            yield
+        finally:
+            local.conn = None
+            conn.close()
 
     @contextmanager
     def lock(self, plan_id: str) -> Iterator[None]:
