@@ -14,7 +14,10 @@ Where the journal and the CRM disagree (an answer lost, a process killed after s
 interrupted) the finding is recorded (``Journal.reconcile``) and the journal's open rows settled.
 Each batch is journaled ('pending', with the value the CRM held) before it is sent and completed
 with every record's outcome after; the client resolves lost answers by reading back, so a
-transient failure never ends the run.
+transient failure never ends the run. Up to 10 batches are in flight at once (``max_in_flight``,
+through the client's governor like ``crm.update``): each worker thread journals, sends and
+completes whole batches on its own PostgreSQL connection, so a run killed at any point leaves at
+most the batches in flight 'pending', and the next run's read of the CRM settles them.
 """
 
 from __future__ import annotations
@@ -475,8 +478,8 @@ def undo(
             raise ZohoError(f"no plan {plan_id} in the journal", {"plan_id": plan_id})
         module = plan["module"]
         meta = _field_meta(client, module)
-        last = _last_words(j, plan_id)
         touched = j.touched(plan_id, "apply")
+        last = _last_words(j, plan_id, touched)
         # undo sends each record's journaled before-value back: it replaces the applied value.
         targets = [
             _Target(
@@ -546,11 +549,13 @@ def undo(
     return ApplyResult(plan_id, "undo", _ordered(results, targets), sent=len(to_send))
 
 
-def _last_words(j: Journal, plan_id: str) -> dict[tuple[str, str, str], str]:
-    """(action, record, field) -> the status of the latest journal entry."""
+def _last_words(j: Journal, plan_id: str, applied: pd.DataFrame | None = None) -> dict[tuple[str, str, str], str]:
+    """(action, record, field) -> the status of the latest journal entry (``applied``: the apply
+    entries, when the caller has read them already)."""
     out: dict[tuple[str, str, str], str] = {}
     for action in ("apply", "undo"):
-        for r in j.touched(plan_id, action).to_dict("records"):
+        touched = applied if action == "apply" and applied is not None else j.touched(plan_id, action)
+        for r in touched.to_dict("records"):
             out[(action, r["record_id"], r["field"])] = r["status"]
     return out
 
