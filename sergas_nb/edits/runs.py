@@ -314,8 +314,8 @@ def _send_batch(
     except ZohoValidationError:
         journal.finish(Outcome(e, "error", "NOT_SENT", "rejected by client-side validation") for e in entry_ids)
         raise
-    by_id = {str(r["id"]): r for r in outcome.to_dict("records") if not checks.is_missing(r.get("id"))}
     positional = outcome.to_dict("records")
+    by_id = {str(r["id"]): r for r in positional if not checks.is_missing(r.get("id"))}
     finished = []
     for pos, (rid, pairs) in enumerate(batch):
         o = by_id.get(rid) or (positional[pos] if pos < len(positional) else None)
