@@ -145,3 +145,16 @@ def test_parallel_apply_killed_with_batches_in_flight_resumes_to_the_plan(crm, f
     assert (undone.succeeded, undone.failed) == (plan.to_change, 0)
     after = current_values(crm, "Accounts", "Rating", ids)
     assert [i for i in ids if after[i] != olds[i]] == []
+
+
+@pytest.mark.parametrize("bad", [0, 11, True, 2.5])
+def test_a_bad_max_in_flight_is_refused_before_anything_is_sent(crm, fresh_emulator, bad):
+    plan = EditPlan.from_frame(
+        crm.records("Accounts", fields=["Rating"], limit=5), "Rating", "Active", fields=crm.fields("Accounts")
+    )
+    puts = fresh_emulator.control.requests_to("/crm/v8/Accounts", "PUT")
+    with pytest.raises(ValueError, match="max_in_flight"):
+        apply(plan, crm, journal="postgresql://unused@127.0.0.1:1/x", max_in_flight=bad)
+    with pytest.raises(ValueError, match="max_in_flight"):
+        undo(plan, crm, journal="postgresql://unused@127.0.0.1:1/x", max_in_flight=bad)
+    assert fresh_emulator.control.requests_to("/crm/v8/Accounts", "PUT") == puts
