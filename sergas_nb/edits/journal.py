@@ -12,6 +12,7 @@ journal rows left pending or unknown are then settled to what the CRM showed.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -98,10 +99,19 @@ class Journal:
 
     @contextmanager
     def _connect(self) -> Iterator[psycopg.Connection]:
+        held = self._held()
+        if held is not None:  # this thread holds a connection for its run of journal calls
+            with self._errors():
+                yield held
+            return
         conn = connect(self._dsn)  # ZohoDatabaseError (host:port/db, no password) when unreachable
+        with self._errors(), conn:
+            yield conn
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
         try:
-            with conn:
-                yield conn
+            yield
         except psycopg.errors.UndefinedTable:
             raise ZohoDatabaseError(
                 f"the edit journal tables are missing in {self.where}: run `sergas-nb migrate` first",
@@ -109,6 +119,29 @@ class Journal:
             ) from None
         except psycopg.Error as exc:
             raise database_error(self._dsn, exc, doing="use the edit journal in") from None
+
+    def _held(self) -> psycopg.Connection | None:
+        local = self.__dict__.get("_local")
+        return getattr(local, "conn", None) if local is not None else None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Inside the block, this thread's journal calls share one connection of their own.
+
+        A run journals every batch twice (before and after sending); a connection per call costs
+        more than the SQL. psycopg connections are not to be shared between threads, so each
+        worker of a parallel run holds its own."""
+        if self._held() is not None:
+            yield
+            return
+        conn = connect(self._dsn)
+        local = self.__dict__.setdefault("_local", threading.local())
+        local.conn = conn
+        try:
+            yield
+        finally:
+            local.conn = None
+            conn.close()
 
     @contextmanager
     def lock(self, plan_id: str) -> Iterator[None]:
@@ -162,37 +195,54 @@ class Journal:
         )
 
     def begin(self, plan_id: str, action: str, module: str, field: str, entries: Sequence[Entry]) -> list[int]:
-        """Journal writes about to be sent (status 'pending'); returns their entry ids in order."""
+        """Journal writes about to be sent (status 'pending'); returns their entry ids in order.
+
+        One statement a batch (rows from arrays), not one per record: a parallel run journals ten
+        batches at once, and a statement per record made the journal half of each batch's time."""
         if not entries:
             return []
-        with self._connect() as conn, conn.transaction(), conn.cursor() as cur:
-            cur.executemany(
+        keys = [(e.record_id, e.field or field) for e in entries]
+        with self._connect() as conn, conn.transaction():
+            rows = conn.execute(
                 "INSERT INTO edit_journal (plan_id, action, module, record_id, field, old_value, new_value)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING entry_id",
-                [
-                    (plan_id, action, module, e.record_id, e.field or field, Jsonb(e.old_value), Jsonb(e.new_value))
-                    for e in entries
-                ],
-                returning=True,
-            )
-            ids = []
-            while True:
-                row = cur.fetchone()
-                assert row is not None  # RETURNING yields one row per insert
-                ids.append(row[0])
-                if not cur.nextset():
-                    break
-        return ids
+                " SELECT %s, %s, %s, u.record_id, u.field, u.old_value, u.new_value"
+                " FROM unnest(%s::text[], %s::text[], %s::jsonb[], %s::jsonb[])"
+                " WITH ORDINALITY AS u(record_id, field, old_value, new_value, n)"
+                " ORDER BY u.n RETURNING entry_id, record_id, field",
+                (
+                    plan_id,
+                    action,
+                    module,
+                    [k[0] for k in keys],
+                    [k[1] for k in keys],
+                    [Jsonb(e.old_value) for e in entries],
+                    [Jsonb(e.new_value) for e in entries],
+                ),
+            ).fetchall()
+        if len(set(keys)) == len(keys):
+            by_key = {(r[1], r[2]): int(r[0]) for r in rows}
+            return [by_key[k] for k in keys]
+        # a (record, field) twice in one call: identities are drawn in the rows' order
+        return sorted(int(r[0]) for r in rows)
 
     def finish(self, outcomes: Iterable[Outcome]) -> None:
-        """Record each write's outcome (applied_at = now)."""
-        rows = [(o.status, o.code, o.message, o.entry_id) for o in outcomes]
-        if not rows:
+        """Record each write's outcome (applied_at = now); one statement for them all."""
+        last = {o.entry_id: o for o in outcomes}  # an entry given twice: its last outcome
+        if not last:
             return
-        with self._connect() as conn, conn.transaction(), conn.cursor() as cur:
-            cur.executemany(
-                "UPDATE edit_journal SET status = %s, code = %s, message = %s, applied_at = now() WHERE entry_id = %s",
-                rows,
+        done = list(last.values())
+        with self._connect() as conn, conn.transaction():
+            conn.execute(
+                "UPDATE edit_journal AS j SET status = u.status, code = u.code, message = u.message,"
+                " applied_at = now()"
+                " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS u(entry_id, status, code, message)"
+                " WHERE j.entry_id = u.entry_id",
+                (
+                    [o.entry_id for o in done],
+                    [o.status for o in done],
+                    [o.code for o in done],
+                    [o.message for o in done],
+                ),
             )
 
     def applied(self, plan_id: str) -> pd.DataFrame:

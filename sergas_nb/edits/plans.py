@@ -387,10 +387,17 @@ class EditPlan:
         batch_size: int = MAX_BATCH,
         progress: bool | Callable[[int, int], None] = True,
         on_conflict: OnConflict = "skip",
+        max_in_flight: int | None = None,
     ) -> ApplyResult:
         """Send the plan; see :func:`sergas_nb.edits.runs.apply`."""
         return runs.apply(
-            self, client, journal=journal, batch_size=batch_size, progress=progress, on_conflict=on_conflict
+            self,
+            client,
+            journal=journal,
+            batch_size=batch_size,
+            progress=progress,
+            on_conflict=on_conflict,
+            max_in_flight=max_in_flight,
         )
 
 

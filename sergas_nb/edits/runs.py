@@ -14,12 +14,17 @@ Where the journal and the CRM disagree (an answer lost, a process killed after s
 interrupted) the finding is recorded (``Journal.reconcile``) and the journal's open rows settled.
 Each batch is journaled ('pending', with the value the CRM held) before it is sent and completed
 with every record's outcome after; the client resolves lost answers by reading back, so a
-transient failure never ends the run.
+transient failure never ends the run. Up to 10 batches are in flight at once (``max_in_flight``,
+through the client's governor like ``crm.update``): each worker thread journals, sends and
+completes whole batches on its own PostgreSQL connection, so a run killed at any point leaves at
+most the batches in flight 'pending', and the next run's read of the CRM settles them.
 """
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pandas as pd
 
-from sergas_nb._writes import values_by_id
+from sergas_nb._writes import MAX_IN_FLIGHT, check_in_flight
 from sergas_nb.config import load_settings
 from sergas_nb.edits import checks
 from sergas_nb.edits.journal import Entry, Journal, Outcome, Reconciled
@@ -75,8 +80,44 @@ def current_values(
     bad = [x for x in (module, field) if not _NAME_RE.match(x)] + [i for i in ids if not str(i).isdigit()]
     if bad:  # names and ids go into a COQL string: refuse anything that is not one
         raise ValueError(f"not a module/field name or record id: {bad[:5]}")
-    now = values_by_id(client, module, [str(i) for i in ids], [field])
+    types: dict[str, str | None] | None = {field: data_type} if data_type is not None else None
+    now = _values_by_id(client, module, [str(i) for i in ids], [field], types)
     return {rid: values[field] for rid, values in now.items()}
+
+
+def _field_meta(client: ZohoClient, module: str) -> dict[str, dict[str, Any]]:
+    """{api_name: field} of the module from the client's cache (its fields() frame, rebuilt on
+    every call, cost a run a third of a second twice over)."""
+    cached = getattr(client, "_fields_meta", None)
+    return checks.field_map(cached(module) if callable(cached) else client.fields(module))
+
+
+def _values_by_id(
+    client: ZohoClient,
+    module: str,
+    ids: Sequence[str],
+    fields: Sequence[str],
+    types: dict[str, str | None] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """What the CRM holds now for ``fields`` of these records, JSON-native, by id (absent: gone).
+
+    Read with ``records_by_ids`` (100 ids a call, the calls in parallel): the run's reconciling
+    read of 2,000 records is one round of calls, where COQL (50 ids a query, one query after
+    another) took forty. ``types``: each field's data type, when the caller knows them."""
+    if not ids:
+        return {}
+    if types is None:
+        meta = _field_meta(client, module)
+        types = {f: meta.get(f, {}).get("data_type") for f in fields}
+    frame = client.records_by_ids(module, list(ids), list(fields))
+    out: dict[str, dict[str, Any]] = {}
+    for row in frame.to_dict("records"):
+        values = {}
+        for f in fields:
+            raw = row.get(f) if f in row else row.get(f"{f}.id")
+            values[f] = checks.to_json_value(raw, types.get(f))
+        out[str(row["id"])] = values
+    return out
 
 
 # -------------------------------------------------------------------------------------- progress
@@ -146,7 +187,8 @@ def _crm_state(current: Any, target: _Target) -> str:
 def _read(client: ZohoClient, module: str, targets: Sequence[_Target]) -> dict[tuple[str, str], Any]:
     ids = list(dict.fromkeys(t.id for t in targets))
     fields = list(dict.fromkeys(t.field for t in targets))
-    now = values_by_id(client, module, ids, fields) if ids else {}
+    types = {t.field: t.data_type for t in targets}
+    now = _values_by_id(client, module, ids, fields, types)
     return {(t.id, t.field): now[t.id][t.field] if t.id in now else _MISSING for t in targets}
 
 
@@ -159,43 +201,133 @@ def _send_all(
     module: str,
     to_send: list[tuple[_Target, Any]],
     batch_size: int,
+    max_in_flight: int,
     bar: _Progress,
 ) -> list[dict[str, Any]]:
-    """Journal then send, ``batch_size`` records a call; one result row per (record, field)."""
+    """Journal then send, ``batch_size`` records a call, ``max_in_flight`` batches at once; one
+    result row per (record, field). Progress advances in batch order, on the caller's thread."""
     by_record: dict[str, list[tuple[_Target, Any]]] = {}
     for t, before in to_send:
         by_record.setdefault(t.id, []).append((t, before))
     records = list(by_record)
-    results: list[dict[str, Any]] = []
-    for start in range(0, len(records), batch_size):
-        batch = records[start : start + batch_size]
-        items = [pair for rid in batch for pair in by_record[rid]]
-        entry_ids = journal.begin(
-            plan_id, action, module, items[0][0].field, [Entry(t.id, before, t.value, t.field) for t, before in items]
-        )
-        rows = [{"id": rid, **{t.field: _wire(t) for t, _ in by_record[rid]}} for rid in batch]
+    batches = [records[start : start + batch_size] for start in range(0, len(records), batch_size)]
+
+    def send(batch: list[str]) -> list[dict[str, Any]]:
+        return _send_batch(client, journal, plan_id, action, module, [(rid, by_record[rid]) for rid in batch])
+
+    if max_in_flight <= 1 or len(batches) <= 1:
+        results: list[dict[str, Any]] = []
+        with journal.held():
+            for batch in batches:
+                rows = send(batch)
+                results += rows
+                bar.advance(len(rows))
+        return results
+    return _send_parallel(batches, send, journal, min(max_in_flight, len(batches)), bar)
+
+
+def _send_parallel(
+    batches: list[list[str]],
+    send: Callable[[list[str]], list[dict[str, Any]]],
+    journal: Journal,
+    workers: int,
+    bar: _Progress,
+) -> list[dict[str, Any]]:
+    """``workers`` threads, each with its own journal connection, take batches in order; each batch
+    is journaled, sent and completed by one worker, exactly as the serial loop does it.
+
+    After a failure that ends the run (client-side validation, the journal unreachable) no new
+    batch is taken; the ones in flight finish and are journaled, then the first failure is raised.
+    An interrupt of the caller's thread does the same."""
+    jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for n in range(len(batches)):
+        jobs.put(n)
+    done: queue.SimpleQueue[tuple[int, list[dict[str, Any]] | None, BaseException | None]] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def work() -> None:
         try:
-            outcome = client.update(module, rows, progress=False, max_in_flight=1, method="batches").records
-        except ZohoValidationError:
-            journal.finish(Outcome(e, "error", "NOT_SENT", "rejected by client-side validation") for e in entry_ids)
-            raise
-        by_id = {str(r["id"]): r for r in outcome.to_dict("records") if not checks.is_missing(r.get("id"))}
-        positional = outcome.to_dict("records")
-        finished = []
-        for pos, rid in enumerate(batch):
-            o = by_id.get(rid) or (positional[pos] if pos < len(positional) else None)
-            status = str(o["status"]) if o is not None else "unknown"
-            code = None if o is None or checks.is_missing(o.get("code")) else str(o["code"])
-            message = None if o is None or checks.is_missing(o.get("message")) else str(o["message"])
-            for t, before in by_record[rid]:
-                finished.append((t, before, status, code, message))
-        journal.finish(
-            Outcome(e, status, code, message)
-            for e, (_, _, status, code, message) in zip(entry_ids, finished, strict=True)
-        )
-        results += [_row(t, before, status, code, message) for t, before, status, code, message in finished]
-        bar.advance(len(items))
-    return results
+            with journal.held():
+                while not stop.is_set():
+                    try:
+                        n = jobs.get_nowait()
+                    except queue.Empty:
+                        return
+                    try:
+                        done.put((n, send(batches[n]), None))
+                    except BaseException as exc:  # handed to the caller's thread, which raises it
+                        stop.set()
+                        done.put((n, None, exc))
+        except BaseException as exc:  # the worker's journal connection could not be opened
+            stop.set()
+            done.put((-1, None, exc))
+
+    threads = [threading.Thread(target=work, name=f"sergas-plan-{k}", daemon=True) for k in range(workers)]
+    for th in threads:
+        th.start()
+    finished: dict[int, list[dict[str, Any]]] = {}
+    failures: list[tuple[int, BaseException]] = []
+    next_batch = 0
+    try:
+        while len(finished) + len(failures) < len(batches) and (
+            any(th.is_alive() for th in threads) or not done.empty()
+        ):
+            try:
+                n, rows, exc = done.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if exc is not None:
+                failures.append((n, exc))
+                continue
+            assert rows is not None
+            finished[n] = rows
+            while next_batch in finished:  # the bar and the callback see batches in their order
+                bar.advance(len(finished[next_batch]))
+                next_batch += 1
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        for th in threads:
+            th.join()
+    if failures:
+        raise min(failures, key=lambda f: f[0])[1]
+    return [row for n in sorted(finished) for row in finished[n]]
+
+
+def _send_batch(
+    client: ZohoClient,
+    journal: Journal,
+    plan_id: str,
+    action: str,
+    module: str,
+    batch: list[tuple[str, list[tuple[_Target, Any]]]],
+) -> list[dict[str, Any]]:
+    """One batch: journaled 'pending' before it is sent, completed with each record's outcome after."""
+    items = [pair for _, pairs in batch for pair in pairs]
+    entry_ids = journal.begin(
+        plan_id, action, module, items[0][0].field, [Entry(t.id, before, t.value, t.field) for t, before in items]
+    )
+    rows = [{"id": rid, **{t.field: _wire(t) for t, _ in pairs}} for rid, pairs in batch]
+    try:
+        outcome = client.update(module, rows, progress=False, max_in_flight=1, method="batches").records
+    except ZohoValidationError:
+        journal.finish(Outcome(e, "error", "NOT_SENT", "rejected by client-side validation") for e in entry_ids)
+        raise
+    positional = outcome.to_dict("records")
+    by_id = {str(r["id"]): r for r in positional if not checks.is_missing(r.get("id"))}
+    finished = []
+    for pos, (rid, pairs) in enumerate(batch):
+        o = by_id.get(rid) or (positional[pos] if pos < len(positional) else None)
+        status = str(o["status"]) if o is not None else "unknown"
+        code = None if o is None or checks.is_missing(o.get("code")) else str(o["code"])
+        message = None if o is None or checks.is_missing(o.get("message")) else str(o["message"])
+        for t, before in pairs:
+            finished.append((t, before, status, code, message))
+    journal.finish(
+        Outcome(e, status, code, message) for e, (_, _, status, code, message) in zip(entry_ids, finished, strict=True)
+    )
+    return [_row(t, before, status, code, message) for t, before, status, code, message in finished]
 
 
 def _wire(t: _Target) -> Any:
@@ -226,6 +358,7 @@ def apply(
     batch_size: int = MAX_BATCH,
     progress: bool | Callable[[int, int], None] = True,
     on_conflict: OnConflict = "skip",
+    max_in_flight: int | None = None,
 ) -> ApplyResult:
     """Validate, reconcile with the CRM, then send what is not yet at the new value, journaled.
 
@@ -233,6 +366,9 @@ def apply(
     is done. A record changed by someone else since the plan was built is skipped
     (CHANGED_SINCE_PLAN) unless ``on_conflict="overwrite"``.
     ``progress``: True = a progress bar in notebooks, or a callback(done, total).
+    ``max_in_flight``: batches sent at once (1 to 10), each journaled before it is sent and
+    completed after, as ``crm.update`` sends them. By default 10; with a progress callback, 1
+    (the callback runs after each batch and before the next is sent, so it can act between batches).
     """
     if isinstance(client, Plan) and not isinstance(plan, Plan):  # the old order apply(client, plan)
         warnings.warn(
@@ -243,7 +379,8 @@ def apply(
         client, plan = plan, client
     _check_batch(batch_size)
     _check_conflict(on_conflict)
-    plan.validate(client)
+    in_flight = _in_flight(max_in_flight, progress)
+    plan.validate(_field_meta(client, plan.module))
     j = _journal(journal, client)
     with j.lock(plan.plan_id):
         j.save_plan(plan.plan_id, plan.module, plan.field, plan.selection, plan.rule, plan.to_change, plan.fields)
@@ -297,6 +434,7 @@ def apply(
             module=plan.module,
             to_send=to_send,
             batch_size=batch_size,
+            max_in_flight=in_flight,
             bar=bar,
         )
     return ApplyResult(plan.plan_id, "apply", _ordered(results, targets), sent=len(to_send))
@@ -310,13 +448,15 @@ def undo(
     batch_size: int = MAX_BATCH,
     progress: bool | Callable[[int, int], None] = True,
     on_conflict: OnConflict = "skip",
+    max_in_flight: int | None = None,
 ) -> ApplyResult:
     """Restore every record the plan may have written and the CRM shows at the plan's new value.
 
     Records journaled 'pending', 'error' or 'unknown' are included: the CRM, read first, says
     whether the write landed. A record changed again since the apply is skipped
     (CHANGED_SINCE_APPLY) unless ``on_conflict="overwrite"``; one already back at its old value is
-    marked undone. Undoing twice sends nothing the second time.
+    marked undone. Undoing twice sends nothing the second time. ``max_in_flight``: as for
+    :func:`apply`.
     ``plan``: the plan or its id. The old order ``undo(client, plan_id)`` still works, with a
     DeprecationWarning.
     """
@@ -330,15 +470,16 @@ def undo(
     plan_id = plan.plan_id if isinstance(plan, Plan) else str(plan)
     _check_batch(batch_size)
     _check_conflict(on_conflict)
+    in_flight = _in_flight(max_in_flight, progress)
     j = _journal(journal, client)
     with j.lock(plan_id):
         plan = j.plan(plan_id)
         if plan is None:
             raise ZohoError(f"no plan {plan_id} in the journal", {"plan_id": plan_id})
         module = plan["module"]
-        meta = checks.field_map(client.fields(module))
-        last = _last_words(j, plan_id)
+        meta = _field_meta(client, module)
         touched = j.touched(plan_id, "apply")
+        last = _last_words(j, plan_id, touched)
         # undo sends each record's journaled before-value back: it replaces the applied value.
         targets = [
             _Target(
@@ -389,7 +530,15 @@ def undo(
         bar = _Progress(progress, len(targets), "undo")
         bar.advance(len(results))
         sent = _send_all(
-            client, j, plan_id=plan_id, action="undo", module=module, to_send=to_send, batch_size=batch_size, bar=bar
+            client,
+            j,
+            plan_id=plan_id,
+            action="undo",
+            module=module,
+            to_send=to_send,
+            batch_size=batch_size,
+            max_in_flight=in_flight,
+            bar=bar,
         )
         for r in sent:
             if r["status"] == "success":
@@ -400,11 +549,13 @@ def undo(
     return ApplyResult(plan_id, "undo", _ordered(results, targets), sent=len(to_send))
 
 
-def _last_words(j: Journal, plan_id: str) -> dict[tuple[str, str, str], str]:
-    """(action, record, field) -> the status of the latest journal entry."""
+def _last_words(j: Journal, plan_id: str, applied: pd.DataFrame | None = None) -> dict[tuple[str, str, str], str]:
+    """(action, record, field) -> the status of the latest journal entry (``applied``: the apply
+    entries, when the caller has read them already)."""
     out: dict[tuple[str, str, str], str] = {}
     for action in ("apply", "undo"):
-        for r in j.touched(plan_id, action).to_dict("records"):
+        touched = applied if action == "apply" and applied is not None else j.touched(plan_id, action)
+        for r in touched.to_dict("records"):
             out[(action, r["record_id"], r["field"])] = r["status"]
     return out
 
@@ -417,6 +568,15 @@ def _ordered(results: list[dict[str, Any]], targets: list[_Target]) -> Any:
 def _check_batch(batch_size: int) -> None:
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or not 1 <= batch_size <= MAX_BATCH:
         raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
+
+
+def _in_flight(max_in_flight: int | None, progress: bool | Callable[[int, int], None]) -> int:
+    if max_in_flight is None:
+        # A callback sees the run batch by batch (a caller may act between two batches); a bar
+        # or nothing lets the batches go as crm.update sends them.
+        return 1 if callable(progress) else MAX_IN_FLIGHT
+    check_in_flight(max_in_flight)
+    return max_in_flight
 
 
 def _check_conflict(on_conflict: str) -> None:
