@@ -199,8 +199,9 @@ class ZohoClient:
         return self._pipeline.metrics_frame()
 
     # -- metadata -------------------------------------------------------------------------------------
-    def _fields_meta(self, module: str) -> list[dict[str, Any]]:
-        """Field metadata of ``module``, fetched once per client."""
+    def field_metadata(self, module: str) -> list[dict[str, Any]]:
+        """Zoho's field metadata of ``module`` as it answers it (one dict a field), fetched once per
+        client: the raw form of :meth:`fields`, for code that needs every key without a frame."""
         return self._fields.meta(module)
 
     def refresh_metadata(self, module: str | None = None) -> None:

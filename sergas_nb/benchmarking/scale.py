@@ -302,7 +302,7 @@ def run_scale(
     try:
         c = emu.creds
         crm = stack.enter_context(connect(emulator=c, env_file=None))
-        meta = crm._fields_meta("Accounts")
+        meta = crm.field_metadata("Accounts")
         names = [f["api_name"] for f in meta]
         shape, _ = coql_columns(meta, names)
         assert shape is not None
@@ -477,7 +477,7 @@ def _cpu(crm: Any, floor: FloorClient, n: int) -> dict[str, float]:
     from sergas_nb import frames
     from sergas_nb._reads import _gc_paused, coql_columns
 
-    meta = crm._fields_meta("Accounts")
+    meta = crm.field_metadata("Accounts")
     names = [f["api_name"] for f in meta]
     shape, _ = coql_columns(meta, names)
     aliases = shape.aliases if shape is not None else None

@@ -98,7 +98,7 @@ def test_client_records_reads_all_accounts_past_2000_typed(crm):
     assert isinstance(df["Industry"].dtype, pd.CategoricalDtype)
     assert {"Owner.name", "Owner.id", "Owner.email", "Parent_Account.id", "Parent_Account.name"} <= set(df.columns)
     assert df["Owner.email"].notna().all()
-    assert len(frames.columns_for(crm._fields_meta("Accounts"))) == len(df.columns)
+    assert len(frames.columns_for(crm.field_metadata("Accounts"))) == len(df.columns)
 
 
 def test_client_records_limit_fields_sort(crm):

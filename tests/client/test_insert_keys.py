@@ -22,9 +22,9 @@ def crm(fresh_emulator) -> ZohoClient:
 
 
 def test_the_duplicate_check_field_comes_from_the_field_metadata(crm):
-    fmap = frames.field_map(crm._fields_meta("Accounts"))
+    fmap = frames.field_map(crm.field_metadata("Accounts"))
     assert duplicate_check_field(fmap, [{"Account_Name": "A"}]) == "Account_Name"
-    contacts = frames.field_map(crm._fields_meta("Contacts"))
+    contacts = frames.field_map(crm.field_metadata("Contacts"))
     assert duplicate_check_field(contacts, [{"Last_Name": "B", "Email": "b@example.com"}]) == "Email"
     assert duplicate_check_field(contacts, [{"Last_Name": "B"}]) is None  # the rows do not carry it
 

@@ -28,7 +28,7 @@ def test_every_strategy_reads_the_same_rows_and_dtypes(crm):
     by = {s: crm.records("Accounts", strategy=s, progress=False) for s in ("pages", "coql_partitions", "bulk_read")}
     auto = crm.records("Accounts", progress=False)
     assert len(auto) == SESSION_ACCOUNTS and auto["id"].is_unique
-    assert list(auto.columns) == frames.columns_for(crm._fields_meta("Accounts"))
+    assert list(auto.columns) == frames.columns_for(crm.field_metadata("Accounts"))
     for name, df in by.items():
         pd.testing.assert_frame_equal(df, auto, obj=name)
     assert auto["id"].astype("int64").is_monotonic_decreasing  # the list API's default order

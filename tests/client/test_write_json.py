@@ -91,7 +91,7 @@ def _rows(crm: ZohoClient, module: str, operation: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("operation", ["update", "insert", "upsert"])
 def test_the_json_sent_is_the_sdks_for_every_field_type(crm, module, operation):
     rows = _rows(crm, module, operation)
-    meta = crm._fields_meta(module)
+    meta = crm.field_metadata(module)
     fmap = frames.field_map(meta)
     kinds = {frames.kind_of(fmap[k]) for r in rows for k in r if k != "id"}
     assert {frames.TEXT, frames.PICK, frames.USER} <= kinds  # the test covers what it claims
@@ -133,7 +133,7 @@ def test_datetimes_and_triggers_are_sent_as_the_sdk_sends_them(crm, monkeypatch,
     time.tzset()
     try:
         aid = str(crm.records("Accounts", fields=["id"], limit=1)["id"].iloc[0])
-        fmap = frames.field_map(crm._fields_meta("Accounts"))
+        fmap = frames.field_map(crm.field_metadata("Accounts"))
         fmap["Follow_Up_Time"] = {"api_name": "Follow_Up_Time", "data_type": "datetime", "json_type": "string"}
         when = dt.datetime(2024, 3, 5, 10, 20, 30, tzinfo=dt.UTC)
         payload = [{"id": aid, "Follow_Up_Time": frames.to_api_value(when, fmap["Follow_Up_Time"]), "Employees": 5}]
@@ -152,7 +152,7 @@ def test_datetimes_and_triggers_are_sent_as_the_sdk_sends_them(crm, monkeypatch,
 
 def test_upsert_duplicate_check_fields_are_sent_as_the_sdk_sends_them(crm):
     payload = [{"Account_Name": "Dup Check JSON", "Account_Number": "A-1"}]
-    fmap = frames.field_map(crm._fields_meta("Accounts"))
+    fmap = frames.field_map(crm.field_metadata("Accounts"))
     wire = Wire(crm)
     crm._pipeline.sdk.write("Accounts", "upsert", payload, fmap, duplicate_check_fields=["Account_Number"])
     sdk_body = wire.take()
