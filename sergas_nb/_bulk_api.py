@@ -111,6 +111,10 @@ def read_fields(meta: Sequence[Mapping[str, Any]], names: Sequence[str]) -> tupl
         if kind == frames.USER:
             out += [f"{name}.full_name", f"{name}.email"]
             rename[f"{name}.full_name"] = f"{name}.name"
+        elif kind == frames.POLY:
+            # What_Id / Parent_Id: the CSV gives the id; the module it points into is $se_module.
+            out.append("$se_module")
+            rename["$se_module"] = f"{name}.module"
         elif kind == frames.LOOKUP:
             target = str(((field.get("lookup") or {}).get("module") or {}).get("api_name"))
             sub = NAME_FIELDS.get(target)

@@ -112,6 +112,9 @@ def coql_shape(meta: Sequence[dict[str, Any]], names: Sequence[str]) -> tuple[Co
         if kind == frames.USER:
             lookups.append((name, {f"{name}.full_name": "name", f"{name}.email": "email"}))
             select += [f"{name}.full_name", f"{name}.email"]
+        elif kind == frames.POLY:
+            # COQL answers What_Id / Parent_Id as {"id"} without the module ($se_module) it points into.
+            return None, f"{name} points into several modules and COQL does not say which"
         elif kind == frames.LOOKUP:
             target = ((field.get("lookup") or {}).get("module") or {}).get("api_name")
             name_field = NAME_FIELDS.get(str(target))
@@ -192,7 +195,12 @@ class Read:
             if self.sort_by not in (None, "id"):
                 raise ZohoValidationError([Problem("strategy", "COQL partitions read in id order; drop sort_by")])
             return self._partitions(shape, Choice("coql_partitions", "asked for"))
+        subforms = [n for n in self.names if (frames.field_map(self.meta).get(n) or {}).get("data_type") == "subform"]
         if strategy == "bulk_read":
+            if subforms:  # Zoho's Bulk Read exports a subform as a module of its own, not as a column
+                raise ZohoValidationError(
+                    [Problem("strategy", f"bulk_read cannot export subform field(s) {', '.join(subforms)}")]
+                )
             if self.where or self.sort_by or self.limit is not None:
                 raise ZohoValidationError(
                     [Problem("strategy", "bulk_read reads whole modules: no where, sort_by or limit")]
@@ -204,7 +212,7 @@ class Read:
         if self.limit is not None and self.limit <= PAGE_LIMIT:
             return self._pages(Choice("pages", f"limit {self.limit} <= {PAGE_LIMIT}: parallel pages"))
         if shape is None:
-            if self.where is None and self.limit is None and self.c.count(self.module) > TOKEN_LIMIT:
+            if not subforms and self.where is None and self.limit is None and self.c.count(self.module) > TOKEN_LIMIT:
                 return self._bulk(Choice("bulk_read", f"{shape_reason}; more than page tokens reach"))
             return self._pages(Choice("pages", shape_reason))
         if self.limit is not None:

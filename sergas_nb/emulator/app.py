@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from sergas_nb.emulator.core import DEFAULT_USER_EMAIL, SCOPES, Emulator
 from sergas_nb.emulator.errors import EmulatorError, internal_error
 from sergas_nb.emulator.faults import FaultMiddleware
-from sergas_nb.emulator.routes import bulk, control, records, search, settings, unsupported, users
+from sergas_nb.emulator.routes import bulk, control, records, related, search, settings, unsupported, users
 from sergas_nb.emulator.routes.common import error_response, log
 
 __all__ = ["DEFAULT_USER_EMAIL", "SCOPES", "Emulator", "build_app"]
@@ -49,11 +49,13 @@ def build_app(emu: Emulator) -> Any:
         *emu.oauth.control_routes("/__emulator__/oauth"),
         *emu.oauth.routes(),
         *users.routes(),
+        *related.meta_routes(),
         *settings.routes(),
         *search.routes(),
         *bulk.routes(),  # before unsupported and records: /crm/v8/upload is neither
         *unsupported.routes(),
         *records.routes(),
+        *related.routes(),
     ]
 
     async def root(request: Request) -> Response:
