@@ -45,7 +45,7 @@ DAY = pd.Timedelta(days=1)
 FIELDS: dict[str, list[str]] = {
     "Accounts": ["Account_Name"],
     "Contacts": ["Account_Name"],
-    "Deals": ["Account_Name", "Stage", "Amount", "Closing_Date", "Created_Time"],
+    "Deals": ["Deal_Name", "Account_Name", "Stage", "Amount", "Closing_Date", "Created_Time"],
     "Tasks": ["What_Id", "Status", "Due_Date", "Closed_Time", "Subject"],
     "Events": ["What_Id", "Start_DateTime", "Event_Title"],
     "Calls": ["What_Id", "Call_Start_Time", "Subject"],
