@@ -125,7 +125,7 @@ def _cell(value: Any, column: str) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def render_related(details: Details | None, rows: int = RECENT) -> str:
+def render_related(details: Details | None, rows: int = RECENT, account_id: str | None = None) -> str:
     """The four sections as escaped HTML tables (the latest ``rows`` of each, with the total)."""
     if details is None:
         return ""
@@ -155,4 +155,5 @@ def render_related(details: Details | None, rows: int = RECENT) -> str:
             f"<table class='sergas-related' data-section='{key}' style='font-size:12px;border-collapse:collapse'>"
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         )
-    return "<div class='sergas-account-360'>" + "".join(out) + "</div>"
+    account = html.escape(account_id or "", quote=True)
+    return f"<div class='sergas-account-360' data-account='{account}'>" + "".join(out) + "</div>"

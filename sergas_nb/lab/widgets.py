@@ -278,8 +278,10 @@ def _fmt(value: Any, column: str) -> str:
         return "—"
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d") if column.endswith("_Date") else value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, float) and column == REVENUE_COLUMN:
+    if isinstance(value, float) and column in (REVENUE_COLUMN, "open_pipeline"):
         return f"{value:,.0f}"
+    if isinstance(value, float) and column in (QUIET_COLUMN, "open_pipeline_age_days"):
+        return f"{value:,.1f}"
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return f"{int(value):,}"
     if isinstance(value, int) and not isinstance(value, bool):
@@ -633,7 +635,8 @@ class AccountExplorer(w.VBox):
         if self.related is not None:
             from sergas_nb.lab.account360 import render_related
 
-            self.related_html.value = render_related(self.related(account_id) if row is not None else None)
+            details = self.related(account_id) if row is not None and account_id is not None else None
+            self.related_html.value = render_related(details, account_id=account_id)
 
     # --- export -------------------------------------------------------------------------------
     def _on_format(self, change: dict) -> None:
