@@ -48,7 +48,11 @@ def _child_module(c: ZohoClient, module: str, related_list: str) -> str | None:
             return ((item.get("module") or {}).get("api_name")) or None
     names = ", ".join(str(i.get("api_name")) for i in related_lists(c, module))
     raise ZohoValidationError(
-        [Problem("related_list", f"{module} has no related list {related_list!r} (it has: {names})", None, related_list)]
+        [
+            Problem(
+                "related_list", f"{module} has no related list {related_list!r} (it has: {names})", None, related_list
+            )
+        ]
     )
 
 
@@ -211,7 +215,7 @@ def lookup_columns(c: ZohoClient, module: str, frame: pd.DataFrame, dotted: Sequ
             raise ZohoValidationError(
                 [Problem(f"{base}.{s}", f"{target} has no field {s!r}", None, None) for s in unknown]
             )
-        ids = [i for i in dict.fromkeys(frame[f"{base}.id"].dropna().astype(str))]
+        ids = list(dict.fromkeys(frame[f"{base}.id"].dropna().astype(str)))
         if not ids:
             linked = c.records_by_ids(target, [], fields=subs)
         elif len(ids) > BY_IDS_MAX:
@@ -248,7 +252,9 @@ def subform(frame: pd.DataFrame, field: str) -> pd.DataFrame:
                 else:
                     row[k] = v
             rows.append(row)
-    df = pd.DataFrame(rows, columns=None if rows else ["parent_id", "id"]).convert_dtypes(dtype_backend="numpy_nullable")
+    df = pd.DataFrame(rows, columns=None if rows else ["parent_id", "id"]).convert_dtypes(
+        dtype_backend="numpy_nullable"
+    )
     for col in df.columns:
         if col.endswith("_Time"):
             df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601").astype("datetime64[us, UTC]")

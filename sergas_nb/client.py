@@ -607,7 +607,9 @@ class ZohoClient:
 
         fields, dotted = _related.split_dotted(self, module, fields)  # Account_Name.Industry: joined after
         if dotted and to_parquet is not None:
-            raise ZohoValidationError([Problem("fields", "dotted lookup fields cannot stream to_parquet", None, dotted)])
+            raise ZohoValidationError(
+                [Problem("fields", "dotted lookup fields cannot stream to_parquet", None, dotted)]
+            )
         names = self._resolve_fields(module, fields)
         if limit is not None and limit < 0:
             raise ValueError("limit must be >= 0")

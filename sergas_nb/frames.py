@@ -232,7 +232,9 @@ def to_frame(
         if k == POLY:
             links = raw[name]
             columns[f"{name}.id"] = _text_array(_subs(links, "id"))
-            columns[f"{name}.module"] = _text_array([_poly_module(r, link) for r, link in zip(records, links, strict=True)])
+            columns[f"{name}.module"] = _text_array(
+                [_poly_module(r, link) for r, link in zip(records, links, strict=True)]
+            )
             continue
         if k in _SUBKEYS:
             links = raw[name]

@@ -117,7 +117,9 @@ def account_health(
     acts = activities.assign(account=_account_of(activities, deals)) if len(activities) else None
     if acts is not None:
         happened = acts[
-            acts["when"].notna() & (acts["when"] <= now_ts) & ~((acts["type"] == "Tasks") & (acts["Status"] != "Completed"))
+            acts["when"].notna()
+            & (acts["when"] <= now_ts)
+            & ~((acts["type"] == "Tasks") & (acts["Status"] != "Completed"))
         ]
         last = happened.groupby("account")["when"].max()
         days = (now_ts - ids.map(last.to_dict())).dt.total_seconds() / 86400 if len(last) else None
@@ -139,7 +141,9 @@ def account_health(
     out["open_deals"] = pd.array(ids.map(open_acct.value_counts().to_dict()).fillna(0), dtype="Int64")
     pipeline = open_["Amount"].astype("Float64").fillna(0).groupby(open_acct.to_numpy()).sum()
     out["open_pipeline"] = pd.array(ids.map(pipeline.to_dict()).fillna(0.0), dtype="Float64")
-    out["open_pipeline_age_days"] = pd.array(ids.map(age_days.groupby(open_acct.to_numpy()).mean().to_dict()), dtype="Float64")
+    out["open_pipeline_age_days"] = pd.array(
+        ids.map(age_days.groupby(open_acct.to_numpy()).mean().to_dict()), dtype="Float64"
+    )
     closing = pd.to_datetime(deals["Closing_Date"])
     recent = (closing <= now_ts.tz_localize(None)) & (closing > now_ts.tz_localize(None) - 365 * DAY)
     won = acct[(stage == "Closed Won").fillna(False).to_numpy() & recent.fillna(False).to_numpy()]

@@ -43,7 +43,10 @@ def org() -> dict[str, pd.DataFrame]:
     accounts = _frame("Accounts", [_acc(A), _acc(B), _acc(C)])
     contacts = _frame(
         "Contacts",
-        [{"id": str(3000 + i), "Last_Name": "c", "Account_Name": {"name": "x", "id": acc}} for i, acc in enumerate([A, A, B])],
+        [
+            {"id": str(3000 + i), "Last_Name": "c", "Account_Name": {"name": "x", "id": acc}}
+            for i, acc in enumerate([A, A, B])
+        ],
     )
     deals = _frame(
         "Deals",
@@ -83,7 +86,12 @@ def org() -> dict[str, pd.DataFrame]:
              **_what("Deals", D2)},
         ],
     )  # fmt: skip
-    return {"accounts": accounts, "contacts": contacts, "deals": deals, "activities": activity_frame(tasks, events, calls)}
+    return {
+        "accounts": accounts,
+        "contacts": contacts,
+        "deals": deals,
+        "activities": activity_frame(tasks, events, calls),
+    }
 
 
 def test_signals_match_the_hand_counted_answers(org):

@@ -474,7 +474,8 @@ class Tools:
             "notes": ["Created_Time", "Note_Title", "Note_Content"],
         }
         latest = {
-            k: render.frame_rows(d[k][[c for c in ["id", *cols] if c in d[k].columns]].head(5)) for k, cols in keep.items()
+            k: render.frame_rows(d[k][[c for c in ["id", *cols] if c in d[k].columns]].head(5))
+            for k, cols in keep.items()
         }
         rows, _ = render.fit_rows([render.frame_rows(account)[0]])
         return {

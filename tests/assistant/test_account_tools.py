@@ -39,7 +39,9 @@ def test_get_related_answers_what_the_client_reads_and_is_bounded(mcp, crm, acco
     assert answer["count"] == len(deals) >= 2
     assert len(answer["rows"]) == 1 and "truncated" in answer
     assert answer["rows"][0]["id"] in set(deals["id"])
-    assert "no related list 'Nope'" in mcp.error("get_related", {"module": "Accounts", "id": account, "related_list": "Nope"})
+    assert "no related list 'Nope'" in mcp.error(
+        "get_related", {"module": "Accounts", "id": account, "related_list": "Nope"}
+    )
 
 
 def test_account_overview_sums_up_one_account(mcp, crm, account):

@@ -111,7 +111,9 @@ def test_activities_carry_the_right_parent_in_all_three_modules(crm, busy):
 
 
 def test_dotted_lookup_fields_are_flat_typed_columns(crm):
-    df = crm.records("Deals", fields=["Deal_Name", "Account_Name.Industry", "Account_Name.Annual_Revenue"], progress=False)
+    df = crm.records(
+        "Deals", fields=["Deal_Name", "Account_Name.Industry", "Account_Name.Annual_Revenue"], progress=False
+    )
     assert isinstance(df["Account_Name.Industry"].dtype, pd.CategoricalDtype)
     assert str(df["Account_Name.Annual_Revenue"].dtype) == "Float64"
     coql = crm.coql("select Deal_Name, Account_Name.Industry from Deals where Amount > 0 limit 200")

@@ -364,7 +364,9 @@ def run_coql(select_query: str, catalog: Catalog) -> tuple[list[dict], bool]:
 
     # Zoho's v8 COQL limits: at most 15 joins (lookups followed) in the SELECT column
     # (https://zoho.com/crm/developer/docs/api/v8/COQL-Limitations.html).
-    joins = {ref.parts[:k] for item in query.columns if isinstance(ref := item.expr, Ref) for k in range(1, len(ref.parts))}
+    joins = {
+        ref.parts[:k] for item in query.columns if isinstance(ref := item.expr, Ref) for k in range(1, len(ref.parts))
+    }
     if len(joins) > MAX_SELECT_JOINS:
         raise _limit_exceeded("select", MAX_SELECT_JOINS, reason="joins")
     columns: list[Column] = []

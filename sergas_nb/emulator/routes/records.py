@@ -292,7 +292,9 @@ async def upsert_records(request: Request) -> Response:
     dup = body.get("duplicate_check_fields")
     if dup is None and module not in md.DUPLICATE_FIELDS:  # activities and notes have no default check
         raise EmulatorError(
-            "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", {"param_name": "duplicate_check_fields"}
+            "REQUIRED_PARAM_MISSING",
+            "One of the expected parameter is missing",
+            {"param_name": "duplicate_check_fields"},
         )
     if dup is None:
         dup = [md.DUPLICATE_FIELDS[module]]

@@ -20,7 +20,13 @@ Record = dict[str, Any]
 DAY = 86400.0
 
 _TASK_SUBJECTS = ("Send proposal", "Follow up on quote", "Prepare QBR deck", "Renewal check-in", "Collect feedback")
-_EVENT_TITLES = ("Quarterly business review", "Product demo", "Onsite workshop", "Kick-off meeting", "Exec sponsor sync")
+_EVENT_TITLES = (
+    "Quarterly business review",
+    "Product demo",
+    "Onsite workshop",
+    "Kick-off meeting",
+    "Exec sponsor sync",
+)
 _CALL_SUBJECTS = ("Discovery call", "Pricing discussion", "Support escalation", "Renewal call", "Intro call")
 _NOTE_TITLES = ("Meeting notes", "Risk", "Next steps", "Budget", "Champion")
 _NOTE_LINES = (
