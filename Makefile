@@ -27,11 +27,12 @@ demo: venv
 test: venv system-deps
 	$(BIN)/python -m pytest
 
-# Guard rails: ruff (lint + format) and mypy, configured in pyproject.toml.
+# Guard rails: ruff (lint + format), mypy and the import contract (import-linter), configured in pyproject.toml.
 lint: venv
 	$(BIN)/ruff check sergas_nb tests benchmarks
 	$(BIN)/ruff format --check sergas_nb tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # Stops the demo's PostgreSQL and removes its data (wherever it lives), then what demo and test left.
 clean:

@@ -226,9 +226,9 @@ def _run_in_child(creds: dict[str, Any], dsn: str, plan_file: str, action: str, 
             queue.put(done)
 
         if action == "apply":
-            apply(client, plan, journal=dsn, batch_size=PLAN_BATCH, progress=tell)
+            apply(plan, client, journal=dsn, batch_size=PLAN_BATCH, progress=tell)
         else:
-            undo(client, plan.plan_id, journal=dsn, batch_size=PLAN_BATCH, progress=tell)
+            undo(plan.plan_id, client, journal=dsn, batch_size=PLAN_BATCH, progress=tell)
     queue.put("finished")
 
 
@@ -274,14 +274,14 @@ def _plan(crm: ZohoClient, z: LocalZoho, s: Scenario, ids: list[str], dsn: str, 
     result = None
     if s.action == "kill_apply":
         _kill_mid_run(z, dsn, plan, "apply", workdir)
-        result = apply(crm, plan, journal=dsn, batch_size=PLAN_BATCH, progress=False)  # resume
+        result = apply(plan, crm, journal=dsn, batch_size=PLAN_BATCH, progress=False)  # resume
     elif s.action == "kill_undo":
-        apply(crm, plan, journal=dsn, batch_size=PLAN_BATCH, progress=False)
+        apply(plan, crm, journal=dsn, batch_size=PLAN_BATCH, progress=False)
         _kill_mid_run(z, dsn, plan, "undo", workdir)
-        result = apply(crm, plan, journal=dsn, batch_size=PLAN_BATCH, progress=False)  # re-apply
+        result = apply(plan, crm, journal=dsn, batch_size=PLAN_BATCH, progress=False)  # re-apply
     else:
         armed = _arm_mid_run(z, s, "plan", -(-len(planned) // PLAN_BATCH))
-        result = apply(crm, plan, journal=dsn, batch_size=PLAN_BATCH, progress=False)
+        result = apply(plan, crm, journal=dsn, batch_size=PLAN_BATCH, progress=False)
         if armed:
             armed.join()
     now = current_values(crm, "Accounts", "Description", planned)
@@ -290,7 +290,7 @@ def _plan(crm: ZohoClient, z: LocalZoho, s: Scenario, ids: list[str], dsn: str, 
     said = dict(zip(rec["id"], rec["status"], strict=True))
     # every planned record should now hold the new value, unless the result says it failed or is unknown
     lost = sum(1 for i in planned if i not in gone and i not in at_new and said.get(i) not in ("error", "unknown"))
-    undone = undo(crm, plan.plan_id, journal=dsn, batch_size=PLAN_BATCH, progress=False)
+    undone = undo(plan.plan_id, crm, journal=dsn, batch_size=PLAN_BATCH, progress=False)
     after = current_values(crm, "Accounts", "Description", planned)
     left = sum(1 for i in planned if i in after and after[i] != before[i])
     return Row(

@@ -9,7 +9,7 @@ quick (no pandas, SDK or web server until a name needs them)::
 
     import sergas_nb as sn
     crm = sn.connect()                      # settings from the environment / .env
-    plan = sn.EditPlan.build(crm, ...)      # preview, then sn.apply(plan, crm), sn.undo(crm, plan.plan_id)
+    plan = sn.EditPlan.build(crm, ...)      # preview, then sn.apply(plan, crm), sn.undo(plan, crm)
 
 Layout: the client core at the top (config, errors, auth, tokens, client, frames);
 ``edits/`` (plans, value checks, journal, migrations); ``lab/`` (widgets, notebook runner,

@@ -162,4 +162,20 @@ def _literal(value: str, numeric: bool) -> str:
         return v
     if v.lower() in ("true", "false"):
         return v.lower()
-    return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return quote(v)
+
+
+def quote(value: Any) -> str:
+    """A COQL string literal (backslash and quote escaped): the one quoting rule for every query."""
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+_FROM = re.compile(r"\bfrom\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+
+
+def coql_module(query: str) -> str:
+    """The module a COQL query reads (its ``from``); a ValueError (ZohoValidationError) if none."""
+    match = _FROM.search(query)
+    if not match:
+        raise ZohoValidationError([Problem("query", "the COQL query has no 'from <Module>'", None, query)])
+    return match.group(1)

@@ -96,7 +96,7 @@ class RequestsShim:
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         session = self._route.session or self._default
         allowed = self._route.allowed
-        host = _origin(url)
+        host = origin(url)
         if allowed and host not in allowed:
             # The SDK's api_domain switch (or a token stored for another host) would move us
             # elsewhere: refuse rather than send credentials to a host we were not given.
@@ -139,7 +139,7 @@ class _Routing:
     def __init__(
         self, route: _Route, session: requests.Session, allowed_urls: list[str], observer: Callable[[Seen], None] | None
     ) -> None:
-        self._route, self._new = route, (session, frozenset(_origin(u) for u in allowed_urls), observer)
+        self._route, self._new = route, (session, frozenset(origin(u) for u in allowed_urls), observer)
         self._old: tuple[Any, Any, Any] | None = None
 
     def __enter__(self) -> None:
@@ -152,10 +152,13 @@ class _Routing:
         self._route.session, self._route.allowed, self._route.observer = self._old
 
 
-def _origin(url: str) -> str:
+def origin(url: str) -> str:
+    """``scheme://host:port`` of a URL, lowercased, default ports filled in: two URLs with the
+    same origin reach the same server (the one comparison the SDK route and REST pinning use)."""
     p = urlsplit(url)
-    port = p.port or (443 if p.scheme == "https" else 80)
-    return f"{p.scheme}://{(p.hostname or '').lower()}:{port}"
+    scheme = p.scheme.lower()
+    port = p.port or (443 if scheme == "https" else 80)
+    return f"{scheme}://{(p.hostname or '').lower()}:{port}"
 
 
 # ------------------------------------------------------------------------ answers as errors

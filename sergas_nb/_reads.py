@@ -37,58 +37,51 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import pandas as pd
 
 from sergas_nb import frames
+from sergas_nb._coql import aggregate_frame, aggregate_select, coql_shape, criteria_to_coql, has_limit
+from sergas_nb._fields import FieldMeta, names_with_lookups
 from sergas_nb._metrics import Event
+from sergas_nb._paging import (
+    COQL_LIMIT,
+    PAGE_LIMIT,
+    PER_PAGE,
+    SEARCH_REACH,
+    TOKEN_LIMIT,
+    OffsetCursor,
+    PageCursor,
+    Walk,
+    data_rows,
+)
+from sergas_nb._paging import more as has_more
+from sergas_nb._pipeline import Pipeline
 from sergas_nb.errors import Problem, ZohoAPIError, ZohoValidationError
 
-if TYPE_CHECKING:
-    from sergas_nb.client import ZohoClient
-
 log = logging.getLogger("sergas_nb.reads")
+client_log = logging.getLogger("sergas_nb.client")
 
 STRATEGIES = ("auto", "pages", "coql_partitions", "bulk_read")
-PER_PAGE = 200  # Zoho's maximum page size
-PAGE_LIMIT = 2000  # records reachable with ?page=; beyond that only page_token works
-TOKEN_LIMIT = 100_000  # records reachable with ?page_token=
-COQL_LIMIT = 2000  # rows per COQL call
 MAX_FIELDS = 50  # fields per list call
 PART_SIZE = 1800  # records per COQL partition: under 2,000 so most parts take one call
 MAX_COQL_COLUMNS = 50
 CHUNK_ROWS = 2000  # page rows typed together (pandas has a cost per column and chunk)
 PROGRESS_MIN = 5000  # progress bars for reads of at least this many records (progress=None)
 
-# The field a lookup's "name" shows, per target module (COQL reads it through the lookup).
-NAME_FIELDS = {
-    "Accounts": "Account_Name",
-    "Contacts": "Full_Name",
-    "Leads": "Full_Name",
-    "Deals": "Deal_Name",
-    "Products": "Product_Name",
-    "Vendors": "Vendor_Name",
-    "Campaigns": "Campaign_Name",
-    "Quotes": "Subject",
-    "Sales_Orders": "Subject",
-    "Purchase_Orders": "Subject",
-    "Invoices": "Subject",
-    "Cases": "Subject",
-    "Solutions": "Solution_Title",
-    "Price_Books": "Price_Book_Name",
-}
-
 
 @dataclass(frozen=True)
-class Choice:
+class StrategyChoice:
+    """The read strategy taken and why (logged, and in ``metrics()`` as kind ``read_strategy``)."""
+
     strategy: str
     reason: str
 
 
 @dataclass(frozen=True)
-class CoqlShape:
+class CoqlColumns:
     """What a COQL partition selects, and where each lookup's name/email comes from in its rows."""
 
     select: list[str]
@@ -100,31 +93,19 @@ class CoqlShape:
         return {f"{name}.{sub}": key for name, subs in self.lookups for key, sub in subs.items()}
 
 
-def coql_shape(meta: Sequence[dict[str, Any]], names: Sequence[str]) -> tuple[CoqlShape | None, str]:
+def coql_columns(meta: Sequence[dict[str, Any]], names: Sequence[str]) -> tuple[CoqlColumns | None, str]:
     """The COQL select list for these fields, or None and why COQL cannot read them."""
+    select, lookups, missing = names_with_lookups(meta, names)
+    if missing is not None:
+        return None, missing
     fmap = frames.field_map(meta)
-    select: list[str] = []
-    lookups: list[tuple[str, dict[str, str]]] = []
     for name in names:
-        field = fmap.get(name) or {}
-        kind = frames.kind_of(field)
-        select.append(name)
-        if kind == frames.USER:
-            lookups.append((name, {f"{name}.full_name": "name", f"{name}.email": "email"}))
-            select += [f"{name}.full_name", f"{name}.email"]
-        elif kind == frames.POLY:
+        if frames.kind_of(fmap.get(name)) == frames.POLY:
             # COQL answers What_Id / Parent_Id as {"id"} without the module ($se_module) it points into.
             return None, f"{name} points into several modules and COQL does not say which"
-        elif kind == frames.LOOKUP:
-            target = ((field.get("lookup") or {}).get("module") or {}).get("api_name")
-            name_field = NAME_FIELDS.get(str(target))
-            if name_field is None:
-                return None, f"lookup {name} points to {target}, whose name field is not known"
-            lookups.append((name, {f"{name}.{name_field}": "name"}))
-            select.append(f"{name}.{name_field}")
     if len(select) > MAX_COQL_COLUMNS:
         return None, f"{len(select)} COQL columns (lookups count 2-3), over COQL's {MAX_COQL_COLUMNS}"
-    return CoqlShape(select, lookups), f"{len(select)} COQL columns"
+    return CoqlColumns(select, lookups), f"{len(select)} COQL columns"
 
 
 class Read:
@@ -132,7 +113,7 @@ class Read:
 
     def __init__(
         self,
-        client: ZohoClient,
+        reader: Reader,
         module: str,
         names: list[str],
         *,
@@ -144,9 +125,9 @@ class Read:
         to_parquet: str | Path | None = None,
         operation: str = "records",
     ) -> None:
-        self.c = client
+        self.r, self.p = reader, reader.p
         self.module, self.names = module, names
-        self.meta = client._fields_meta(module)
+        self.meta = reader.fields.meta(module)
         self.where = where.strip() if where and where.strip() else None
         self.sort_by, self.sort_order, self.limit = sort_by, sort_order, limit
         self.progress, self.operation = progress, operation
@@ -168,7 +149,7 @@ class Read:
         finally:
             if self.bar is not None:
                 self.bar.close()
-        self.c._metrics.add(
+        self.p.metrics.add(
             Event(
                 "read_strategy",
                 self.operation,
@@ -185,16 +166,16 @@ class Read:
         return self._frame()
 
     # -- choosing --------------------------------------------------------------------------------
-    def _run(self, strategy: str) -> Choice:
-        shape, shape_reason = coql_shape(self.meta, self.names)
+    def _run(self, strategy: str) -> StrategyChoice:
+        shape, shape_reason = coql_columns(self.meta, self.names)
         if strategy == "pages":
-            return self._pages(Choice("pages", "asked for"))
+            return self._pages(StrategyChoice("pages", "asked for"))
         if strategy == "coql_partitions":
             if shape is None:
                 raise ZohoValidationError([Problem("strategy", f"COQL cannot read these fields: {shape_reason}")])
             if self.sort_by not in (None, "id"):
                 raise ZohoValidationError([Problem("strategy", "COQL partitions read in id order; drop sort_by")])
-            return self._partitions(shape, Choice("coql_partitions", "asked for"))
+            return self._partitions(shape, StrategyChoice("coql_partitions", "asked for"))
         subforms = [n for n in self.names if (frames.field_map(self.meta).get(n) or {}).get("data_type") == "subform"]
         if strategy == "bulk_read":
             if subforms:  # Zoho's Bulk Read exports a subform as a module of its own, not as a column
@@ -205,27 +186,27 @@ class Read:
                 raise ZohoValidationError(
                     [Problem("strategy", "bulk_read reads whole modules: no where, sort_by or limit")]
                 )
-            return self._bulk(Choice("bulk_read", "asked for"))
+            return self._bulk(StrategyChoice("bulk_read", "asked for"))
         # auto
         if self.sort_by is not None:
-            return self._pages(Choice("pages", f"sorted by {self.sort_by}: only the list API sorts"))
+            return self._pages(StrategyChoice("pages", f"sorted by {self.sort_by}: only the list API sorts"))
         if self.limit is not None and self.limit <= PAGE_LIMIT:
-            return self._pages(Choice("pages", f"limit {self.limit} <= {PAGE_LIMIT}: parallel pages"))
+            return self._pages(StrategyChoice("pages", f"limit {self.limit} <= {PAGE_LIMIT}: parallel pages"))
         if shape is None:
-            if not subforms and self.where is None and self.limit is None and self.c.count(self.module) > TOKEN_LIMIT:
-                return self._bulk(Choice("bulk_read", f"{shape_reason}; more than page tokens reach"))
-            return self._pages(Choice("pages", shape_reason))
+            if not subforms and self.where is None and self.limit is None and self.r.count(self.module) > TOKEN_LIMIT:
+                return self._bulk(StrategyChoice("bulk_read", f"{shape_reason}; more than page tokens reach"))
+            return self._pages(StrategyChoice("pages", shape_reason))
         if self.limit is not None:
-            return self._pages(Choice("pages", f"limit {self.limit}: the list's own order"))
+            return self._pages(StrategyChoice("pages", f"limit {self.limit}: the list's own order"))
         if self.where is not None:
-            return self._partitions(shape, Choice("coql_partitions", f"where given; {shape_reason}"))
+            return self._partitions(shape, StrategyChoice("coql_partitions", f"where given; {shape_reason}"))
         return self._speculative(shape, shape_reason)
 
     # -- strategies ------------------------------------------------------------------------------
-    def _speculative(self, shape: CoqlShape, shape_reason: str) -> Choice:
+    def _speculative(self, shape: CoqlColumns, shape_reason: str) -> StrategyChoice:
         """A full read: the first 2,000 (ten parallel pages), the count and the id range at once."""
-        with ThreadPoolExecutor(max(12, self.c.governor.concurrency), thread_name_prefix="sergas-read") as pool:
-            count_f = pool.submit(self.c.count, self.module)
+        with ThreadPoolExecutor(max(12, self.p.governor.concurrency), thread_name_prefix="sergas-read") as pool:
+            count_f = pool.submit(self.r.count, self.module)
             low_f = pool.submit(self._edge_id, "asc", None)
             pages = [pool.submit(self._page_bytes, p) for p in range(1, PAGE_LIMIT // PER_PAGE + 1)]
             got, more, lowest = 0, False, None
@@ -233,7 +214,7 @@ class Read:
             for f in pages:
                 body = f.result()
                 data = orjson.loads(body) if body else {}
-                rows, more = data.get("data") or [], _more(data)
+                rows, more = data.get("data") or [], has_more(data)
                 del body, data
                 if rows:
                     got += len(rows)
@@ -246,21 +227,21 @@ class Read:
             total = count_f.result()
             self._start_bar(total)
             if not more or lowest is None:
-                return Choice("pages", f"{got} records: ten parallel pages hold them")
+                return StrategyChoice("pages", f"{got} records: ten parallel pages hold them")
             low = low_f.result()
             if low is None or low >= lowest:
-                return Choice("pages", f"{got} records: ten parallel pages hold them")
+                return StrategyChoice("pages", f"{got} records: ten parallel pages hold them")
             self._run_parts(pool, shape, low, lowest, total - got, descending=True)
-        return Choice(
+        return StrategyChoice(
             "coql_partitions",
             f"{total} records: first {got} by parallel pages, the rest by COQL ({shape_reason})",
         )
 
-    def _partitions(self, shape: CoqlShape, choice: Choice) -> Choice:
+    def _partitions(self, shape: CoqlColumns, choice: StrategyChoice) -> StrategyChoice:
         descending = self.where is None
-        pool_size = max(1, self.c.governor.sub_concurrency)
+        pool_size = max(1, self.p.governor.sub_concurrency)
         with ThreadPoolExecutor(pool_size, thread_name_prefix="sergas-read") as pool:
-            count_f = pool.submit(self.c.count, self.module) if self.where is None else None
+            count_f = pool.submit(self.r.count, self.module) if self.where is None else None
             low_f = pool.submit(self._edge_id, "asc", self.where)
             high_f = pool.submit(self._edge_id, "desc", self.where)
             low, high = low_f.result(), high_f.result()
@@ -268,7 +249,7 @@ class Read:
             if low is None or high is None:
                 return choice
             if total is None:  # with a condition the matches are unknown: size parts by the module
-                total = self.c.count(self.module)
+                total = self.r.count(self.module)
             self._start_bar(total if self.where is None else None)
             self._run_parts(pool, shape, low, high + 1, total, descending=descending)
         if self.limit is not None:
@@ -276,7 +257,7 @@ class Read:
         return choice
 
     def _run_parts(
-        self, pool: ThreadPoolExecutor, shape: CoqlShape, low: int, high: int, expected: int, *, descending: bool
+        self, pool: ThreadPoolExecutor, shape: CoqlColumns, low: int, high: int, expected: int, *, descending: bool
     ) -> None:
         """COQL parts covering ids in [low, high), in parallel; chunks kept in the read's order."""
         parts = max(1, math.ceil(max(expected, 1) / PART_SIZE))
@@ -286,7 +267,7 @@ class Read:
             bounds.reverse()
         # A sliding window of parts: answers fetched ahead of the typing wait in memory, so no more
         # than the sub-concurrency (and two spare) are outstanding at once.
-        window = self.c.governor.sub_concurrency + 2
+        window = self.p.governor.sub_concurrency + 2
         pending: deque[Future[list[bytes]]] = deque()
         try:
             for a, b in bounds:
@@ -300,7 +281,7 @@ class Read:
                 f.cancel()
             raise
 
-    def _part(self, shape: CoqlShape, a: int, b: int, descending: bool) -> list[bytes]:
+    def _part(self, shape: CoqlColumns, a: int, b: int, descending: bool) -> list[bytes]:
         """One id range (in a worker thread): the raw COQL answers until the range is exhausted.
 
         Answers are parsed and typed by the thread collecting them (``_collect``), one at a time:
@@ -320,9 +301,9 @@ class Read:
                 f"select {', '.join(shape.select)} from {self.module} where {clause} "
                 f"order by id {order} limit {COQL_LIMIT}"
             )
-            body = self.c._call(
+            body = self.p.call(
                 "coql",
-                lambda q=query: self.c._http_bytes("POST", "/crm/v8/coql", json_body={"select_query": q}),  # type: ignore[misc]
+                lambda q=query: self.p.http_bytes("POST", "/crm/v8/coql", json_body={"select_query": q}),  # type: ignore[misc]
                 idempotent=True,
                 module=self.module,
             )
@@ -346,21 +327,21 @@ class Read:
                 lo = last + 1
         return out
 
-    def _typed(self, body: bytes, shape: CoqlShape | None) -> pd.DataFrame:
+    def _typed(self, body: bytes, shape: CoqlColumns | None) -> pd.DataFrame:
         """One raw answer parsed and typed; its dicts die here."""
         with self._convert:
             rows = orjson.loads(body).get("data") or []
             return self._chunk(rows, shape.aliases if shape is not None else None)
 
-    def _pages(self, choice: Choice) -> Choice:
+    def _pages(self, choice: StrategyChoice) -> StrategyChoice:
         if self.where is not None:  # ids by COQL, then the records by id (100 a call, in parallel)
-            ids = self.c._ids_where(self.module, self.where, self.sort_by, self.sort_order, self.limit)
+            ids = self.r.ids_where(self.module, self.where, self.sort_by, self.sort_order, self.limit)
             self._start_bar(len(ids))
             self._by_ids(ids)
-            return Choice(choice.strategy, choice.reason + "; ids by COQL, records by id")
+            return StrategyChoice(choice.strategy, choice.reason + "; ids by COQL, records by id")
         chunks = _field_chunks(self.names)
         if len(chunks) > 1:  # wider than one list call: the pages of each field set, joined on id
-            rows = self.c._list_wide(self.module, self.names, self.sort_by, self.sort_order, self.limit)
+            rows = self.r.list_wide(self.module, self.names, self.sort_by, self.sort_order, self.limit)
             self._add(self._chunk(rows))
             return choice
         wanted = self.limit
@@ -372,7 +353,7 @@ class Read:
             PAGE_LIMIT // per_page if wanted is None else min(math.ceil(wanted / per_page), PAGE_LIMIT // per_page)
         )
         got, token, done = 0, None, False
-        pool_size = max(1, min(n_pages, self.c.governor.concurrency))
+        pool_size = max(1, min(n_pages, self.p.governor.concurrency))
         with ThreadPoolExecutor(pool_size, thread_name_prefix="sergas-read") as pool:
             futures = [pool.submit(self._page_raw, p, per_page) for p in range(1, n_pages + 1)]
             for f in futures:
@@ -386,7 +367,7 @@ class Read:
                 got += len(rows)
                 if rows:
                     self._buffer(rows)
-                done = not rows or not _more(data) or (wanted is not None and got >= wanted)
+                done = not rows or not has_more(data) or (wanted is not None and got >= wanted)
                 token = None if done else ((data or {}).get("info") or {}).get("next_page_token")
         if not done and not token:
             raise ZohoAPIError(
@@ -395,23 +376,23 @@ class Read:
                 status=200,
             )
         # Past record 2,000 every page needs the previous page's token: serial from here.
-        while token and (wanted is None or got < wanted):
-            params = dict(self._page_params(per_page), page_token=token)
-            data = self.c._get(self.operation, f"/crm/v8/{self.module}", params, self.module)
-            rows = (data or {}).get("data") or []
-            if wanted is not None:
-                rows = rows[: wanted - got]
-            got += len(rows)
-            if rows:
-                self._buffer(rows)
-            token = ((data or {}).get("info") or {}).get("next_page_token") if rows and _more(data) else None
+        if token and (wanted is None or got < wanted):
+            base = self._page_params(per_page)
+            walk = Walk(
+                lambda q: self.p.get(self.operation, f"/crm/v8/{self.module}", dict(base, **q), self.module),
+                PageCursor(per_page, page=n_pages + 1, token=token, what=self.module),
+                limit=None if wanted is None else wanted - got,
+            )
+            for page in walk:
+                if page.rows:
+                    self._buffer(page.rows)
         self._buffer(None)
         return choice
 
-    def _bulk(self, choice: Choice) -> Choice:
+    def _bulk(self, choice: StrategyChoice) -> StrategyChoice:
         from sergas_nb._bulk_api import bulk_read_chunks
 
-        for chunk in bulk_read_chunks(self.c, self.module, self.names, self.meta, on_total=self._start_bar):
+        for chunk in bulk_read_chunks(self.p, self.module, self.names, self.meta, on_total=self._start_bar):
             self._add(chunk)
         # Zoho's export has no documented order: put it in the list's default order (id descending).
         if self.sink is None and self.chunks:
@@ -430,26 +411,24 @@ class Read:
         return params
 
     def _page_raw(self, page: int, per_page: int) -> dict[str, Any] | None:
-        return self.c._get(
+        return self.p.get(
             self.operation, f"/crm/v8/{self.module}", dict(self._page_params(per_page), page=page), self.module
         )
 
     def _page_bytes(self, page: int) -> bytes | None:
         params = dict(self._page_params(PER_PAGE), page=page)
         path = f"/crm/v8/{self.module}"
-        return self.c._call(
-            self.operation, lambda: self.c._http_bytes("GET", path, params=params), idempotent=True, module=self.module
+        return self.p.call(
+            self.operation, lambda: self.p.http_bytes("GET", path, params=params), idempotent=True, module=self.module
         )
 
     def _coql_where(self) -> str:
-        from sergas_nb._coql import criteria_to_coql
-
         assert self.where is not None
         return criteria_to_coql(self.where, frames.field_map(self.meta))
 
     def _edge_id(self, order: str, where: str | None) -> int | None:
         cond = f" and ({self._coql_where()})" if where else ""
-        data = self.c._coql_call(
+        data = self.p.coql(
             f"select id from {self.module} where id is not null{cond} order by id {order} limit 1", self.module
         )
         rows = (data or {}).get("data") or []
@@ -467,7 +446,7 @@ class Read:
         def fetch(part: list[str]) -> pd.DataFrame:
             got: dict[str, dict[str, Any]] = {}
             for fields in chunks:
-                data = self.c._get(
+                data = self.p.get(
                     self.operation,
                     f"/crm/v8/{self.module}",
                     {"fields": ",".join(fields or ["id"]), "ids": ",".join(part), "per_page": PER_PAGE},
@@ -478,7 +457,7 @@ class Read:
             return self._chunk([got[i] for i in part if i in got])
 
         with ThreadPoolExecutor(
-            max(1, min(len(parts), self.c.governor.concurrency)), thread_name_prefix="sergas-read"
+            max(1, min(len(parts), self.p.governor.concurrency)), thread_name_prefix="sergas-read"
         ) as pool:
             self._collect([pool.submit(fetch, p) for p in parts])
 
@@ -494,7 +473,7 @@ class Read:
     def _chunk(self, rows: list[dict[str, Any]], aliases: dict[str, str] | None = None) -> pd.DataFrame:
         return frames.to_frame(rows, self.meta, self.names, aliases=aliases)
 
-    def _collect(self, futures: Sequence[Future[Any]], shape: CoqlShape | None = None) -> None:
+    def _collect(self, futures: Sequence[Future[Any]], shape: CoqlColumns | None = None) -> None:
         """Results in submission order: typed chunks, or raw answers typed here one at a time."""
         try:
             for f in futures:
@@ -607,13 +586,179 @@ def _gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def _more(data: Any) -> bool:
-    return bool(((data or {}).get("info") or {}).get("more_records"))
-
-
 def _field_chunks(names: list[str]) -> list[list[str]]:
     """Field names in lists of 49: with ``id`` added, each stays within Zoho's 50 fields a call."""
     return [names[i : i + MAX_FIELDS - 1] for i in range(0, len(names), MAX_FIELDS - 1)] or [[]]
 
 
-__all__ = ["Read", "STRATEGIES", "coql_shape", "Choice", "ParquetSink"]
+class Reader:
+    """Every read of one client: ``records()`` (a :class:`Read`), lists, search, COQL, count, by id.
+    Takes the client's pipeline and field metadata, never the client."""
+
+    def __init__(self, pipeline: Pipeline, fields: FieldMeta) -> None:
+        self.p, self.fields = pipeline, fields
+
+    def records(
+        self,
+        module: str,
+        fields: Any = None,
+        where: str | None = None,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+        limit: int | None = None,
+        *,
+        strategy: str = "auto",
+        progress: bool | None = None,
+        to_parquet: str | Path | None = None,
+    ) -> Any:
+        names = self.fields.resolve(module, fields)
+        if limit is not None and limit < 0:
+            raise ValueError("limit must be >= 0")
+        read = Read(
+            self,
+            module,
+            names,
+            where=where,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            limit=limit,
+            progress=progress,
+            to_parquet=to_parquet,
+        )
+        return read.run(strategy)
+
+    def by_ids(self, module: str, ids: list[str], fields: Any = None) -> pd.DataFrame:
+        read = Read(self, module, self.fields.resolve(module, fields), operation="records_by_ids")
+        return read.by_ids(list(dict.fromkeys(ids)))
+
+    def list_wide(
+        self,
+        module: str,
+        names: list[str],
+        sort_by: str | None,
+        sort_order: str | None,
+        limit: int | None,
+        **page_args: Any,
+    ) -> list[dict[str, Any]]:
+        """``list_pages`` for any number of fields: Zoho lists at most 50 a call, so wider reads go
+        in chunks, joined on id in the order of the first."""
+        chunks = _field_chunks(names)
+        rows = self.list_pages(module, chunks[0], sort_by, sort_order, limit, **page_args)
+        if len(chunks) > 1:
+            by_id = {r["id"]: dict(r) for r in rows}
+            for chunk in chunks[1:]:
+                for r in self.list_pages(module, chunk, sort_by, sort_order, limit, **page_args):
+                    if r["id"] in by_id:
+                        by_id[r["id"]].update(r)
+            rows = [by_id[r["id"]] for r in rows]
+        return rows
+
+    def list_pages(
+        self,
+        module: str,
+        names: list[str],
+        sort_by: str | None,
+        sort_order: str | None,
+        limit: int | None,
+        first_page: int = 1,
+        per_page: int | None = None,
+        operation: str = "records",
+    ) -> list[dict[str, Any]]:
+        """Pages of GET /{module}: ?page= up to record 2,000, then ?page_token=."""
+        per_page = per_page or (min(PER_PAGE, limit) if limit else PER_PAGE)
+        if limit == 0:
+            return []
+        params: dict[str, Any] = {"fields": ",".join(names or ["id"]), "per_page": per_page}
+        if sort_by:
+            params["sort_by"] = sort_by
+        if sort_order:
+            params["sort_order"] = sort_order
+        return Walk(
+            lambda q: self.p.get(operation, f"/crm/v8/{module}", dict(params, **q), module),
+            PageCursor(per_page, page=first_page, what=module),
+            limit=limit,
+        ).all_rows()
+
+    def page_of(
+        self,
+        module: str,
+        fields: Any,
+        sort_by: str | None,
+        sort_order: str | None,
+        limit: int,
+        page: int,
+        operation: str,
+    ) -> pd.DataFrame:
+        """Page ``page`` of ``limit`` records; past record 2,000 a page number is not accepted, so
+        page tokens are walked to it."""
+        names = self.fields.resolve(module, fields)
+        meta = self.fields.meta(module)
+        if page * limit <= PAGE_LIMIT:
+            rows = self.list_wide(
+                module, names, sort_by, sort_order, limit, first_page=page, per_page=limit, operation=operation
+            )
+        else:
+            rows = self.list_wide(module, names, sort_by, sort_order, page * limit, per_page=limit)[
+                (page - 1) * limit :
+            ]
+        return frames.to_frame(rows, meta, names)
+
+    def ids_where(
+        self, module: str, where: str, sort_by: str | None, sort_order: str | None, limit: int | None
+    ) -> list[str]:
+        condition = criteria_to_coql(where, self.fields.field_map(module))
+        query = f"select id from {module} where ({condition}) order by {sort_by or 'id'} {sort_order or 'asc'}"
+        return [str(r["id"]) for r in self.coql_rows(query, module, limit)]
+
+    def coql_rows(self, query: str, module: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """Every row of a COQL query without LIMIT (or the first ``limit``): 2,000 a call, by offset."""
+        text = query.rstrip().rstrip(";")
+        return Walk(
+            lambda q: self.p.coql(f"{text} limit {q['limit']} offset {q['offset']}", module),
+            OffsetCursor(),
+            limit=limit,
+        ).all_rows()
+
+    def record(self, module: str, id: str | int) -> dict[str, Any]:
+        rid = str(id)
+        meta = self.fields.meta(module)
+        rows = data_rows(self.p.get("record", f"/crm/v8/{module}/{rid}", None, module))
+        if not rows:
+            raise ZohoAPIError(f"{module} record {rid} not found", code="RECORD_NOT_FOUND", status=204)
+        return frames.to_frame(rows[:1], meta).iloc[0].to_dict()
+
+    def search(self, module: str, given: dict[str, str], fields: Any, limit: int) -> pd.DataFrame:
+        names = self.fields.resolve(module, fields)
+        meta = self.fields.meta(module)
+        limit = min(limit, SEARCH_REACH)
+        per_page = min(PER_PAGE, max(limit, 1))
+        base = dict(given, per_page=per_page, fields=",".join(names[:MAX_FIELDS]))
+        cursor = PageCursor(per_page, tokens="never", reach=SEARCH_REACH, what=module)
+        rows = Walk(
+            lambda q: self.p.get("search", f"/crm/v8/{module}/search", dict(base, **q), module), cursor, limit=limit
+        ).all_rows()
+        if cursor.reached:
+            client_log.warning(
+                "search on %s stopped at Zoho's %d-match limit; use records(where=...) for all", module, SEARCH_REACH
+            )
+        return frames.to_frame(rows[:limit], meta, names)
+
+    def coql(self, query: str) -> pd.DataFrame:
+        module, selected = coql_shape(query)
+        meta = self.fields.meta(module)
+        rows = data_rows(self.p.coql(query, module)) if has_limit(query) else self.coql_rows(query, module)
+        aggregate = aggregate_select(query)
+        if aggregate is not None:
+            return aggregate_frame(rows, aggregate, meta)
+        return frames.to_frame(rows, meta, selected)
+
+    def count(self, module: str, where: str | None = None) -> int:
+        if where:
+            return len(self.ids_where(module, where, None, None, None))
+        data = self.p.get("count", f"/crm/v8/{module}/actions/count", None, module)
+        if not data or "count" not in data:
+            raise ZohoAPIError(f"{module}: the count answer had no count", code="MALFORMED_RESPONSE", status=200)
+        return int(data["count"])
+
+
+__all__ = ["Read", "Reader", "STRATEGIES", "coql_columns", "StrategyChoice", "ParquetSink"]

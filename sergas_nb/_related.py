@@ -1,7 +1,7 @@
 """Account 360 reads: related lists, the three activity modules as one frame, dotted lookup columns,
 subforms as child frames. ``ZohoClient`` delegates here; nothing here holds state of its own.
 
-- ``related``: ``GET /crm/v8/{module}/{id}/{related_list}`` page by page (``ZohoClient.paginate``:
+- ``related``: ``GET /crm/v8/{module}/{id}/{related_list}`` page by page (``_paging.Walk``:
   page numbers, then page tokens), typed by the child module's field metadata. The child module
   comes from ``/settings/related_lists`` (cached per client); Activities / Activities_History mix
   Tasks, Events and Calls and are typed as ``activities`` types them.
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from sergas_nb import frames
+from sergas_nb._paging import PER_PAGE, PageCursor, Walk
 from sergas_nb.errors import Problem, ZohoValidationError
 
 if TYPE_CHECKING:
@@ -64,13 +65,18 @@ def _check_id(rid: Any) -> str:
 
 
 def _rows(c: ZohoClient, module: str, rid: str, related_list: str, names: list[str]) -> list[dict[str, Any]]:
-    """Every related row with these fields (50 a call: wider reads are joined on id)."""
+    """Every related row with these fields (50 a call: wider reads are joined on id), walked with the
+    one paging walker (page numbers, then page tokens past record 2,000; a 204 ends the walk)."""
+    path = f"/crm/v8/{module}/{rid}/{related_list}"
     rows: list[dict[str, Any]] = []
     by_id: dict[str, dict[str, Any]] = {}
     for start in range(0, max(len(names), 1), MAX_FIELDS):
-        chunk = names[start : start + MAX_FIELDS] or ["id"]
-        params = {"fields": ",".join(chunk)}
-        for r in c.paginate(f"/crm/v8/{module}/{rid}/{related_list}", params):
+        params = {"fields": ",".join(names[start : start + MAX_FIELDS] or ["id"]), "per_page": PER_PAGE}
+        walk = Walk(
+            lambda q, params=params: c._pipeline.get("related", path, {**params, **q}, module),
+            PageCursor(what=f"{module} {rid} {related_list}"),
+        )
+        for r in walk.all_rows():
             if start == 0:
                 rows.append(dict(r))
                 by_id[str(r["id"])] = rows[-1]
@@ -91,7 +97,7 @@ def related(
         for r in rows:
             by_type.setdefault(str(r.get("Activity_Type")), []).append(r)
         return _activity_frame(c, {m: v for m, v in by_type.items() if m in ACTIVITY_MODULES}, fields)
-    names = c._resolve_fields(child, fields)
+    names = c._fields.resolve(child, fields)
     rows = _rows(c, module, rid, related_list, names)
     return frames.to_frame(rows, c._fields_meta(child), names)
 
@@ -101,7 +107,7 @@ def _mixed_fields(c: ZohoClient, fields: Iterable[str] | None) -> list[str]:
         return [f for f in dict.fromkeys(fields) if f != "id"]
     names: dict[str, None] = {}
     for m in ACTIVITY_MODULES:
-        names.update(dict.fromkeys(c._resolve_fields(m, None)))
+        names.update(dict.fromkeys(c._fields.resolve(m, None)))
     return list(names)
 
 
@@ -118,7 +124,7 @@ def activities(c: ZohoClient, module: str, rid: str | int, fields: Iterable[str]
 def _fields_in(c: ZohoClient, module: str, fields: Iterable[str] | None) -> list[str]:
     """The asked-for fields this activity module has (all of its fields when None)."""
     if fields is None:
-        return c._resolve_fields(module, None)
+        return c._fields.resolve(module, None)
     own = frames.field_map(c._fields_meta(module))
     return [f for f in dict.fromkeys(fields) if f in own]
 

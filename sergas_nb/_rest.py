@@ -1,7 +1,7 @@
 """Tier 3: any Zoho CRM endpoint as plain REST, through the client's own plumbing.
 
 ``ZohoClient.request`` / ``ZohoClient.paginate`` are thin methods over these functions. A call
-goes through the client's call wrapper (``ZohoClient._call``): the same Session (timeouts,
+goes through the client's request pipeline (``_pipeline.Pipeline.call``): the same Session (timeouts,
 keep-alive), the same access token and single refresh-and-retry on 401, the same metrics, and
 retries only when repeating is safe (GET by default; a write is retried only when it surely was
 not sent). The host is pinned: ``path`` is a path on the configured API host; an absolute URL is
@@ -15,21 +15,15 @@ accepted only when it names that same host, anything else is refused before a by
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
+from sergas_nb._http import origin as _origin
+from sergas_nb._paging import PER_PAGE, PageCursor, Walk
+from sergas_nb._pipeline import Pipeline
 from sergas_nb.errors import Problem, ZohoAPIError, ZohoValidationError
 
-if TYPE_CHECKING:
-    from sergas_nb.client import ZohoClient
-
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-MAX_PER_PAGE = 200
-
-
-def _origin(url: str) -> tuple[str, str, int]:
-    p = urlsplit(url)
-    return p.scheme.lower(), (p.hostname or "").lower(), p.port or (443 if p.scheme.lower() == "https" else 80)
 
 
 def pinned_path(api_url: str, path: str) -> str:
@@ -53,7 +47,7 @@ def pinned_path(api_url: str, path: str) -> str:
 
 
 def request(
-    client: ZohoClient,
+    p: Pipeline,
     method: str,
     path: str,
     params: Mapping[str, Any] | None = None,
@@ -65,11 +59,11 @@ def request(
     verb = str(method).upper()
     if verb not in METHODS:
         raise ZohoValidationError([Problem("method", f"must be one of {', '.join(METHODS)}", None, method)])
-    target = pinned_path(client.api_url, path)
+    target = pinned_path(p.api_url, path)
     safe = verb == "GET" if retry is None else bool(retry)
-    data = client._call(
+    data = p.call(
         f"request {verb}",
-        lambda: client._http(verb, target, params=params, json_body=json),
+        lambda: p.http(verb, target, params=params, json_body=json),
         idempotent=safe,
         count=_count,
     )
@@ -108,12 +102,12 @@ def _rows_of(data: Mapping[str, Any], key: str | None, where: str) -> list[Any]:
 
 
 def paginate(
-    client: ZohoClient,
+    p: Pipeline,
     path: str,
     params: Mapping[str, Any] | None = None,
     *,
     key: str | None = "data",
-    per_page: int = MAX_PER_PAGE,
+    per_page: int = PER_PAGE,
     max_records: int | None = None,
     pages: bool = False,
 ) -> Iterator[Any]:
@@ -123,19 +117,19 @@ def paginate(
     way past record 2,000 of a list), else ``page`` + 1. ``key=None`` takes the answer's one
     list, whatever its name (``users``, ``modules`` ...). Stops after ``max_records`` rows.
     """
-    if not 1 <= per_page <= MAX_PER_PAGE:
-        raise ZohoValidationError([Problem("per_page", f"must be between 1 and {MAX_PER_PAGE}", None, per_page)])
+    if not 1 <= per_page <= PER_PAGE:
+        raise ZohoValidationError([Problem("per_page", f"must be between 1 and {PER_PAGE}", None, per_page)])
     if max_records is not None and max_records < 0:
         raise ZohoValidationError([Problem("max_records", "must be >= 0", None, max_records)])
-    pinned_path(client.api_url, path)  # refuse an off-host path now, not at the first next()
+    pinned_path(p.api_url, path)  # refuse an off-host path now, not at the first next()
     given = dict(params or {})
     base = {k: v for k, v in given.items() if k not in ("page", "page_token")}
     base.setdefault("per_page", per_page)
-    return _walk(client, path, base, int(given.get("page", 1)), given.get("page_token"), key, max_records, pages)
+    return _walk(p, path, base, int(given.get("page", 1)), given.get("page_token"), key, max_records, pages)
 
 
 def _walk(
-    client: ZohoClient,
+    p: Pipeline,
     path: str,
     base: dict[str, Any],
     page: int,
@@ -144,20 +138,14 @@ def _walk(
     max_records: int | None,
     pages: bool,
 ) -> Iterator[Any]:
-    seen = 0
-    while max_records is None or seen < max_records:
-        query = dict(base, **({"page_token": token} if token else {"page": page}))
-        data = request(client, "GET", path, params=query)
-        rows = _rows_of(data, key, f"GET {path}")
-        if max_records is not None:
-            rows = rows[: max_records - seen]
-        seen += len(rows)
+    walk = Walk(
+        lambda q: request(p, "GET", path, params=dict(base, **q)),
+        PageCursor(page=page, token=token, tokens="given", what=f"GET {path}"),
+        limit=max_records,
+        rows=lambda data: _rows_of(data or {}, key, f"GET {path}"),
+    )
+    for got in walk:
         if pages:
-            yield data
+            yield got.data
         else:
-            yield from rows
-        info = data.get("info") or {}
-        if not rows or not info.get("more_records"):
-            return
-        token = info.get("next_page_token") or None
-        page += 1
+            yield from got.rows

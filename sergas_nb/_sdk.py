@@ -141,8 +141,8 @@ def initializer_current(initializer: Any) -> Iterator[None]:
 
 
 @dataclass
-class Outcome:
-    """One record's result as Zoho reported it."""
+class RecordOutcome:
+    """One record's result of an SDK write as Zoho reported it (not ``edits.journal.Outcome``)."""
 
     id: str | None
     status: str  # "success" | "error"
@@ -395,7 +395,7 @@ class SdkBinding:
         *,
         trigger: list[str] | None = None,
         duplicate_check_fields: list[str] | None = None,
-    ) -> list[Outcome]:
+    ) -> list[RecordOutcome]:
         """One call of at most 100 records; outcomes in input order. Raises for whole-call failures."""
         if len(rows) > BATCH:
             raise ValueError(f"at most {BATCH} records a call")
@@ -414,7 +414,7 @@ class SdkBinding:
             response = self._call(lambda: method(body), operation)
         return self._outcomes(response, len(rows), [str(r.get("id")) if r.get("id") else None for r in rows])
 
-    def delete(self, module: str, ids: Sequence[str]) -> list[Outcome]:
+    def delete(self, module: str, ids: Sequence[str]) -> list[RecordOutcome]:
         if len(ids) > BATCH:
             raise ValueError(f"at most {BATCH} records a call")
         params = ParameterMap()
@@ -441,7 +441,7 @@ class SdkBinding:
             )
         return response
 
-    def _outcomes(self, response: Any, n: int, ids: list[str | None]) -> list[Outcome]:
+    def _outcomes(self, response: Any, n: int, ids: list[str | None]) -> list[RecordOutcome]:
         status = response.get_status_code()
         obj = response.get_object()
         if isinstance(obj, RecordAPIException):
@@ -470,7 +470,7 @@ class SdkBinding:
             field = details.get("api_name") if isinstance(details, Mapping) else None
             action = _value(item.get_action()) if hasattr(item, "get_action") else None
             out.append(
-                Outcome(
+                RecordOutcome(
                     str(got_id) if got_id is not None else rid,
                     "success" if state == "success" else "error",
                     str(code) if code is not None else None,

@@ -23,13 +23,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
-from sergas_nb._sdk import BATCH, Outcome
+import pandas as pd
+
+from sergas_nb import _checks, frames
+from sergas_nb._coql import quote
+from sergas_nb._fields import FieldMeta
+from sergas_nb._outcomes import WriteResult, result_frame
+from sergas_nb._pipeline import Pipeline
+from sergas_nb._reads import Reader
+from sergas_nb._sdk import BATCH, RecordOutcome
 from sergas_nb.errors import (
+    Problem,
     ZohoAPIError,
     ZohoAuthError,
     ZohoError,
@@ -39,10 +48,8 @@ from sergas_nb.errors import (
     ZohoValidationError,
 )
 
-if TYPE_CHECKING:
-    from sergas_nb.client import ZohoClient
-
 log = logging.getLogger("sergas_nb.writes")
+client_log = logging.getLogger("sergas_nb.client")
 
 Kind = Literal["ok", "rejected", "not_sent", "unknown"]
 MAX_IN_FLIGHT = 10
@@ -60,7 +67,7 @@ class Batch:
 class BatchOutcome:
     batch: Batch
     kind: Kind
-    outcomes: list[Outcome] = field(default_factory=list)  # kind == "ok": one per item, in order
+    outcomes: list[RecordOutcome] = field(default_factory=list)  # kind == "ok": one per item, in order
     error: ZohoError | None = None
 
 
@@ -88,7 +95,7 @@ def classify(exc: ZohoError) -> Kind:
     return "rejected"
 
 
-def send_batch(send: Callable[[list[Any]], list[Outcome]], batch: Batch) -> BatchOutcome:
+def send_batch(send: Callable[[list[Any]], list[RecordOutcome]], batch: Batch) -> BatchOutcome:
     """Send one batch (``send`` retries what is surely safe) and classify what came back."""
     try:
         return BatchOutcome(batch, "ok", outcomes=send(batch.items))
@@ -100,7 +107,7 @@ def send_batch(send: Callable[[list[Any]], list[Outcome]], batch: Batch) -> Batc
 
 def dispatch(
     batches: Sequence[Batch],
-    send: Callable[[list[Any]], list[Outcome]],
+    send: Callable[[list[Any]], list[RecordOutcome]],
     *,
     max_in_flight: int = 1,
     on_done: Callable[[BatchOutcome], None] | None = None,
@@ -165,7 +172,7 @@ def _describe(exc: ZohoError | None) -> str:
 
 def write_all(
     items: Sequence[Any],
-    send: Callable[[list[Any]], list[Outcome]],
+    send: Callable[[list[Any]], list[RecordOutcome]],
     *,
     resolve: Resolver | None,
     ids: Sequence[str | None] | None = None,
@@ -221,25 +228,16 @@ def write_all(
                         last_error[p] = out.error
             if lost:
                 log.warning("%s: the answer for %d record(s) was lost; reading them back", label, len(lost))
-                verdicts = _resolve(resolve, [items[p] for p in lost])
-                for p, v in zip(lost, verdicts, strict=True):
-                    if v is None:
-                        fates[p] = fate(
-                            "unknown",
-                            known_ids[p],
-                            getattr(last_error[p], "code", None) or "UNKNOWN",
-                            f"the answer was lost and the record could not be read back; it may or may not "
-                            f"have been written ({_describe(last_error[p])})",
-                            resolution="unresolved",
-                        )
-                    elif v.applied:
-                        fates[p] = fate(
-                            "success",
-                            v.id or known_ids[p],
-                            "SUCCESS",
-                            "the answer was lost; read back: applied",
-                            resolution="read back: applied",
-                        )
+                settled = settle_lost(
+                    [items[p] for p in lost],
+                    resolve,
+                    [known_ids[p] for p in lost],
+                    [last_error[p] for p in lost],
+                    BATCH_LOST,
+                )
+                for p, settled_fate in zip(lost, settled, strict=True):
+                    if settled_fate is not None:
+                        fates[p] = settled_fate
                     else:
                         notes[p] = "read back: not applied; sent again"
                         again.append(p)
@@ -266,11 +264,63 @@ def write_all(
     return [f for f in fates if f is not None]
 
 
+@dataclass(frozen=True)
+class LostWording:
+    """How a settled lost write reads in the outcome table (batches and Bulk Write word it apart)."""
+
+    unknown: Callable[[ZohoError | None], str]  # the message of a record that could not be read back
+    applied: str  # the message of a record read back as applied
+    applied_resolution: str
+
+
+BATCH_LOST = LostWording(
+    lambda exc: (
+        "the answer was lost and the record could not be read back; it may or may not "
+        f"have been written ({_describe(exc)})"
+    ),
+    "the answer was lost; read back: applied",
+    "read back: applied",
+)
+
+
+def settle_lost(
+    items: Sequence[Any],
+    resolve: Resolver | None,
+    ids: Sequence[str | None],
+    errors: Sequence[ZohoError | None],
+    wording: LostWording,
+) -> list[dict[str, Any] | None]:
+    """The one lost-answer resolver (batches and Bulk Write): the records are read back, never
+    blindly resent. One fate per item: success (read back as applied), unknown (the CRM could not
+    say), or None: not applied, so the caller sends it again. ``errors``: what lost each answer."""
+    out: list[dict[str, Any] | None] = []
+    for k, verdict in enumerate(_resolve(resolve, list(items))):
+        if verdict is None:
+            out.append(
+                fate(
+                    "unknown",
+                    ids[k],
+                    getattr(errors[k], "code", None) or "UNKNOWN",
+                    wording.unknown(errors[k]),
+                    resolution="unresolved",
+                )
+            )
+        elif verdict.applied:
+            out.append(
+                fate("success", verdict.id or ids[k], "SUCCESS", wording.applied, resolution=wording.applied_resolution)
+            )
+        else:
+            out.append(None)
+    return out
+
+
 def _resolve(resolve: Resolver | None, items: list[Any]) -> list[Verdict | None]:
     if resolve is None:
         return [None] * len(items)
     try:
         verdicts = resolve(items)
+    except ZohoValidationError:  # our own read-back query is wrong: a bug to see, not an unknown
+        raise
     except ZohoError as exc:  # the read-back failed too: these stay unknown
         log.warning("reading lost writes back failed: %s", exc)
         return [None] * len(items)
@@ -291,13 +341,30 @@ def _bar(progress: bool, total: int, label: str) -> Any:
 # ---------------------------------------------------------------------------------- read back
 
 
-def quote(value: Any) -> str:
-    """A COQL string literal."""
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+class RecordSource(Protocol):
+    """What reading lost writes back needs: typed records by condition and the fields frame (a
+    ``ZohoClient`` is one; inside the client, :class:`ReadBack` over its reader)."""
+
+    def records(self, module: str, fields: Any = None, where: str | None = None) -> Any: ...
+
+    def fields(self, module: str) -> pd.DataFrame: ...
+
+
+class ReadBack:
+    """A :class:`RecordSource` over a pipeline's reader (the client's own writes read back here)."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+
+    def records(self, module: str, fields: Any = None, where: str | None = None) -> Any:
+        return self.reader.records(module, fields=fields, where=where)
+
+    def fields(self, module: str) -> pd.DataFrame:
+        return self.reader.fields.frame(module)
 
 
 def records_where_in(
-    client: ZohoClient, module: str, column: str, values: Sequence[Any], fields: Sequence[str]
+    client: RecordSource, module: str, column: str, values: Sequence[Any], fields: Sequence[str]
 ) -> list[dict[str, Any]]:
     """Rows (as dicts of the client's typed frame) whose ``column`` is one of ``values``, read with
     ``client.records(where=...)`` 50 values a query."""
@@ -311,30 +378,27 @@ def records_where_in(
 
 
 def values_by_id(
-    client: ZohoClient, module: str, ids: Sequence[str], fields: Sequence[str]
+    client: RecordSource, module: str, ids: Sequence[str], fields: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
     """What the CRM holds now for ``fields`` of these records, as JSON-native values by id
     (records that do not exist are absent)."""
-    from sergas_nb.edits import checks
-
-    meta = checks.field_map(client.fields(module))
+    meta = _checks.field_map(client.fields(module))
     out: dict[str, dict[str, Any]] = {}
     for row in records_where_in(client, module, "id", ids, fields):
         values = {}
         for f in fields:
             data_type = meta.get(f, {}).get("data_type")
             raw = row.get(f) if f in row else row.get(f"{f}.id")
-            values[f] = checks.to_json_value(raw, data_type)
+            values[f] = _checks.to_json_value(raw, data_type)
         out[str(row["id"])] = values
     return out
 
 
-def resolve_updates(client: ZohoClient, module: str) -> Resolver:
+def resolve_updates(client: RecordSource, module: str) -> Resolver:
     """An update was applied when the CRM holds every value it sent."""
-    from sergas_nb.edits import checks
 
     def resolve(items: list[dict[str, Any]]) -> list[Verdict | None]:
-        meta = checks.field_map(client.fields(module))
+        meta = _checks.field_map(client.fields(module))
         fields = sorted({k for item in items for k in item if k != "id"})
         now = values_by_id(client, module, [str(i["id"]) for i in items], fields)
         out: list[Verdict | None] = []
@@ -344,7 +408,7 @@ def resolve_updates(client: ZohoClient, module: str) -> Resolver:
                 out.append(Verdict(False))  # gone: sending again gets Zoho's own per-record verdict
                 continue
             same = all(
-                checks.same_value(checks.to_json_value(v, meta.get(k, {}).get("data_type")), held.get(k))
+                _checks.same_value(_checks.to_json_value(v, meta.get(k, {}).get("data_type")), held.get(k))
                 for k, v in item.items()
                 if k != "id"
             )
@@ -354,7 +418,7 @@ def resolve_updates(client: ZohoClient, module: str) -> Resolver:
     return resolve
 
 
-def resolve_inserts(client: ZohoClient, module: str, key: str) -> Resolver:
+def resolve_inserts(client: RecordSource, module: str, key: str) -> Resolver:
     """An insert was applied when a record with its ``key`` value exists; its id is recovered."""
 
     def resolve(items: list[dict[str, Any]]) -> list[Verdict | None]:
@@ -366,7 +430,7 @@ def resolve_inserts(client: ZohoClient, module: str, key: str) -> Resolver:
     return resolve
 
 
-def resolve_deletes(client: ZohoClient, module: str) -> Resolver:
+def resolve_deletes(client: RecordSource, module: str) -> Resolver:
     """A delete was applied when the record is gone."""
 
     def resolve(items: list[str]) -> list[Verdict | None]:
@@ -379,3 +443,268 @@ def resolve_deletes(client: ZohoClient, module: str) -> Resolver:
 def resolve_by_resending(items: list[Any]) -> list[Verdict | None]:
     """Upserts match on their duplicate-check fields: sending again cannot create a twin."""
     return [Verdict(False) for _ in items]
+
+
+# ---------------------------------------------------------------------------------- the writer
+
+BULK_WRITE_LOST = LostWording(
+    lambda exc: (
+        f"the Bulk Write job may or may not have applied this record ({getattr(exc, 'message', exc)});"
+        " it could not be read back"
+    ),
+    "record updated",
+    "applied by the Bulk Write job (read back)",
+)
+
+
+@dataclass
+class Prepared:
+    """A write's records checked and in the API's shape, before anything is sent."""
+
+    payload: list[dict[str, Any]]
+    fmap: dict[str, dict[str, Any]]
+    labels: list[Any]  # the outcome table's ``row``: index labels of a frame, else positions
+
+
+def prepare(
+    fields: FieldMeta,
+    module: str,
+    data: Any,
+    operation: Literal["insert", "update", "upsert"],
+    *,
+    na: Literal["clear", "skip"],
+) -> Prepared:
+    """The one write preparation (batches and Bulk Write): field metadata, the payload (raises
+    before anything is sent) and the row labels."""
+    meta = fields.meta(module)
+    payload = frames.to_payload(data, meta, operation, na=na)
+    labels = list(data.index) if isinstance(data, pd.DataFrame) else list(range(len(payload)))
+    return Prepared(payload, frames.field_map(meta), labels)
+
+
+def check_write_input(data: Any, operation: str) -> pd.DataFrame | list[Mapping[str, Any]]:
+    """The records of a write, or a clear error for input that is not records."""
+    if data is None:
+        raise ZohoValidationError([Problem(None, f"{operation}: give a DataFrame or a list of dicts, not None")])
+    if isinstance(data, Mapping):
+        return [data]
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, (str, bytes)) or not isinstance(data, Iterable):
+        raise ZohoValidationError(
+            [Problem(None, f"{operation}: give a DataFrame or a list of dicts, not {type(data).__name__}")]
+        )
+    return list(data)
+
+
+def check_in_flight(max_in_flight: int) -> None:
+    if not isinstance(max_in_flight, int) or isinstance(max_in_flight, bool) or not 1 <= max_in_flight <= MAX_IN_FLIGHT:
+        raise ZohoValidationError(
+            [Problem("max_in_flight", f"must be an integer from 1 to {MAX_IN_FLIGHT}", None, max_in_flight)]
+        )
+
+
+class Writer:
+    """Every write of one client: batches through the SDK, or Bulk Write jobs; lost answers read
+    back through ``source`` (the client's reader). Takes the pipeline, never the client."""
+
+    def __init__(self, pipeline: Pipeline, fields: FieldMeta, source: RecordSource) -> None:
+        self.p, self.fields, self.source = pipeline, fields, source
+
+    def write(
+        self,
+        module: str,
+        operation: Literal["insert", "update", "upsert"],
+        data: Any,
+        *,
+        na: Literal["clear", "skip"],
+        trigger: list[str] | None,
+        duplicate_check_fields: list[str] | None = None,
+        key: str | None = None,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        progress: bool = True,
+        method: Literal["auto", "batches", "bulk_write"] = "batches",
+        bulk_write_min: int | None = None,
+    ) -> WriteResult:
+        data = check_write_input(data, operation)
+        check_in_flight(max_in_flight)
+        prep = prepare(self.fields, module, data, operation, na=na)
+        frames.check_write_payload(
+            prep.payload, prep.fmap, operation, key=key, duplicate_check_fields=duplicate_check_fields
+        )
+        if operation == "update" and self._by_bulk_write(method, prep.payload, trigger, bulk_write_min):
+            return self.result(operation, module, prep.labels, self._update_by_bulk_write(module, prep))
+        fates = self._batches(
+            module, operation, prep.payload, prep.fmap, trigger, duplicate_check_fields, key, max_in_flight, progress
+        )
+        return self.result(operation, module, prep.labels, fates)
+
+    def delete(self, module: str, ids: Any, *, max_in_flight: int, progress: bool) -> WriteResult:
+        if ids is None:
+            raise ZohoValidationError([Problem("ids", "give the ids to delete, not None")])
+        if isinstance(ids, (str, int)):
+            ids = [ids]
+        clean = _checks.check_ids(list(ids), unique=True)
+        check_in_flight(max_in_flight)
+        fates = write_all(
+            clean,
+            self._sender("delete", module, lambda part: self.p.sdk.delete(module, part)),
+            resolve=resolve_deletes(self.source, module),
+            ids=clean,
+            max_in_flight=max_in_flight,
+            wait=max(1.0, self.p.retry.base),
+            progress=progress,
+            label=f"delete {module}",
+        )
+        return self.result("delete", module, list(range(len(clean))), fates)
+
+    def bulk_write(
+        self,
+        module: str,
+        data: Any,
+        operation: Literal["insert", "update", "upsert"],
+        *,
+        find_by: str | None,
+        na: Literal["clear", "skip"],
+    ) -> WriteResult:
+        """Write ``data`` through Bulk Write jobs (25,000 rows a file); one outcome row per input
+        row, the same table ``update()`` returns."""
+        from sergas_nb._bulk_api import unsuitable, write_payload
+
+        prep = prepare(self.fields, module, data, operation, na=na)
+        blocker = unsuitable(prep.payload)
+        if blocker:
+            raise ZohoValidationError([Problem(None, blocker)])
+        rows = write_payload(self.p, module, operation, prep.payload, prep.fmap, prep.labels, find_by=find_by)
+        return WriteResult(operation, module, result_frame(rows))
+
+    def _by_bulk_write(
+        self, method: str, payload: Sequence[Mapping[str, Any]], trigger: list[str] | None, bulk_write_min: int | None
+    ) -> bool:
+        from sergas_nb._bulk_api import unsuitable
+
+        blocker = unsuitable(payload)
+        if method == "bulk_write":
+            if blocker:
+                raise ZohoValidationError([Problem("method", blocker)])
+            if trigger is not None:
+                raise ZohoValidationError([Problem("trigger", "Bulk Write jobs take no trigger: use method='batches'")])
+            return bool(payload)
+        if (
+            method == "auto"
+            and bulk_write_min is not None
+            and len(payload) >= bulk_write_min
+            and trigger is None
+            and not blocker
+        ):
+            client_log.info("update of %d records: one Bulk Write job (from %d records)", len(payload), bulk_write_min)
+            return True
+        return False
+
+    def _update_by_bulk_write(self, module: str, prep: Prepared) -> list[dict[str, Any]]:
+        """Updates through Bulk Write; when the job's outcome is lost, the CRM decides what was applied."""
+        from sergas_nb._bulk_api import write_payload
+
+        payload = prep.payload
+        start = time.perf_counter()
+        try:
+            rows = write_payload(self.p, module, "update", payload, prep.fmap, prep.labels)
+        except ZohoValidationError:
+            raise
+        except ZohoError as exc:
+            client_log.warning(
+                "Bulk Write of %d %s records did not finish (%s): reading them back", len(payload), module, exc.message
+            )
+            ids = [str(row["id"]) for row in payload]
+            resolve = resolve_updates(self.source, module)
+            fates = settle_lost(payload, resolve, ids, [exc] * len(payload), BULK_WRITE_LOST)
+            rest = [pos for pos, f in enumerate(fates) if f is None]
+            if rest:
+                again = self._batches(
+                    module, "update", [payload[p] for p in rest], prep.fmap, None, None, None, MAX_IN_FLIGHT, False
+                )
+                for pos, sent in zip(rest, again, strict=True):
+                    fates[pos] = sent
+            self.p.event(
+                "write_method",
+                "update",
+                "bulk_write",
+                start,
+                records=len(payload),
+                module=module,
+                detail=f"job unfinished; {len(payload) - len(rest)} read back as applied, {len(rest)} sent in batches",
+            )
+            return [f for f in fates if f is not None]
+        self.p.event("write_method", "update", "bulk_write", start, records=len(payload), module=module)
+        return [{**{k: v for k, v in row.items() if k != "row"}, "resolution": None} for row in rows]
+
+    def _batches(
+        self,
+        module: str,
+        operation: Literal["insert", "update", "upsert"],
+        payload: list[dict[str, Any]],
+        fmap: Mapping[str, Mapping[str, Any]],
+        trigger: list[str] | None,
+        duplicate_check_fields: list[str] | None,
+        key: str | None,
+        max_in_flight: int,
+        progress: bool,
+    ) -> list[dict[str, Any]]:
+        resolve: Resolver | None
+        if operation == "update":
+            resolve = resolve_updates(self.source, module)
+        elif operation == "upsert":
+            resolve = resolve_by_resending
+        else:
+            resolve = resolve_inserts(self.source, module, key) if key else None
+        return write_all(
+            payload,
+            self._sender(
+                operation,
+                module,
+                lambda part: self.p.sdk.write(
+                    module, operation, part, fmap, trigger=trigger, duplicate_check_fields=duplicate_check_fields
+                ),
+            ),
+            resolve=resolve,
+            ids=[r.get("id") for r in payload],
+            max_in_flight=max_in_flight,
+            wait=max(1.0, self.p.retry.base),
+            progress=progress,
+            label=f"{operation} {module}",
+        )
+
+    def _sender(
+        self, operation: str, module: str, send: Callable[[Sequence[Any]], list[RecordOutcome]]
+    ) -> Callable[[list[Any]], list[RecordOutcome]]:
+        """One batch through the call wrapper: retried only where surely not applied (429, not sent).
+        Each attempt holds one of the governor's slots (Zoho counts writes of more than 10 records
+        against the sub-concurrency), so parallel batches share the org's limits with reads."""
+
+        def governed(part: Sequence[Any]) -> list[RecordOutcome]:
+            governor = self.p.governor
+            with governor.slot(sub=len(part) > 10):
+                try:
+                    outcomes = send(part)
+                except ZohoRateLimitError:
+                    governor.throttled()
+                    raise
+            governor.succeeded()
+            return outcomes
+
+        return lambda part: self.p.call(operation, lambda: governed(part), idempotent=False, module=module, count=len)
+
+    def result(self, operation: str, module: str, labels: Sequence[Any], fates: list[dict[str, Any]]) -> WriteResult:
+        result = WriteResult(
+            operation, module, result_frame([{"row": lab, **f} for lab, f in zip(labels, fates, strict=True)])
+        )
+        if result.failed or result.unknown:
+            client_log.warning(
+                "%s %s: %d of %d records failed, %d unknown",
+                operation,
+                module,
+                result.failed,
+                result.total,
+                result.unknown,
+            )
+        return result

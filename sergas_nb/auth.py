@@ -43,7 +43,10 @@ DEFAULT_SCOPES: tuple[str, ...] = (
     "ZohoSearch.securesearch.READ",
     "ZohoFiles.files.ALL",
 )
-DEFAULT_TIMEOUT = 15.0  # seconds per HTTP call to the accounts server
+# The accounts-server calls of this module (consent, code exchange, refresh, revoke) take one float
+# for connect and read together. CRM calls use _http.DEFAULT_TIMEOUT, (connect, read) = (5, 60);
+# a client hands its read timeout to its PostgresTokenStore, so only direct callers get this default.
+TOKEN_TIMEOUT = 15.0  # seconds per HTTP call to the accounts server
 THROTTLE_RETRY_AFTER = 60.0  # Zoho names no wait; a minute is a reasonable first pause
 
 
@@ -235,7 +238,7 @@ def exchange_code(
     code: str,
     *,
     accounts_server: str | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float = TOKEN_TIMEOUT,
 ) -> TokenSet:
     """Swap an authorization (or self-client) code for an access and a refresh token.
 
@@ -252,7 +255,7 @@ def exchange_code(
 
 
 def refresh_access_token(
-    token_url: str, client_id: str, client_secret: str, refresh_token: str, *, timeout: float = DEFAULT_TIMEOUT
+    token_url: str, client_id: str, client_secret: str, refresh_token: str, *, timeout: float = TOKEN_TIMEOUT
 ) -> TokenSet:
     """A new access token from a refresh token (the answer carries no refresh token)."""
     form = {
@@ -264,7 +267,7 @@ def refresh_access_token(
     return _token_call(token_url, form, "refresh_token", timeout)
 
 
-def revoke(revoke_url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT) -> bool:
+def revoke(revoke_url: str, token: str, *, timeout: float = TOKEN_TIMEOUT) -> bool:
     """Revoke a refresh token (and with it its access tokens). True when Zoho says success.
 
     ``revoke_url`` is ``Endpoints.revoke_url`` ({accounts}/oauth/v2/token/revoke).

@@ -40,11 +40,23 @@ ENVIRONMENTS: tuple[str, ...] = ("production", "sandbox", "developer")
 
 @dataclass(frozen=True)
 class Endpoints:
-    """The three hosts of one Zoho data centre (no trailing slash)."""
+    """The hosts of one Zoho data centre (no trailing slash), by role: ``api_url`` (CRM API),
+    ``accounts_url`` (OAuth), ``content_url`` (file upload, alias ``upload_url``) and
+    ``download_url`` (Bulk Write result files). The last is derived from the accounts server, so
+    an ``Endpoints`` is still built from the three hosts the SDK's data-centre classes name."""
 
     api_url: str  # CRM API host; the SDK appends /crm/v8/...
     accounts_url: str  # OAuth accounts server
-    upload_url: str  # file upload host (Bulk Write)
+    upload_url: str  # file upload host (Bulk Write): the "content" role
+
+    @property
+    def content_url(self) -> str:
+        return self.upload_url
+
+    @property
+    def download_url(self) -> str:
+        """Host of Bulk Write result files; the emulator (any other accounts server) serves them itself."""
+        return _DOWNLOAD_HOSTS.get(self.accounts_url, self.api_url)
 
     @property
     def token_url(self) -> str:
@@ -69,6 +81,15 @@ _DC_HOSTS: dict[str, tuple[str, str, str]] = {
     "cn": ("https://accounts.zoho.com.cn", "zohoapis.com.cn", "https://content.zohoapis.com.cn"),
     "ca": ("https://accounts.zohocloud.ca", "zohoapis.ca", "https://upload.zohocloud.ca"),
     "sa": ("https://accounts.zoho.sa", "zohoapis.sa", "https://files.zoho.sa"),
+}
+# Bulk Write result files come from a download host, by accounts server. US: Zoho's documented
+# sample https://download-accl.zoho.com/v2/crm/{org}/bulk-write/{job}/{job}.zip
+# (https://zoho.com/crm/developer/docs/api/v2/bulk-write/download-result.html, see
+# ../shared/reference/zoho-crm-v8.md). The other data centres are *unconfirmed*: the same name on
+# their own domain, the most plausible host.
+_DOWNLOAD_HOSTS: dict[str, str] = {
+    accounts: "https://download-accl." + accounts.removeprefix("https://accounts.")
+    for accounts, _suffix, _upload in _DC_HOSTS.values()
 }
 # Sandbox and developer orgs have their own API host; accounts and upload hosts are shared.
 _API_PREFIX = {"production": "www", "sandbox": "sandbox", "developer": "developer"}

@@ -43,7 +43,7 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from sergas_nb import _secrets
 from sergas_nb._database import CONNECT_TIMEOUT, connect, database_error
 from sergas_nb._token_key import TokenCipher, digest
-from sergas_nb.auth import DEFAULT_TIMEOUT, TokenSet, refresh_access_token
+from sergas_nb.auth import TOKEN_TIMEOUT, TokenSet, refresh_access_token
 from sergas_nb.config import dsn_label
 from sergas_nb.errors import ZohoAuthError, ZohoDatabaseError
 
@@ -130,7 +130,7 @@ class PostgresTokenStore(TokenStore):
         client_id: str | None = None,
         client_secret: str | SecretStr | None = None,
         api_domain: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = TOKEN_TIMEOUT,
         refresh_margin: float = 60.0,
         lock_timeout: float | None = None,
         store_client_secret: bool = False,

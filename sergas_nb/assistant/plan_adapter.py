@@ -78,7 +78,7 @@ def apply(crm: ZohoClient, plan: Any, journal: Any) -> Any:
 def undo(crm: ZohoClient, plan_id: str, journal: Any) -> Any:
     from sergas_nb.edits.plans import undo as undo_plan
 
-    return undo_plan(crm, plan_id, journal=journal, progress=False)
+    return undo_plan(plan_id, crm, journal=journal, progress=False)
 
 
 def fields_of(changes: dict[str, Any]) -> list[str]:

@@ -22,13 +22,13 @@ from pydantic import Field
 
 from sergas_nb import frames
 from sergas_nb._coql import coql_shape, criteria_to_coql, has_limit
+from sergas_nb._paging import PER_PAGE, SEARCH_REACH, PageCursor, Walk
 from sergas_nb.assistant import ToolInputError, plan_adapter, render
 from sergas_nb.assistant import cursor as cursor_mod
 from sergas_nb.client import ZohoClient
 from sergas_nb.edits import checks
 from sergas_nb.errors import Problem, ZohoAPIError, ZohoValidationError
 
-SEARCH_REACH = 2000  # Zoho's search API stops at the first 2,000 matches
 COQL_REACH = 100_000  # LIMIT + OFFSET of one COQL query
 MAX_PLAN_RECORDS = 10_000
 _NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
@@ -223,22 +223,21 @@ class Tools:
     def _search_ids(self, module: str, search: dict[str, str], offset: int, limit: int) -> tuple[list[str], bool]:
         if offset >= SEARCH_REACH:
             return [], False
-        per_page = 200
         ids: list[str] = []
         more = False
-        page = offset // per_page + 1
-        skip = offset % per_page
-        while len(ids) < limit and page * per_page <= SEARCH_REACH:
-            data = self.crm.request(
-                "GET", f"/crm/v8/{module}/search", params={**search, "fields": "id", "page": page, "per_page": per_page}
-            )
-            batch = [str(r["id"]) for r in data.get("data") or []][skip:]
-            more = bool((data.get("info") or {}).get("more_records"))
-            ids.extend(batch)
+        skip = offset % PER_PAGE
+        walk = Walk(
+            lambda q: self.crm.request(
+                "GET", f"/crm/v8/{module}/search", params={**search, "fields": "id", **q, "per_page": PER_PAGE}
+            ),
+            PageCursor(PER_PAGE, page=offset // PER_PAGE + 1, tokens="never", reach=SEARCH_REACH),
+        )
+        for page in walk:
+            ids.extend(str(r["id"]) for r in page.rows[skip:])
+            more = bool((page.data.get("info") or {}).get("more_records")) if page.data else False
             skip = 0
-            if not more:
+            if len(ids) >= limit:
                 break
-            page += 1
         more = more or len(ids) > limit
         return ids[:limit], more and offset + min(len(ids), limit) < SEARCH_REACH
 

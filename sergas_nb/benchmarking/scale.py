@@ -258,7 +258,7 @@ def run_scale(
 
     ``latency``: the emulator's (seconds per call, seconds per record)."""
     from sergas_nb import connect
-    from sergas_nb._reads import coql_shape
+    from sergas_nb._reads import coql_columns
     from sergas_nb.benchmarking.operations import Workload
     from sergas_nb.benchmarking.rest_path import fetch_access_token
     from sergas_nb.benchmarking.seed_sdk_path import SeedSDKPath
@@ -272,7 +272,7 @@ def run_scale(
         crm = connect(emulator=c, env_file=None)
         meta = crm._fields_meta("Accounts")
         names = [f["api_name"] for f in meta]
-        shape, _ = coql_shape(meta, names)
+        shape, _ = coql_columns(meta, names)
         assert shape is not None
         token = fetch_access_token(c.token_url, c.client_id, c.client_secret, c.refresh_token)
         floor = FloorClient(emu.url, token, names, shape.select)
@@ -373,11 +373,11 @@ def _cpu(crm: Any, floor: FloorClient, n: int) -> dict[str, float]:
     ``typing_ratio``: the toolkit's parsing and typing alone (the same answers, no HTTP) against
     the same baseline."""
     from sergas_nb import frames
-    from sergas_nb._reads import _gc_paused, coql_shape
+    from sergas_nb._reads import _gc_paused, coql_columns
 
     meta = crm._fields_meta("Accounts")
     names = [f["api_name"] for f in meta]
-    shape, _ = coql_shape(meta, names)
+    shape, _ = coql_columns(meta, names)
     aliases = shape.aliases if shape is not None else None
     tk, raw, typing = [], [], []
     for _ in range(3):

@@ -4,7 +4,7 @@
     plan = EditPlan.from_edits(client, edited[["id", "Rating", "Account_Status"]])  # several fields
     plan.diff(); plan.summary(); plan.validate(client)
     result = plan.apply(client, journal=database_url)        # ApplyResult, one row per record and field
-    undo(client, plan.plan_id, journal=database_url)
+    undo(plan, client, journal=database_url)
 
 This module builds plans; runs.py applies and undoes them, reconciling with the CRM first.
 
@@ -20,28 +20,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from sergas_nb import frames
-from sergas_nb.edits import checks
+from sergas_nb._coql import coql_module
+from sergas_nb.edits import checks, runs
 from sergas_nb.edits.journal import Journal
+from sergas_nb.edits.results import MAX_BATCH, RESULT_COLUMNS, ApplyResult, OnConflict, _frame
+from sergas_nb.edits.runs import apply, current_values, undo
 from sergas_nb.errors import Problem, ZohoValidationError
 
 if TYPE_CHECKING:
     from sergas_nb.client import ZohoClient
 
-MAX_BATCH = 100  # Zoho's limit for one update call
 PLAN_COLUMNS = ["id", "field", "old", "new"]
-RESULT_COLUMNS = ["id", "field", "old", "new", "status", "code", "message"]
 _SUBKEYS = ("name", "email")  # X.name / X.email columns of a lookup describe it; X.id is written
 NewValue = Any  # a constant, or a Callable[[pd.Series], Any] computed per selected row
-OnConflict = Literal["skip", "overwrite"]
 
 
 # ----------------------------------------------------------------------------------------- rules
@@ -114,18 +113,6 @@ def resolve_new(value: Any = None, rule: str | None = None) -> NewValue:
 
 
 # ------------------------------------------------------------------------------------------ plan
-def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
-    """Rows as a frame: old/new stay JSON-native objects (None stays None, not NaN); text as string."""
-    index = pd.RangeIndex(len(rows))
-    return pd.DataFrame(
-        {
-            c: pd.Series([r.get(c) for r in rows], index=index, dtype=object if c in ("old", "new") else "string")
-            for c in columns
-        },
-        index=index,
-    )
-
-
 def _plan_id(module: str, field: str, rows: pd.DataFrame) -> str:
     records = rows.to_dict("records")
     if "+" in field:  # several rows per id: order by (id, field)
@@ -317,7 +304,7 @@ class EditPlan:
             raise ValueError("give exactly one selection: criteria=, coql= or frame=")
         needs = [field, *extra_fields, *(new.needs if isinstance(new, Rule) else ())]
         if coql is not None:
-            module = _coql_module(coql)
+            module = coql_module(coql)
             selected = client.coql(coql)
             missing = [f for f in needs if f not in selected.columns and f"{f}.id" not in selected.columns]
             if len(selected) and missing:
@@ -401,73 +388,8 @@ class EditPlan:
         on_conflict: OnConflict = "skip",
     ) -> ApplyResult:
         """Send the plan; see :func:`sergas_nb.edits.runs.apply`."""
-        from sergas_nb.edits.runs import apply
-
-        return apply(client, self, journal=journal, batch_size=batch_size, progress=progress, on_conflict=on_conflict)
-
-
-def _coql_module(query: str) -> str:
-    match = re.search(r"\bfrom\s+([A-Za-z_][A-Za-z0-9_]*)", query, re.IGNORECASE)
-    if not match:
-        raise ValueError("the COQL query has no 'from <Module>'")
-    return match.group(1)
-
-
-# --------------------------------------------------------------------------------------- results
-@dataclass
-class ApplyResult:
-    """Every record's outcome of an apply or undo, per field: status success | error | skipped |
-    unknown (the answer was lost and the record could not be read back), with Zoho's code."""
-
-    plan_id: str
-    action: str
-    records: pd.DataFrame
-    sent: int = 0  # records actually sent to the CRM (0 on an idempotent re-apply)
-    stopped: str | None = None  # why the run stopped early, if it did (transient failures never stop it)
-
-    def _count(self, status: str) -> int:
-        return int((self.records["status"] == status).sum())
-
-    @property
-    def total(self) -> int:
-        return len(self.records)
-
-    @property
-    def succeeded(self) -> int:
-        return self._count("success")
-
-    @property
-    def failed(self) -> int:
-        return self._count("error")
-
-    @property
-    def skipped(self) -> int:
-        return self._count("skipped")
-
-    @property
-    def unknown(self) -> int:
-        return self._count("unknown")
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "plan_id": self.plan_id,
-            "action": self.action,
-            "total": self.total,
-            "sent": self.sent,
-            "succeeded": self.succeeded,
-            "failed": self.failed,
-            "skipped": self.skipped,
-            "unknown": self.unknown,
-            "stopped": self.stopped,
-        }
-
-    def _repr_html_(self) -> str:
-        return f"<p><b>{self!r}</b></p>" + self.records.to_html(max_rows=20)
-
-    def __repr__(self) -> str:
-        return (
-            f"ApplyResult({self.action} {self.plan_id}: {self.succeeded} succeeded, {self.failed} failed,"
-            f" {self.skipped} skipped of {self.total}; {self.sent} sent)"
+        return runs.apply(
+            self, client, journal=journal, batch_size=batch_size, progress=progress, on_conflict=on_conflict
         )
 
 
@@ -551,19 +473,7 @@ def journal_entries(journal: Journal | str, plan_id: str | None = None) -> pd.Da
     return (journal if isinstance(journal, Journal) else Journal(journal)).entries(plan_id)
 
 
-_FROM_RUNS = ("apply", "undo", "current_values")
-
-
-def __getattr__(name: str) -> Any:
-    """apply / undo / current_values live in runs.py (which imports this module): re-exported lazily."""
-    if name in _FROM_RUNS:
-        from sergas_nb.edits import runs
-
-        return getattr(runs, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = [  # noqa: F822  (apply, undo, current_values come from __getattr__)
+__all__ = [
     "EditPlan",
     "ApplyResult",
     "Rule",
@@ -575,4 +485,7 @@ __all__ = [  # noqa: F822  (apply, undo, current_values come from __getattr__)
     "current_values",
     "journal_entries",
     "Journal",
+    "MAX_BATCH",
+    "RESULT_COLUMNS",
+    "OnConflict",
 ]

@@ -20,19 +20,36 @@ transient failure never ends the run.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import pandas as pd
 
 from sergas_nb._writes import values_by_id
 from sergas_nb.config import load_settings
 from sergas_nb.edits import checks
 from sergas_nb.edits.journal import Entry, Journal, Outcome, Reconciled
-from sergas_nb.edits.plans import MAX_BATCH, RESULT_COLUMNS, ApplyResult, EditPlan, OnConflict, _frame
+from sergas_nb.edits.results import MAX_BATCH, RESULT_COLUMNS, ApplyResult, OnConflict, _frame
 from sergas_nb.errors import ZohoError, ZohoValidationError
 
 if TYPE_CHECKING:
     from sergas_nb.client import ZohoClient
+
+
+@runtime_checkable
+class Plan(Protocol):
+    """What a run needs of a plan (``edits.plans.EditPlan`` is one; runs does not import plans,
+    which sends its plans through here)."""
+
+    plan_id: str
+    module: str
+    field: str
+    rows: pd.DataFrame
+
+    def validate(self, client_or_fields: Any) -> Any: ...
+
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _MISSING = object()
@@ -202,8 +219,8 @@ def _row(t: _Target, before: Any, status: str, code: str | None, message: str | 
 
 # ------------------------------------------------------------------------------------ apply/undo
 def apply(
-    client: ZohoClient,
-    plan: EditPlan,
+    plan: Any,
+    client: Any,
     *,
     journal: Journal | str | None = None,
     batch_size: int = MAX_BATCH,
@@ -217,7 +234,12 @@ def apply(
     (CHANGED_SINCE_PLAN) unless ``on_conflict="overwrite"``.
     ``progress``: True = a progress bar in notebooks, or a callback(done, total).
     """
-    if isinstance(client, EditPlan):  # the older order apply(plan, client)
+    if isinstance(client, Plan) and not isinstance(plan, Plan):  # the old order apply(client, plan)
+        warnings.warn(
+            "apply(client, plan) is deprecated: give the plan first, apply(plan, client)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         client, plan = plan, client
     _check_batch(batch_size)
     _check_conflict(on_conflict)
@@ -281,8 +303,8 @@ def apply(
 
 
 def undo(
-    client: ZohoClient,
-    plan_id: str,
+    plan: Any,
+    client: Any,
     *,
     journal: Journal | str | None = None,
     batch_size: int = MAX_BATCH,
@@ -295,7 +317,17 @@ def undo(
     whether the write landed. A record changed again since the apply is skipped
     (CHANGED_SINCE_APPLY) unless ``on_conflict="overwrite"``; one already back at its old value is
     marked undone. Undoing twice sends nothing the second time.
+    ``plan``: the plan or its id. The old order ``undo(client, plan_id)`` still works, with a
+    DeprecationWarning.
     """
+    if isinstance(client, str | Plan) and not isinstance(plan, str | Plan):  # the old order
+        warnings.warn(
+            "undo(client, plan_id) is deprecated: give the plan (or its id) first, undo(plan, client)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        client, plan = plan, client
+    plan_id = plan.plan_id if isinstance(plan, Plan) else str(plan)
     _check_batch(batch_size)
     _check_conflict(on_conflict)
     j = _journal(journal, client)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from sergas_nb.emulator.faults import Faults
 from sergas_nb.emulator.limits import Limits
 from sergas_nb.emulator.oauth import OAuthServer
-from sergas_nb.emulator.routes.pagination import PageTokens
+from sergas_nb.emulator.state.page_tokens import PageTokens
 from sergas_nb.emulator.state.store import Store
 
 SCOPES = (

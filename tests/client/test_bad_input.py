@@ -103,7 +103,7 @@ CASES: list[tuple[str, Case, str, str | None]] = [
     ("plan over ids not in the CRM", lambda c, f: EditPlan.from_edits(c, pd.DataFrame({"id": ["1234567890"], "Employees": [3]})), "no such Accounts record", "id"),
     ("plan whose original lacks a row", lambda c, f: EditPlan.from_edits(c, f[["id", "Employees"]].assign(Employees=1), original=f.iloc[1:]), "not in the original", "id"),
     ("plan with a bad id", lambda c, f: EditPlan.from_edits(c, pd.DataFrame({"id": ["x1"], "Employees": [3]})), "string of digits", "id"),
-    ("two-field plan, one value bad", lambda c, f: apply(c, EditPlan.from_edits(c, f[["id", "Employees", "Rating"]].assign(Employees=123456789012, Rating="Active"), original=f), journal="postgresql://unused@127.0.0.1:1/x"), "out of range", "Employees"),
+    ("two-field plan, one value bad", lambda c, f: apply(EditPlan.from_edits(c, f[["id", "Employees", "Rating"]].assign(Employees=123456789012, Rating="Active"), original=f), c, journal="postgresql://unused@127.0.0.1:1/x"), "out of range", "Employees"),
 ]
 # fmt: on
 
@@ -127,5 +127,5 @@ def test_bad_run_options_are_refused_before_anything_is_sent(crm, frame, emulato
     plan = EditPlan.from_edits(crm, frame[["id", "Employees"]].assign(Employees=7), original=frame)
     before = _writes(emulator)
     with pytest.raises(ValueError, match=words):
-        apply(crm, plan, journal="postgresql://unused@127.0.0.1:1/x", **kwargs)
+        apply(plan, crm, journal="postgresql://unused@127.0.0.1:1/x", **kwargs)
     assert _writes(emulator) == before

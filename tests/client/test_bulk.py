@@ -209,7 +209,7 @@ def test_apply_reports_each_record_journals_and_undo_restores(client, fresh_emul
     assert all(old_by_id[r.record_id] == r.old_value for r in entries.itertuples())
     assert entries["applied_at"].notna().all() and entries["undone_at"].isna().all()
 
-    undone = undo(client, plan.plan_id, journal=database_url)
+    undone = undo(plan.plan_id, client, journal=database_url)
     assert (undone.succeeded, undone.failed) == (plan.to_change - 1, 0)
     restored = _values(client, list(diff["id"]), "Rating")
     assert all(restored[i] == old_by_id[i] for i in restored)
@@ -219,7 +219,7 @@ def test_apply_reports_each_record_journals_and_undo_restores(client, fresh_emul
     assert (entries["action"] == "undo").sum() == plan.to_change - 1
 
     writes = _writes(fresh_emulator)
-    assert undo(client, plan.plan_id, journal=database_url).sent == 0  # nothing left to undo
+    assert undo(plan.plan_id, client, journal=database_url).sent == 0  # nothing left to undo
     assert _writes(fresh_emulator) == writes
 
 
@@ -255,7 +255,7 @@ def test_records_changed_by_someone_else_are_not_overwritten(client, fresh_emula
     # undo leaves alone a record changed again after the apply, and restores the others
     c = ids[2]
     client.update("Accounts", [{"id": c, "Rating": other}])
-    undone = undo(client, plan.plan_id, journal=database_url)
+    undone = undo(plan.plan_id, client, journal=database_url)
     assert undone.records.set_index("id").loc[c, "code"] == "CHANGED_SINCE_APPLY"
     assert undone.succeeded == plan.to_change - 2  # not a (never written by the plan), not c
     now = _values(client, ids, "Rating")

@@ -34,9 +34,9 @@ def _run_in_child(creds: dict, dsn: str, plan_file: str, action: str, queue) -> 
             queue.put(done)
 
         if action == "apply":
-            apply(client, plan, journal=dsn, batch_size=BATCH, progress=tell)
+            apply(plan, client, journal=dsn, batch_size=BATCH, progress=tell)
         else:
-            undo(client, plan.plan_id, journal=dsn, batch_size=BATCH, progress=tell)
+            undo(plan.plan_id, client, journal=dsn, batch_size=BATCH, progress=tell)
         queue.put("finished")
 
 
@@ -100,7 +100,7 @@ def test_killed_apply_is_resumed_and_undone_completely(crm, fresh_emulator, data
     now = current_values(crm, "Accounts", "Rating", list(pending["record_id"]))
     assert set(now.values()) == {"Active"}  # ... but applied in the CRM
 
-    resumed = apply(crm, plan, journal=database_url, batch_size=BATCH, progress=False)
+    resumed = apply(plan, crm, journal=database_url, batch_size=BATCH, progress=False)
     codes = resumed.records.set_index("id")["code"]
     assert (codes[list(pending["record_id"])] == "ALREADY_APPLIED").all()
     assert resumed.sent == plan.to_change - killed_batch * BATCH
@@ -109,7 +109,7 @@ def test_killed_apply_is_resumed_and_undone_completely(crm, fresh_emulator, data
     assert set(found["record_id"]) == set(pending["record_id"]) and set(found["verdict"]) == {"applied"}
     assert "pending" not in set(j.entries(plan.plan_id)["status"])  # settled to what the CRM showed
 
-    undone = undo(crm, plan.plan_id, journal=database_url, batch_size=BATCH, progress=False)
+    undone = undo(plan.plan_id, crm, journal=database_url, batch_size=BATCH, progress=False)
     assert undone.succeeded == plan.to_change and undone.failed == 0
     after = current_values(crm, "Accounts", "Rating", ids)
     assert [i for i in ids if after[i] != olds[i]] == []  # none left changed
@@ -118,19 +118,19 @@ def test_killed_apply_is_resumed_and_undone_completely(crm, fresh_emulator, data
 def test_killed_undo_then_reapply_sends_what_was_restored(crm, fresh_emulator, database_url, tmp_path):
     plan = _plan(crm)
     ids, olds = list(plan.diff()["id"]), dict(zip(plan.diff()["id"], plan.diff()["old"], strict=True))
-    assert apply(crm, plan, journal=database_url, batch_size=BATCH, progress=False).succeeded == plan.to_change
+    assert apply(plan, crm, journal=database_url, batch_size=BATCH, progress=False).succeeded == plan.to_change
     _kill_while_a_write_hangs(fresh_emulator, _creds(fresh_emulator), database_url, plan, "undo", tmp_path, 1)
     half = current_values(crm, "Accounts", "Rating", ids)
     restored = [i for i in ids if half[i] == olds[i]]
     assert len(restored) == 2 * BATCH  # one batch answered, one applied and unanswered
 
-    again = apply(crm, plan, journal=database_url, batch_size=BATCH, progress=False)
+    again = apply(plan, crm, journal=database_url, batch_size=BATCH, progress=False)
     assert again.sent == len(restored) and again.succeeded == len(restored)
     assert set(current_values(crm, "Accounts", "Rating", ids).values()) == {"Active"}
     found = Journal(database_url).reconciliations(plan.plan_id)
     assert (found["verdict"] == "restored").sum() == BATCH  # the killed undo batch, settled
 
-    undone = undo(crm, plan.plan_id, journal=database_url, batch_size=BATCH, progress=False)
+    undone = undo(plan.plan_id, crm, journal=database_url, batch_size=BATCH, progress=False)
     assert undone.failed == 0
     final = current_values(crm, "Accounts", "Rating", ids)
     assert [i for i in ids if final[i] != olds[i]] == []
@@ -145,11 +145,11 @@ def test_undo_restores_records_whose_apply_answer_was_lost(crm, fresh_emulator, 
             fresh_emulator.control.add_fault("reset", path=PUT, method="PUT", after=True)
             fresh_emulator.control.add_fault("status", path="^/crm/v8/coql$", method="POST", status=503, count=10)
 
-    result = apply(crm, plan, journal=database_url, batch_size=BATCH, progress=lose_the_next_answer)
+    result = apply(plan, crm, journal=database_url, batch_size=BATCH, progress=lose_the_next_answer)
     fresh_emulator.control.clear_faults()
     assert result.unknown == BATCH and result.succeeded == plan.to_change - BATCH
     assert "may or may not have been written" in result.records.query("status == 'unknown'")["message"].iloc[0]
-    undone = undo(crm, plan.plan_id, journal=database_url, batch_size=BATCH, progress=False)
+    undone = undo(plan.plan_id, crm, journal=database_url, batch_size=BATCH, progress=False)
     assert undone.succeeded == plan.to_change  # the unknown batch was applied: undo restores it too
     final = current_values(crm, "Accounts", "Rating", ids)
     assert [i for i in ids if final[i] != olds[i]] == []
@@ -177,7 +177,24 @@ def test_plan_over_two_fields_from_an_edited_frame(crm, fresh_emulator, database
     entries = Journal(database_url).entries(plan.plan_id)
     assert set(entries["field"]) == {"Rating", "Account_Status"} and len(entries) == len(diff)
 
-    undone = undo(crm, plan.plan_id, journal=database_url, progress=False)
+    undone = undo(plan.plan_id, crm, journal=database_url, progress=False)
     assert undone.succeeded == len(diff)
     back = crm.records("Accounts", fields=["Rating", "Account_Status"], limit=120)
     pd.testing.assert_frame_equal(back[["id", "Rating", "Account_Status"]], frame[["id", "Rating", "Account_Status"]])
+
+
+def test_the_old_argument_order_still_works_with_a_deprecation_warning(crm, database_url):
+    """apply(client, plan) and undo(client, plan_id) were the order before the plan came first."""
+    selected = crm.records("Accounts", fields=["Rating"], limit=20)
+    plan = EditPlan.from_frame(selected, "Rating", "Active", fields=crm.fields("Accounts"))
+    ids = list(plan.diff()["id"])
+    with pytest.warns(DeprecationWarning, match=r"apply\(plan, client\)"):
+        applied = apply(crm, plan, journal=database_url, progress=False)
+    assert applied.succeeded == plan.to_change > 0
+    assert set(current_values(crm, "Accounts", "Rating", ids).values()) == {"Active"}
+    with pytest.warns(DeprecationWarning, match=r"undo\(plan, client\)"):
+        undone = undo(crm, plan.plan_id, journal=database_url, progress=False)
+    assert undone.succeeded == plan.to_change
+    assert undo(plan, crm, journal=database_url, progress=False).sent == 0  # the plan itself, new order
+    olds = dict(zip(plan.diff()["id"], plan.diff()["old"], strict=True))
+    assert current_values(crm, "Accounts", "Rating", ids) == olds

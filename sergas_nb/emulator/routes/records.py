@@ -181,8 +181,13 @@ async def _list(
         "sort_by": sort_by,
         "sort_order": sort_order,
         "more_records": more,
+        # Zoho's Get Records samples always carry the tokens and the expiry, null when there is none
+        # (the OpenAPI file types them as strings; the sample wins, see tests/fixtures/emulator.py).
+        # https://www.zoho.com/crm/developer/docs/api/v7/get-records.html
+        "next_page_token": None,
+        "page_token_expiry": None,
+        "previous_page_token": None,
     }
-    # Zoho sends null tokens; the OpenAPI file types them as strings, so absent ones are left out.
     if more:
         info["next_page_token"], info["page_token_expiry"] = emu.page_tokens.issue(bound, end, page_ids[-1])
     if offset > 0:

@@ -48,10 +48,12 @@ def predicate_from(request: Request, module: str, *, required: bool) -> Predicat
     if q.get("word"):
         return C.word_matcher(q["word"], fmap)
     if required:
-        # module_search.json (Mandatory_Param_Missing): EXPECTED_PARAM_MISSING naming every alternative.
+        # module_search.json (Mandatory_Param_Missing): EXPECTED_PARAM_MISSING naming every alternative;
+        # its message as Zoho's search-records page gives it (the OpenAPI file leaves it open).
+        # https://www.zoho.com/crm/developer/docs/api/v7/search-records.html
         raise EmulatorError(
             "EXPECTED_PARAM_MISSING",
-            "One of the expected parameter is missing",
+            "mandatory param missing",
             {"param_names": ["criteria", "email", "phone", "word"]},
         )
     return None

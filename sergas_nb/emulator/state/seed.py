@@ -376,8 +376,20 @@ def _users(rng: random.Random, user_email: str) -> list[dict[str, Any]]:
                 "status_reason__s": None,
                 "decimal_separator": "Period",
                 "number_separator": None,
+                # Keys every user of Zoho's get-users sample carries (the creator refs are added below).
+                # https://www.zoho.com/crm/developer/docs/api/v7/get-users.html
+                "offset": 0,
+                "type__s": "Regular User",
+                "microsoft": False,
+                "sandboxDeveloper": False,
             }
         )
+    admin = {"name": users[0]["full_name"], "id": users[0]["id"]}
+    # The sample's Modified_By is {name, id}; users.json requires first_name and last_name there too
+    # (its "owner" schema): both are sent, which satisfies the sample and the OpenAPI file.
+    names = {"first_name": users[0]["first_name"], "last_name": users[0]["last_name"]}
+    for user in users:
+        user["created_by"], user["Modified_By"] = dict(admin), {**admin, **names}
     return users
 
 
@@ -409,7 +421,11 @@ def _org(company: str) -> dict[str, Any]:
         "zip": None,
         "description": None,
         "employee_count": "50",
+        # Zoho's get-org-data sample writes "production"; org.json's enum has "Production": the enum is
+        # kept (the OpenAPI contract checks it; a value, not a shape). Its sample also has created_time.
+        # https://www.zoho.com/crm/developer/docs/api/v7/get-org-data.html
         "type": "Production",
+        "created_time": "2018-12-02T00:00:00+00:00",
         "privacy_settings": True,
         "zia_portal_id": None,
         "photo_id": None,
@@ -432,6 +448,7 @@ def _org(company: str) -> dict[str, Any]:
             "paid": True,
             "paid_type": "enterprise",
             "trial_action": "",
+            "portal_users_license_purchased": 0,  # in the get-org-data sample's license_details
         },
     }
 

@@ -609,9 +609,10 @@ class Store:
                         res.update(action="update", duplicate_field=match_field)
                     else:
                         res = self._insert_one(module, item, i, user, now)
-                        # Zoho sends "duplicate_field": null here; the OpenAPI file types it as a string,
-                        # so it is left out (clients read it with .get either way).
-                        res["action"] = "insert"
+                        # Zoho's upsert sample always has "duplicate_field", null on an insert (the OpenAPI
+                        # file types it as a string; the sample wins, see tests/fixtures/emulator.py).
+                        # https://www.zoho.com/crm/developer/docs/api/v7/upsert-records.html
+                        res.update(action="insert", duplicate_field=None)
                         rec = self._records[module][res["details"]["id"]]
                         for fname, idx in indexes.items():
                             if rec.get(fname) is not None:
@@ -636,11 +637,15 @@ class Store:
             for rid in ids:
                 rec = self._records[module].pop(rid, None)
                 if rec is None:
+                    # Zoho's delete-records page (v7): a record already deleted is INVALID_DATA
+                    # "record not deleted"; an id that never was one stays "the id given seems to be invalid".
+                    # https://www.zoho.com/crm/developer/docs/api/v7/delete-records.html
+                    gone = any(e["id"] == rid for e in self._deleted[module])
                     out.append(
                         {
                             "code": "INVALID_DATA",
                             "details": {"id": rid},
-                            "message": "the id given seems to be invalid",
+                            "message": "record not deleted" if gone else "the id given seems to be invalid",
                             "status": "error",
                         }
                     )

@@ -1,0 +1,102 @@
+"""One outcome table for every write: a frame with one row per record and a ``status`` column
+(success, error, unknown; bulk edits add skipped), its counters and its notebook view.
+
+``WriteResult`` (client writes, Bulk Write) and ``edits``' ``ApplyResult`` both are one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+
+class OutcomeTable:
+    """Counters over ``self.records["status"]`` and an HTML view (mixed into result dataclasses)."""
+
+    records: pd.DataFrame
+
+    def _count(self, status: str) -> int:
+        return int((self.records["status"] == status).sum())
+
+    @property
+    def total(self) -> int:
+        return len(self.records)
+
+    @property
+    def succeeded(self) -> int:
+        return self._count("success")
+
+    @property
+    def failed(self) -> int:
+        return self._count("error")
+
+    @property
+    def unknown(self) -> int:
+        """Records whose answer was lost and which could not be read back."""
+        return self._count("unknown")
+
+    @property
+    def failures(self) -> pd.DataFrame:
+        """The rows that failed or whose fate is unknown."""
+        return self.records[self.records["status"].isin(("error", "unknown"))]
+
+    def _repr_html_(self) -> str:
+        return f"<p><b>{self!r}</b></p>" + self.records.to_html(max_rows=20)
+
+
+@dataclass
+class WriteResult(OutcomeTable):
+    """Outcome of a write: counts and one row per input record (in input order).
+
+    ``records`` columns: row (input position or index label), id, status ("success", "error", or
+    "unknown": the answer was lost and the record could not be read back), code, message, field
+    (the field Zoho blamed), action (upserts: insert/update), resolution (how a lost answer was
+    settled: "read back: applied", "read back: not applied; sent again", "unresolved").
+    """
+
+    operation: str
+    module: str
+    records: pd.DataFrame = field(repr=False)
+
+    @property
+    def resolved(self) -> int:
+        """Records whose answer was lost and whose fate was settled by reading them back."""
+        return int(self.records["resolution"].notna().sum() - (self.records["resolution"] == "unresolved").sum())
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0 and self.unknown == 0
+
+    def __getitem__(self, key: str) -> Any:  # the seed guide's result["total"] keeps working
+        if key in ("total", "succeeded", "failed", "unknown"):
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def __repr__(self) -> str:
+        return (
+            f"WriteResult({self.operation} {self.module}: total={self.total}, "
+            f"succeeded={self.succeeded}, failed={self.failed}, unknown={self.unknown})"
+        )
+
+
+RESULT_DTYPES = {
+    "row": "object",
+    "id": "string",
+    "status": "string",
+    "code": "string",
+    "message": "string",
+    "field": "string",
+    "action": "string",
+    "resolution": "string",
+}
+
+
+def result_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A write's outcome rows as the typed ``WriteResult.records`` frame."""
+    df = pd.DataFrame(rows, columns=list(RESULT_DTYPES))
+    return df.astype(RESULT_DTYPES)
+
+
+__all__ = ["OutcomeTable", "WriteResult", "RESULT_DTYPES", "result_frame"]
