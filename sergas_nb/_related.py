@@ -15,7 +15,7 @@ subforms as child frames. ``ZohoClient`` delegates here; nothing here holds stat
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
@@ -23,8 +23,9 @@ from sergas_nb import frames
 from sergas_nb._paging import PER_PAGE, PageCursor, Walk
 from sergas_nb.errors import Problem, ZohoValidationError
 
-if TYPE_CHECKING:
-    from sergas_nb.client import ZohoClient
+# The client that delegates here (sergas_nb.client.ZohoClient); not imported, even for typing:
+# the client imports this module, and the import graph stays acyclic.
+ZohoClient = Any
 
 ACTIVITY_MODULES = ("Tasks", "Events", "Calls")
 MIXED_LISTS = ("Activities", "Activities_History")
@@ -71,11 +72,12 @@ def _rows(c: ZohoClient, module: str, rid: str, related_list: str, names: list[s
     rows: list[dict[str, Any]] = []
     by_id: dict[str, dict[str, Any]] = {}
     for start in range(0, max(len(names), 1), MAX_FIELDS):
-        params = {"fields": ",".join(names[start : start + MAX_FIELDS] or ["id"]), "per_page": PER_PAGE}
-        walk = Walk(
-            lambda q, params=params: c._pipeline.get("related", path, {**params, **q}, module),
-            PageCursor(what=f"{module} {rid} {related_list}"),
-        )
+        params: dict[str, Any] = {"fields": ",".join(names[start : start + MAX_FIELDS] or ["id"]), "per_page": PER_PAGE}
+
+        def fetch(q: dict[str, Any], params: dict[str, Any] = params) -> Any:
+            return c._pipeline.get("related", path, {**params, **q}, module)
+
+        walk = Walk(fetch, PageCursor(what=f"{module} {rid} {related_list}"))
         for r in walk.all_rows():
             if start == 0:
                 rows.append(dict(r))
@@ -265,3 +267,23 @@ def subform(frame: pd.DataFrame, field: str) -> pd.DataFrame:
         if col.endswith("_Time"):
             df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601").astype("datetime64[us, UTC]")
     return df
+
+
+# ---------------------------------------------------------------- one account's surroundings
+
+CONTACT_FIELDS = ["Full_Name", "Title", "Email", "Phone", "Account_Name"]
+NOTE_FIELDS = ["Note_Title", "Note_Content", "Parent_Id", "Created_Time"]
+DEAL_FIELDS = ["Deal_Name", "Account_Name", "Stage", "Amount", "Closing_Date", "Created_Time"]
+
+
+def account_details(c: ZohoClient, account_id: str | int) -> dict[str, pd.DataFrame]:
+    """An account's contacts, deals, activities (open and closed, newest first) and notes: five
+    related-list reads."""
+    rid = _check_id(account_id)
+    acts = concat_aligned([related(c, "Accounts", rid, n) for n in MIXED_LISTS])
+    return {
+        "contacts": related(c, "Accounts", rid, "Contacts", fields=CONTACT_FIELDS),
+        "deals": related(c, "Accounts", rid, "Deals", fields=DEAL_FIELDS),
+        "activities": acts.sort_values("when", ascending=False, na_position="last", ignore_index=True),
+        "notes": related(c, "Accounts", rid, "Notes", fields=NOTE_FIELDS),
+    }

@@ -239,7 +239,9 @@ class ZohoClient:
 
         fields, dotted = _related.split_dotted(self, module, fields)  # Account_Name.Industry: joined after
         if dotted and to_parquet is not None:
-            raise ZohoValidationError([Problem("fields", "dotted lookup fields cannot stream to_parquet", None, dotted)])
+            raise ZohoValidationError(
+                [Problem("fields", "dotted lookup fields cannot stream to_parquet", None, dotted)]
+            )
         frame = self._reader.records(
             module,
             fields,

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from sergas_nb import health
+from sergas_nb._related import CONTACT_FIELDS, NOTE_FIELDS, account_details
 
 Details = dict[str, pd.DataFrame]
 DetailSource = Callable[[str], Details]
@@ -36,8 +37,6 @@ SECTIONS = (
     ("activities", "Recent activities", ACTIVITY_COLUMNS),
     ("notes", "Notes", NOTE_COLUMNS),
 )
-NOTE_FIELDS = ["Note_Title", "Note_Content", "Parent_Id", "Created_Time"]
-CONTACT_FIELDS = ["Full_Name", "Title", "Email", "Phone", "Account_Name"]
 
 
 @dataclass
@@ -100,17 +99,7 @@ class ClientDetails:
 
     def __call__(self, account_id: str) -> Details:
         if account_id not in self._cache:
-            c = self.crm
-            acts = pd.concat(
-                [c.related("Accounts", account_id, n) for n in ("Activities", "Activities_History")],
-                ignore_index=True,
-            )
-            self._cache[account_id] = {
-                "contacts": c.related("Accounts", account_id, "Contacts", fields=CONTACT_FIELDS),
-                "deals": c.related("Accounts", account_id, "Deals", fields=health.FIELDS["Deals"]),
-                "activities": acts.sort_values("when", ascending=False, na_position="last"),
-                "notes": c.related("Accounts", account_id, "Notes", fields=NOTE_FIELDS),
-            }
+            self._cache[account_id] = account_details(self.crm, account_id)
         return self._cache[account_id]
 
 
