@@ -44,6 +44,11 @@ _EXPORTS: dict[str, str] = {
     "render_charts": "sergas_nb.lab.widgets",
     "summarize_accounts": "sergas_nb.lab.widgets",
     "EmulatorControl": "sergas_nb.emulator",
+    "load_org": "sergas_nb.lab.account360",
+    "FrameDetails": "sergas_nb.lab.account360",
+    "ClientDetails": "sergas_nb.lab.account360",
+    "account_health": "sergas_nb.health",
+    "health_from": "sergas_nb.health",
     "load_settings": "sergas_nb.config",
     "Settings": "sergas_nb.config",
     "PostgresTokenStore": "sergas_nb.tokens",
@@ -75,9 +80,11 @@ __all__ = [
     "AccountExplorer",
     "ApplyResult",
     "CallbackCatcher",
+    "ClientDetails",
     "EDIT_RULES",
     "EditPlan",
     "EmulatorControl",
+    "FrameDetails",
     "Journal",
     "LocalZoho",
     "Mirror",
@@ -96,6 +103,7 @@ __all__ = [
     "ZohoRateLimitError",
     "ZohoTransportError",
     "ZohoValidationError",
+    "account_health",
     "apply",
     "apply_migrations",
     "authorization_url",
@@ -103,8 +111,10 @@ __all__ = [
     "connect_target",
     "current_values",
     "exchange_code",
+    "health_from",
     "install_log_redaction",
     "journal_entries",
+    "load_org",
     "load_settings",
     "render_charts",
     "resolve_new",
@@ -159,6 +169,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ZohoTransportError,
         ZohoValidationError,
     )
+    from sergas_nb.health import account_health, health_from
+    from sergas_nb.lab.account360 import ClientDetails, FrameDetails, load_org
     from sergas_nb.lab.targets import connect_target
     from sergas_nb.lab.widgets import AccountExplorer, render_charts, summarize_accounts
     from sergas_nb.mirror import Mirror

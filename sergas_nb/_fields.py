@@ -54,6 +54,9 @@ def lookup_columns(name: str, field: Mapping[str, Any] | None) -> dict[str, str]
     kind = frames.kind_of(field or {})
     if kind == frames.USER:
         return {f"{name}.full_name": "name", f"{name}.email": "email"}
+    if kind == frames.POLY:
+        # What_Id / a note's Parent_Id: the module the link points into travels as $se_module.
+        return {"$se_module": "module"}
     if kind == frames.LOOKUP:
         target = str((((field or {}).get("lookup") or {}).get("module") or {}).get("api_name"))
         sub = NAME_FIELDS.get(target)

@@ -98,6 +98,11 @@ def coql_columns(meta: Sequence[dict[str, Any]], names: Sequence[str]) -> tuple[
     select, lookups, missing = names_with_lookups(meta, names)
     if missing is not None:
         return None, missing
+    fmap = frames.field_map(meta)
+    for name in names:
+        if frames.kind_of(fmap.get(name)) == frames.POLY:
+            # COQL answers What_Id / Parent_Id as {"id"} without the module ($se_module) it points into.
+            return None, f"{name} points into several modules and COQL does not say which"
     if len(select) > MAX_COQL_COLUMNS:
         return None, f"{len(select)} COQL columns (lookups count 2-3), over COQL's {MAX_COQL_COLUMNS}"
     # Only ids asked for (``fields=["id"]`` leaves no names): COQL refuses an empty select list.
@@ -173,7 +178,12 @@ class Read:
             if self.sort_by not in (None, "id"):
                 raise ZohoValidationError([Problem("strategy", "COQL partitions read in id order; drop sort_by")])
             return self._partitions(shape, StrategyChoice("coql_partitions", "asked for"))
+        subforms = [n for n in self.names if (frames.field_map(self.meta).get(n) or {}).get("data_type") == "subform"]
         if strategy == "bulk_read":
+            if subforms:  # Zoho's Bulk Read exports a subform as a module of its own, not as a column
+                raise ZohoValidationError(
+                    [Problem("strategy", f"bulk_read cannot export subform field(s) {', '.join(subforms)}")]
+                )
             if self.where or self.sort_by or self.limit is not None:
                 raise ZohoValidationError(
                     [Problem("strategy", "bulk_read reads whole modules: no where, sort_by or limit")]
@@ -185,7 +195,7 @@ class Read:
         if self.limit is not None and self.limit <= PAGE_LIMIT:
             return self._pages(StrategyChoice("pages", f"limit {self.limit} <= {PAGE_LIMIT}: parallel pages"))
         if shape is None:
-            if self.where is None and self.limit is None and self.r.count(self.module) > TOKEN_LIMIT:
+            if not subforms and self.where is None and self.limit is None and self.r.count(self.module) > TOKEN_LIMIT:
                 return self._bulk(StrategyChoice("bulk_read", f"{shape_reason}; more than page tokens reach"))
             return self._pages(StrategyChoice("pages", shape_reason))
         if self.limit is not None:

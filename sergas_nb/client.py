@@ -239,7 +239,14 @@ class ZohoClient:
         ``to_parquet``: a path: the chunks are written there as they arrive and the path is
         returned instead of a frame, for pulls that should not sit in memory.
         """
-        return self._reader.records(
+        from sergas_nb import _related
+
+        fields, dotted = _related.split_dotted(self, module, fields)  # Account_Name.Industry: joined after
+        if dotted and to_parquet is not None:
+            raise ZohoValidationError(
+                [Problem("fields", "dotted lookup fields cannot stream to_parquet", None, dotted)]
+            )
+        frame = self._reader.records(
             module,
             fields,
             where,
@@ -250,6 +257,33 @@ class ZohoClient:
             progress=progress,
             to_parquet=to_parquet,
         )
+        return _related.lookup_columns(self, module, frame, dotted) if dotted else frame
+
+    # -- account 360 (sergas_nb/_related.py) ------------------------------------------------------
+    def related(
+        self, module: str, id: str | int, related_list: str, fields: Iterable[str] | None = None
+    ) -> pd.DataFrame:
+        """One related list of one record (``crm.related("Accounts", id, "Deals")``) as a typed frame,
+        columns as ``records()`` gives for the child module; Activities / Activities_History as
+        ``activities()`` types them. Related-list names: ``crm.request("GET",
+        "/crm/v8/settings/related_lists", params={"module": module})``."""
+        from sergas_nb import _related
+
+        return _related.related(self, module, id, related_list, fields)
+
+    def activities(self, module: str, id: str | int, fields: Iterable[str] | None = None) -> pd.DataFrame:
+        """Tasks, Events and Calls of one record in one frame: ``type`` (the module), ``subject``,
+        ``when`` (UTC), then each module's fields (NA where a module has no such field)."""
+        from sergas_nb import _related
+
+        return _related.activities(self, module, id, fields)
+
+    @staticmethod
+    def subform(frame: pd.DataFrame, field: str) -> pd.DataFrame:
+        """The rows of subform ``field`` of a frame read by ``records()``, keyed by ``parent_id``."""
+        from sergas_nb import _related
+
+        return _related.subform(frame, field)
 
     def record(self, module: str, id: str | int) -> dict[str, Any]:
         """One record as a dict with the same keys and types as a row of ``records()``."""

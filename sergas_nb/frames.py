@@ -11,6 +11,8 @@ Reading (``to_frame``): one column per field, typed from ``data_type`` in ``/set
                                                                 then any value seen but not allowed)
     multiselectpicklist                  object, a list per row ([] when empty)
     lookup                               X.name, X.id          (string)
+    lookup over several modules          X.id, X.module        (string; What_Id of activities, a
+      (multi_module_lookup)                                    note's Parent_Id: module from $se_module)
     ownerlookup, userlookup              X.name, X.id, X.email (string)
     formula, rollup_summary              typed by their return_type
     id and every text-like type          string
@@ -65,6 +67,7 @@ DATETIME = "datetime"
 PICK = "picklist"
 MULTI = "multi"
 LOOKUP = "lookup"
+POLY = "poly"  # one lookup over several modules (multi_module_lookup): What_Id, a note's Parent_Id
 USER = "user"
 OBJECT = "object"
 
@@ -108,7 +111,7 @@ _DTYPES = {
     DATE: "datetime64[us]",
     DATETIME: "datetime64[us, UTC]",
 }
-_SUBKEYS = {LOOKUP: ("name", "id"), USER: ("name", "id", "email")}
+_SUBKEYS = {LOOKUP: ("name", "id"), USER: ("name", "id", "email"), POLY: ("id", "module")}
 _ID_RE = re.compile(r"^[0-9]{1,25}$")
 # Zoho's integer fields hold 32-bit values; bigint/long fields 64-bit.
 _INT_RANGE = {"integer": 2**31, "bigint": 2**63, "long": 2**63}
@@ -139,6 +142,8 @@ def kind_of(field: Mapping[str, Any] | None) -> str:
             or field.get("json_type")
         )
         return _KINDS.get(str(rt), {"double": FLOAT, "integer": INT, "boolean": BOOL}.get(str(rt), TEXT))
+    if data_type == "lookup" and (field.get("multi_module_lookup") or {}).get("modules"):
+        return POLY
     return _KINDS.get(data_type, OBJECT)
 
 
@@ -224,6 +229,13 @@ def to_frame(
             continue
         field = fmap.get(name)
         k = kind_of(field)
+        if k == POLY:
+            links = raw[name]
+            columns[f"{name}.id"] = _text_array(_subs(links, "id"))
+            columns[f"{name}.module"] = _text_array(
+                [_poly_module(r, link) for r, link in zip(records, links, strict=True)]
+            )
+            continue
         if k in _SUBKEYS:
             links = raw[name]
             for sub in _SUBKEYS[k]:
@@ -244,6 +256,14 @@ def to_frame(
             continue
         columns[name] = _column(raw[name], k, field, name)
     return pd.DataFrame(columns, index=pd.RangeIndex(len(records)))
+
+
+def _poly_module(record: Mapping[str, Any], link: Any) -> str | None:
+    """The module a polymorphic link points into: ``$se_module`` beside it, or the link's own ``module``."""
+    if not isinstance(link, Mapping):
+        return None
+    module = record.get("$se_module") or link.get("module")
+    return module.get("api_name") if isinstance(module, Mapping) else module
 
 
 def _transpose(records: Sequence[Mapping[str, Any]], keys: list[str]) -> dict[str, list[Any]]:
@@ -556,6 +576,9 @@ def _row_payload(
             continue
         if sub == "id":
             _put(out, base, value, field, label, na, problems)
+        elif sub == "module" and kind_of(field) == POLY:
+            if not is_missing(value):  # Zoho takes the module of What_Id / Parent_Id as $se_module
+                out["$se_module"] = str(value)
         elif not from_frame and f"{base}.id" not in lookup_cols and base not in row:
             problems.append(Problem(key, f"lookups are written by id: give {base}.id", label, value))
         elif sub not in _SUBKEYS[kind_of(field)]:
@@ -729,7 +752,7 @@ def to_api_value(value: Any, field: Mapping[str, Any]) -> Any:
         if bad:
             raise _Bad(f"values not allowed: {bad!r}")
         return items
-    if k in (LOOKUP, USER):
+    if k in (LOOKUP, USER, POLY):
         raw = value.get("id") if isinstance(value, Mapping) else value
         if is_missing(raw):
             raise _Bad("a lookup needs the id of the record it points to")

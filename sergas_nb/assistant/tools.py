@@ -496,6 +496,65 @@ class Tools:
             "checks": render.frame_rows(checks_df),
         }
 
+    # -- account 360 (sergas_nb/_related.py, sergas_nb/health.py)
+    def get_related(
+        self,
+        module: Module,
+        id: RecordId,
+        related_list: Annotated[
+            str,
+            Field(
+                description="Related list API name, e.g. Contacts, Deals, Notes, Tasks, Events, Calls, Activities "
+                "(open), Activities_History (closed). Lists of a module: GET /settings/related_lists.",
+                pattern=_NAME,
+            ),
+        ],
+        fields: Fields = None,
+        limit: Limit = 50,
+    ) -> dict[str, Any]:
+        """Read the records related to one record (an account's contacts, deals, notes or activities),
+        newest first, typed values as JSON. Read-only; at most limit rows."""
+        module = self._module(module)
+        df = self.crm.related(module, id, related_list, fields)
+        rows, cut = render.fit_rows(render.frame_rows(df.head(min(limit, render.MAX_ROWS))))
+        out: dict[str, Any] = {"module": module, "id": id, "related_list": related_list, "count": len(df), "rows": rows}
+        if cut or len(df) > len(rows):
+            out["truncated"] = f"{len(df)} related records, {len(rows)} returned; raise limit or ask for fewer fields"
+        return out
+
+    def account_overview(self, id: RecordId) -> dict[str, Any]:
+        """One account at a glance: its key fields, health signals (days since its last activity, open
+        pipeline and its age, deals won and lost in 12 months, contacts, overdue tasks) and the latest
+        contacts, deals, activities and notes (up to 5 each). Read-only: six CRM calls."""
+        from sergas_nb._related import account_details
+        from sergas_nb.health import account_health
+
+        fields = ["Account_Name", "Industry", "Owner", "Annual_Revenue", "Account_Type", "Rating"]
+        fields = [f for f in fields if f in self._fmap("Accounts")]
+        account = self.crm.records_by_ids("Accounts", [id], fields)
+        if not len(account):
+            raise ZohoAPIError(f"Accounts record {id} not found", code="RECORD_NOT_FOUND", status=204)
+        d = account_details(self.crm, id)
+        signals = account_health(account, d["contacts"], d["deals"], d["activities"])
+        keep = {
+            "contacts": ["Full_Name", "Title", "Email"],
+            "deals": ["Deal_Name", "Stage", "Amount", "Closing_Date"],
+            "activities": ["when", "type", "subject", "Status"],
+            "notes": ["Created_Time", "Note_Title", "Note_Content"],
+        }
+        latest = {
+            k: render.frame_rows(d[k][[c for c in ["id", *cols] if c in d[k].columns]].head(5))
+            for k, cols in keep.items()
+        }
+        rows, _ = render.fit_rows([render.frame_rows(account)[0]])
+        return {
+            "account": rows[0] if rows else {"id": id},
+            "health": {k: v for k, v in render.frame_rows(signals)[0].items() if k != "id"},
+            "counts": {k: int(len(d[k])) for k in keep},
+            "latest": latest,
+            "note": "activities are the account's own (What_Id = the account); see get_related for more",
+        }
+
     # -- writes: plans only
     def plan_edit(
         self,
@@ -693,6 +752,8 @@ def tool_table(tools: Tools, allow_writes: bool) -> list[tuple[ToolFn, Kind]]:
         (tools.run_coql, "read"),
         (tools.summarize, "read"),
         (tools.health, "read"),
+        (tools.get_related, "read"),
+        (tools.account_overview, "read"),
     ]
     if tools.mirror_path:
         reads.append((tools.query_mirror, "read"))

@@ -15,7 +15,7 @@ from sergas_nb.emulator.core import DEFAULT_USER_EMAIL, SCOPES, Emulator
 from sergas_nb.emulator.errors import EmulatorError, internal_error
 from sergas_nb.emulator.faults import FaultMiddleware
 from sergas_nb.emulator.hosts import API, CONTENT, DOWNLOAD, ByPort
-from sergas_nb.emulator.routes import bulk, control, records, search, settings, unsupported, users
+from sergas_nb.emulator.routes import bulk, control, records, related, search, settings, unsupported, users
 from sergas_nb.emulator.routes.common import error_response, log
 
 __all__ = ["DEFAULT_USER_EMAIL", "SCOPES", "Emulator", "build_app", "build_hosts", "build_role_app"]
@@ -59,11 +59,13 @@ def _routes(emu: Emulator, role: str) -> list[BaseRoute]:
         *emu.oauth.control_routes("/__emulator__/oauth"),
         *emu.oauth.routes(),
         *users.routes(),
+        *related.meta_routes(),
         *settings.routes(),
         *search.routes(),
         *bulk.routes(),  # before unsupported and records: /crm/v8/upload is neither
         *unsupported.routes(),
         *records.routes(),
+        *related.routes(),
     ]
 
     async def root(request: Request) -> Response:

@@ -12,7 +12,7 @@ import contextlib
 import html
 import io
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,18 @@ TABLE_COLUMNS = (
     "Employees",
     "Last_Engagement_Date",
     "Modified_Time",
+    # Account health signals (sergas_nb.health), when joined in: sortable like any column.
+    "days_since_activity",
+    "open_deals",
+    "open_pipeline",
+    "open_pipeline_age_days",
+    "won_12m",
+    "lost_12m",
+    "contacts",
+    "overdue_tasks",
 )
+QUIET_COLUMN = "days_since_activity"
+OVERDUE_COLUMN = "overdue_tasks"
 DETAIL_COLUMNS = (
     "id",
     "Account_Name",
@@ -76,6 +87,14 @@ DETAIL_COLUMNS = (
     "Last_Engagement_Date",
     "Created_Time",
     "Modified_Time",
+    "days_since_activity",
+    "open_deals",
+    "open_pipeline",
+    "open_pipeline_age_days",
+    "won_12m",
+    "lost_12m",
+    "contacts",
+    "overdue_tasks",
 )
 
 EXPORT_FORMATS = {"CSV": ".csv", "Parquet": ".parquet"}
@@ -109,14 +128,18 @@ def filter_accounts(
     status: str | Iterable[str] | None = None,
     revenue: tuple[float | None, float | None] | None = None,
     name: str | None = None,
+    quiet_days: float | None = None,
+    overdue: bool | None = None,
 ) -> pd.DataFrame:
     """Rows of `df` matching every given criterion.
 
     Category criteria take one value or several (any of them matches); None/"All" means no
     restriction. `revenue` is an inclusive (low, high) range, either end None for open; accounts
     without a revenue are excluded once a range is set. `name` is a case-insensitive substring of
-    Account_Name. A criterion on a column the frame lacks raises ValueError (the explorer hides
-    such filters instead of passing them).
+    Account_Name. Health signals (when joined in): `quiet_days` keeps accounts whose last activity is
+    at least that many days ago, or that have none; `overdue=True` those with an overdue task. A
+    criterion on a column the frame lacks raises ValueError (the explorer hides such filters
+    instead of passing them).
     """
     mask = pd.Series(True, index=df.index)
     for criterion, value in (
@@ -149,6 +172,15 @@ def filter_accounts(
             raise ValueError(f"cannot search by name: no {NAME_COLUMN} column")
         names = df[NAME_COLUMN].astype("string").str.casefold()
         mask &= names.str.contains(name.strip().casefold(), regex=False).fillna(False).astype(bool)
+    if quiet_days is not None:
+        if QUIET_COLUMN not in df.columns:
+            raise ValueError(f"cannot filter by quiet days: no {QUIET_COLUMN} column")
+        quiet = pd.to_numeric(df[QUIET_COLUMN], errors="coerce").astype("Float64")
+        mask &= (quiet >= quiet_days).fillna(True).astype(bool)  # never any activity: as quiet as it gets
+    if overdue:
+        if OVERDUE_COLUMN not in df.columns:
+            raise ValueError(f"cannot filter by overdue tasks: no {OVERDUE_COLUMN} column")
+        mask &= (pd.to_numeric(df[OVERDUE_COLUMN], errors="coerce") > 0).fillna(False).astype(bool)
     return df.loc[mask]
 
 
@@ -199,6 +231,8 @@ def chart_data(df: pd.DataFrame, top: int = 10) -> dict[str, pd.Series]:
     if HEALTH_COLUMN in df.columns:
         health = pd.to_numeric(df[HEALTH_COLUMN], errors="coerce").dropna()
         out["health_scores"] = health.astype(float)
+    if QUIET_COLUMN in df.columns:
+        out["days_since_activity"] = pd.to_numeric(df[QUIET_COLUMN], errors="coerce").dropna().astype(float)
     return out
 
 
@@ -208,7 +242,9 @@ summarize_accounts = summarize  # the root API's name (sn.summarize_accounts)
 def render_charts(df: pd.DataFrame, dpi: int = 80) -> bytes:
     """One PNG with the three charts. Figure() directly: no pyplot state, no backend, no leaks."""
     data = chart_data(df)
-    panels = [k for k in ("revenue_by_industry", "accounts_by_owner", "health_scores") if k in data]
+    panels = [
+        k for k in ("revenue_by_industry", "accounts_by_owner", "health_scores", "days_since_activity") if k in data
+    ]
     fig = Figure(figsize=(4.2 * max(len(panels), 1), 3.4), dpi=dpi, layout="constrained")
     axes = fig.subplots(1, max(len(panels), 1), squeeze=False)[0]
     if not panels or df.empty:
@@ -224,6 +260,11 @@ def render_charts(df: pd.DataFrame, dpi: int = 80) -> bytes:
             s = series.iloc[::-1]
             ax.barh([str(i) for i in s.index], s.to_numpy(dtype=float), color="#38a169")
             ax.set_title("Accounts by owner")
+        elif key == "days_since_activity":
+            if len(series):
+                ax.hist(series.to_numpy(), bins=20, color="#805ad5", edgecolor="white")
+            ax.set_title("Days since last activity")
+            ax.set_xlabel("Days")
         else:
             if len(series):
                 ax.hist(series.to_numpy(), bins=range(0, 105, 5), color="#dd6b20", edgecolor="white")
@@ -240,8 +281,10 @@ def _fmt(value: Any, column: str) -> str:
         return "—"
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d") if column.endswith("_Date") else value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, float) and column == REVENUE_COLUMN:
+    if isinstance(value, float) and column in (REVENUE_COLUMN, "open_pipeline"):
         return f"{value:,.0f}"
+    if isinstance(value, float) and column in (QUIET_COLUMN, "open_pipeline_age_days"):
+        return f"{value:,.1f}"
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return f"{int(value):,}"
     if isinstance(value, int) and not isinstance(value, bool):
@@ -301,6 +344,8 @@ class AccountExplorer(w.VBox):
         export_dir: str | Path = ".",
         charts: bool = True,
         mirror: Any = None,
+        health: pd.DataFrame | None = None,
+        related: Callable[[str], dict[str, pd.DataFrame]] | None = None,
         **criteria: Any,
     ) -> None:
         # mirror: a sn.Mirror to start from (its Accounts, from disk, no API call) instead of df
@@ -308,6 +353,11 @@ class AccountExplorer(w.VBox):
             if mirror is None:
                 raise ValueError("AccountExplorer needs accounts: a DataFrame, or mirror=sn.Mirror(...)")
             df = mirror.frame("Accounts")
+        # Account 360: health signals (sergas_nb.health) join the table; `related` gives the detail
+        # tab an account's contacts, deals, activities and notes (sergas_nb.lab.account360).
+        if health is not None:
+            df = df.merge(health, on="id", how="left", suffixes=("", "_health"))
+        self.related = related
         self.df = df
         self.rows = rows
         self.export_dir = Path(export_dir)
@@ -350,6 +400,17 @@ class AccountExplorer(w.VBox):
                 )
                 self.revenue.add_class("sergas-filter-revenue")
 
+        self.quiet: w.BoundedIntText | None = None
+        self.overdue: w.Checkbox | None = None
+        if QUIET_COLUMN in df.columns:
+            self.quiet = w.BoundedIntText(
+                value=0, min=0, max=100000, description="Quiet ≥ days", layout=w.Layout(width="200px")
+            )
+            self.quiet.add_class("sergas-filter-quiet")
+        if OVERDUE_COLUMN in df.columns:
+            self.overdue = w.Checkbox(value=False, description="Has overdue tasks", indent=False)
+            self.overdue.add_class("sergas-filter-overdue")
+
         self.name_search: w.Text | None = None
         if NAME_COLUMN in df.columns:
             self.name_search = w.Text(
@@ -387,6 +448,8 @@ class AccountExplorer(w.VBox):
         self.detail_select.add_class("sergas-detail-select")
         self.detail = w.HTML()
         self.detail.add_class("sergas-detail")
+        self.related_html = w.HTML()
+        self.related_html.add_class("sergas-related-panel")
 
         self.chart = w.Image(format="png", layout=w.Layout(max_width="100%"))
         self.chart.add_class("sergas-charts")
@@ -402,7 +465,15 @@ class AccountExplorer(w.VBox):
 
         # Preselect initial criteria before wiring observers, then render once.
         self._apply_criteria(criteria)
-        for control in (*self.filters.values(), self.revenue, self.name_search, self.sort_column, self.sort_order):
+        for control in (
+            *self.filters.values(),
+            self.revenue,
+            self.name_search,
+            self.quiet,
+            self.overdue,
+            self.sort_column,
+            self.sort_order,
+        ):
             if control is not None:
                 control.observe(self._on_change, names="value")
         self.detail_select.observe(self._on_detail, names="value")
@@ -411,11 +482,11 @@ class AccountExplorer(w.VBox):
         self.reset_button.on_click(lambda _b: self.reset())
 
         filter_rows = [w.HBox(list(self.filters.values())[i : i + 3]) for i in range(0, len(self.filters), 3)]
-        extra = [c for c in (self.name_search, self.revenue) if c is not None]
+        extra = [c for c in (self.name_search, self.revenue, self.quiet, self.overdue) if c is not None]
         tabs = w.Tab(
             children=[
                 w.VBox([w.HBox([self.sort_column, self.sort_order]), self.table]),
-                w.VBox([self.detail_select, self.detail]),
+                w.VBox([self.detail_select, w.HBox([self.detail, self.related_html])]),
                 self.chart,
                 w.VBox([w.HBox([self.export_name, self.export_format, self.export_button]), self.export_status]),
             ]
@@ -442,6 +513,10 @@ class AccountExplorer(w.VBox):
             out["revenue"] = tuple(self.revenue.value)
         if self.name_search is not None and self.name_search.value.strip():
             out["name"] = self.name_search.value
+        if self.quiet is not None and self.quiet.value > 0:
+            out["quiet_days"] = self.quiet.value
+        if self.overdue is not None and self.overdue.value:
+            out["overdue"] = True
         return out
 
     def _apply_criteria(self, criteria: dict[str, Any]) -> None:
@@ -460,6 +535,10 @@ class AccountExplorer(w.VBox):
                 )
             elif key == "name" and self.name_search is not None:
                 self.name_search.value = value
+            elif key == "quiet_days" and self.quiet is not None:
+                self.quiet.value = int(value)
+            elif key == "overdue" and self.overdue is not None:
+                self.overdue.value = bool(value)
             else:
                 raise ValueError(f"unknown or unavailable filter {key!r} (available: {self.available_filters()})")
 
@@ -469,6 +548,10 @@ class AccountExplorer(w.VBox):
             names.append("revenue")
         if self.name_search is not None:
             names.append("name")
+        if self.quiet is not None:
+            names.append("quiet_days")
+        if self.overdue is not None:
+            names.append("overdue")
         return names
 
     @contextlib.contextmanager
@@ -494,6 +577,10 @@ class AccountExplorer(w.VBox):
                 self.revenue.value = (self.revenue.min, self.revenue.max)
             if self.name_search is not None:
                 self.name_search.value = ""
+            if self.quiet is not None:
+                self.quiet.value = 0
+            if self.overdue is not None:
+                self.overdue.value = False
 
     def summary(self) -> dict[str, float | int | None]:
         return summarize(self.filtered)
@@ -554,6 +641,11 @@ class AccountExplorer(w.VBox):
             match = self.filtered[self.filtered["id"].astype(str) == account_id]
             row = match.iloc[0] if len(match) else None
         self.detail.value = render_detail(row)
+        if self.related is not None:
+            from sergas_nb.lab.account360 import render_related
+
+            details = self.related(account_id) if row is not None and account_id is not None else None
+            self.related_html.value = render_related(details, account_id=account_id)
 
     # --- export -------------------------------------------------------------------------------
     def _on_format(self, change: dict) -> None:

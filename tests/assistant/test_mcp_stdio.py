@@ -28,6 +28,8 @@ READ_TOOLS = [
     "run_coql",
     "summarize",
     "health",
+    "get_related",
+    "account_overview",
 ]
 WRITE_TOOLS = {"plan_edit", "apply_plan", "undo_plan", "list_plans"}
 

@@ -40,7 +40,7 @@ def test_modules_list_the_four_api_modules(api, oas):
     r = api.get("/settings/modules")
     assert oas.errors(r) == []
     mods = {m["api_name"]: m for m in r.json()["modules"]}
-    assert set(mods) == {"Leads", "Accounts", "Contacts", "Deals"}
+    assert set(mods) == {"Leads", "Accounts", "Contacts", "Deals", "Tasks", "Events", "Calls", "Notes"}
     assert all(m["api_supported"] for m in mods.values())
     assert api.get("/settings/modules/Accounts").json()["modules"][0]["fields"]
 

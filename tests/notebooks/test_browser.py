@@ -134,9 +134,67 @@ def _drive_explorer(jupyter_lab: LabServer, page, tmp_path: Path) -> None:
     kernel.wait_for(timeout=UI_TIMEOUT_MS)
     assert kernel.inner_text().strip() == f"KERNEL-SAYS {after} [{choice!r}]"
 
+    _check_account_360(page)
+
     explorer = page.locator(".sergas-explorer")
     explorer.scroll_into_view_if_needed()
     explorer.screenshot(path=str(tmp_path / "explorer.png"))
     page.screenshot(path=str(tmp_path / "jupyterlab.png"))
     elapsed = time.perf_counter() - started
     print(f"browser test: {elapsed:.1f} s in the page; screenshots in {tmp_path}")
+
+
+def _section_count(page, section: str) -> int:
+    return int(page.locator(f".sergas-related-title[data-section='{section}']").get_attribute("data-count"))
+
+
+def _check_account_360(page) -> None:
+    """Health columns sort the table; the detail tab shows an account's contacts, deals, activities
+    and notes, the same the kernel holds."""
+    explorer = page.locator(".sergas-explorer")
+    explorer.scroll_into_view_if_needed()
+    explorer.locator(".sergas-sort-column select").select_option("days_since_activity")
+    page.wait_for_function(  # the table re-renders sorted: numbers ascending, accounts without any last
+        "() => { const v = [...document.querySelectorAll(\".sergas-table td[data-col='days_since_activity']\")]"
+        ".map(c => c.textContent).filter(t => t !== '—').map(t => Number(t.replace(/,/g, '')));"
+        " return v.length > 1 && v.every((x, i) => i === 0 || v[i - 1] <= x); }",
+        timeout=UI_TIMEOUT_MS)
+    cells = page.locator(".sergas-table td[data-col='days_since_activity']").all_text_contents()
+    numbers = [float(c.replace(",", "")) for c in cells if c != "—"]
+    assert numbers == sorted(numbers) and len(numbers) > 1, cells
+
+    explorer.locator(".sergas-tabs .lm-TabBar-tab", has_text=re.compile(r"^Detail$")).click()
+    select = explorer.locator(".sergas-detail-select select")
+    select.wait_for(state="visible", timeout=UI_TIMEOUT_MS)
+    page.wait_for_selector(".sergas-related-title[data-section='deals']", timeout=UI_TIMEOUT_MS)
+    titles = page.locator(".sergas-related-title").evaluate_all("els => els.map(e => e.dataset.section)")
+    assert titles == ["contacts", "deals", "activities", "notes"]
+    options = select.locator("option").count()
+    chosen, previous = None, None
+    for index in range(min(options, 40)):  # open accounts until one has deals and activities around it
+        select.select_option(index=index)
+        # ipywidgets' <option> values are indices: wait until the panel shows the account whose id the
+        # detail table shows, and that is not the one before.
+        page.wait_for_function(
+            "([prev]) => { const th = [...document.querySelectorAll('.sergas-detail th')]"
+            ".find(t => t.textContent === 'id'); const panel = document.querySelector('.sergas-account-360');"
+            " return th && panel && panel.dataset.account === th.nextElementSibling.textContent"
+            " && panel.dataset.account !== prev; }",
+            arg=[previous], timeout=UI_TIMEOUT_MS)
+        previous = page.locator(".sergas-account-360").get_attribute("data-account")
+        if _section_count(page, "deals") and _section_count(page, "activities"):
+            chosen = previous
+            break
+    assert chosen is not None, "no account among the first 40 has deals and activities"
+    shown = {s: _section_count(page, s) for s in ("contacts", "deals", "activities", "notes")}
+    assert page.locator(".sergas-related[data-section='deals'] tbody tr").count() == min(shown["deals"], 10)
+
+    page.locator(".jp-Notebook .jp-Cell").last.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    page.keyboard.press("Enter")
+    page.keyboard.type(f"d = explorer.related('{chosen}'); print('KERNEL-360', {{k: len(v) for k, v in d.items()}})")
+    page.keyboard.press("Shift+Enter")
+    kernel = page.locator(".jp-OutputArea-output", has_text="KERNEL-360")
+    kernel.wait_for(timeout=UI_TIMEOUT_MS)
+    assert kernel.inner_text().strip() == f"KERNEL-360 {shown}"

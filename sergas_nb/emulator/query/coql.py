@@ -70,6 +70,9 @@ class Column:
     get: Callable[[Record], Any]
 
 
+MAX_SELECT_JOINS = 15
+
+
 def _limit_exceeded(clause: str, limit: int, **extra: Any) -> EmulatorError:
     return EmulatorError("LIMIT_EXCEEDED", "limit exceeded", {"clause": clause, "limit": limit, **extra})
 
@@ -359,6 +362,13 @@ def run_coql(select_query: str, catalog: Catalog) -> tuple[list[dict], bool]:
     if query.group or any(isinstance(item.expr, Aggregate) for item in query.columns):
         return _run_aggregate(query, resolver, catalog.records(query.module), predicate, limit, offset)
 
+    # Zoho's v8 COQL limits: at most 15 joins (lookups followed) in the SELECT column
+    # (https://zoho.com/crm/developer/docs/api/v8/COQL-Limitations.html).
+    joins = {
+        ref.parts[:k] for item in query.columns if isinstance(ref := item.expr, Ref) for k in range(1, len(ref.parts))
+    }
+    if len(joins) > MAX_SELECT_JOINS:
+        raise _limit_exceeded("select", MAX_SELECT_JOINS, reason="joins")
     columns: list[Column] = []
     seen: set[str] = set()
     for item in query.columns:

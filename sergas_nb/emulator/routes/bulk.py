@@ -85,7 +85,7 @@ async def create_read(request: Request) -> Response:
     fields = [f for f in dict.fromkeys(fields) if f != "id"]
     for f in fields:  # unknown names fail now, not when the job runs
         base = f.split(".", 1)[0]
-        if base not in fmap:
+        if base not in fmap and f != "$se_module":
             raise EmulatorError("INVALID_DATA", "invalid data", {"api_name": f})
     page = query.get("page", 1) or 1
     if not isinstance(page, int) or page < 1:

@@ -33,12 +33,14 @@ from sergas_nb.emulator.routes.common import (
 from sergas_nb.emulator.routes.pagination import DISCRETE_LIMIT, TOKEN_LIMIT, binding
 from sergas_nb.emulator.routes.search import predicate_from  # the count takes search's filters
 from sergas_nb.emulator.state import metadata as md
+from sergas_nb.emulator.state.activity_fields import POLYMORPHIC
 from sergas_nb.emulator.state.store import SORTABLE
 
 if TYPE_CHECKING:
     from sergas_nb.emulator.core import Emulator
 
 MAX_WRITE = 100
+POLY_MODULES = frozenset(m for m, _ in POLYMORPHIC)
 
 
 def _modified_since(request: Request) -> str | None:
@@ -153,9 +155,11 @@ async def _list(
                 pass
         return offset
 
+    # A polymorphic link (What_Id, a note's Parent_Id) comes with the module it points into, as Zoho sends it.
+    poly = ("$se_module",) if {"What_Id", "Parent_Id"} & set(fields) and module in POLY_MODULES else ()
     listed = emu.store.list_page(
         module,
-        ("id", *fields),
+        ("id", *fields, *poly),
         sort_by=sort_by,
         sort_order=sort_order,
         ids=ids_filter,
@@ -291,6 +295,12 @@ async def upsert_records(request: Request) -> Response:
     module = module_of(request)
     data, body = await _write_items(request)
     dup = body.get("duplicate_check_fields")
+    if dup is None and module not in md.DUPLICATE_FIELDS:  # activities and notes have no default check
+        raise EmulatorError(
+            "REQUIRED_PARAM_MISSING",
+            "One of the expected parameter is missing",
+            {"param_name": "duplicate_check_fields"},
+        )
     if dup is None:
         dup = [md.DUPLICATE_FIELDS[module]]
     if isinstance(dup, str):

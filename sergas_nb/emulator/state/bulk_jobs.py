@@ -227,8 +227,8 @@ def _cell(v: Any) -> str:
 
 def _reader(store: Any, module: str, fmap: dict[str, dict[str, Any]], name: str) -> Callable[[dict[str, Any]], str]:
     """How one requested column reads from a record: a field, or ``lookup.sub``."""
-    if name in fmap:
-        return lambda r: _cell(r.get(name))
+    if name in fmap or (name == "$se_module" and any(f.get("multi_module_lookup") for f in fmap.values())):
+        return lambda r: _cell(r.get(name))  # $se_module: the module a polymorphic What_Id / Parent_Id names
     base, _, sub = name.partition(".")
     field = fmap.get(base)
     if field is None or not sub:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-MODULES: tuple[str, ...] = ("Leads", "Accounts", "Contacts", "Deals")
+from sergas_nb.emulator.state import activity_fields as af
+
+MODULES: tuple[str, ...] = ("Leads", "Accounts", "Contacts", "Deals", "Tasks", "Events", "Calls", "Notes")
 
 # Stable 19-digit ids for modules and fields (real orgs use 19-digit numeric strings everywhere).
 _MODULE_IDS = {
@@ -17,12 +19,21 @@ _MODULE_IDS = {
     "Accounts": "6250853000000002177",
     "Contacts": "6250853000000002179",
     "Deals": "6250853000000002181",
+    "Tasks": "6250853000000002183",
+    "Events": "6250853000000002185",
+    "Calls": "6250853000000002187",
+    "Notes": "6250853000000002189",
+    "Line_Items": "6250853000000002191",  # the Deals subform's own module
 }
 _MODULE_LABELS = {
     "Leads": ("Lead", "Leads"),
     "Accounts": ("Account", "Accounts"),
     "Contacts": ("Contact", "Contacts"),
     "Deals": ("Deal", "Deals"),
+    "Tasks": ("Task", "Tasks"),
+    "Events": ("Meeting", "Meetings"),  # Zoho's UI calls Events "Meetings"; the API name stays Events
+    "Calls": ("Call", "Calls"),
+    "Notes": ("Note", "Notes"),
 }
 
 # The field Zoho checks for duplicates by default (insert) and upsert's default duplicate_check_fields.
@@ -53,6 +64,7 @@ _JSON_TYPES = {
     "ownerlookup": "jsonobject",
     "userlookup": "jsonobject",
     "multiselectpicklist": "jsonarray",
+    "subform": "jsonarray",
 }
 _LENGTHS = {
     "text": 255,
@@ -74,6 +86,7 @@ _LENGTHS = {
     "lookup": 120,
     "ownerlookup": 120,
     "userlookup": 120,
+    "subform": 2000,
 }
 
 INDUSTRIES: tuple[str, ...] = (
@@ -191,6 +204,8 @@ def _f(
     unique: bool = False,
     length: int | None = None,
     json_type: str | None = None,
+    poly: tuple[str, ...] | None = None,
+    subform: str | None = None,
 ) -> dict[str, Any]:
     label = label or api_name.replace("_", " ")
     field: dict[str, Any] = {
@@ -301,7 +316,26 @@ def _f(
         }
     if data_type in ("ownerlookup", "userlookup"):
         field["lookup"] = {"module": {"api_name": "users", "id": None}}
+    if poly:
+        # One lookup over several modules (What_Id, a note's Parent_Id): no single lookup.module; the
+        # record names its module in $se_module.
+        field["multi_module_lookup"] = {
+            "api_name": api_name,
+            "display_label": label,
+            "modules": [{"api_name": m, "id": _MODULE_IDS[m]} for m in poly],
+        }
+    if subform:
+        field["subform"] = {"module": {"api_name": subform, "id": _MODULE_IDS[subform]}}
+        field["associated_module"] = {"api_name": subform, "id": _MODULE_IDS[subform]}
     return field
+
+
+def _from_specs(module: str, specs: list[af.Spec]) -> list[dict[str, Any]]:
+    out = []
+    for api, data_type, label, opts in specs:
+        kw = {k: v for k, v in opts.items() if k != "label"}
+        out.append(_f(module, api, data_type, label, **kw))
+    return out
 
 
 def _tag(module: str) -> dict[str, Any]:
@@ -478,10 +512,35 @@ def _deals() -> list[dict[str, Any]]:
         _f(m, "Description", "textarea", "Description"),
         _tag(m),
         *_system_fields(m),
+        *_from_specs(m, af.deals_extras()),
     ]
 
 
-_BUILDERS = {"Leads": _leads, "Accounts": _accounts, "Contacts": _contacts, "Deals": _deals}
+def _activity(module: str, specs: list[af.Spec]) -> list[dict[str, Any]]:
+    return [*_from_specs(module, specs), _tag(module), *_system_fields(module)]
+
+
+def _notes() -> list[dict[str, Any]]:
+    # Notes carry no Tag and no Last_Activity_Time (Zoho's Notes fields).
+    return [*_from_specs("Notes", af.notes()), *_system_fields("Notes")[:4]]
+
+
+_BUILDERS = {
+    "Leads": _leads,
+    "Accounts": _accounts,
+    "Contacts": _contacts,
+    "Deals": _deals,
+    "Tasks": lambda: _activity("Tasks", af.tasks()),
+    "Events": lambda: _activity("Events", af.events()),
+    "Calls": lambda: _activity("Calls", af.calls()),
+    "Notes": _notes,
+}
+
+
+@cache
+def subform_fields(subform: str = "Line_Items") -> list[dict[str, Any]]:
+    """The fields of a subform's rows (the Deals subform Line_Items)."""
+    return _from_specs("Line_Items", af.line_item_fields())
 
 
 def canonical_module(name: str) -> str | None:
@@ -567,7 +626,16 @@ def module_id(module: str) -> str:
     return _MODULE_IDS[module]
 
 
-_DISPLAY_FIELD = {"Leads": "Last_Name", "Accounts": "Account_Name", "Contacts": "Last_Name", "Deals": "Deal_Name"}
+_DISPLAY_FIELD = {
+    "Leads": "Last_Name",
+    "Accounts": "Account_Name",
+    "Contacts": "Last_Name",
+    "Deals": "Deal_Name",
+    "Tasks": "Subject",
+    "Events": "Event_Title",
+    "Calls": "Subject",
+    "Notes": "Note_Title",
+}
 
 
 def modules() -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ import orjson
 
 from sergas_nb.emulator.query.values import utc_text
 from sergas_nb.emulator.state import metadata as md
+from sergas_nb.emulator.state.activities import LinkError, derive_activity, poly_link, with_activities
 from sergas_nb.emulator.state.index import IdIndex
 from sergas_nb.emulator.state.seed import SeedData, generate, iso, user_ref
 
@@ -28,7 +29,16 @@ Result = dict[str, Any]
 Predicate = Callable[[Record], bool]
 
 # Fields a lookup shows as its "name", per target module.
-_NAME_FIELD = {"Accounts": "Account_Name", "Contacts": "Full_Name", "Leads": "Full_Name", "Deals": "Deal_Name"}
+_NAME_FIELD = {
+    "Accounts": "Account_Name",
+    "Contacts": "Full_Name",
+    "Leads": "Full_Name",
+    "Deals": "Deal_Name",
+    "Tasks": "Subject",
+    "Events": "Event_Title",
+    "Calls": "Subject",
+    "Notes": "Note_Title",
+}
 SORTABLE = ("id", "Created_Time", "Modified_Time")
 
 
@@ -129,7 +139,7 @@ class Store:
         with self._lock:
             self.seed = self.seed if seed is None else int(seed)
             self.accounts = self.accounts if accounts is None else int(accounts)
-            self._load(generate(self.seed, self.accounts, user_email=self.user_email))
+            self._load(with_activities(generate(self.seed, self.accounts, user_email=self.user_email), self.seed))
 
     def reset(self) -> None:
         md.reset_custom_fields()  # fields an admin added through the control API go too
@@ -436,6 +446,12 @@ class Store:
                 raise _invalid(key, path, message="invalid data", reason="read only field")
             if field["system_mandatory"] and (value is None or value == ""):
                 raise ItemError("MANDATORY_NOT_FOUND", "required field not found", {"api_name": key, "json_path": path})
+            if field.get("multi_module_lookup"):  # What_Id / a note's Parent_Id: the module comes along
+                try:
+                    changes.update(poly_link(self._records, field, value, item.get("$se_module")))
+                except LinkError as bad:
+                    raise _invalid(key, path + bad.where, message=str(bad)) from None
+                continue
             changes[key] = self._coerce(module, field, value, path)
         if existing is None:
             for field in md.fields_for(module):
@@ -445,8 +461,8 @@ class Store:
                         "required field not found",
                         {"api_name": field["api_name"], "json_path": f"$.data[{i}].{field['api_name']}"},
                     )
-        dup_field = md.DUPLICATE_FIELDS[module]
-        value = changes.get(dup_field)
+        dup_field = md.DUPLICATE_FIELDS.get(module, "")
+        value = changes.get(dup_field) if dup_field else None
         if isinstance(value, str) and value:
             other = self._unique[module].get(value.lower())
             if other is not None and (existing is None or other != existing["id"]):
@@ -476,6 +492,8 @@ class Store:
         elif module == "Accounts":  # the formula field: Zoho recomputes it when the record is saved
             revenue, staff = rec.get("Annual_Revenue"), rec.get("Employees")
             rec["Revenue_Per_Employee"] = round(revenue / staff, 2) if revenue is not None and staff else None
+        else:
+            derive_activity(module, rec, self._now())
 
     def _rollup(self, account_ids: set[str] | None) -> None:
         """Recompute the Open_Deals_Amount rollup of these accounts (all when None) from their open
@@ -514,7 +532,9 @@ class Store:
         return out
 
     def _index(self, module: str, rid: str, old: Record | None, new: Record | None) -> None:
-        field = md.DUPLICATE_FIELDS[module]
+        field = md.DUPLICATE_FIELDS.get(module)
+        if field is None:  # activities and notes have no default duplicate check
+            return
         idx = self._unique[module]
         ov = old.get(field) if old else None
         nv = new.get(field) if new else None
@@ -616,8 +636,8 @@ class Store:
         with self._lock:
             user, now, out = self.mini_user(user_email), self._now(), []
             # The default field's index is maintained already; others are built once per call.
-            default = md.DUPLICATE_FIELDS[module]
-            indexes: dict[str, dict[Any, str]] = {default: self._unique[module]}
+            default = md.DUPLICATE_FIELDS.get(module)
+            indexes: dict[str, dict[Any, str]] = {default: self._unique[module]} if default else {}
             for i, item in enumerate(items):
                 try:
                     match_id, match_field = None, None

@@ -1,0 +1,289 @@
+"""Account 360 reads: related lists, the three activity modules as one frame, dotted lookup columns,
+subforms as child frames. ``ZohoClient`` delegates here; nothing here holds state of its own.
+
+- ``related``: ``GET /crm/v8/{module}/{id}/{related_list}`` page by page (``_paging.Walk``:
+  page numbers, then page tokens), typed by the child module's field metadata. The child module
+  comes from ``/settings/related_lists`` (cached per client); Activities / Activities_History mix
+  Tasks, Events and Calls and are typed as ``activities`` types them.
+- ``activities``: the Tasks, Events and Calls related lists of one record, one frame, a ``type``
+  column (the module), and ``subject`` / ``when`` columns common to the three.
+- ``lookup_columns``: ``records(fields=["Account_Name.Industry"])`` reads the lookup's ids with the
+  base records and the looked-up fields from the target module, one flat typed column each.
+- ``subform``: a subform field's rows as a frame keyed by ``parent_id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from sergas_nb import frames
+from sergas_nb._paging import PER_PAGE, PageCursor, Walk
+from sergas_nb.errors import Problem, ZohoValidationError
+
+# The client that delegates here (sergas_nb.client.ZohoClient); not imported, even for typing:
+# the client imports this module, and the import graph stays acyclic.
+ZohoClient = Any
+
+ACTIVITY_MODULES = ("Tasks", "Events", "Calls")
+MIXED_LISTS = ("Activities", "Activities_History")
+# The subject and the moment of each activity module (a task's moment: when it closed, else its due date).
+SUBJECT = {"Tasks": "Subject", "Events": "Event_Title", "Calls": "Subject"}
+MAX_FIELDS = 50  # fields per related-records call, as for lists
+BY_IDS_MAX = 2000  # more distinct looked-up ids than this: read the target module whole instead
+
+
+def related_lists(c: ZohoClient, module: str) -> list[dict[str, Any]]:
+    """``/settings/related_lists?module=`` items, fetched once per client."""
+    cache: dict[str, list[dict[str, Any]]] = c.__dict__.setdefault("_related_lists", {})
+    if module not in cache:
+        data = c.request("GET", "/crm/v8/settings/related_lists", params={"module": module})
+        cache[module] = list(data.get("related_lists") or [])
+    return cache[module]
+
+
+def _child_module(c: ZohoClient, module: str, related_list: str) -> str | None:
+    for item in related_lists(c, module):
+        if str(item.get("api_name", "")).lower() == related_list.lower():
+            return ((item.get("module") or {}).get("api_name")) or None
+    names = ", ".join(str(i.get("api_name")) for i in related_lists(c, module))
+    raise ZohoValidationError(
+        [
+            Problem(
+                "related_list", f"{module} has no related list {related_list!r} (it has: {names})", None, related_list
+            )
+        ]
+    )
+
+
+def _check_id(rid: Any) -> str:
+    try:
+        return frames._check_id(rid)
+    except frames._Bad as bad:
+        raise ZohoValidationError([Problem("id", str(bad), None, rid)]) from None
+
+
+def _rows(c: ZohoClient, module: str, rid: str, related_list: str, names: list[str]) -> list[dict[str, Any]]:
+    """Every related row with these fields (50 a call: wider reads are joined on id), walked with the
+    one paging walker (page numbers, then page tokens past record 2,000; a 204 ends the walk)."""
+    path = f"/crm/v8/{module}/{rid}/{related_list}"
+    rows: list[dict[str, Any]] = []
+    by_id: dict[str, dict[str, Any]] = {}
+    for start in range(0, max(len(names), 1), MAX_FIELDS):
+        params: dict[str, Any] = {"fields": ",".join(names[start : start + MAX_FIELDS] or ["id"]), "per_page": PER_PAGE}
+
+        def fetch(q: dict[str, Any], params: dict[str, Any] = params) -> Any:
+            return c._pipeline.get("related", path, {**params, **q}, module)
+
+        walk = Walk(fetch, PageCursor(what=f"{module} {rid} {related_list}"))
+        for r in walk.all_rows():
+            if start == 0:
+                rows.append(dict(r))
+                by_id[str(r["id"])] = rows[-1]
+            elif str(r.get("id")) in by_id:
+                by_id[str(r["id"])].update(r)
+    return rows
+
+
+def related(
+    c: ZohoClient, module: str, rid: str | int, related_list: str, fields: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """The records of one related list of one record, typed by the child module's metadata."""
+    rid = _check_id(rid)
+    child = _child_module(c, module, related_list)
+    if child is None:  # Activities / Activities_History: three modules in one list
+        rows = _rows(c, module, rid, related_list, _mixed_fields(c, fields))
+        by_type: dict[str, list[dict[str, Any]]] = {m: [] for m in ACTIVITY_MODULES}
+        for r in rows:
+            by_type.setdefault(str(r.get("Activity_Type")), []).append(r)
+        return _activity_frame(c, {m: v for m, v in by_type.items() if m in ACTIVITY_MODULES}, fields)
+    names = c._fields.resolve(child, fields)
+    rows = _rows(c, module, rid, related_list, names)
+    return frames.to_frame(rows, c._fields_meta(child), names)
+
+
+def _mixed_fields(c: ZohoClient, fields: Iterable[str] | None) -> list[str]:
+    if fields is not None:
+        return [f for f in dict.fromkeys(fields) if f != "id"]
+    names: dict[str, None] = {}
+    for m in ACTIVITY_MODULES:
+        names.update(dict.fromkeys(c._fields.resolve(m, None)))
+    return list(names)
+
+
+def activities(c: ZohoClient, module: str, rid: str | int, fields: Iterable[str] | None = None) -> pd.DataFrame:
+    """Tasks, Events and Calls of one record (three related-list reads), newest first."""
+    rid = _check_id(rid)
+    parts = {}
+    for m in ACTIVITY_MODULES:
+        names = _fields_in(c, m, fields)
+        parts[m] = _rows(c, module, rid, m, names)
+    return _activity_frame(c, parts, fields)
+
+
+def _fields_in(c: ZohoClient, module: str, fields: Iterable[str] | None) -> list[str]:
+    """The asked-for fields this activity module has (all of its fields when None)."""
+    if fields is None:
+        return c._fields.resolve(module, None)
+    own = frames.field_map(c._fields_meta(module))
+    return [f for f in dict.fromkeys(fields) if f in own]
+
+
+def _activity_frame(
+    c: ZohoClient, parts: dict[str, list[dict[str, Any]]], fields: Iterable[str] | None
+) -> pd.DataFrame:
+    typed = []
+    for m in ACTIVITY_MODULES:
+        meta = c._fields_meta(m)
+        df = frames.to_frame(parts.get(m, []), meta, _fields_in(c, m, fields))
+        df.insert(1, "type", pd.array([m] * len(df), dtype="string"))
+        subject = parts_col(parts.get(m, []), SUBJECT[m])
+        df.insert(2, "subject", pd.array(subject, dtype="string"))
+        df.insert(3, "when", _when(m, parts.get(m, [])))
+        typed.append(df)
+    out = concat_aligned(typed)
+    return out.sort_values("id", key=lambda s: s.astype("Int64"), ascending=False, ignore_index=True)
+
+
+def parts_col(rows: Sequence[dict[str, Any]], key: str) -> list[Any]:
+    return [r.get(key) for r in rows]
+
+
+def _when(module: str, rows: Sequence[dict[str, Any]]) -> Any:
+    """The moment an activity happened or is due: a call's start, a meeting's start, a task's close
+    (or its due date, midnight UTC, while open)."""
+    if module == "Calls":
+        vals = parts_col(rows, "Call_Start_Time")
+    elif module == "Events":
+        vals = parts_col(rows, "Start_DateTime")
+    else:
+        vals = [
+            r.get("Closed_Time") or (f"{r['Due_Date']}T00:00:00+00:00" if r.get("Due_Date") else None) for r in rows
+        ]
+    return pd.Series(pd.to_datetime(vals, utc=True, format="ISO8601"), dtype="datetime64[us, UTC]").array
+
+
+def concat_aligned(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Frames with different columns in one, every column keeping its dtype (missing cells NA)."""
+    template: dict[str, pd.Series] = {}
+    for df in parts:
+        for col in df.columns:
+            template.setdefault(col, df[col].iloc[:0])
+    aligned = []
+    for df in parts:
+        cols = {c: (df[c] if c in df else t.reindex(df.index)) for c, t in template.items()}
+        aligned.append(pd.DataFrame(cols, index=df.index))
+    nonempty = [a for a in aligned if len(a)] or aligned[:1]
+    out = pd.concat(nonempty, ignore_index=True)
+    for c, t in template.items():  # concat of categoricals with different categories falls back to object
+        if isinstance(t.dtype, pd.CategoricalDtype) and not isinstance(out[c].dtype, pd.CategoricalDtype):
+            out[c] = out[c].astype("category")
+    return out
+
+
+# ---------------------------------------------------------------- dotted lookup columns
+
+
+def split_dotted(c: ZohoClient, module: str, fields: Iterable[str] | None) -> tuple[list[str] | None, list[str]]:
+    """(fields to read directly, dotted ``lookup.field`` names to join from the lookup's module).
+
+    ``X.name`` / ``X.id`` / ``X.email`` stay as they were (columns a lookup has anyway)."""
+    if fields is None or isinstance(fields, str):
+        return (None if fields is None else [fields]), []
+    fmap = frames.field_map(c._fields_meta(module))
+    plain: list[str] = []
+    dotted: list[str] = []
+    for f in fields:
+        base, _, sub = f.partition(".")
+        field = fmap.get(base)
+        kind = frames.kind_of(field)
+        if sub and f not in fmap and kind == frames.LOOKUP and sub not in ("name", "id"):
+            dotted.append(f)
+            plain.append(base)
+        else:
+            plain.append(f)
+    return list(dict.fromkeys(plain)), dotted
+
+
+def lookup_columns(c: ZohoClient, module: str, frame: pd.DataFrame, dotted: Sequence[str]) -> pd.DataFrame:
+    """``frame`` with one typed column per ``lookup.field``, read from the lookup's own module."""
+    fmap = frames.field_map(c._fields_meta(module))
+    by_base: dict[str, list[str]] = {}
+    for name in dotted:
+        base, _, sub = name.partition(".")
+        by_base.setdefault(base, []).append(sub)
+    out = frame.copy()
+    for base, subs in by_base.items():
+        target = str(((fmap[base].get("lookup") or {}).get("module") or {}).get("api_name"))
+        target_fields = frames.field_map(c._fields_meta(target))
+        unknown = [s for s in subs if s.split(".", 1)[0] not in target_fields]
+        if unknown:
+            raise ZohoValidationError(
+                [Problem(f"{base}.{s}", f"{target} has no field {s!r}", None, None) for s in unknown]
+            )
+        ids = list(dict.fromkeys(frame[f"{base}.id"].dropna().astype(str)))
+        if not ids:
+            linked = c.records_by_ids(target, [], fields=subs)
+        elif len(ids) > BY_IDS_MAX:
+            linked = c.records(target, fields=subs)
+        else:
+            linked = c.records_by_ids(target, ids, fields=subs)
+        linked = linked.drop_duplicates("id").set_index("id")
+        keys = frame[f"{base}.id"].astype("string")
+        for col in linked.columns:
+            values = linked[col].reindex(keys.fillna("").to_numpy())
+            out[f"{base}.{col}"] = values.to_numpy() if values.dtype == object else values.array
+        # keep the asked-for order: the joined columns right after the lookup's own
+    return out
+
+
+# ---------------------------------------------------------------- subforms
+
+
+def subform(frame: pd.DataFrame, field: str) -> pd.DataFrame:
+    """The rows of subform ``field`` of each record in ``frame`` (as ``records()`` read it), one
+    row per subform row: ``parent_id``, the row's ``id``, then its fields (lookups flattened to
+    X.name / X.id, numbers and text typed)."""
+    if field not in frame:
+        raise ZohoValidationError([Problem(field, "no such column in the frame (read it with records())", None, None)])
+    rows: list[dict[str, Any]] = []
+    for pid, items in zip(frame["id"], frame[field], strict=True):
+        for item in items if isinstance(items, list) else []:
+            row: dict[str, Any] = {"parent_id": pid, "id": item.get("id")}
+            for k, v in item.items():
+                if k == "id" or k.startswith("$"):
+                    continue
+                if isinstance(v, dict):
+                    row[f"{k}.name"], row[f"{k}.id"] = v.get("name"), v.get("id")
+                else:
+                    row[k] = v
+            rows.append(row)
+    df = pd.DataFrame(rows, columns=None if rows else ["parent_id", "id"]).convert_dtypes(
+        dtype_backend="numpy_nullable"
+    )
+    for col in df.columns:
+        if col.endswith("_Time"):
+            df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601").astype("datetime64[us, UTC]")
+    return df
+
+
+# ---------------------------------------------------------------- one account's surroundings
+
+CONTACT_FIELDS = ["Full_Name", "Title", "Email", "Phone", "Account_Name"]
+NOTE_FIELDS = ["Note_Title", "Note_Content", "Parent_Id", "Created_Time"]
+DEAL_FIELDS = ["Deal_Name", "Account_Name", "Stage", "Amount", "Closing_Date", "Created_Time"]
+
+
+def account_details(c: ZohoClient, account_id: str | int) -> dict[str, pd.DataFrame]:
+    """An account's contacts, deals, activities (open and closed, newest first) and notes: five
+    related-list reads."""
+    rid = _check_id(account_id)
+    acts = concat_aligned([related(c, "Accounts", rid, n) for n in MIXED_LISTS])
+    return {
+        "contacts": related(c, "Accounts", rid, "Contacts", fields=CONTACT_FIELDS),
+        "deals": related(c, "Accounts", rid, "Deals", fields=DEAL_FIELDS),
+        "activities": acts.sort_values("when", ascending=False, na_position="last", ignore_index=True),
+        "notes": related(c, "Accounts", rid, "Notes", fields=NOTE_FIELDS),
+    }
