@@ -635,10 +635,7 @@ class Reader:
             return None
         # Zoho's COQL compares datetimes given as quoted ISO text with their offset
         # (https://www.zoho.com/crm/developer/docs/api/v8/Get-Records-through-COQL-Query.html).
-        query = (
-            f"select {', '.join(shape.select)} from {module} "
-            f"where Modified_Time >= '{since}' order by id desc"
-        )
+        query = f"select {', '.join(shape.select)} from {module} where Modified_Time >= '{since}' order by id desc"
         rows = self.coql_rows(query, module)
         return frames.to_frame(rows, meta, names, aliases=shape.aliases)
 
