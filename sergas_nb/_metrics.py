@@ -48,6 +48,18 @@ class Metrics:
         with self._lock:
             return sum(1 for e in self._events if e.kind == kind)
 
+    def since(self, at: pd.Timestamp) -> list[Event]:
+        """The events at or after ``at``, newest last: no frame built (a frame of 10,000 events
+        costs a tenth of a second, and a sync asks after every module)."""
+        with self._lock:
+            out = []
+            for e in reversed(self._events):
+                if e.at < at:
+                    break
+                out.append(e)
+        out.reverse()
+        return out
+
     def frame(self) -> pd.DataFrame:
         with self._lock:
             rows = [asdict(e) for e in self._events]

@@ -42,6 +42,7 @@ from sergas_nb._coql import criteria_to_coql  # noqa: F401  (importable from her
 from sergas_nb._fields import FieldMeta
 from sergas_nb._governor import DEFAULT_CONCURRENCY, DEFAULT_SUB_CONCURRENCY, Governor
 from sergas_nb._http import DEFAULT_TIMEOUT
+from sergas_nb._metrics import Event
 from sergas_nb._outcomes import WriteResult
 from sergas_nb._paging import PER_PAGE, SEARCH_REACH
 from sergas_nb._pipeline import Pipeline
@@ -198,6 +199,10 @@ class ZohoClient:
         """Every call (operation, status, duration s, records, retries), token refresh and rate-limit event."""
         return self._pipeline.metrics_frame()
 
+    def _events_since(self, at: pd.Timestamp) -> list[Event]:
+        """``metrics()`` rows at or after ``at`` as events (for the mirror's per-module report)."""
+        return self._pipeline.metrics.since(at)
+
     # -- metadata -------------------------------------------------------------------------------------
     def field_metadata(self, module: str) -> list[dict[str, Any]]:
         """Zoho's field metadata of ``module`` as it answers it (one dict a field), fetched once per
@@ -296,6 +301,11 @@ class ZohoClient:
         found are left out (compare the ids to tell)."""
         clean = check_ids(ids)
         return self._reader.by_ids(module, clean, fields)
+
+    def _modified_since(self, module: str, fields: Iterable[str] | None, since: str) -> pd.DataFrame | None:
+        """Records modified at or after ``since`` by COQL, typed as ``records()`` (the mirror's
+        incremental read of more than a page of changes); None when COQL cannot select ``fields``."""
+        return self._reader.modified_since(module, fields, since)
 
     def search(
         self,

@@ -124,10 +124,13 @@ def _column(arr: pa.ChunkedArray, dtype: str, field: Mapping[str, Any], n: int) 
         return pd.Series(arr.cast(pa.timestamp("us", tz="UTC")).to_pandas()).astype("datetime64[us, UTC]").array
     if dtype == "category":
         return _categorical(arr, frames.picklist_values(field))
-    obj = np.empty(n, dtype=object)
-    if n:  # one JSON parse for the column, not one per value
-        texts = arr.cast(pa.large_string()).fill_null("null").to_pylist()
-        obj[:] = orjson.loads("[" + ",".join(texts) + "]")
+    obj = np.full(n, None, dtype=object)
+    col = arr.cast(pa.large_string()).combine_chunks()
+    where = np.flatnonzero(col.is_valid().to_numpy(zero_copy_only=False))
+    if len(where):  # one JSON parse for the column's values (most are empty), not one per value
+        texts = col.take(pa.array(where)).to_pylist()
+        for i, v in zip(where.tolist(), orjson.loads("[" + ",".join(texts) + "]"), strict=True):
+            obj[i] = v  # one by one: numpy would read a list value as more dimensions
     return obj
 
 

@@ -3,9 +3,14 @@ strategy, watermark), counted from the client's own ``metrics()``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from sergas_nb._metrics import Event
 
 COLUMNS = ["module", "added", "changed", "deleted", "calls", "credits", "seconds", "strategy", "watermark"]
 # Zoho's credit costs (../shared/reference/zoho-crm-v8.md, "Limits"): most calls 1; a COQL call of
@@ -27,14 +32,16 @@ class ModuleReport:
     watermark: str | None = None
 
 
-def usage(metrics: pd.DataFrame, since: pd.Timestamp) -> tuple[int, int]:
-    """(HTTP calls, credits) the client made since ``since``: each call and each retry of it."""
-    calls = metrics[(metrics["kind"] == "call") & (metrics["at"] >= since) & (metrics["operation"] != "connect")]
-    n = int(len(calls) + calls["retries"].fillna(0).sum())
-    credits = 0
-    for op, retries in zip(calls["operation"].astype(str), calls["retries"].fillna(0), strict=True):
-        each = _COQL_CREDITS if "coql" in op else _BULK_WRITE_CREDITS if "bulk_write" in op else 1
-        credits += each * (1 + int(retries))
+def usage(events: Sequence[Event]) -> tuple[int, int]:
+    """(HTTP calls, credits) of these ``metrics()`` events: each call and each retry of it."""
+    n = credits = 0
+    for e in events:
+        if e.kind != "call" or e.operation == "connect":
+            continue
+        tries = 1 + int(e.retries or 0)
+        each = _COQL_CREDITS if "coql" in e.operation else _BULK_WRITE_CREDITS if "bulk_write" in e.operation else 1
+        n += tries
+        credits += each * tries
     return n, credits
 
 

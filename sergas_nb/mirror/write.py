@@ -309,6 +309,11 @@ def _newest_first(table: pa.Table) -> pa.Table:
         keys = pc.cast(ids, pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # ids that are not numbers: text order
         keys = ids
+    else:
+        # Stored in this order already (a full read lands so, updates and deletes keep it): no take.
+        k = keys.to_numpy()
+        if len(k) < 2 or bool((k[:-1] > k[1:]).all()):
+            return table
     order = pc.sort_indices(pa.table({"k": keys, "id": ids}), [("k", "descending"), ("id", "descending")])
     return table.take(order)
 
