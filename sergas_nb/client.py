@@ -199,8 +199,8 @@ class ZohoClient:
         """Every call (operation, status, duration s, records, retries), token refresh and rate-limit event."""
         return self._pipeline.metrics_frame()
 
-    def _events_since(self, at: pd.Timestamp) -> list[Event]:
-        """``metrics()`` rows at or after ``at`` as events (for the mirror's per-module report)."""
+    def events_since(self, at: pd.Timestamp) -> list[Event]:
+        """What this client did at or after ``at``, as events (the rows of ``metrics()``, without building a frame)."""
         return self._pipeline.metrics.since(at)
 
     # -- metadata -------------------------------------------------------------------------------------
@@ -302,7 +302,7 @@ class ZohoClient:
         clean = check_ids(ids)
         return self._reader.by_ids(module, clean, fields)
 
-    def _modified_since(self, module: str, fields: Iterable[str] | None, since: str) -> pd.DataFrame | None:
+    def modified_since(self, module: str, fields: Iterable[str] | None, since: str) -> pd.DataFrame | None:
         """Records modified at or after ``since`` by COQL, typed as ``records()`` (the mirror's
         incremental read of more than a page of changes); None when COQL cannot select ``fields``."""
         return self._reader.modified_since(module, fields, since)

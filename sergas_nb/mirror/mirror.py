@@ -171,7 +171,7 @@ class Mirror:
         with self.store.transaction() as con:
             counts = write.apply(con, delta, state, state.syncs + 1)
         self._checked.add(module)
-        calls, credits = report_mod.usage(self.crm._events_since(start))
+        calls, credits = report_mod.usage(self.crm.events_since(start))
         return report_mod.ModuleReport(
             module,
             counts["added"],

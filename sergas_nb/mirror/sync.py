@@ -204,7 +204,7 @@ def _names(meta: list[dict[str, Any]]) -> list[str]:
 
 
 def _strategy(crm: ZohoClient, module: str, start: pd.Timestamp) -> str:
-    kinds = [e.status for e in crm._events_since(start) if e.kind == "read_strategy" and e.module == module]
+    kinds = [e.status for e in crm.events_since(start) if e.kind == "read_strategy" and e.module == module]
     return ",".join(dict.fromkeys(kinds))
 
 
@@ -368,7 +368,7 @@ class ModuleSync:
                 rows[str(r["id"])] = r  # read twice (the overlap, a page shift): the last copy wins
             more = bool((page.get("info") or {}).get("more_records"))
             if more and mod_since and len(names) <= MAX_FIELDS:
-                got = self.crm._modified_since(self.module, names, mod_since)
+                got = self.crm.modified_since(self.module, names, mod_since)
                 if got is not None:
                     close = getattr(pages, "close", None)
                     if close is not None:
