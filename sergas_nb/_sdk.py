@@ -367,18 +367,23 @@ class SdkBinding:
         return str(token)
 
     def force_refresh(self, rejected: str | None) -> str:
-        """After a 401 INVALID_TOKEN: one refresh (the store's own when it has one)."""
+        """After a 401 INVALID_TOKEN: the token that replaces ``rejected``, refreshed only while
+        ``rejected`` is still the stored one (the store's own keyed refresh when it has one).
+
+        The SDK's token is refreshed in place, never marked expired first: SDK writes in other
+        threads read it without our lock, and would each refresh an expired-looking token."""
         forced = getattr(self.store, "force_refresh", None)
         try:
             if callable(forced):
                 token = forced(self.token_id, rejected)
             else:
                 with self.active():
-                    store = Initializer.get_initializer().store
-                    stored = store.find_token_by_id(self.token_id) if self.token_id else None
+                    initializer = Initializer.get_initializer()
+                    stored = initializer.store.find_token_by_id(self.token_id) if self.token_id else None
                     target = stored if stored is not None else self._token
                     if rejected is None or target.get_access_token() == rejected:
-                        target.set_expires_in("0")  # the SDK refreshes tokens within 5 s of expiry
+                        target.refresh_access_token(target, initializer.environment.accounts_url)
+                        initializer.store.save_token(target)
                     token = target.get_token()
         except SDKException as exc:
             raise sdk_error(exc, "refreshing the access token") from None
@@ -410,9 +415,11 @@ class SdkBinding:
         except SDKException as exc:
             raise sdk_error(exc, operation) from None
         method = {"insert": ops.create_records, "update": ops.update_records, "upsert": ops.upsert_records}[operation]
-        with self.current_in_thread():
-            response = self._call(lambda: method(body), operation)
-        return self._outcomes(response, len(rows), [str(r.get("id")) if r.get("id") else None for r in rows])
+        self.access_token()  # an expiring token is refreshed here, under our lock, not by each SDK thread
+        with self._rejected_named():
+            with self.current_in_thread():
+                response = self._call(lambda: method(body), operation)
+            return self._outcomes(response, len(rows), [str(r.get("id")) if r.get("id") else None for r in rows])
 
     def delete(self, module: str, ids: Sequence[str]) -> list[RecordOutcome]:
         if len(ids) > BATCH:
@@ -423,9 +430,11 @@ class SdkBinding:
                 params.add(DeleteRecordsParam.ids, str(i))
         except SDKException as exc:
             raise sdk_error(exc, "delete") from None
-        with self.current_in_thread():
-            response = self._call(lambda: RecordOperations(module).delete_records(params), "delete")
-        return self._outcomes(response, len(ids), list(ids))
+        self.access_token()
+        with self._rejected_named():
+            with self.current_in_thread():
+                response = self._call(lambda: RecordOperations(module).delete_records(params), "delete")
+            return self._outcomes(response, len(ids), list(ids))
 
     def _call(self, fn: Any, operation: str) -> Any:
         try:
@@ -440,6 +449,16 @@ class SdkBinding:
                 status=None,
             )
         return response
+
+    @contextmanager
+    def _rejected_named(self) -> Iterator[None]:
+        """A 401 from this block names the token it refused: the one this thread's last SDK
+        request carried (so the pipeline refreshes once per dead token, not once per thread)."""
+        try:
+            yield
+        except AuthFailure as exc:
+            exc.rejected = self._shim.sent_token()
+            raise
 
     def _outcomes(self, response: Any, n: int, ids: list[str | None]) -> list[RecordOutcome]:
         status = response.get_status_code()
