@@ -123,6 +123,10 @@ class Pipeline:
             self.metrics.add(
                 Event("token_refresh", "sdk", "ok" if seen.status == 200 else str(seen.status), seen.duration)
             )
+        elif seen.status is not None and seen.status != 401:
+            sent = self.sdk.sent_token()  # this thread's request: the observer runs where it was sent
+            if sent is not None:
+                self.deaths.worked(sent)
         if seen.status == 429:
             self.metrics.add(Event("rate_limit", "sdk", "TOO_MANY_REQUESTS", seen.duration, detail=seen.url))
 
@@ -169,9 +173,10 @@ class Pipeline:
 
         A 401 INVALID_TOKEN is a dead token, and nothing was applied: the call is sent again with
         the token that replaces it (one refresh per dead token across threads: ``_token_deaths``).
-        It is final when Zoho rejects, twice, tokens refreshed after this call's request was
-        sent: one such death is survivable (tokens die out of band at any moment), a second
-        means Zoho refuses fresh tokens. ``MAX_TOKEN_DEATHS`` bounds the rest."""
+        Final only when Zoho rejects tokens refreshed after this call's request was sent, before
+        they ever worked, twice: one such death is survivable (tokens die out of band at any
+        moment), a second means Zoho refuses fresh tokens. A token that worked and then died is
+        always survived; ``MAX_TOKEN_DEATHS`` bounds those."""
         start = time.perf_counter()
         retries = 0
 
@@ -201,7 +206,7 @@ class Pipeline:
                     if exc.code not in ("INVALID_TOKEN", "AUTHENTICATION_FAILURE"):
                         raise ZohoAuthError(str(exc.message), code=exc.code, details=exc.details) from None
                     dead = exc.rejected or self.sdk.access_token()
-                    if self.deaths.minted_after(dead, began):
+                    if self.deaths.fresh_since(dead, began):
                         fresh_rejections += 1
                     if fresh_rejections >= FINAL_FRESH_REJECTIONS or death == MAX_TOKEN_DEATHS:
                         raise ZohoAuthError(
@@ -273,6 +278,8 @@ class Pipeline:
                 self.governor.observe(resp)
         except requests.exceptions.RequestException as exc:
             raise transport_error(exc, doing or f"{method} {url}") from None
+        if resp.status_code != 401:
+            self.deaths.worked(token)
         return resp, token
 
     def _api(

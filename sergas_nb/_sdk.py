@@ -345,6 +345,10 @@ class SdkBinding:
             finally:
                 Initializer.LOCAL.init = previous
 
+    def sent_token(self) -> str | None:
+        """The access token of the calling thread's last SDK request (None before any)."""
+        return self._shim.sent_token()
+
     @property
     def token_id(self) -> str | None:
         return self._token.get_id()

@@ -12,9 +12,10 @@ its replacement:
 - a token already replaced is never refreshed again: a request sent with an older token is simply
   sent again with the current one.
 
-``minted_after`` says whether a token was made by a refresh here after a given moment (a
-generation count): the pipeline takes the rejection of such a token as final (see
-``_pipeline.Pipeline.call``).
+``fresh_since`` says whether a token was made by a refresh here after a given moment (a generation
+count) and has not worked yet (no answer but 401 came to a request carrying it): a rejection of
+such a token is what the pipeline may take as final (see ``_pipeline.Pipeline.call``); a token
+that worked and then died died out of band.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class TokenDeaths:
         self._lock = threading.Lock()
         self._flights: OrderedDict[str, _Flight] = OrderedDict()
         self._minted: OrderedDict[str, int] = OrderedDict()  # token -> the generation it began
+        self._worked: set[str] = set()  # minted tokens some request carried with an answer but 401
         self.generation = 0  # refreshes that produced a new token here
         self.refreshes = 0  # refreshes this process led (one per dead token)
 
@@ -76,17 +78,26 @@ class TokenDeaths:
                 self.generation += 1
                 self._minted[new] = self.generation
                 while len(self._minted) > KEEP:
-                    self._minted.popitem(last=False)
+                    self._worked.discard(self._minted.popitem(last=False)[0])
         flight.token = new
         flight.done.set()
         return new, True
 
-    def minted_after(self, token: str | None, generation: int) -> bool:
-        """Whether ``token`` came from a refresh here that finished after ``generation`` was read."""
+    def worked(self, token: str) -> None:
+        """A request carrying ``token`` was answered with anything but 401 (called per request)."""
+        if token in self._worked or token not in self._minted:  # lock-free fast path: one look-up
+            return
+        with self._lock:
+            if token in self._minted:
+                self._worked.add(token)
+
+    def fresh_since(self, token: str | None, generation: int) -> bool:
+        """Whether ``token`` came from a refresh here that finished after ``generation`` was read,
+        and has not worked since."""
         if token is None:
             return False
         with self._lock:
-            return self._minted.get(token, 0) > generation
+            return self._minted.get(token, 0) > generation and token not in self._worked
 
 
 __all__ = ["TokenDeaths"]

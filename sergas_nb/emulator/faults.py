@@ -109,12 +109,13 @@ class Faults:
             self.token_deaths = 0
 
     def token_death(self) -> None:
-        """Every live access token dies now (the ``token_death`` fault)."""
+        """Every live access token dies now (the ``token_death`` fault). ``token_deaths`` counts
+        the times one did: a fault that fires while every token is already dead kills nothing."""
         if self.kill_tokens is None:
             raise RuntimeError("this emulator has no accounts server to kill tokens in")
-        self.kill_tokens()
-        with self._lock:
-            self.token_deaths += 1
+        if self.kill_tokens():
+            with self._lock:
+                self.token_deaths += 1
 
     def add(self, fault: Fault) -> None:
         with self._lock:
