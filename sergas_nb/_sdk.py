@@ -32,6 +32,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -74,6 +75,7 @@ from sergas_nb.errors import (
 )
 
 BATCH = 100
+HELD_TOKEN_MIN_MS = 60_000  # the SDK refreshes within 5 s of expiry; we hand out a token until 60 s
 _SDK_LOCK = threading.RLock()  # the SDK's initializer is process-wide: one set-up at a time
 
 # The SDK modules that call module-level ``requests.*`` (see _http.py).
@@ -357,6 +359,10 @@ class SdkBinding:
     def access_token(self) -> str:
         """A valid access token for the fast read path (refreshed first when expiring)."""
         fast = getattr(self.store, "access_token", None)
+        if not callable(fast):
+            held = self._held_token()
+            if held is not None:
+                return held
         try:
             if callable(fast):
                 token = fast(self.token_id)
@@ -369,6 +375,21 @@ class SdkBinding:
             raise ZohoAuthError("No access token available", code="NO_ACCESS_TOKEN")
         _secrets.register(token)
         return str(token)
+
+    def _held_token(self) -> str | None:
+        """Our in-memory token while it has more than a minute to live, read without the SDK's
+        process-wide lock (every request asks: the SDK's ``get_token`` costs about 1 ms)."""
+        if not isinstance(self.store, MemoryTokenStore) or not self.token_id:
+            return None  # another store may hand out copies: the SDK path reads it afresh
+        stored = self.store.find_token_by_id(self.token_id)
+        if stored is None:
+            return None
+        token, expiry = stored.get_access_token(), stored.get_expires_in()
+        try:
+            left_ms = int(expiry) - time.time() * 1000
+        except (TypeError, ValueError):
+            return None
+        return str(token) if token and left_ms > HELD_TOKEN_MIN_MS else None
 
     def force_refresh(self, rejected: str | None) -> str:
         """After a 401 INVALID_TOKEN: the token that replaces ``rejected``, refreshed only while
