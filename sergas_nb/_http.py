@@ -74,6 +74,10 @@ class _Route(threading.local):
     session: requests.Session | None = None
     allowed: frozenset[str] = frozenset()
     observer: Callable[[Seen], None] | None = None
+    sent_token: str | None = None  # the access token of this thread's last SDK request
+
+
+AUTH_PREFIX = "Zoho-oauthtoken "
 
 
 class RequestsShim:
@@ -101,6 +105,10 @@ class RequestsShim:
             # The SDK's api_domain switch (or a token stored for another host) would move us
             # elsewhere: refuse rather than send credentials to a host we were not given.
             raise OffHostRequest(f"refused SDK request to {host}: this client talks to {', '.join(sorted(allowed))}")
+        auth = (kwargs.get("headers") or {}).get("Authorization")
+        if isinstance(auth, str) and auth.startswith(AUTH_PREFIX):
+            # kept so a 401 names the token it refused (one refresh per dead token: _token_deaths)
+            self._route.sent_token = auth[len(AUTH_PREFIX) :]
         start = time.perf_counter()
         try:
             resp = session.request(method, url, **kwargs)
@@ -109,6 +117,10 @@ class RequestsShim:
             raise
         self._observe(Seen(method, url, resp.status_code, time.perf_counter() - start))
         return resp
+
+    def sent_token(self) -> str | None:
+        """The access token the calling thread's last SDK request carried (None: none yet)."""
+        return self._route.sent_token
 
     def _observe(self, seen: Seen) -> None:
         if self._route.observer is not None:

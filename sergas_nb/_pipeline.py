@@ -2,17 +2,19 @@
 :class:`Pipeline`, in the spirit of stripe-python's ``_APIRequestor`` and httpx's transport.
 
 It owns the session (keep-alive, timeouts), the governor (Zoho's concurrency limits), the retry
-policy, the single refresh-and-retry on a 401, the metrics, the SDK binding (tokens, SDK writes)
-and the endpoints (API, accounts, content upload and download hosts). Readers, writers, the Bulk
-APIs and plain REST (``_reads``, ``_writes``, ``_bulk_api``, ``_rest``) take a pipeline and a
-``_fields.FieldMeta``; nothing here knows the client.
+policy, token deaths (a 401 is sent again with the dead token's replacement), the metrics, the SDK
+binding (tokens, SDK writes) and the endpoints (API, accounts, content upload and download hosts).
+Readers, writers, the Bulk APIs and plain REST (``_reads``, ``_writes``, ``_bulk_api``, ``_rest``)
+take a pipeline and a ``_fields.FieldMeta``; nothing here knows the client.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import orjson
@@ -26,10 +28,13 @@ from sergas_nb._metrics import Event, Metrics
 from sergas_nb._paging import data_rows
 from sergas_nb._retry import RetryPolicy, run
 from sergas_nb._sdk import MemoryTokenStore, SdkBinding, resource_dir_for
+from sergas_nb._token_deaths import TokenDeaths
 from sergas_nb.errors import ZohoAuthError, ZohoError, ZohoRateLimitError
 
 log = logging.getLogger("sergas_nb.client")
 T = TypeVar("T")
+FINAL_FRESH_REJECTIONS = 2  # rejections of tokens refreshed after the call began that end it
+MAX_TOKEN_DEATHS = 8  # token deaths one call survives in all
 
 
 def status_of(exc: BaseException) -> str:
@@ -78,6 +83,9 @@ class Pipeline:
             observer=self._seen,
         )
         self._refreshes_seen = self._store_refreshes()
+        self.deaths = TokenDeaths(self.sdk.force_refresh)
+        self._workers: ThreadPoolExecutor | None = None
+        self._workers_lock = threading.Lock()
 
     def start(self) -> None:
         """Initialise the SDK (tokens checked); recorded as the ``connect`` call."""
@@ -106,7 +114,21 @@ class Pipeline:
             timeout=self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout,
         )
 
+    def workers(self) -> ThreadPoolExecutor:
+        """The threads parallel reads run their calls in, kept for the client's life: starting a
+        dozen threads per read cost a tenth of a second on a busy machine. Tasks never wait on
+        other tasks of this pool (only the reading thread waits), so reads can share it."""
+        with self._workers_lock:
+            if self._workers is None:
+                size = max(12, self.governor.concurrency)
+                self._workers = ThreadPoolExecutor(size, thread_name_prefix="sergas-read")
+            return self._workers
+
     def close(self) -> None:
+        with self._workers_lock:
+            workers, self._workers = self._workers, None
+        if workers is not None:
+            workers.shutdown(wait=False, cancel_futures=True)
         self.session.close()
         closer = getattr(self.store, "close", None)
         if callable(closer):
@@ -119,6 +141,10 @@ class Pipeline:
             self.metrics.add(
                 Event("token_refresh", "sdk", "ok" if seen.status == 200 else str(seen.status), seen.duration)
             )
+        elif seen.status is not None and seen.status != 401:
+            sent = self.sdk.sent_token()  # this thread's request: the observer runs where it was sent
+            if sent is not None:
+                self.deaths.worked(sent)
         if seen.status == 429:
             self.metrics.add(Event("rate_limit", "sdk", "TOO_MANY_REQUESTS", seen.duration, detail=seen.url))
 
@@ -161,7 +187,14 @@ class Pipeline:
         module: str | None = None,
         count: Callable[[T], int] | None = None,
     ) -> T:
-        """Run ``fn`` with retries, one refresh-and-retry on 401, metrics and logging."""
+        """Run ``fn`` with retries, token deaths survived, metrics and logging.
+
+        A 401 INVALID_TOKEN is a dead token, and nothing was applied: the call is sent again with
+        the token that replaces it (one refresh per dead token across threads: ``_token_deaths``).
+        Final only when Zoho rejects tokens refreshed after this call's request was sent, before
+        they ever worked, twice: one such death is survivable (tokens die out of band at any
+        moment), a second means Zoho refuses fresh tokens. A token that worked and then died is
+        always survived; ``MAX_TOKEN_DEATHS`` bounds those."""
         start = time.perf_counter()
         retries = 0
 
@@ -180,31 +213,39 @@ class Pipeline:
 
         def attempt_all() -> T:
             nonlocal retries
-            for refreshed in (False, True):
+            # Refreshes counted from here: a token they made was refreshed after this call's
+            # request was sent, so its rejection is not an older token's death.
+            began = self.deaths.generation
+            fresh_rejections = 0
+            for death in range(MAX_TOKEN_DEATHS + 1):
                 try:
                     result, n = run(fn, idempotent=idempotent, policy=self.retry, on_retry=on_retry)
                 except AuthFailure as exc:
-                    if refreshed:
+                    if exc.code not in ("INVALID_TOKEN", "AUTHENTICATION_FAILURE"):
+                        raise ZohoAuthError(str(exc.message), code=exc.code, details=exc.details) from None
+                    dead = exc.rejected or self.sdk.access_token()
+                    if self.deaths.fresh_since(dead, began):
+                        fresh_rejections += 1
+                    if fresh_rejections >= FINAL_FRESH_REJECTIONS or death == MAX_TOKEN_DEATHS:
                         raise ZohoAuthError(
                             f"{exc.message} (still rejected after a token refresh)", code=exc.code, details=exc.details
                         ) from None
-                    if exc.code not in ("INVALID_TOKEN", "AUTHENTICATION_FAILURE"):
-                        raise ZohoAuthError(str(exc.message), code=exc.code, details=exc.details) from None
                     retries += 1
-                    log.info("%s: access token rejected (%s); refreshing once", operation, exc.code)
+                    log.info("%s: access token rejected (%s); sending again with its replacement", operation, exc.code)
                     # the token endpoint may be throttling: its 429/"Access Denied" is retried here too
-                    _, waited = run(
-                        lambda rejected=exc.rejected: self.sdk.force_refresh(rejected),  # type: ignore[misc]
+                    (_, led), waited = run(
+                        lambda dead=dead: self.deaths.replace(dead),  # type: ignore[misc]
                         idempotent=True,
                         policy=self.retry,
                         on_retry=on_retry,
                     )
                     retries += waited
-                    self.metrics.add(Event("token_refresh", operation, "forced", module=module))
+                    if led:
+                        self.metrics.add(Event("token_refresh", operation, "forced", module=module))
                     continue
                 retries += n
                 return result
-            raise AssertionError("unreachable: the second attempt returns or raises")
+            raise AssertionError("unreachable: the last attempt returns or raises")
 
         try:
             result = attempt_all()
@@ -256,6 +297,8 @@ class Pipeline:
                 self.governor.observe(resp)
         except requests.exceptions.RequestException as exc:
             raise transport_error(exc, doing or f"{method} {url}") from None
+        if resp.status_code != 401:
+            self.deaths.worked(token)
         return resp, token
 
     def _api(

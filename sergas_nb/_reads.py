@@ -207,33 +207,33 @@ class Read:
     # -- strategies ------------------------------------------------------------------------------
     def _speculative(self, shape: CoqlColumns, shape_reason: str) -> StrategyChoice:
         """A full read: the first 2,000 (ten parallel pages), the count and the id range at once."""
-        with ThreadPoolExecutor(max(12, self.p.governor.concurrency), thread_name_prefix="sergas-read") as pool:
-            count_f = pool.submit(self.r.count, self.module)
-            low_f = pool.submit(self._edge_id, "asc", None)
-            pages = [pool.submit(self._page_bytes, p) for p in range(1, PAGE_LIMIT // PER_PAGE + 1)]
-            got, more, lowest = 0, False, None
-            first: list[dict[str, Any]] = []  # typed as one chunk: ten small ones cost more than their rows
-            for f in pages:
-                body = f.result()
-                data = orjson.loads(body) if body else {}
-                rows, more = data.get("data") or [], has_more(data)
-                del body, data
-                if rows:
-                    got += len(rows)
-                    lowest = int(rows[-1]["id"])  # pages come in descending id order
-                    first.extend(rows)
-                if not rows or not more:
-                    break
-            self._add(self._chunk(first))
-            del first
-            total = count_f.result()
-            self._start_bar(total)
-            if not more or lowest is None:
-                return StrategyChoice("pages", f"{got} records: ten parallel pages hold them")
-            low = low_f.result()
-            if low is None or low >= lowest:
-                return StrategyChoice("pages", f"{got} records: ten parallel pages hold them")
-            self._run_parts(pool, shape, low, lowest, total - got, descending=True)
+        pool = self.p.workers()
+        count_f = pool.submit(self.r.count, self.module)
+        low_f = pool.submit(self._edge_id, "asc", None)
+        pages = [pool.submit(self._page_bytes, p) for p in range(1, PAGE_LIMIT // PER_PAGE + 1)]
+        got, more, lowest = 0, False, None
+        first: list[dict[str, Any]] = []  # typed as one chunk: ten small ones cost more than their rows
+        for f in pages:
+            body = f.result()
+            data = orjson.loads(body) if body else {}
+            rows, more = data.get("data") or [], has_more(data)
+            del body, data
+            if rows:
+                got += len(rows)
+                lowest = int(rows[-1]["id"])  # pages come in descending id order
+                first.extend(rows)
+            if not rows or not more:
+                break
+        self._add(self._chunk(first))
+        del first
+        total = count_f.result()
+        self._start_bar(total)
+        if not more or lowest is None:
+            return StrategyChoice("pages", f"{got} records: ten parallel pages hold them")
+        low = low_f.result()
+        if low is None or low >= lowest:
+            return StrategyChoice("pages", f"{got} records: ten parallel pages hold them")
+        self._run_parts(pool, shape, low, lowest, total - got, descending=True)
         return StrategyChoice(
             "coql_partitions",
             f"{total} records: first {got} by parallel pages, the rest by COQL ({shape_reason})",
@@ -241,19 +241,18 @@ class Read:
 
     def _partitions(self, shape: CoqlColumns, choice: StrategyChoice) -> StrategyChoice:
         descending = self.where is None
-        pool_size = max(1, self.p.governor.sub_concurrency)
-        with ThreadPoolExecutor(pool_size, thread_name_prefix="sergas-read") as pool:
-            count_f = pool.submit(self.r.count, self.module) if self.where is None else None
-            low_f = pool.submit(self._edge_id, "asc", self.where)
-            high_f = pool.submit(self._edge_id, "desc", self.where)
-            low, high = low_f.result(), high_f.result()
-            total = count_f.result() if count_f is not None else None
-            if low is None or high is None:
-                return choice
-            if total is None:  # with a condition the matches are unknown: size parts by the module
-                total = self.r.count(self.module)
-            self._start_bar(total if self.where is None else None)
-            self._run_parts(pool, shape, low, high + 1, total, descending=descending)
+        pool = self.p.workers()
+        count_f = pool.submit(self.r.count, self.module) if self.where is None else None
+        low_f = pool.submit(self._edge_id, "asc", self.where)
+        high_f = pool.submit(self._edge_id, "desc", self.where)
+        low, high = low_f.result(), high_f.result()
+        total = count_f.result() if count_f is not None else None
+        if low is None or high is None:
+            return choice
+        if total is None:  # with a condition the matches are unknown: size parts by the module
+            total = self.r.count(self.module)
+        self._start_bar(total if self.where is None else None)
+        self._run_parts(pool, shape, low, high + 1, total, descending=descending)
         if self.limit is not None:
             self._truncate(self.limit)
         return choice
@@ -355,22 +354,21 @@ class Read:
             PAGE_LIMIT // per_page if wanted is None else min(math.ceil(wanted / per_page), PAGE_LIMIT // per_page)
         )
         got, token, done = 0, None, False
-        pool_size = max(1, min(n_pages, self.p.governor.concurrency))
-        with ThreadPoolExecutor(pool_size, thread_name_prefix="sergas-read") as pool:
-            futures = [pool.submit(self._page_raw, p, per_page) for p in range(1, n_pages + 1)]
-            for f in futures:
-                if done:
-                    f.cancel()
-                    continue
-                data = f.result()
-                rows = (data or {}).get("data") or []
-                if wanted is not None:
-                    rows = rows[: wanted - got]
-                got += len(rows)
-                if rows:
-                    self._buffer(rows)
-                done = not rows or not has_more(data) or (wanted is not None and got >= wanted)
-                token = None if done else ((data or {}).get("info") or {}).get("next_page_token")
+        pool = self.p.workers()
+        futures = [pool.submit(self._page_raw, p, per_page) for p in range(1, n_pages + 1)]
+        for f in futures:
+            if done:
+                f.cancel()
+                continue
+            data = f.result()
+            rows = (data or {}).get("data") or []
+            if wanted is not None:
+                rows = rows[: wanted - got]
+            got += len(rows)
+            if rows:
+                self._buffer(rows)
+            done = not rows or not has_more(data) or (wanted is not None and got >= wanted)
+            token = None if done else ((data or {}).get("info") or {}).get("next_page_token")
         if not done and not token:
             raise ZohoAPIError(
                 f"{self.module}: more records, but no next_page_token to reach them",
@@ -458,10 +456,8 @@ class Read:
                     got.setdefault(str(r["id"]), {}).update(r)
             return self._chunk([got[i] for i in part if i in got])
 
-        with ThreadPoolExecutor(
-            max(1, min(len(parts), self.p.governor.concurrency)), thread_name_prefix="sergas-read"
-        ) as pool:
-            self._collect([pool.submit(fetch, p) for p in parts])
+        pool = self.p.workers()
+        self._collect([pool.submit(fetch, p) for p in parts])
 
     # -- chunks, progress, result ----------------------------------------------------------------
     def _buffer(self, rows: list[dict[str, Any]] | None) -> None:

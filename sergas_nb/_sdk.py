@@ -34,6 +34,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -76,6 +77,7 @@ from sergas_nb.errors import (
 )
 
 BATCH = 100
+HELD_TOKEN_MIN_MS = 60_000  # the SDK refreshes within 5 s of expiry; we hand out a token until 60 s
 _SDK_LOCK = threading.RLock()  # the SDK's initializer is process-wide: one set-up at a time
 
 # The SDK modules that call module-level ``requests.*`` (see _http.py).
@@ -347,6 +349,10 @@ class SdkBinding:
             finally:
                 Initializer.LOCAL.init = previous
 
+    def sent_token(self) -> str | None:
+        """The access token of the calling thread's last SDK request (None before any)."""
+        return self._shim.sent_token()
+
     @property
     def token_id(self) -> str | None:
         return self._token.get_id()
@@ -355,6 +361,10 @@ class SdkBinding:
     def access_token(self) -> str:
         """A valid access token for the fast read path (refreshed first when expiring)."""
         fast = getattr(self.store, "access_token", None)
+        if not callable(fast):
+            held = self._held_token()
+            if held is not None:
+                return held
         try:
             if callable(fast):
                 token = fast(self.token_id)
@@ -368,19 +378,39 @@ class SdkBinding:
         _secrets.register(token)
         return str(token)
 
+    def _held_token(self) -> str | None:
+        """Our in-memory token while it has more than a minute to live, read without the SDK's
+        process-wide lock (every request asks: the SDK's ``get_token`` costs about 1 ms)."""
+        if not isinstance(self.store, MemoryTokenStore) or not self.token_id:
+            return None  # another store may hand out copies: the SDK path reads it afresh
+        stored = self.store.find_token_by_id(self.token_id)
+        if stored is None:
+            return None
+        token, expiry = stored.get_access_token(), stored.get_expires_in()
+        try:
+            left_ms = int(expiry) - time.time() * 1000
+        except (TypeError, ValueError):
+            return None
+        return str(token) if token and left_ms > HELD_TOKEN_MIN_MS else None
+
     def force_refresh(self, rejected: str | None) -> str:
-        """After a 401 INVALID_TOKEN: one refresh (the store's own when it has one)."""
+        """After a 401 INVALID_TOKEN: the token that replaces ``rejected``, refreshed only while
+        ``rejected`` is still the stored one (the store's own keyed refresh when it has one).
+
+        The SDK's token is refreshed in place, never marked expired first: SDK writes in other
+        threads read it without our lock, and would each refresh an expired-looking token."""
         forced = getattr(self.store, "force_refresh", None)
         try:
             if callable(forced):
                 token = forced(self.token_id, rejected)
             else:
                 with self.active():
-                    store = Initializer.get_initializer().store
-                    stored = store.find_token_by_id(self.token_id) if self.token_id else None
+                    initializer = Initializer.get_initializer()
+                    stored = initializer.store.find_token_by_id(self.token_id) if self.token_id else None
                     target = stored if stored is not None else self._token
                     if rejected is None or target.get_access_token() == rejected:
-                        target.set_expires_in("0")  # the SDK refreshes tokens within 5 s of expiry
+                        target.refresh_access_token(target, initializer.environment.accounts_url)
+                        initializer.store.save_token(target)
                     token = target.get_token()
         except SDKException as exc:
             raise sdk_error(exc, "refreshing the access token") from None
@@ -412,9 +442,11 @@ class SdkBinding:
         except SDKException as exc:
             raise sdk_error(exc, operation) from None
         method = {"insert": ops.create_records, "update": ops.update_records, "upsert": ops.upsert_records}[operation]
-        with self.current_in_thread():
-            response = self._call(lambda: method(body), operation)
-        return self._outcomes(response, len(rows), [str(r.get("id")) if r.get("id") else None for r in rows])
+        self.access_token()  # an expiring token is refreshed here, under our lock, not by each SDK thread
+        with self._rejected_named():
+            with self.current_in_thread():
+                response = self._call(lambda: method(body), operation)
+            return self._outcomes(response, len(rows), [str(r.get("id")) if r.get("id") else None for r in rows])
 
     def delete(self, module: str, ids: Sequence[str]) -> list[RecordOutcome]:
         if len(ids) > BATCH:
@@ -425,9 +457,11 @@ class SdkBinding:
                 params.add(DeleteRecordsParam.ids, str(i))
         except SDKException as exc:
             raise sdk_error(exc, "delete") from None
-        with self.current_in_thread():
-            response = self._call(lambda: RecordOperations(module).delete_records(params), "delete")
-        return self._outcomes(response, len(ids), list(ids))
+        self.access_token()
+        with self._rejected_named():
+            with self.current_in_thread():
+                response = self._call(lambda: RecordOperations(module).delete_records(params), "delete")
+            return self._outcomes(response, len(ids), list(ids))
 
     def _call(self, fn: Any, operation: str) -> Any:
         try:
@@ -442,6 +476,16 @@ class SdkBinding:
                 status=None,
             )
         return response
+
+    @contextmanager
+    def _rejected_named(self) -> Iterator[None]:
+        """A 401 from this block names the token it refused: the one this thread's last SDK
+        request carried (so the pipeline refreshes once per dead token, not once per thread)."""
+        try:
+            yield
+        except AuthFailure as exc:
+            exc.rejected = self._shim.sent_token()
+            raise
 
     def _outcomes(self, response: Any, n: int, ids: list[str | None]) -> list[RecordOutcome]:
         status = response.get_status_code()

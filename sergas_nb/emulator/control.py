@@ -32,8 +32,9 @@ class Control:
         return self._call("POST", "/latency", {"fixed": fixed, "per_record": per_record})
 
     def add_fault(self, kind: str, path: str = ".*", method: str | None = None, count: int = 1, **options: Any) -> Any:
-        """kind: status | 429 | reset | stall | malformed; options: status, body ("zoho"/"html"), seconds, code,
-        after (True: the request is applied first, then its answer fails)."""
+        """kind: status | 429 | reset | stall | malformed | token_death; options: status, body
+        ("zoho"/"html"), seconds, code, after (True: the request is applied first, then its answer
+        fails), every (fire on each Nth matching request only; ``count`` times in all)."""
         return self._call("POST", "/faults", {"kind": kind, "path": path, "method": method, "count": count, **options})
 
     def clear_faults(self) -> Any:

@@ -59,7 +59,7 @@ class Emulator:
             base_url_getter, access_ttl=token_ttl, auto_approve=auto_approve, user_email=user_email
         )
         self.limits = Limits(concurrency, sub_concurrency, credits_per_day)
-        self.faults = Faults()
+        self.faults = Faults(self.oauth.expire_access_tokens)
         # A fresh secret per emulator: page tokens from another run are rejected, as Zoho's would be.
         self.page_tokens = PageTokens(secrets.token_bytes(32))
         # Exceptions no handler meant to raise (each answered as a logged 500): tests assert it stays 0.

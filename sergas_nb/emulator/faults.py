@@ -3,7 +3,16 @@
 Faults are matched by method and a path regex and fire for the next ``count`` matching requests.
 Kinds: ``status`` (any HTTP status with Zoho's JSON envelope or an HTML page, like a proxy's 502),
 ``429``, ``reset`` (the TCP connection is aborted: the client sees a connection reset), ``stall``
-(sleep, then answer normally), ``malformed`` (200 with truncated JSON).
+(sleep, then answer normally), ``malformed`` (200 with truncated JSON), ``token_death`` (every
+live access token dies as the request arrives, so it and every later request with those tokens get
+401 INVALID_TOKEN until the client refreshes). ``every=N`` fires on every Nth matching request
+only (``count`` times in all): token deaths spread through a long run.
+
+Tokens die out of band on real Zoho: each refresh token keeps a bounded number of live access
+tokens and "when you cross this maximum number, the first access token will be deleted
+irrespective of whether it is active or not" (https://www.zoho.com/projects/help/rest-api/faq/oauth.html;
+the same limit on every Zoho API's OAuth page), so another process's refreshes retire ours; admins
+revoke them too. A request with a dead token is answered 401 INVALID_TOKEN (oauth/server.py).
 
 ``after=True`` fires the fault *after* the request was handled: the write is applied, then its
 answer is lost (reset, an HTML 502, a malformed 200) or delayed past the client's timeout
@@ -21,6 +30,7 @@ import contextvars
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +41,7 @@ from sergas_nb.emulator.limits import too_many_requests
 
 CURRENT_TRANSPORT: contextvars.ContextVar[Any] = contextvars.ContextVar("emulator_transport", default=None)
 CONTROL_PREFIX = "/__emulator__"
-KINDS = ("status", "429", "reset", "stall", "malformed")
+KINDS = ("status", "429", "reset", "stall", "malformed", "token_death")
 
 
 @dataclass
@@ -46,7 +56,9 @@ class Fault:
     message: str | None = None
     seconds: float = 5.0
     after: bool = False  # apply the request first, then fail its answer
+    every: int = 1  # fire on every Nth matching request only
     fired: int = 0
+    seen: int = 0  # matching requests so far
     _regex: re.Pattern[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -54,6 +66,8 @@ class Fault:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}")
         if self.count < 1:
             raise ValueError("count must be at least 1")
+        if self.every < 1:
+            raise ValueError("every must be at least 1")
         if self.body not in ("zoho", "html"):
             raise ValueError('body must be "zoho" or "html"')
         self._regex = re.compile(self.path)  # raises re.error for a bad pattern
@@ -72,6 +86,7 @@ class Fault:
             "body": self.body,
             "seconds": self.seconds,
             "after": self.after,
+            "every": self.every,
             "fired": self.fired,
         }
 
@@ -79,8 +94,10 @@ class Fault:
 class Faults:
     """Latency settings, pending faults and per-path request counters."""
 
-    def __init__(self) -> None:
+    def __init__(self, kill_tokens: Callable[[], int] | None = None) -> None:
         self._lock = threading.Lock()
+        self.kill_tokens = kill_tokens  # the accounts server's "every live access token dies now"
+        self.token_deaths = 0
         self.reset()
 
     def reset(self) -> None:
@@ -90,6 +107,16 @@ class Faults:
             self.per_record_latency = 0.0
             self.requests: Counter[str] = Counter()
             self.hosts: dict[str, Counter[str]] = {}  # host role -> "METHOD path" counts
+            self.token_deaths = 0
+
+    def token_death(self) -> None:
+        """Every live access token dies now (the ``token_death`` fault). ``token_deaths`` counts
+        the times one did: a fault that fires while every token is already dead kills nothing."""
+        if self.kill_tokens is None:
+            raise RuntimeError("this emulator has no accounts server to kill tokens in")
+        if self.kill_tokens():
+            with self._lock:
+                self.token_deaths += 1
 
     def add(self, fault: Fault) -> None:
         with self._lock:
@@ -111,6 +138,9 @@ class Faults:
             self.hosts.setdefault(host, Counter())[f"{method} {path}"] += 1
             for fault in self.pending:
                 if fault.matches(method, path):
+                    fault.seen += 1
+                    if fault.seen % fault.every:
+                        continue
                     fault.count -= 1
                     fault.fired += 1
                     if fault.count <= 0:
@@ -137,6 +167,7 @@ class Faults:
                 # Bulk Write result on the download host, as Zoho splits them.
                 "by_host": {host: dict(counts) for host, counts in self.hosts.items()},
                 "pending_faults": [f.describe() for f in self.pending],
+                "token_deaths": self.token_deaths,
                 "latency": {"fixed": self.fixed_latency, "per_record": self.per_record_latency},
             }
 
@@ -188,6 +219,10 @@ class FaultMiddleware:
         if fault is None:
             await self.app(scope, receive, send)
             return
+        if fault.kind == "token_death" and not fault.after:
+            self.faults.token_death()  # this request is the first to carry a dead token
+            await self.app(scope, receive, send)
+            return
         if fault.after:
             await self._after(fault, scope, receive, send)
             return
@@ -216,6 +251,11 @@ class FaultMiddleware:
             held.append(message)
 
         await self.app(scope, receive, hold)
+        if fault.kind == "token_death":  # this request was answered; the next ones meet dead tokens
+            self.faults.token_death()
+            for message in held:
+                await send(message)
+            return
         if fault.kind == "stall":  # applied; the answer comes too late for the client's timeout
             if await _disconnected_within(receive, fault.seconds):
                 return  # the client gave up (or was killed): nobody to answer

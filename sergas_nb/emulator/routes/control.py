@@ -3,9 +3,10 @@
 POST /__emulator__/reset                 state, faults, latency, limits and OAuth back to the start
 POST /__emulator__/reseed                {"seed": 7, "accounts": 500}
 GET|POST /__emulator__/latency           {"fixed": 0.05, "per_record": 0.0001}
-GET|POST|DELETE /__emulator__/faults     {"kind": "status|429|reset|stall|malformed", "path": regex,
-                                          "method": "GET", "count": 1, "status": 502, "body": "zoho|html",
-                                          "seconds": 5, "after": false}  (after: apply, then fail)
+GET|POST|DELETE /__emulator__/faults     {"kind": "status|429|reset|stall|malformed|token_death",
+                                          "path": regex, "method": "GET", "count": 1, "every": 1,
+                                          "status": 502, "body": "zoho|html", "seconds": 5, "after": false}
+                                          (after: apply, then fail; every: each Nth match only)
 GET|POST /__emulator__/limits            {"concurrency": 20, "sub_concurrency": 10, "credits_per_day": N}
 GET  /__emulator__/stats                 request counts by "METHOD path" and by path, limits, OAuth counters
 POST /__emulator__/restore               {"module": "Accounts", "ids": ["..."]}  restore from the recycle bin
@@ -108,6 +109,7 @@ async def faults(request: Request, emu: Any) -> Response:
             message=p.get("message"),
             seconds=float(p.get("seconds", 5.0)),
             after=bool(p.get("after", False)),
+            every=int(p.get("every", 1)),
         )
         emu.faults.add(fault)
         return json_response({"status": "success", "fault": fault.describe()})
