@@ -47,6 +47,7 @@ from sergas_nb._outcomes import WriteResult
 from sergas_nb._paging import PER_PAGE, SEARCH_REACH
 from sergas_nb._pipeline import Pipeline
 from sergas_nb._reads import Reader
+from sergas_nb._related import Related, subform
 from sergas_nb._retry import RetryPolicy
 from sergas_nb._writes import MAX_IN_FLIGHT, ReadBack, Writer
 from sergas_nb.errors import Problem, ZohoAPIError, ZohoConfigError, ZohoValidationError
@@ -158,6 +159,7 @@ class ZohoClient:
         self.timeout = timeout
         self._fields = FieldMeta(self._pipeline)
         self._reader = Reader(self._pipeline, self._fields)
+        self._related = Related(self._pipeline, self._fields, self._reader)
         self._writer = Writer(self._pipeline, self._fields, ReadBack(self._reader))
         self._pipeline.start()
 
@@ -244,9 +246,7 @@ class ZohoClient:
         ``to_parquet``: a path: the chunks are written there as they arrive and the path is
         returned instead of a frame, for pulls that should not sit in memory.
         """
-        from sergas_nb import _related
-
-        fields, dotted = _related.split_dotted(self, module, fields)  # Account_Name.Industry: joined after
+        fields, dotted = self._related.split_dotted(module, fields)  # Account_Name.Industry: joined after
         if dotted and to_parquet is not None:
             raise ZohoValidationError(
                 [Problem("fields", "dotted lookup fields cannot stream to_parquet", None, dotted)]
@@ -262,7 +262,7 @@ class ZohoClient:
             progress=progress,
             to_parquet=to_parquet,
         )
-        return _related.lookup_columns(self, module, frame, dotted) if dotted else frame
+        return self._related.lookup_columns(module, frame, dotted) if dotted else frame
 
     # -- account 360 (sergas_nb/_related.py) ------------------------------------------------------
     def related(
@@ -272,23 +272,22 @@ class ZohoClient:
         columns as ``records()`` gives for the child module; Activities / Activities_History as
         ``activities()`` types them. Related-list names: ``crm.request("GET",
         "/crm/v8/settings/related_lists", params={"module": module})``."""
-        from sergas_nb import _related
-
-        return _related.related(self, module, id, related_list, fields)
+        return self._related.related(module, id, related_list, fields)
 
     def activities(self, module: str, id: str | int, fields: Iterable[str] | None = None) -> pd.DataFrame:
         """Tasks, Events and Calls of one record in one frame: ``type`` (the module), ``subject``,
         ``when`` (UTC), then each module's fields (NA where a module has no such field)."""
-        from sergas_nb import _related
-
-        return _related.activities(self, module, id, fields)
+        return self._related.activities(module, id, fields)
 
     @staticmethod
     def subform(frame: pd.DataFrame, field: str) -> pd.DataFrame:
         """The rows of subform ``field`` of a frame read by ``records()``, keyed by ``parent_id``."""
-        from sergas_nb import _related
+        return subform(frame, field)
 
-        return _related.subform(frame, field)
+    def account_details(self, account_id: str | int) -> dict[str, pd.DataFrame]:
+        """An account's ``contacts``, ``deals``, ``activities`` (open and closed, newest first) and
+        ``notes`` as typed frames: five related-list reads."""
+        return self._related.account_details(account_id)
 
     def record(self, module: str, id: str | int) -> dict[str, Any]:
         """One record as a dict with the same keys and types as a row of ``records()``."""

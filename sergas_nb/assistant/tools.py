@@ -526,7 +526,6 @@ class Tools:
         """One account at a glance: its key fields, health signals (days since its last activity, open
         pipeline and its age, deals won and lost in 12 months, contacts, overdue tasks) and the latest
         contacts, deals, activities and notes (up to 5 each). Read-only: six CRM calls."""
-        from sergas_nb._related import account_details
         from sergas_nb.health import account_health
 
         fields = ["Account_Name", "Industry", "Owner", "Annual_Revenue", "Account_Type", "Rating"]
@@ -534,7 +533,7 @@ class Tools:
         account = self.crm.records_by_ids("Accounts", [id], fields)
         if not len(account):
             raise ZohoAPIError(f"Accounts record {id} not found", code="RECORD_NOT_FOUND", status=204)
-        d = account_details(self.crm, id)
+        d = self.crm.account_details(id)
         signals = account_health(account, d["contacts"], d["deals"], d["activities"])
         keep = {
             "contacts": ["Full_Name", "Title", "Email"],

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from sergas_nb import health
-from sergas_nb._related import CONTACT_FIELDS, NOTE_FIELDS, account_details
+from sergas_nb._related import CONTACT_FIELDS, NOTE_FIELDS
 
 Details = dict[str, pd.DataFrame]
 DetailSource = Callable[[str], Details]
@@ -99,7 +99,7 @@ class ClientDetails:
 
     def __call__(self, account_id: str) -> Details:
         if account_id not in self._cache:
-            self._cache[account_id] = account_details(self.crm, account_id)
+            self._cache[account_id] = self.crm.account_details(account_id)
         return self._cache[account_id]
 
 

@@ -65,7 +65,7 @@ def test_every_related_list_matches_a_direct_rest_read(crm, rest, busy):
             assert sorted(df["id"]) == sorted(r["id"] for r in direct), (module, name)
             nonempty += bool(len(df))
             if child is not None and len(df):
-                assert frames.dtypes_for(crm._fields_meta(child)) == {c: str(t) for c, t in df.dtypes.items()}
+                assert frames.dtypes_for(crm.field_metadata(child)) == {c: str(t) for c, t in df.dtypes.items()}
                 row = next(r for r in direct if r["id"] == df["id"].iloc[0])
                 assert df["Owner.id"].iloc[0] == row["Owner"]["id"]
                 assert df["Created_Time"].iloc[0] == pd.Timestamp(row["Created_Time"])

@@ -25,13 +25,16 @@ def _creds(z) -> dict:
     return {k: getattr(z, k) for k in ("url", "client_id", "client_secret", "refresh_token", "redirect_url")}
 
 
-def _run_in_child(creds: dict, dsn: str, plan_file: str, action: str, queue) -> None:  # a spawned process
+def _run_in_child(creds: dict, dsn: str, plan_file: str, action: str, queue, go) -> None:  # a spawned process
     with connect(emulator=SimpleNamespace(**creds), env_file=None, backoff=0.01) as client:
         with open(plan_file, "rb") as f:
             plan = pickle.load(f)
 
         def tell(done: int, total: int) -> None:
+            # Between two batches: wait for the parent, so the fault it places lands on the next
+            # batch however fast this child sends it (a race under load otherwise).
             queue.put(done)
+            go.get(timeout=120)
 
         if action == "apply":
             apply(plan, client, journal=dsn, batch_size=BATCH, progress=tell)
@@ -46,10 +49,10 @@ def _kill_while_a_write_hangs(z, creds, dsn, plan, action: str, tmp_path, after_
     plan_file = tmp_path / f"{plan.plan_id}.pickle"
     plan_file.write_bytes(pickle.dumps(plan))
     ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
+    queue, go = ctx.Queue(), ctx.Queue()
     puts = z.control.requests_to("/crm/v8/Accounts", "PUT")
-    z.control.set_latency(fixed=0.05)  # room to place the fault between two batches
-    child = ctx.Process(target=_run_in_child, args=(creds, dsn, str(plan_file), action, queue))
+    z.control.set_latency(fixed=0.05)
+    child = ctx.Process(target=_run_in_child, args=(creds, dsn, str(plan_file), action, queue, go))
     child.start()
     try:
         while True:
@@ -58,7 +61,9 @@ def _kill_while_a_write_hangs(z, creds, dsn, plan, action: str, tmp_path, after_
                 raise AssertionError("the run finished before it could be killed")
             if msg >= after_batches * BATCH:
                 break
+            go.put(True)
         z.control.add_fault("stall", path=PUT, method="PUT", after=True, seconds=30)
+        go.put(True)  # the child sends its next batch only now, into the stall
         deadline = time.monotonic() + 30
         while z.control.requests_to("/crm/v8/Accounts", "PUT") < puts + after_batches + 1:
             assert time.monotonic() < deadline, "the next batch was never sent"
