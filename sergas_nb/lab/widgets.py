@@ -20,6 +20,8 @@ import ipywidgets as w
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sergas_nb.health import COLUMNS as HEALTH_COLUMNS
+
 ALL = "All"
 
 # criterion name -> candidate columns, first present wins. Owner may come flattened either way.
@@ -51,14 +53,7 @@ TABLE_COLUMNS = (
     "Last_Engagement_Date",
     "Modified_Time",
     # Account health signals (sergas_nb.health), when joined in: sortable like any column.
-    "days_since_activity",
-    "open_deals",
-    "open_pipeline",
-    "open_pipeline_age_days",
-    "won_12m",
-    "lost_12m",
-    "contacts",
-    "overdue_tasks",
+    *HEALTH_COLUMNS,
 )
 QUIET_COLUMN = "days_since_activity"
 OVERDUE_COLUMN = "overdue_tasks"
@@ -87,14 +82,7 @@ DETAIL_COLUMNS = (
     "Last_Engagement_Date",
     "Created_Time",
     "Modified_Time",
-    "days_since_activity",
-    "open_deals",
-    "open_pipeline",
-    "open_pipeline_age_days",
-    "won_12m",
-    "lost_12m",
-    "contacts",
-    "overdue_tasks",
+    *HEALTH_COLUMNS,
 )
 
 EXPORT_FORMATS = {"CSV": ".csv", "Parquet": ".parquet"}
