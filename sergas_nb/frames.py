@@ -563,6 +563,14 @@ def _row_payload(
             if not from_frame:
                 problems.append(Problem(key, "read-only field", label, value))
             continue
+        if field.get("data_type") == "subform":
+            # Subform rows are records of their own: the toolkit reads them (crm.subform) but does
+            # not write them, rather than send a shape neither the SDK nor our writer checks.
+            if not is_missing(value) and not from_frame:
+                problems.append(
+                    Problem(key, "subform rows cannot be written (read them with crm.subform)", label, None)
+                )
+            continue
         if key not in fast:
             fast[key] = _fast_converter(field)
         _put(out, key, value, field, label, na, problems)

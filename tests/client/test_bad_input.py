@@ -89,6 +89,7 @@ CASES: list[tuple[str, Case, str, str | None]] = [
     ("na neither clear nor skip", lambda c, f: c.update("Accounts", [{"id": _id(f), "Employees": 1}], na="drop"), "na must be", None),
     ("max_in_flight 0", lambda c, f: c.update("Accounts", [{"id": _id(f), "Employees": 1}], max_in_flight=0), "from 1 to 10", "max_in_flight"),
     ("max_in_flight 11", lambda c, f: c.update("Accounts", [{"id": _id(f), "Employees": 1}], max_in_flight=11), "from 1 to 10", "max_in_flight"),
+    ("subform rows given", lambda c, f: c.update("Deals", [{"id": _id(c.records("Deals", fields=["id"], limit=1)), "Line_Items": [{"Quantity": 2}]}]), "subform rows cannot be written", "Line_Items"),
     ("delete duplicate ids", lambda c, f: c.delete("Accounts", [_id(f), _id(f)]), "duplicate id", "id"),
     ("delete a bad id", lambda c, f: c.delete("Accounts", ["12a"]), "string of digits", "id"),
     # edit plans

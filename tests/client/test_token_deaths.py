@@ -113,7 +113,7 @@ def test_a_bulk_write_survives_a_token_death_at_every_step(fresh_emulator: Local
         ("POST", r"^/crm/v8/upload$"),  # the file
         ("POST", r"^/crm/bulk/v8/write$"),  # the job
         ("GET", r"^/crm/bulk/v8/write/\d+$"),  # its status
-        ("GET", r"/result$"),  # its result file
+        ("GET", r"/bulk-write/\d+/\d+\.zip$"),  # its result file, on the download host
     ]:
         z.control.add_fault("token_death", path=path, method=method)
     result = crm.update(
