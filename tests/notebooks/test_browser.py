@@ -43,12 +43,15 @@ def run_all_cells(page, lab: LabServer, notebook: Path) -> None:
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=UI_TIMEOUT_MS)
     # Lab enables notebook commands for the *current* widget: click into the notebook first.
     page.locator(".jp-NotebookPanel .jp-Cell").first.click()
-    started = ("() => [...document.querySelectorAll('.jp-NotebookPanel .jp-InputPrompt')]"
-               ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))")
+    started = (
+        "() => [...document.querySelectorAll('.jp-NotebookPanel .jp-InputPrompt')]"
+        ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"
+    )
     for _attempt in range(3):
         page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-        page.locator(".lm-Menu-item:not(.lm-mod-disabled) .lm-Menu-itemLabel",
-                     has_text=re.compile(r"^Run All Cells$")).click()
+        page.locator(
+            ".lm-Menu-item:not(.lm-mod-disabled) .lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")
+        ).click()
         try:
             # A queued cell shows [*] at once, so no prompt change means the click did not take.
             page.wait_for_function(started, timeout=15_000)
@@ -109,14 +112,18 @@ def _drive_explorer(jupyter_lab: LabServer, page, tmp_path: Path) -> None:
     page.wait_for_function(
         "([sel, before]) => { const el = document.querySelector(sel);"
         " return el !== null && Number(el.dataset.count) !== before; }",
-        arg=[COUNT, before], timeout=UI_TIMEOUT_MS)
+        arg=[COUNT, before],
+        timeout=UI_TIMEOUT_MS,
+    )
 
     after = shown_count(page)
     assert 0 < after < before
     page.wait_for_function(  # the table re-renders in the same comm message, but be patient
         "([choice]) => { const cells = [...document.querySelectorAll(\".sergas-table td[data-col='Industry']\")];"
         " return cells.length > 0 && cells.every(c => c.textContent === choice); }",
-        arg=[choice], timeout=UI_TIMEOUT_MS)
+        arg=[choice],
+        timeout=UI_TIMEOUT_MS,
+    )
     rows_after = industry_cells(page)
     assert set(rows_after) == {choice} and len(rows_after) == min(after, 25)
     assert page.locator(".sergas-table-caption").inner_text() == f"Showing {min(after, 25):,} of {after:,}"
@@ -128,7 +135,9 @@ def _drive_explorer(jupyter_lab: LabServer, page, tmp_path: Path) -> None:
     page.keyboard.press("Escape")
     page.keyboard.press("b")
     page.keyboard.press("Enter")
-    page.keyboard.type("print('KERNEL-SAYS', len(explorer.filtered), sorted(explorer.filtered.Industry.astype(str).unique()))")
+    page.keyboard.type(
+        "print('KERNEL-SAYS', len(explorer.filtered), sorted(explorer.filtered.Industry.astype(str).unique()))"
+    )
     page.keyboard.press("Shift+Enter")
     kernel = page.locator(".jp-OutputArea-output", has_text="KERNEL-SAYS")
     kernel.wait_for(timeout=UI_TIMEOUT_MS)
@@ -144,8 +153,16 @@ def _drive_explorer(jupyter_lab: LabServer, page, tmp_path: Path) -> None:
     print(f"browser test: {elapsed:.1f} s in the page; screenshots in {tmp_path}")
 
 
-def _section_count(page, section: str) -> int:
-    return int(page.locator(f".sergas-related-title[data-section='{section}']").get_attribute("data-count"))
+PANEL_SNAPSHOT = """() => {
+  const panel = document.querySelector('.sergas-account-360');
+  const out = {account: panel.dataset.account};
+  for (const s of ['contacts', 'deals', 'activities', 'notes']) {
+    const title = panel.querySelector(`.sergas-related-title[data-section='${s}']`);
+    out[s] = Number(title.dataset.count);
+    out[s + '_rows'] = panel.querySelectorAll(`.sergas-related[data-section='${s}'] tbody tr`).length;
+  }
+  return out;
+}"""
 
 
 def _check_account_360(page) -> None:
@@ -158,7 +175,8 @@ def _check_account_360(page) -> None:
         "() => { const v = [...document.querySelectorAll(\".sergas-table td[data-col='days_since_activity']\")]"
         ".map(c => c.textContent).filter(t => t !== '—').map(t => Number(t.replace(/,/g, '')));"
         " return v.length > 1 && v.every((x, i) => i === 0 || v[i - 1] <= x); }",
-        timeout=UI_TIMEOUT_MS)
+        timeout=UI_TIMEOUT_MS,
+    )
     cells = page.locator(".sergas-table td[data-col='days_since_activity']").all_text_contents()
     numbers = [float(c.replace(",", "")) for c in cells if c != "—"]
     assert numbers == sorted(numbers) and len(numbers) > 1, cells
@@ -180,14 +198,19 @@ def _check_account_360(page) -> None:
             ".find(t => t.textContent === 'id'); const panel = document.querySelector('.sergas-account-360');"
             " return th && panel && panel.dataset.account === th.nextElementSibling.textContent"
             " && panel.dataset.account !== prev; }",
-            arg=[previous], timeout=UI_TIMEOUT_MS)
-        previous = page.locator(".sergas-account-360").get_attribute("data-account")
-        if _section_count(page, "deals") and _section_count(page, "activities"):
+            arg=[previous],
+            timeout=UI_TIMEOUT_MS,
+        )
+        # One snapshot of the panel (its account, each section's count and rows), read in one go so
+        # a later re-render cannot mix two accounts into what is compared.
+        snap = page.evaluate(PANEL_SNAPSHOT)
+        previous = snap["account"]
+        if snap["deals"] and snap["activities"]:
             chosen = previous
             break
     assert chosen is not None, "no account among the first 40 has deals and activities"
-    shown = {s: _section_count(page, s) for s in ("contacts", "deals", "activities", "notes")}
-    assert page.locator(".sergas-related[data-section='deals'] tbody tr").count() == min(shown["deals"], 10)
+    shown = {s: snap[s] for s in ("contacts", "deals", "activities", "notes")}
+    assert snap["deals_rows"] == min(shown["deals"], 10)
 
     page.locator(".jp-Notebook .jp-Cell").last.click()
     page.keyboard.press("Escape")
