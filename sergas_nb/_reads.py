@@ -98,11 +98,9 @@ def coql_columns(meta: Sequence[dict[str, Any]], names: Sequence[str]) -> tuple[
     select, lookups, missing = names_with_lookups(meta, names)
     if missing is not None:
         return None, missing
-    fmap = frames.field_map(meta)
-    for name in names:
-        if frames.kind_of(fmap.get(name)) == frames.POLY:
-            # COQL answers What_Id / Parent_Id as {"id"} without the module ($se_module) it points into.
-            return None, f"{name} points into several modules and COQL does not say which"
+    # A polymorphic What_Id / Parent_Id answers {"id"} only; its module comes as the column
+    # $se_module, selected once (the emulator's coql._SE_MODULE says where that is from).
+    select = list(dict.fromkeys(select))
     if len(select) > MAX_COQL_COLUMNS:
         return None, f"{len(select)} COQL columns (lookups count 2-3), over COQL's {MAX_COQL_COLUMNS}"
     # Only ids asked for (``fields=["id"]`` leaves no names): COQL refuses an empty select list.

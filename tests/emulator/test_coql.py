@@ -597,3 +597,19 @@ def test_deeply_nested_brackets_are_a_400_not_a_crash() -> None:
     assert nums(within) == ["1", "3"]
     quoted = "select id from Accounts where Account_Name = '" + "(" * 60 + "'"
     assert run(quoted)[0] == []  # brackets inside a quoted value do not count
+
+
+def test_se_module_column_names_the_module_of_a_polymorphic_lookup(api) -> None:
+    body = api.post("/coql", json={"select_query": "select What_Id, $se_module from Tasks where id is not null"}).json()
+    rows = body["data"]
+    assert rows and all(set(r) == {"What_Id", "$se_module", "id"} for r in rows)
+    for r in rows:
+        task = api.get(f"/Tasks/{r['id']}").json()["data"][0]
+        assert r["$se_module"] == task["$se_module"]
+        assert r["What_Id"] == ({"id": task["What_Id"]["id"]} if task["What_Id"] else None)
+
+
+def test_se_module_is_no_column_of_a_module_without_a_polymorphic_lookup(api) -> None:
+    r = api.post("/coql", json={"select_query": "select $se_module from Accounts where id is not null"})
+    assert r.status_code == 400
+    assert r.json()["code"] == "INVALID_QUERY"

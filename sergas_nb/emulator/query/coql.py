@@ -77,6 +77,19 @@ def _limit_exceeded(clause: str, limit: int, **extra: Any) -> EmulatorError:
     return EmulatorError("LIMIT_EXCEEDED", "limit exceeded", {"clause": clause, "limit": limit, **extra})
 
 
+# ``$se_module`` as a COQL column: the module a record's multi-module lookup (What_Id of Tasks,
+# Events and Calls; a note's Parent_Id) points into, answered as a top-level "$se_module" string
+# beside the lookup's {"id"}. Zoho's COQL pages do not list it; it is what COQL users select on
+# real Zoho orgs, e.g. "select ... What_Id, Who_Id, ..., $se_module from Events" read back as
+# row["$se_module"] (github.com search "What_Id, $se_module from Calls"; see the lead's note in
+# the issue-18 report). Only modules with a multi-module lookup have it.
+_SE_MODULE = "$se_module"
+
+
+def _has_poly(fields: dict[str, dict]) -> bool:
+    return any((f.get("multi_module_lookup") or {}).get("modules") for f in fields.values())
+
+
 class _Resolver:
     """Resolves column references (with lookup dot paths) against the catalog's metadata."""
 
@@ -100,6 +113,8 @@ class _Resolver:
     def _walk(
         self, ref: Ref, fields: dict[str, dict], parts: tuple[str, ...]
     ) -> tuple[Callable[[Record], Any], str, str]:
+        if parts[0].lower() == _SE_MODULE and len(parts) == 1 and _has_poly(fields):
+            return (lambda record: record.get("$se_module")), "text", "$se_module"
         field = V.find_field(fields, parts[0])
         if field is None:
             raise EmulatorError("INVALID_QUERY", MSG_COLUMN, {"column_name": ref.text})

@@ -88,7 +88,7 @@ GRAMMAR = r"""
     LIMIT: "limit"i
     OFFSET: "offset"i
 
-    NAME: /[A-Za-z_][A-Za-z0-9_]*/
+    NAME: /\$?[A-Za-z_][A-Za-z0-9_]*/  # $se_module: see coql._SE_MODULE
     CMP: "!=" | "<>" | ">=" | "<=" | "=" | ">" | "<"
     INT: /\d+/
     NUMBER: /[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?/
