@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from sergas_nb import frames
+from sergas_nb._checks import check_ids
 from sergas_nb._fields import FieldMeta
 from sergas_nb._paging import PER_PAGE, PageCursor, Walk
 from sergas_nb._pipeline import Pipeline
@@ -110,10 +111,7 @@ DEAL_FIELDS = ["Deal_Name", "Account_Name", "Stage", "Amount", "Closing_Date", "
 
 
 def _check_id(rid: Any) -> str:
-    try:
-        return frames._check_id(rid)
-    except frames._Bad as bad:
-        raise ZohoValidationError([Problem("id", str(bad), None, rid)]) from None
+    return check_ids([rid])[0]
 
 
 class Related:
@@ -275,13 +273,22 @@ class Related:
         return out
 
     def account_details(self, account_id: str | int) -> dict[str, pd.DataFrame]:
-        """An account's contacts, deals, activities (open and closed, newest first) and notes: five
-        related-list reads."""
+        """An account's contacts, deals, activities (open and closed, newest first) and notes.
+
+        Activities are those on the account and on each of its deals: the one definition
+        ``sergas_nb.health`` counts (days since the last activity, overdue tasks), so the detail
+        view, the assistant's overview and the health columns agree. Five related-list reads, and
+        two more per deal (in parallel)."""
         rid = _check_id(account_id)
-        acts = concat_aligned([self.related("Accounts", rid, n) for n in MIXED_LISTS])
+        deals = self.related("Accounts", rid, "Deals", fields=DEAL_FIELDS)
+        pool = self.p.workers()
+        parents = [("Accounts", rid)] + [("Deals", str(d)) for d in deals["id"]]
+        futures = [pool.submit(self.related, m, pid, n) for m, pid in parents for n in MIXED_LISTS]
+        acts = concat_aligned([f.result() for f in futures])
+        acts = acts.drop_duplicates("id", ignore_index=True) if len(acts) else acts
         return {
             "contacts": self.related("Accounts", rid, "Contacts", fields=CONTACT_FIELDS),
-            "deals": self.related("Accounts", rid, "Deals", fields=DEAL_FIELDS),
+            "deals": deals,
             "activities": acts.sort_values("when", ascending=False, na_position="last", ignore_index=True),
             "notes": self.related("Accounts", rid, "Notes", fields=NOTE_FIELDS),
         }

@@ -525,7 +525,8 @@ class Tools:
     def account_overview(self, id: RecordId) -> dict[str, Any]:
         """One account at a glance: its key fields, health signals (days since its last activity, open
         pipeline and its age, deals won and lost in 12 months, contacts, overdue tasks) and the latest
-        contacts, deals, activities and notes (up to 5 each). Read-only: six CRM calls."""
+        contacts, deals, activities (on the account or its deals) and notes (up to 5 each). Read-only:
+        six CRM calls and two per deal."""
         from sergas_nb.health import account_health
 
         fields = ["Account_Name", "Industry", "Owner", "Annual_Revenue", "Account_Type", "Rating"]
@@ -551,7 +552,8 @@ class Tools:
             "health": {k: v for k, v in render.frame_rows(signals)[0].items() if k != "id"},
             "counts": {k: int(len(d[k])) for k in keep},
             "latest": latest,
-            "note": "activities are the account's own (What_Id = the account); see get_related for more",
+            "note": "activities are the account's and its deals' (as the health signals count them); "
+            "see get_related for more",
         }
 
     # -- writes: plans only

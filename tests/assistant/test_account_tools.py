@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
 
 from sergas_nb.client import ZohoClient, connect
@@ -55,3 +56,29 @@ def test_account_overview_sums_up_one_account(mcp, crm, account):
     assert out["health"]["open_pipeline"] == pytest.approx(float(still_open["Amount"].fillna(0).sum()))
     assert all(len(v) <= 5 for v in out["latest"].values())
     assert mcp.error("account_overview", {"id": "not-an-id"})
+
+
+def test_account_overview_counts_activities_as_the_health_columns_do(mcp, crm):
+    """One definition (issue 18): activities on the account and on its deals, in the overview's
+    list and in its health signals alike, and equal to the health of the whole org."""
+    from sergas_nb.health import health_from
+
+    now = pd.Timestamp.now(tz="UTC")
+    org = health_from(crm, now=now).set_index("id")
+    deals = crm.records("Deals", fields=["Account_Name"])
+    tasks = crm.records("Tasks", fields=["What_Id", "Status", "Due_Date"])
+    on_deal = tasks[tasks["What_Id.module"] == "Deals"].merge(
+        deals[["id", "Account_Name.id"]], left_on="What_Id.id", right_on="id", suffixes=("", "_deal")
+    )
+    overdue = on_deal[(on_deal["Status"] != "Completed") & (on_deal["Due_Date"] < now.tz_localize(None).normalize())]
+    assert len(overdue), "the seed has overdue tasks on deals"
+    account = str(overdue["Account_Name.id"].value_counts().index[0])  # the most such tasks
+
+    out = mcp.ok("account_overview", {"id": account})
+    details = crm.account_details(account)
+    acts = details["activities"]
+    assert out["counts"]["activities"] == len(acts)
+    assert set(acts["What_Id.id"].dropna()) - {account} <= set(details["deals"]["id"])
+    assert (acts["What_Id.module"] == "Deals").any()  # deal activities are in the list
+    assert out["health"]["overdue_tasks"] == int(org.loc[account, "overdue_tasks"])
+    assert out["health"]["overdue_tasks"] >= int((overdue["Account_Name.id"] == account).sum())
