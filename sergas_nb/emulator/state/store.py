@@ -23,6 +23,7 @@ from sergas_nb.emulator.state import metadata as md
 from sergas_nb.emulator.state.activities import LinkError, derive_activity, poly_link, with_activities
 from sergas_nb.emulator.state.index import IdIndex
 from sergas_nb.emulator.state.seed import SeedData, generate, iso, user_ref
+from sergas_nb.emulator.state.subforms import RowError, attach, merge_rows
 
 Record = dict[str, Any]
 Result = dict[str, Any]
@@ -452,6 +453,9 @@ class Store:
                 except LinkError as bad:
                     raise _invalid(key, path + bad.where, message=str(bad)) from None
                 continue
+            if field["data_type"] == "subform":  # rows on the parent: subforms.py says how Zoho merges them
+                changes[key] = self._subform_rows(field, (existing or {}).get(key), value, path)
+                continue
             changes[key] = self._coerce(module, field, value, path)
         if existing is None:
             for field in md.fields_for(module):
@@ -481,6 +485,28 @@ class Store:
                     },
                 )
         return changes
+
+    def _subform_rows(self, field: dict[str, Any], existing: Any, value: Any, path: str) -> list[Record]:
+        sub = field["subform"]["module"]["api_name"]
+        own = {f["api_name"]: f for f in md.subform_fields(sub) if not f["read_only"]}
+        try:
+            return merge_rows(
+                existing if isinstance(existing, list) else None,
+                value,
+                own,
+                lambda f, v, where: self._coerce(sub, f, v, path + where),
+                self._new_id,
+                self._now(),
+            )
+        except RowError as bad:
+            details = {"api_name": field["api_name"], "json_path": path + bad.where, **bad.details}
+            raise ItemError(bad.code, str(bad), details) from None
+
+    def _attach_rows(self, module: str, rec: Record) -> None:
+        """Subform rows name their parent (its id and display name) in Parent_Id."""
+        for f in md.fields_for(module):
+            if f["data_type"] == "subform" and isinstance(rec.get(f["api_name"]), list):
+                rec[f["api_name"]] = attach(rec[f["api_name"]], rec["id"], rec.get(_NAME_FIELD.get(module, "")))
 
     def _derive(self, module: str, rec: Record) -> None:
         """Values Zoho computes itself."""
@@ -568,6 +594,7 @@ class Store:
         rec["Created_By"] = rec["Modified_By"] = user
         rec["Created_Time"] = rec["Modified_Time"] = now
         self._derive(module, rec)
+        self._attach_rows(module, rec)
         self._records[module][rid] = rec
         self._index(module, rid, None, rec)
         if module == "Deals":
@@ -582,6 +609,7 @@ class Store:
         new["Modified_By"] = user
         new["Modified_Time"] = now
         self._derive(module, new)
+        self._attach_rows(module, new)
         self._records[module][rid] = new  # replace, never mutate: readers may hold the old dict
         self._index(module, rid, existing, new)
         if module == "Deals":
