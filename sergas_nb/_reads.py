@@ -178,9 +178,21 @@ class Read:
             return self._partitions(shape, StrategyChoice("coql_partitions", "asked for"))
         subforms = [n for n in self.names if (frames.field_map(self.meta).get(n) or {}).get("data_type") == "subform"]
         if strategy == "bulk_read":
-            if subforms:  # Zoho's Bulk Read exports a subform as a module of its own, not as a column
+            if subforms:
+                # No Zoho Bulk Read page documents exporting subform rows (Bulk Write takes them as a
+                # child CSV: zoho.com/crm/developer/docs/api/bulk-write/limitations.html); the list API
+                # answers them on the parent (zoho.com/crm/developer/docs/api/v8/subforms.html).
                 raise ZohoValidationError(
-                    [Problem("strategy", f"bulk_read cannot export subform field(s) {', '.join(subforms)}")]
+                    [
+                        Problem(
+                            name,
+                            f"bulk_read cannot export subform {name}: read it with strategy='pages' "
+                            f"(or leave it out), then crm.subform(frame, {name!r}) for its rows",
+                            None,
+                            None,
+                        )
+                        for name in subforms
+                    ]
                 )
             if self.where or self.sort_by or self.limit is not None:
                 raise ZohoValidationError(

@@ -286,7 +286,8 @@ class ZohoClient:
 
     def account_details(self, account_id: str | int) -> dict[str, pd.DataFrame]:
         """An account's ``contacts``, ``deals``, ``activities`` (open and closed, newest first) and
-        ``notes`` as typed frames: five related-list reads."""
+        ``notes`` as typed frames. Activities are the account's and its deals' (the ones
+        ``sergas_nb.health`` counts): five related-list reads and two more per deal."""
         return self._related.account_details(account_id)
 
     def record(self, module: str, id: str | int) -> dict[str, Any]:

@@ -144,3 +144,28 @@ def test_whole_module_reads_of_the_new_modules_agree_across_strategies(crm, modu
     for strategy in ("pages", "bulk_read", "coql_partitions"):
         other = crm.records(module, strategy=strategy, progress=False).sort_values("id", ignore_index=True)
         pd.testing.assert_frame_equal(auto, other)
+
+
+def test_bulk_read_refuses_a_subform_naming_it_and_the_route_that_reads_it(crm):
+    with pytest.raises(ZohoValidationError) as err:
+        crm.records("Deals", fields=["Deal_Name", "Line_Items"], strategy="bulk_read", progress=False)
+    text = str(err.value)
+    assert "Line_Items" in text and "strategy='pages'" in text and "crm.subform(frame, 'Line_Items')" in text
+    assert [p.field for p in err.value.problems] == ["Line_Items"]
+    m = crm.metrics()
+    assert not (m["kind"].astype(str).str.startswith("bulk")).any()  # refused before anything was sent
+    # The route the message names gives the rows.
+    deals = crm.records("Deals", fields=["Deal_Name", "Line_Items"], strategy="pages", progress=False)
+    assert len(crm.subform(deals, "Line_Items")) == sum(len(v) for v in deals["Line_Items"]) > 0
+
+
+def test_subform_rows_written_on_the_emulator_come_back_in_the_child_frame(crm, api):
+    deal = crm.records("Deals", fields=["Deal_Name", "Line_Items"], limit=1, progress=False)
+    rid = str(deal["id"].iloc[0])
+    out = api.put("/Deals", json={"data": [{"id": rid, "Line_Items": [{"Product": "Added", "Quantity": 9}]}]})
+    assert out.json()["data"][0]["code"] == "SUCCESS"
+    after = crm.records_by_ids("Deals", [rid], ["Deal_Name", "Line_Items"])
+    items = crm.subform(after, "Line_Items")
+    added = items[items["Product"] == "Added"]
+    assert len(added) == 1 and int(added["Quantity"].iloc[0]) == 9 and added["parent_id"].iloc[0] == rid
+    assert len(items) == len(deal["Line_Items"].iloc[0]) + 1  # the other rows stay

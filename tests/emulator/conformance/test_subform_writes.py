@@ -36,7 +36,9 @@ def test_insert_gives_each_row_an_id_and_its_parent(api):
 
 
 def test_update_keeps_changes_appends_and_leaves_unnamed_rows_alone(api):
-    rid = _insert(api, "Subform Update", [{"Product": "A", "Quantity": 1}, {"Product": "B", "Quantity": 2}, {"Product": "C"}])
+    rid = _insert(
+        api, "Subform Update", [{"Product": "A", "Quantity": 1}, {"Product": "B", "Quantity": 2}, {"Product": "C"}]
+    )
     a, b, c = (r["id"] for r in _deal(api, rid)["Line_Items"])
     # The documented sample: {"id"} alone (no change), {"id", changed keys}, and a row without id.
     out = _update(api, rid, [{"id": a}, {"id": b, "Quantity": 7}, {"Product": "D", "Quantity": 4}])
