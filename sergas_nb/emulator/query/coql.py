@@ -79,10 +79,12 @@ def _limit_exceeded(clause: str, limit: int, **extra: Any) -> EmulatorError:
 
 # ``$se_module`` as a COQL column: the module a record's multi-module lookup (What_Id of Tasks,
 # Events and Calls; a note's Parent_Id) points into, answered as a top-level "$se_module" string
-# beside the lookup's {"id"}. Zoho's COQL pages do not list it; it is what COQL users select on
-# real Zoho orgs, e.g. "select ... What_Id, Who_Id, ..., $se_module from Events" read back as
-# row["$se_module"] (github.com search "What_Id, $se_module from Calls"; see the lead's note in
-# the issue-18 report). Only modules with a multi-module lookup have it.
+# beside the lookup's {"id"}. Zoho's COQL pages (COQL-Overview, COQL-Limitations,
+# Get-Records-through-COQL-Query, v8) neither list nor exclude it; what we follow is how COQL
+# clients use it against real orgs: several independent public codebases send
+# "select ..., What_Id, $se_module from Calls where ..." (and "... from Events") and read
+# row["$se_module"] back (GitHub code text; searched for "What_Id, $se_module" and
+# "$se_module from", December 2026). Only modules with a multi-module lookup have the column.
 _SE_MODULE = "$se_module"
 
 

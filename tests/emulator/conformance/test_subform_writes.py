@@ -83,3 +83,12 @@ def test_bad_rows_are_refused_naming_the_row_and_key_and_change_nothing(api, row
     out = _update(api, rid, rows)
     assert (out["code"], out["details"]["json_path"], out["details"]["api_name"]) == (code, path, field)
     assert _deal(api, rid)["Line_Items"] == before
+
+
+def test_rows_name_their_parent_after_a_rename_and_other_writes_leave_them_alone(api):
+    rid = _insert(api, "Subform Before", [{"Product": "A"}])
+    out = api.put("/Deals", json={"data": [{"id": rid, "Deal_Name": "Subform After"}]}).json()["data"][0]
+    assert out["code"] == "SUCCESS"
+    rows = _deal(api, rid)["Line_Items"]
+    assert [r["Product"] for r in rows] == ["A"]  # no Line_Items key sent: the rows stay
+    assert rows[0]["Parent_Id"] == {"name": "Subform After", "id": rid}
