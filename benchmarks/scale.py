@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated parts to run: reads, writes, plan (default: all)",
     )
     ap.add_argument(
-        "--ops", default="update", help="writes to measure at each update size: update, insert, upsert (comma-separated)"
+        "--ops",
+        default="update",
+        help="writes to measure at each update size: update, insert, upsert (comma-separated)",
     )
     ap.add_argument("--write-sizes", default=None, help="comma-separated write sizes instead of the mode's")
     args = ap.parse_args(argv)

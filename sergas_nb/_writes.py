@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -113,8 +113,10 @@ def dispatch(
     *,
     max_in_flight: int = 1,
     on_done: Callable[[BatchOutcome], None] | None = None,
+    pool: ThreadPoolExecutor | None = None,
 ) -> list[BatchOutcome]:
     """Send every batch (at most ``max_in_flight`` at a time); outcomes in batch order.
+    ``pool``: long-lived threads to send from (else a pool is started for this call).
 
     After an auth failure no further batch is sent: they are 'rejected' with that error.
     """
@@ -137,8 +139,21 @@ def dispatch(
 
     if max_in_flight <= 1 or len(batches) <= 1:
         return [one(b) for b in batches]
-    with ThreadPoolExecutor(max_workers=min(max_in_flight, len(batches)), thread_name_prefix="sergas-write") as pool:
-        return list(pool.map(one, batches))
+    if pool is None:
+        with ThreadPoolExecutor(min(max_in_flight, len(batches)), thread_name_prefix="sergas-write") as own:
+            return list(own.map(one, batches))
+    # A shared pool may be larger than this call's limit, or busy with another write: a window
+    # of max_in_flight keeps exactly that many of this call's batches going, the next one
+    # submitted as soon as one ends.
+    window = threading.BoundedSemaphore(max_in_flight)
+    futures = []
+    for b in batches:
+        window.acquire()
+        future = pool.submit(one, b)
+        future.add_done_callback(lambda _: window.release())
+        futures.append(future)
+    wait(futures)  # every batch ends before an error (a bug: validation is done) is raised
+    return [f.result() for f in futures]
 
 
 def _split(positions: Sequence[int], items: Sequence[Any], size: int) -> list[Batch]:
@@ -185,9 +200,11 @@ def write_all(
     progress: bool = True,
     label: str = "write",
     wording: LostWording | None = None,
+    pool: ThreadPoolExecutor | None = None,
 ) -> list[dict[str, Any]]:
     """Every item's fate (id, status success/error/unknown, code, message, field, action,
-    resolution), in input order. ``ids``: the record id each item targets (None for inserts)."""
+    resolution), in input order. ``ids``: the record id each item targets (None for inserts).
+    ``pool``: long-lived threads to send from (the pipeline's ``writers``)."""
     if not 1 <= batch_size <= BATCH:
         raise ValueError(f"batch_size must be between 1 and {BATCH}")
     if max_in_flight < 1:
@@ -205,6 +222,7 @@ def write_all(
                 send,
                 max_in_flight=max_in_flight,
                 on_done=(lambda o: bar.update(len(o.batch.positions))) if bar is not None and round_no == 0 else None,
+                pool=pool,
             )
             again: list[int] = []
             lost: list[int] = []
@@ -640,6 +658,7 @@ class Writer:
             wait=max(1.0, self.p.retry.base),
             progress=progress,
             label=f"delete {module}",
+            pool=self.p.writers(MAX_IN_FLIGHT),
         )
         return self.result("delete", module, list(range(len(clean))), fates)
 
@@ -668,8 +687,10 @@ class Writer:
     ) -> bool:
         from sergas_nb._bulk_api import unsuitable
 
-        blocker = unsuitable(payload)
+        if method == "batches":
+            return False  # the payload's fitness for a job (a pass over every record) is not asked
         if method == "bulk_write":
+            blocker = unsuitable(payload)
             if blocker:
                 raise ZohoValidationError([Problem("method", blocker)])
             if trigger is not None:
@@ -680,7 +701,7 @@ class Writer:
             and bulk_write_min is not None
             and len(payload) >= bulk_write_min
             and trigger is None
-            and not blocker
+            and not unsuitable(payload)
         ):
             client_log.info("update of %d records: one Bulk Write job (from %d records)", len(payload), bulk_write_min)
             return True
@@ -759,6 +780,7 @@ class Writer:
             progress=progress,
             label=f"{operation} {module}",
             wording=wording,
+            pool=self.p.writers(MAX_IN_FLIGHT),
         )
 
     def _json_sender(

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pandas as pd
 
+from sergas_nb import frames
 from sergas_nb._writes import MAX_IN_FLIGHT, check_in_flight
 from sergas_nb.config import load_settings
 from sergas_nb.edits import checks
@@ -110,13 +111,36 @@ def _values_by_id(
         types = {f: meta.get(f, {}).get("data_type") for f in fields}
     frame = client.records_by_ids(module, list(ids), list(fields))
     out: dict[str, dict[str, Any]] = {}
-    for row in frame.to_dict("records"):
+    for row in frames.frame_rows(frame):
         values = {}
         for f in fields:
             raw = row.get(f) if f in row else row.get(f"{f}.id")
             values[f] = checks.to_json_value(raw, types.get(f))
         out[str(row["id"])] = values
     return out
+
+
+class _Background:
+    """``fn()`` in a thread of its own; ``result()`` waits for it and returns or raises what it did."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._out: list[Any] = []
+        self._err: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self._out.append(fn())
+            except BaseException as exc:  # raised on the caller's thread by result()
+                self._err.append(exc)
+
+        self._thread = threading.Thread(target=run, name="sergas-plan-read", daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._err:
+            raise self._err[0]
+        return self._out[0]
 
 
 # -------------------------------------------------------------------------------------- progress
@@ -211,8 +235,8 @@ def _send_all(
     records = list(by_record)
     batches = [records[start : start + batch_size] for start in range(0, len(records), batch_size)]
 
-    def send(batch: list[str]) -> list[dict[str, Any]]:
-        return _send_batch(client, journal, plan_id, action, module, [(rid, by_record[rid]) for rid in batch])
+    def send(batch: list[str], finish: Callable[[list[Outcome]], None] | None = None) -> list[dict[str, Any]]:
+        return _send_batch(client, journal, plan_id, action, module, [(rid, by_record[rid]) for rid in batch], finish)
 
     if max_in_flight <= 1 or len(batches) <= 1:
         results: list[dict[str, Any]] = []
@@ -225,15 +249,60 @@ def _send_all(
     return _send_parallel(batches, send, journal, min(max_in_flight, len(batches)), bar)
 
 
+class _Finisher:
+    """Writes batches' outcomes to the journal on a connection of its own, off the workers' path:
+    a worker hands its batch's outcomes here and takes its next batch at once, and outcomes that
+    arrive together go in one statement. A batch stays 'pending' until its outcomes are written,
+    as it would if the process were killed while its answer was on the way: the next run's read
+    of the CRM settles it. A failure stops the run (``failed``) and is raised by the caller."""
+
+    def __init__(self, journal: Journal, stop: threading.Event) -> None:
+        self.journal, self.stop = journal, stop
+        self.queue: queue.SimpleQueue[list[Outcome] | None] = queue.SimpleQueue()
+        self.failed: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="sergas-plan-journal", daemon=True)
+        self.thread.start()
+
+    def put(self, outcomes: list[Outcome]) -> None:
+        self.queue.put(outcomes)
+
+    def close(self) -> None:
+        """Wait until every outcome handed over is written (or the writing failed)."""
+        self.queue.put(None)
+        self.thread.join()
+
+    def _run(self) -> None:
+        try:
+            with self.journal.held():
+                closing = False
+                while not closing:
+                    items = [self.queue.get()]
+                    while True:  # what else is waiting goes in the same statement
+                        try:
+                            items.append(self.queue.get_nowait())
+                        except queue.Empty:
+                            break
+                    closing = any(i is None for i in items)
+                    outcomes = [o for i in items if i is not None for o in i]
+                    if outcomes and self.failed is None:
+                        self.journal.finish(outcomes)
+        except BaseException as exc:  # the journal is unreachable: no new batch is taken
+            self.failed = exc
+            self.stop.set()
+            while self.queue.get() is not None:  # let close() return
+                pass
+
+
 def _send_parallel(
     batches: list[list[str]],
-    send: Callable[[list[str]], list[dict[str, Any]]],
+    send: Callable[[list[str], Callable[[list[Outcome]], None] | None], list[dict[str, Any]]],
     journal: Journal,
     workers: int,
     bar: _Progress,
 ) -> list[dict[str, Any]]:
     """``workers`` threads, each with its own journal connection, take batches in order; each batch
-    is journaled, sent and completed by one worker, exactly as the serial loop does it.
+    is journaled and sent by one worker, as the serial loop does it, and its outcomes are written
+    by the run's :class:`_Finisher` while the worker sends its next batch.
 
     After a failure that ends the run (client-side validation, the journal unreachable) no new
     batch is taken; the ones in flight finish and are journaled, then the first failure is raised.
@@ -243,6 +312,7 @@ def _send_parallel(
         jobs.put(n)
     done: queue.SimpleQueue[tuple[int, list[dict[str, Any]] | None, BaseException | None]] = queue.SimpleQueue()
     stop = threading.Event()
+    finisher = _Finisher(journal, stop)
 
     def work() -> None:
         try:
@@ -253,7 +323,7 @@ def _send_parallel(
                     except queue.Empty:
                         return
                     try:
-                        done.put((n, send(batches[n]), None))
+                        done.put((n, send(batches[n], finisher.put), None))
                     except BaseException as exc:  # handed to the caller's thread, which raises it
                         stop.set()
                         done.put((n, None, exc))
@@ -289,8 +359,11 @@ def _send_parallel(
     finally:
         for th in threads:
             th.join()
+        finisher.close()
     if failures:
         raise min(failures, key=lambda f: f[0])[1]
+    if finisher.failed is not None:
+        raise finisher.failed
     return [row for n in sorted(finished) for row in finished[n]]
 
 
@@ -301,8 +374,11 @@ def _send_batch(
     action: str,
     module: str,
     batch: list[tuple[str, list[tuple[_Target, Any]]]],
+    finish: Callable[[list[Outcome]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """One batch: journaled 'pending' before it is sent, completed with each record's outcome after."""
+    """One batch: journaled 'pending' before it is sent, completed with each record's outcome after
+    (``finish``: who writes the outcomes; by default this thread, before returning)."""
+    finish = finish or (lambda outcomes: journal.finish(outcomes))
     items = [pair for _, pairs in batch for pair in pairs]
     entry_ids = journal.begin(
         plan_id, action, module, items[0][0].field, [Entry(t.id, before, t.value, t.field) for t, before in items]
@@ -313,7 +389,7 @@ def _send_batch(
     except ZohoValidationError:
         journal.finish(Outcome(e, "error", "NOT_SENT", "rejected by client-side validation") for e in entry_ids)
         raise
-    positional = outcome.to_dict("records")
+    positional = frames.frame_rows(outcome)
     by_id = {str(r["id"]): r for r in positional if not checks.is_missing(r.get("id"))}
     finished = []
     for pos, (rid, pairs) in enumerate(batch):
@@ -323,8 +399,11 @@ def _send_batch(
         message = None if o is None or checks.is_missing(o.get("message")) else str(o["message"])
         for t, before in pairs:
             finished.append((t, before, status, code, message))
-    journal.finish(
-        Outcome(e, status, code, message) for e, (_, _, status, code, message) in zip(entry_ids, finished, strict=True)
+    finish(
+        [
+            Outcome(e, status, code, message)
+            for e, (_, _, status, code, message) in zip(entry_ids, finished, strict=True)
+        ]
     )
     return [_row(t, before, status, code, message) for t, before, status, code, message in finished]
 
@@ -381,14 +460,19 @@ def apply(
     in_flight = _in_flight(max_in_flight, progress)
     plan.validate(_field_meta(client, plan.module))
     j = _journal(journal, client)
-    with j.lock(plan.plan_id):
-        j.save_plan(plan.plan_id, plan.module, plan.field, plan.selection, plan.rule, plan.to_change, plan.fields)
-        last = _last_words(j, plan.plan_id)
+    # One connection for this thread's journal calls (the lock's session included): a connection
+    # per call cost a PostgreSQL backend start each.
+    with j.held(), j.lock(plan.plan_id):
         targets = [
             _Target(r["id"], r["field"], r["old"], r["new"], plan.data_types.get(r["field"]))
-            for r in plan.rows.to_dict("records")
+            for r in frames.frame_rows(plan.rows)
         ]
-        now = _read(client, plan.module, targets)
+        # The CRM is read while the plan is saved and its journal read: the read is taken under
+        # the lock, like the journal's, and neither depends on the other.
+        reading = _Background(lambda: _read(client, plan.module, targets))
+        j.save_plan(plan.plan_id, plan.module, plan.field, plan.selection, plan.rule, plan.to_change, plan.fields)
+        last = _last_words(j, plan.plan_id)
+        now = reading.result()
         results: list[dict[str, Any]] = []
         to_send: list[tuple[_Target, Any]] = []
         found: list[Reconciled] = []
@@ -471,7 +555,7 @@ def undo(
     _check_conflict(on_conflict)
     in_flight = _in_flight(max_in_flight, progress)
     j = _journal(journal, client)
-    with j.lock(plan_id):
+    with j.held(), j.lock(plan_id):  # one connection for this thread's journal calls, as in apply
         plan = j.plan(plan_id)
         if plan is None:
             raise ZohoError(f"no plan {plan_id} in the journal", {"plan_id": plan_id})
@@ -489,7 +573,7 @@ def undo(
                 meta.get(r["field"], {}).get("data_type"),
                 last.get(("undo", r["record_id"], r["field"])),
             )
-            for r in touched.to_dict("records")
+            for r in frames.frame_rows(touched)
         ]
         now = _read(client, module, targets)
         results: list[dict[str, Any]] = []
@@ -554,7 +638,7 @@ def _last_words(j: Journal, plan_id: str, applied: pd.DataFrame | None = None) -
     out: dict[tuple[str, str, str], str] = {}
     for action in ("apply", "undo"):
         touched = applied if action == "apply" and applied is not None else j.touched(plan_id, action)
-        for r in touched.to_dict("records"):
+        for r in frames.frame_rows(touched):
             out[(action, r["record_id"], r["field"])] = r["status"]
     return out
 
