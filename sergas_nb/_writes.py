@@ -369,6 +369,8 @@ class RecordSource(Protocol):
 
     def records(self, module: str, fields: Any = None, where: str | None = None) -> Any: ...
 
+    def records_by_ids(self, module: str, ids: Any, fields: Any = None) -> pd.DataFrame: ...
+
     def fields(self, module: str) -> pd.DataFrame: ...
 
 
@@ -380,6 +382,9 @@ class ReadBack:
 
     def records(self, module: str, fields: Any = None, where: str | None = None) -> Any:
         return self.reader.records(module, fields=fields, where=where)
+
+    def records_by_ids(self, module: str, ids: Any, fields: Any = None) -> pd.DataFrame:
+        return self.reader.by_ids(module, [str(i) for i in ids], fields)
 
     def fields(self, module: str) -> pd.DataFrame:
         return self.reader.fields.frame(module)
@@ -403,10 +408,13 @@ def values_by_id(
     client: RecordSource, module: str, ids: Sequence[str], fields: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
     """What the CRM holds now for ``fields`` of these records, as JSON-native values by id
-    (records that do not exist are absent)."""
+    (records that do not exist are absent). Read by id (100 a call, the calls in parallel: the
+    reader's ``by_ids``), not by COQL ``id in (...)``, 50 a query, one query after another."""
+    if not ids:
+        return {}
     meta = _checks.field_map(client.fields(module))
     out: dict[str, dict[str, Any]] = {}
-    for row in records_where_in(client, module, "id", ids, fields):
+    for row in frames.frame_rows(client.records_by_ids(module, list(ids), list(fields))):
         values = {}
         for f in fields:
             data_type = meta.get(f, {}).get("data_type")
