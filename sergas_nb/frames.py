@@ -495,7 +495,7 @@ def to_payload(
                 [Problem(None, "duplicate index labels: results could not name rows (reset_index first)")]
             )
         labels: list[Any] = list(data.index)
-        rows: list[Mapping[str, Any]] = frame_rows(data)
+        rows: list[Mapping[str, Any]] = list(frame_rows(data))
     else:
         if isinstance(data, Mapping):
             raise TypeError("give a list of dicts or a DataFrame, not a single dict")
@@ -505,11 +505,13 @@ def to_payload(
     payload: list[dict[str, Any]] = []
     seen_ids: dict[str, Any] = {}
     fast: dict[str, Any] = {}  # per field: a converter for the common, surely valid values
+    # Inserts check these in every row: found once, not by a pass over every field per row.
+    mandatory = [n for n, f in fmap.items() if f.get("system_mandatory") and not is_read_only(f)]
     for label, row in zip(labels, rows, strict=False):
         if not isinstance(row, Mapping):
             problems.append(Problem(None, f"expected a dict, got {type(row).__name__}", label))
             continue
-        out, row_problems = _row_payload(row, label, fmap, operation, from_frame, na, fast)
+        out, row_problems = _row_payload(row, label, fmap, operation, from_frame, na, fast, mandatory)
         problems.extend(row_problems)
         rid = out.get("id")
         if rid is not None:
@@ -553,6 +555,7 @@ def _row_payload(
     from_frame: bool,
     na: str,
     fast: dict[str, Any] | None = None,
+    mandatory: Sequence[str] | None = None,
 ) -> tuple[dict[str, Any], list[Problem]]:
     problems: list[Problem] = []
     fast = {} if fast is None else fast
@@ -627,8 +630,10 @@ def _row_payload(
         else:
             problems.append(Problem("id", "an insert cannot set the id", label, out["id"]))
     if operation == "insert":
-        for name, field in fmap.items():
-            if field.get("system_mandatory") and not is_read_only(field) and out.get(name) is None:
+        if mandatory is None:
+            mandatory = [n for n, f in fmap.items() if f.get("system_mandatory") and not is_read_only(f)]
+        for name in mandatory:
+            if out.get(name) is None:
                 problems.append(Problem(name, "mandatory field missing", label))
     return out, problems
 

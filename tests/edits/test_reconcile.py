@@ -135,7 +135,8 @@ def test_undo_restores_records_whose_apply_answer_was_lost(crm, rating_plan, fre
     def lose_the_next_answer(done: int, total: int) -> None:
         if done == BATCH:  # batch 2 is applied, its answer lost, and reading it back fails too
             fresh_emulator.control.add_fault("reset", path=PUT, method="PUT", after=True)
-            fresh_emulator.control.add_fault("status", path="^/crm/v8/coql$", method="POST", status=503, count=10)
+            # (lost updates are read back by id: GET /Accounts?ids=...)
+            fresh_emulator.control.add_fault("status", path="^/crm/v8/Accounts$", method="GET", status=503, count=10)
 
     result = apply(plan, crm, journal=database_url, batch_size=BATCH, progress=lose_the_next_answer)
     fresh_emulator.control.clear_faults()
