@@ -419,11 +419,15 @@ def _send_batch(
     )
     rows = [{"id": rid, **{t.field: _wire(t) for t, _ in pairs}} for rid, pairs in batch]
     try:
-        outcome = client.update(module, rows, progress=False, max_in_flight=1, method="batches").records
+        writer = getattr(client, "_writer", None)
+        if writer is not None:  # the client's own writer: its outcome rows, without the table
+            positional = writer.update_fates(module, rows)
+        else:
+            outcome = client.update(module, rows, progress=False, max_in_flight=1, method="batches").records
+            positional = frames.frame_rows(outcome)
     except ZohoValidationError:
         journal.finish(Outcome(e, "error", "NOT_SENT", "rejected by client-side validation") for e in entry_ids)
         raise
-    positional = frames.frame_rows(outcome)
     by_id = {str(r["id"]): r for r in positional if not checks.is_missing(r.get("id"))}
     finished = []
     for pos, (rid, pairs) in enumerate(batch):
