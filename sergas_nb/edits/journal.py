@@ -12,15 +12,18 @@ journal rows left pending or unknown are then settled to what the CRM showed.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pandas as pd
 import psycopg
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Jsonb, set_json_loads
 
 from sergas_nb._database import connect, database_error
 from sergas_nb.config import dsn_label, normalise_database_url
@@ -87,6 +90,25 @@ class Outcome:
     message: str | None
 
 
+_LONG_DIGITS = re.compile(rb"[0-9]{20}")
+
+
+def _loads(data: str | bytes | memoryview) -> Any:
+    """jsonb values read by orjson (an undo reads a plan's thousands of old and new values: json
+    was most of that read's CPU), except where a run of 20 digits may be an integer past 64
+    bits, which orjson reads as a float: json keeps it exact."""
+    raw = data.encode() if isinstance(data, str) else bytes(data)
+    if _LONG_DIGITS.search(raw) is None:
+        return orjson.loads(raw)
+    return json.loads(raw)
+
+
+def _connect_journal(dsn: str) -> psycopg.Connection[Any]:
+    conn = connect(dsn)
+    set_json_loads(_loads, conn)
+    return conn
+
+
 class Journal:
     """Read and write the edit journal of the database at ``dsn`` (psycopg 3, autocommit)."""
 
@@ -104,7 +126,7 @@ class Journal:
             with self._errors():
                 yield held
             return
-        conn = connect(self._dsn)  # ZohoDatabaseError (host:port/db, no password) when unreachable
+        conn = _connect_journal(self._dsn)  # ZohoDatabaseError (host:port/db, no password) when unreachable
         with self._errors(), conn:
             yield conn
 
@@ -134,7 +156,7 @@ class Journal:
         if self._held() is not None:
             yield
             return
-        conn = connect(self._dsn)
+        conn = _connect_journal(self._dsn)
         local = self.__dict__.setdefault("_local", threading.local())
         local.conn = conn
         try:
