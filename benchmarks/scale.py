@@ -5,6 +5,8 @@
                                           # a journalled plan apply of 2,000
     python benchmarks/scale.py --quick    # reads of 2,000 and 20,000; update 2,000; plan 2,000
     python benchmarks/scale.py --smoke    # seconds: small sizes, one repeat (the suite runs it)
+    python benchmarks/scale.py --quick --no-seed --only writes,plan --ops update,insert,upsert \
+        --write-sizes 200,2000,4999       # the batch writes and the plan alone, with client CPU
 
 The emulator runs in its own process (``sergas-nb emulator``: 0.1 s per call + 0.2 ms per record,
 concurrency 20 / sub-concurrency 10; ``--smoke`` uses 10 ms per call). The plan's journal is a
@@ -38,22 +40,39 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-seed", action="store_true", help="skip the seed guide's serial SDK path")
     ap.add_argument("--no-memory", action="store_true", help="skip the child-process memory measurement")
     ap.add_argument("--no-plan", action="store_true", help="skip the journalled plan apply (needs PostgreSQL)")
+    ap.add_argument(
+        "--only",
+        default="reads,writes,plan",
+        help="comma-separated parts to run: reads, writes, plan (default: all)",
+    )
+    ap.add_argument(
+        "--ops",
+        default="update",
+        help="writes to measure at each update size: update, insert, upsert (comma-separated)",
+    )
+    ap.add_argument("--write-sizes", default=None, help="comma-separated write sizes instead of the mode's")
     args = ap.parse_args(argv)
+    only = {p.strip() for p in args.only.split(",") if p.strip()}
+    ops = tuple(o.strip() for o in args.ops.split(",") if o.strip())
+    if not only <= {"reads", "writes", "plan"} or not set(ops) <= {"update", "insert", "upsert"}:
+        ap.error("--only takes reads, writes, plan; --ops takes update, insert, upsert")
 
     from sergas_nb.benchmarking.scale import LATENCY_FIXED, LATENCY_PER_RECORD, run_scale
 
     sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
     latency = SMOKE_LATENCY if args.smoke else (LATENCY_FIXED, LATENCY_PER_RECORD)
     repeats = 1 if args.smoke else args.repeats
+    write_sizes = tuple(int(n) for n in args.write_sizes.split(",")) if args.write_sizes else sizes["updates"]
     result = run_scale(
-        sizes["reads"],
-        sizes["updates"],
+        sizes["reads"] if "reads" in only else (),
+        write_sizes if "writes" in only else (),
         repeats,
         seed_path=not args.no_seed,
         memory=not args.no_memory,
         latency=latency,
         progress=print,
-        plan_size=None if args.no_plan else sizes["plan"],
+        plan_size=None if args.no_plan or "plan" not in only else sizes["plan"],
+        write_ops=ops,
     )
     print()
     print(

@@ -136,7 +136,7 @@ def outcomes(resp: requests.Response, doing: str, token: str, ids: Sequence[str 
     out = []
     for item, rid in zip(items, ids, strict=True):
         details = item.get("details")
-        details = details if isinstance(details, Mapping) else {}
+        details = details if isinstance(details, dict) else {}  # orjson: a dict (no ABC check per record)
         got_id, field = details.get("id"), details.get("api_name")
         code, action = item.get("code"), item.get("action")
         out.append(

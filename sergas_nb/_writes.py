@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -113,8 +113,10 @@ def dispatch(
     *,
     max_in_flight: int = 1,
     on_done: Callable[[BatchOutcome], None] | None = None,
+    pool: ThreadPoolExecutor | None = None,
 ) -> list[BatchOutcome]:
     """Send every batch (at most ``max_in_flight`` at a time); outcomes in batch order.
+    ``pool``: long-lived threads to send from (else a pool is started for this call).
 
     After an auth failure no further batch is sent: they are 'rejected' with that error.
     """
@@ -137,8 +139,21 @@ def dispatch(
 
     if max_in_flight <= 1 or len(batches) <= 1:
         return [one(b) for b in batches]
-    with ThreadPoolExecutor(max_workers=min(max_in_flight, len(batches)), thread_name_prefix="sergas-write") as pool:
-        return list(pool.map(one, batches))
+    if pool is None:
+        with ThreadPoolExecutor(min(max_in_flight, len(batches)), thread_name_prefix="sergas-write") as own:
+            return list(own.map(one, batches))
+    # A shared pool may be larger than this call's limit, or busy with another write: a window
+    # of max_in_flight keeps exactly that many of this call's batches going, the next one
+    # submitted as soon as one ends.
+    window = threading.BoundedSemaphore(max_in_flight)
+    futures = []
+    for b in batches:
+        window.acquire()
+        future = pool.submit(one, b)
+        future.add_done_callback(lambda _: window.release())
+        futures.append(future)
+    wait(futures)  # every batch ends before an error (a bug: validation is done) is raised
+    return [f.result() for f in futures]
 
 
 def _split(positions: Sequence[int], items: Sequence[Any], size: int) -> list[Batch]:
@@ -185,9 +200,11 @@ def write_all(
     progress: bool = True,
     label: str = "write",
     wording: LostWording | None = None,
+    pool: ThreadPoolExecutor | None = None,
 ) -> list[dict[str, Any]]:
     """Every item's fate (id, status success/error/unknown, code, message, field, action,
-    resolution), in input order. ``ids``: the record id each item targets (None for inserts)."""
+    resolution), in input order. ``ids``: the record id each item targets (None for inserts).
+    ``pool``: long-lived threads to send from (the pipeline's ``writers``)."""
     if not 1 <= batch_size <= BATCH:
         raise ValueError(f"batch_size must be between 1 and {BATCH}")
     if max_in_flight < 1:
@@ -205,6 +222,7 @@ def write_all(
                 send,
                 max_in_flight=max_in_flight,
                 on_done=(lambda o: bar.update(len(o.batch.positions))) if bar is not None and round_no == 0 else None,
+                pool=pool,
             )
             again: list[int] = []
             lost: list[int] = []
@@ -351,6 +369,8 @@ class RecordSource(Protocol):
 
     def records(self, module: str, fields: Any = None, where: str | None = None) -> Any: ...
 
+    def records_by_ids(self, module: str, ids: Any, fields: Any = None) -> pd.DataFrame: ...
+
     def fields(self, module: str) -> pd.DataFrame: ...
 
 
@@ -362,6 +382,9 @@ class ReadBack:
 
     def records(self, module: str, fields: Any = None, where: str | None = None) -> Any:
         return self.reader.records(module, fields=fields, where=where)
+
+    def records_by_ids(self, module: str, ids: Any, fields: Any = None) -> pd.DataFrame:
+        return self.reader.by_ids(module, [str(i) for i in ids], fields)
 
     def fields(self, module: str) -> pd.DataFrame:
         return self.reader.fields.frame(module)
@@ -385,10 +408,13 @@ def values_by_id(
     client: RecordSource, module: str, ids: Sequence[str], fields: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
     """What the CRM holds now for ``fields`` of these records, as JSON-native values by id
-    (records that do not exist are absent)."""
+    (records that do not exist are absent). Read by id (100 a call, the calls in parallel: the
+    reader's ``by_ids``), not by COQL ``id in (...)``, 50 a query, one query after another."""
+    if not ids:
+        return {}
     meta = _checks.field_map(client.fields(module))
     out: dict[str, dict[str, Any]] = {}
-    for row in records_where_in(client, module, "id", ids, fields):
+    for row in frames.frame_rows(client.records_by_ids(module, list(ids), list(fields))):
         values = {}
         for f in fields:
             data_type = meta.get(f, {}).get("data_type")
@@ -624,6 +650,15 @@ class Writer:
         )
         return self.result(operation, module, prep.labels, fates)
 
+    def update_fates(self, module: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """What ``write(module, "update", rows, na="clear", method="batches", max_in_flight=1)``
+        reports, as one dict per row (id, status, code, message, ...) instead of the table: a
+        plan journals each batch's outcomes, and a frame per batch, read back into dicts, cost more
+        client CPU than the batch's JSON. The same checks run first."""
+        prep = prepare(self.fields, module, rows, "update", na="clear")
+        frames.check_write_payload(prep.payload, prep.fmap, "update")
+        return self._batches(module, "update", prep.payload, prep.fmap, None, None, None, 1, False)
+
     def delete(self, module: str, ids: Any, *, max_in_flight: int, progress: bool) -> WriteResult:
         if ids is None:
             raise ZohoValidationError([Problem("ids", "give the ids to delete, not None")])
@@ -640,6 +675,7 @@ class Writer:
             wait=max(1.0, self.p.retry.base),
             progress=progress,
             label=f"delete {module}",
+            pool=self.p.writers(MAX_IN_FLIGHT),
         )
         return self.result("delete", module, list(range(len(clean))), fates)
 
@@ -668,8 +704,10 @@ class Writer:
     ) -> bool:
         from sergas_nb._bulk_api import unsuitable
 
-        blocker = unsuitable(payload)
+        if method == "batches":
+            return False  # the payload's fitness for a job (a pass over every record) is not asked
         if method == "bulk_write":
+            blocker = unsuitable(payload)
             if blocker:
                 raise ZohoValidationError([Problem("method", blocker)])
             if trigger is not None:
@@ -680,7 +718,7 @@ class Writer:
             and bulk_write_min is not None
             and len(payload) >= bulk_write_min
             and trigger is None
-            and not blocker
+            and not unsuitable(payload)
         ):
             client_log.info("update of %d records: one Bulk Write job (from %d records)", len(payload), bulk_write_min)
             return True
@@ -759,6 +797,7 @@ class Writer:
             progress=progress,
             label=f"{operation} {module}",
             wording=wording,
+            pool=self.p.writers(MAX_IN_FLIGHT),
         )
 
     def _json_sender(

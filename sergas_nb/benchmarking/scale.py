@@ -202,6 +202,21 @@ class FloorClient:
 
         return sum(self.pool.map(send, batches))
 
+    def create(self, rows: Sequence[dict[str, Any]], *, upsert: bool = False) -> int:
+        """Insert (or upsert, matched on Account_Name) ``rows`` in 100-record batches, 10 at a time."""
+        batches = [list(rows[i : i + 100]) for i in range(0, len(rows), 100)]
+        url = f"{self.base}/Accounts" + ("/upsert" if upsert else "")
+
+        def send(batch: list[dict[str, Any]]) -> int:
+            body: dict[str, Any] = {"data": batch}
+            if upsert:
+                body["duplicate_check_fields"] = ["Account_Name"]
+            with self.sub:
+                r = self._session().post(url, json=body, timeout=60)
+            return sum(1 for d in r.json()["data"] if d.get("status") == "success")
+
+        return sum(self.pool.map(send, batches))
+
     def close(self) -> None:
         self.pool.shutdown()
 
@@ -228,6 +243,16 @@ class ScaleResult:
             out["speedup_vs_seed"] = (med["seed"] / med["toolkit"]).round(2)
         if "toolkit_update" in med:
             out["ratio_to_update"] = (med["toolkit"] / med["toolkit_update"]).round(2)
+        if "cpu" in self.samples:
+            # Client CPU (every thread of this process; the emulator runs in its own) per 1,000
+            # records, medians; only the writes' rows carry it (reads have their own CPU figure).
+            writes = self.samples[self.samples["workload"].str.match(r"(update|insert|upsert)_")]
+            if not writes.empty:
+                per_k = writes.assign(cpu_ms=writes["cpu"] / writes["records"].clip(lower=1) * 1e6)
+                cpu = per_k.groupby(["workload", "path"], sort=False)["cpu_ms"].median().unstack("path")
+                out["toolkit_cpu_ms_per_1k"] = cpu["toolkit"].round(1)
+                out["floor_cpu_ms_per_1k"] = cpu["floor"].round(1)
+                out["cpu_ratio"] = (cpu["toolkit"] / cpu["floor"]).round(2)
         return out
 
     def summary(self) -> dict[str, Any]:
@@ -241,9 +266,16 @@ class ScaleResult:
                 "ratio_to_floor": _num(row.get("ratio_to_floor")),
                 "speedup_vs_seed": _num(row.get("speedup_vs_seed")),
                 **({"toolkit_batches_s": _num(row.get("toolkit_batches_s"))} if "toolkit_batches_s" in row else {}),
-                **{  # a plan's row only
+                **{  # a plan's row, or a write's CPU figures
                     key: _num(row.get(key))
-                    for key in ("toolkit_update_s", "toolkit_undo_s", "ratio_to_update")
+                    for key in (
+                        "toolkit_update_s",
+                        "toolkit_undo_s",
+                        "ratio_to_update",
+                        "toolkit_cpu_ms_per_1k",
+                        "floor_cpu_ms_per_1k",
+                        "cpu_ratio",
+                    )
                     if key in row and not pd.isna(row.get(key))
                 },
             }
@@ -278,13 +310,15 @@ def run_scale(
     progress: Callable[[str], None] = print,
     plan_size: int | None = None,
     journal: str | None = None,
+    write_ops: Sequence[str] = ("update",),
 ) -> ScaleResult:
     """Every workload, paths taking turns in a rotating order inside each repeat.
 
     ``update_size``: one size or several (0 or none: no update). ``plan_size``: records of the
     journalled plan apply (None: no plan); ``journal``: its PostgreSQL DSN (migrations applied
     here), else a throwaway cluster is started for the run. ``latency``: the emulator's (seconds
-    per call, seconds per record)."""
+    per call, seconds per record). ``write_ops``: which of update, insert and upsert run at each
+    update size (inserts and upserts in 100-record batches, 10 in flight, beside the floor's)."""
     from sergas_nb import connect
     from sergas_nb._reads import coql_columns
     from sergas_nb.benchmarking.operations import Workload
@@ -316,7 +350,7 @@ def run_scale(
         )
 
         def timed(workload_name: str, path: str, rep: int, fn: Callable[[], int]) -> None:
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             n = fn()
             samples.append(
                 {
@@ -325,6 +359,7 @@ def run_scale(
                     "repeat": rep,
                     "seconds": time.perf_counter() - t0,
                     "records": n,
+                    "cpu": time.process_time() - c0,
                 }
             )
 
@@ -352,10 +387,9 @@ def run_scale(
                     mem = _memory(c, n)
         if writes:
             emu.reseed(max(*writes, emu.accounts))
-            all_ids = list(
-                crm.records("Accounts", fields=["id"], sort_by="id", limit=max(writes), progress=False)["id"]
-            )
-        for size in update_sizes:
+            existing = crm.records("Accounts", fields=["Account_Name"], sort_by="id", limit=max(writes), progress=False)
+            all_ids, all_names = list(existing["id"]), list(existing["Account_Name"])
+        for size in update_sizes if "update" in write_ops else []:
             ids = all_ids[:size]
             name = f"update_{size}"
             for rep in range(repeats):
@@ -373,6 +407,10 @@ def run_scale(
                     if samples[-1]["records"] != len(ids):
                         raise RuntimeError(f"{path} {name}: {samples[-1]['records']} of {len(ids)} succeeded")
             progress(f"{name}: done")
+        for op in [o for o in ("insert", "upsert") if o in write_ops]:
+            for size in update_sizes:
+                _create_workload(crm, floor, op, all_names[:size], repeats, timed, samples)
+                progress(f"{op}_{size}: done")
         if plan_size:
             dsn = journal or _throwaway_journal(stack)
             _plan_workload(crm, floor, all_ids[:plan_size], dsn, repeats, timed, samples)
@@ -446,6 +484,42 @@ def _plan_workload(
             for sample in checks:
                 if sample["records"] != len(ids):
                     raise RuntimeError(f"{sample['path']} {name}: {sample['records']} of {len(ids)} succeeded")
+
+
+def _create_workload(
+    crm: Any,
+    floor: FloorClient,
+    op: str,
+    names: list[str],
+    repeats: int,
+    timed: Callable[[str, str, int, Callable[[], int]], None],
+    samples: list[dict[str, Any]],
+) -> None:
+    """Inserts of new accounts (the toolkit without ``key=``: its duplicate-check field,
+    Account_Name, is the default) or upserts of existing ones matched on Account_Name, toolkit
+    beside the floor, in a rotating order."""
+    size = len(names)
+    name = f"{op}_{size}"
+
+    def rows(path: str, rep: int) -> list[dict[str, Any]]:
+        if op == "insert":
+            return [{"Account_Name": f"scale {path} {size} #{rep} {i}"} for i in range(size)]
+        return [{"Account_Name": n, "Description": f"{path} upsert {size} #{rep}"} for n in names]
+
+    def toolkit(frame: pd.DataFrame) -> int:
+        if op == "insert":
+            return int(crm.insert("Accounts", frame).succeeded)
+        return int(crm.upsert("Accounts", frame, duplicate_check_fields=["Account_Name"]).succeeded)
+
+    for rep in range(repeats):
+        paths: list[tuple[str, Callable[[], int]]] = [
+            ("toolkit", partial(toolkit, pd.DataFrame(rows("toolkit", rep)))),
+            ("floor", partial(floor.create, rows("floor", rep), upsert=op == "upsert")),
+        ]
+        for path, fn in _rotate(paths, rep):
+            timed(name, path, rep, fn)
+            if samples[-1]["records"] != size:
+                raise RuntimeError(f"{path} {name}: {samples[-1]['records']} of {size} succeeded")
 
 
 def _toolkit_read(crm: Any) -> int:

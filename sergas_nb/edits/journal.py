@@ -12,15 +12,18 @@ journal rows left pending or unknown are then settled to what the CRM showed.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pandas as pd
 import psycopg
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Jsonb, set_json_loads
 
 from sergas_nb._database import connect, database_error
 from sergas_nb.config import dsn_label, normalise_database_url
@@ -87,6 +90,25 @@ class Outcome:
     message: str | None
 
 
+_LONG_DIGITS = re.compile(rb"[0-9]{20}")
+
+
+def _loads(data: str | bytes | memoryview) -> Any:
+    """jsonb values read by orjson (an undo reads a plan's thousands of old and new values: json
+    was most of that read's CPU), except where a run of 20 digits may be an integer past 64
+    bits, which orjson reads as a float: json keeps it exact."""
+    raw = data.encode() if isinstance(data, str) else bytes(data)
+    if _LONG_DIGITS.search(raw) is None:
+        return orjson.loads(raw)
+    return json.loads(raw)
+
+
+def _connect_journal(dsn: str) -> psycopg.Connection[Any]:
+    conn = connect(dsn)
+    set_json_loads(_loads, conn)
+    return conn
+
+
 class Journal:
     """Read and write the edit journal of the database at ``dsn`` (psycopg 3, autocommit)."""
 
@@ -104,7 +126,7 @@ class Journal:
             with self._errors():
                 yield held
             return
-        conn = connect(self._dsn)  # ZohoDatabaseError (host:port/db, no password) when unreachable
+        conn = _connect_journal(self._dsn)  # ZohoDatabaseError (host:port/db, no password) when unreachable
         with self._errors(), conn:
             yield conn
 
@@ -134,7 +156,7 @@ class Journal:
         if self._held() is not None:
             yield
             return
-        conn = connect(self._dsn)
+        conn = _connect_journal(self._dsn)
         local = self.__dict__.setdefault("_local", threading.local())
         local.conn = conn
         try:
@@ -202,22 +224,17 @@ class Journal:
         if not entries:
             return []
         keys = [(e.record_id, e.field or field) for e in entries]
+        # The rows as one JSON document: psycopg dumps array parameters element by element in
+        # Python (a regex per text), which cost more client CPU than the rest of a plan's batch.
+        # A JSON null stays the jsonb 'null' it was as an element of a jsonb[].
+        doc = [{"r": k[0], "f": k[1], "o": e.old_value, "v": e.new_value} for k, e in zip(keys, entries, strict=True)]
         with self._connect() as conn, conn.transaction():
             rows = conn.execute(
                 "INSERT INTO edit_journal (plan_id, action, module, record_id, field, old_value, new_value)"
-                " SELECT %s, %s, %s, u.record_id, u.field, u.old_value, u.new_value"
-                " FROM unnest(%s::text[], %s::text[], %s::jsonb[], %s::jsonb[])"
-                " WITH ORDINALITY AS u(record_id, field, old_value, new_value, n)"
+                " SELECT %s, %s, %s, u.e->>'r', u.e->>'f', u.e->'o', u.e->'v'"
+                " FROM jsonb_array_elements(%s) WITH ORDINALITY AS u(e, n)"
                 " ORDER BY u.n RETURNING entry_id, record_id, field",
-                (
-                    plan_id,
-                    action,
-                    module,
-                    [k[0] for k in keys],
-                    [k[1] for k in keys],
-                    [Jsonb(e.old_value) for e in entries],
-                    [Jsonb(e.new_value) for e in entries],
-                ),
+                (plan_id, action, module, Jsonb(doc)),
             ).fetchall()
         if len(set(keys)) == len(keys):
             by_key = {(r[1], r[2]): int(r[0]) for r in rows}
@@ -232,17 +249,12 @@ class Journal:
             return
         done = list(last.values())
         with self._connect() as conn, conn.transaction():
-            conn.execute(
-                "UPDATE edit_journal AS j SET status = u.status, code = u.code, message = u.message,"
+            conn.execute(  # one JSON document, as in begin()
+                "UPDATE edit_journal AS j SET status = u.e->>'s', code = u.e->>'c', message = u.e->>'m',"
                 " applied_at = now()"
-                " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS u(entry_id, status, code, message)"
-                " WHERE j.entry_id = u.entry_id",
-                (
-                    [o.entry_id for o in done],
-                    [o.status for o in done],
-                    [o.code for o in done],
-                    [o.message for o in done],
-                ),
+                " FROM jsonb_array_elements(%s) AS u(e)"
+                " WHERE j.entry_id = (u.e->>'id')::bigint",
+                (Jsonb([{"id": o.entry_id, "s": o.status, "c": o.code, "m": o.message} for o in done]),),
             )
 
     def applied(self, plan_id: str) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pandas as pd
 
+from sergas_nb import frames
 from sergas_nb._writes import MAX_IN_FLIGHT, check_in_flight
 from sergas_nb.config import load_settings
 from sergas_nb.edits import checks
@@ -110,13 +111,36 @@ def _values_by_id(
         types = {f: meta.get(f, {}).get("data_type") for f in fields}
     frame = client.records_by_ids(module, list(ids), list(fields))
     out: dict[str, dict[str, Any]] = {}
-    for row in frame.to_dict("records"):
+    for row in frames.frame_rows(frame):
         values = {}
         for f in fields:
             raw = row.get(f) if f in row else row.get(f"{f}.id")
             values[f] = checks.to_json_value(raw, types.get(f))
         out[str(row["id"])] = values
     return out
+
+
+class _Background:
+    """``fn()`` in a thread of its own; ``result()`` waits for it and returns or raises what it did."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._out: list[Any] = []
+        self._err: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self._out.append(fn())
+            except BaseException as exc:  # raised on the caller's thread by result()
+                self._err.append(exc)
+
+        self._thread = threading.Thread(target=run, name="sergas-plan-read", daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._err:
+            raise self._err[0]
+        return self._out[0]
 
 
 # -------------------------------------------------------------------------------------- progress
@@ -200,98 +224,181 @@ def _send_all(
     module: str,
     to_send: list[tuple[_Target, Any]],
     batch_size: int,
-    max_in_flight: int,
+    workers: _Workers | None,
     bar: _Progress,
 ) -> list[dict[str, Any]]:
-    """Journal then send, ``batch_size`` records a call, ``max_in_flight`` batches at once; one
-    result row per (record, field). Progress advances in batch order, on the caller's thread."""
+    """Journal then send, ``batch_size`` records a call, by ``workers`` (several batches at once)
+    or one batch after another; one result row per (record, field). Progress advances in batch
+    order, on the caller's thread."""
     by_record: dict[str, list[tuple[_Target, Any]]] = {}
     for t, before in to_send:
         by_record.setdefault(t.id, []).append((t, before))
     records = list(by_record)
     batches = [records[start : start + batch_size] for start in range(0, len(records), batch_size)]
 
-    def send(batch: list[str]) -> list[dict[str, Any]]:
-        return _send_batch(client, journal, plan_id, action, module, [(rid, by_record[rid]) for rid in batch])
+    def send(batch: list[str], finish: Callable[[list[Outcome]], None] | None = None) -> list[dict[str, Any]]:
+        return _send_batch(client, journal, plan_id, action, module, [(rid, by_record[rid]) for rid in batch], finish)
 
-    if max_in_flight <= 1 or len(batches) <= 1:
-        results: list[dict[str, Any]] = []
-        with journal.held():
-            for batch in batches:
-                rows = send(batch)
-                results += rows
-                bar.advance(len(rows))
-        return results
-    return _send_parallel(batches, send, journal, min(max_in_flight, len(batches)), bar)
+    if workers is not None and len(batches) > 1:
+        return workers.run(batches, send, bar)
+    if workers is not None:
+        workers.close()
+    results: list[dict[str, Any]] = []
+    with journal.held():
+        for batch in batches:
+            rows = send(batch)
+            results += rows
+            bar.advance(len(rows))
+    return results
 
 
-def _send_parallel(
-    batches: list[list[str]],
-    send: Callable[[list[str]], list[dict[str, Any]]],
-    journal: Journal,
-    workers: int,
-    bar: _Progress,
-) -> list[dict[str, Any]]:
-    """``workers`` threads, each with its own journal connection, take batches in order; each batch
-    is journaled, sent and completed by one worker, exactly as the serial loop does it.
+class _Finisher:
+    """Writes batches' outcomes to the journal on a connection of its own, off the workers' path:
+    a worker hands its batch's outcomes here and takes its next batch at once, and outcomes that
+    arrive together go in one statement. A batch stays 'pending' until its outcomes are written,
+    as it would if the process were killed while its answer was on the way: the next run's read
+    of the CRM settles it. A failure stops the run (``failed``) and is raised by the caller."""
+
+    def __init__(self, journal: Journal, stop: threading.Event) -> None:
+        self.journal, self.stop = journal, stop
+        self.queue: queue.SimpleQueue[list[Outcome] | None] = queue.SimpleQueue()
+        self.failed: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="sergas-plan-journal", daemon=True)
+        self.thread.start()
+
+    def put(self, outcomes: list[Outcome]) -> None:
+        self.queue.put(outcomes)
+
+    def close(self) -> None:
+        """Wait until every outcome handed over is written (or the writing failed)."""
+        self.queue.put(None)
+        self.thread.join()
+
+    def _run(self) -> None:
+        try:
+            with self.journal.held():
+                closing = False
+                while not closing:
+                    items = [self.queue.get()]
+                    while True:  # what else is waiting goes in the same statement
+                        try:
+                            items.append(self.queue.get_nowait())
+                        except queue.Empty:
+                            break
+                    closing = any(i is None for i in items)
+                    outcomes = [o for i in items if i is not None for o in i]
+                    if outcomes and self.failed is None:
+                        self.journal.finish(outcomes)
+        except BaseException as exc:  # the journal is unreachable: no new batch is taken
+            self.failed = exc
+            self.stop.set()
+            while self.queue.get() is not None:  # let close() return
+                pass
+
+
+class _Workers:
+    """The threads of a parallel run, started before the run's CRM read so that their journal
+    connections (a PostgreSQL backend start each) open while the CRM is read. Each takes batches
+    in order from ``run``; each batch is journaled and sent by one worker, as the serial loop
+    does it, and its outcomes are written by the run's :class:`_Finisher` while the worker sends
+    its next batch. A worker takes a batch only once ``run`` hands them over, so a run killed at
+    any point leaves at most the batches in flight 'pending'.
 
     After a failure that ends the run (client-side validation, the journal unreachable) no new
     batch is taken; the ones in flight finish and are journaled, then the first failure is raised.
     An interrupt of the caller's thread does the same."""
-    jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
-    for n in range(len(batches)):
-        jobs.put(n)
-    done: queue.SimpleQueue[tuple[int, list[dict[str, Any]] | None, BaseException | None]] = queue.SimpleQueue()
-    stop = threading.Event()
 
-    def work() -> None:
+    def __init__(self, journal: Journal, workers: int) -> None:
+        self.jobs: queue.SimpleQueue[tuple[int, list[str]] | None] = queue.SimpleQueue()
+        self.done: queue.SimpleQueue[tuple[int, list[dict[str, Any]] | None, BaseException | None]] = (
+            queue.SimpleQueue()
+        )
+        self.stop = threading.Event()
+        self.journal = journal
+        self.send: Callable[[list[str], Callable[[list[Outcome]], None] | None], list[dict[str, Any]]] | None = None
+        self.finisher = _Finisher(journal, self.stop)
+        self.threads = [
+            threading.Thread(target=self._work, name=f"sergas-plan-{k}", daemon=True) for k in range(workers)
+        ]
+        for th in self.threads:
+            th.start()
+        self.closed = False
+
+    def _work(self) -> None:
         try:
-            with journal.held():
-                while not stop.is_set():
-                    try:
-                        n = jobs.get_nowait()
-                    except queue.Empty:
+            with self.journal.held():
+                while True:
+                    job = self.jobs.get()
+                    if job is None or self.stop.is_set():
                         return
+                    n, batch = job
+                    assert self.send is not None
                     try:
-                        done.put((n, send(batches[n]), None))
+                        self.done.put((n, self.send(batch, self.finisher.put), None))
                     except BaseException as exc:  # handed to the caller's thread, which raises it
-                        stop.set()
-                        done.put((n, None, exc))
+                        self.stop.set()
+                        self.done.put((n, None, exc))
         except BaseException as exc:  # the worker's journal connection could not be opened
-            stop.set()
-            done.put((-1, None, exc))
+            self.stop.set()
+            self.done.put((-1, None, exc))
 
-    threads = [threading.Thread(target=work, name=f"sergas-plan-{k}", daemon=True) for k in range(workers)]
-    for th in threads:
-        th.start()
-    finished: dict[int, list[dict[str, Any]]] = {}
-    failures: list[tuple[int, BaseException]] = []
-    next_batch = 0
-    try:
-        while len(finished) + len(failures) < len(batches) and (
-            any(th.is_alive() for th in threads) or not done.empty()
-        ):
-            try:
-                n, rows, exc = done.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            if exc is not None:
-                failures.append((n, exc))
-                continue
-            assert rows is not None
-            finished[n] = rows
-            while next_batch in finished:  # the bar and the callback see batches in their order
-                bar.advance(len(finished[next_batch]))
-                next_batch += 1
-    except BaseException:
-        stop.set()
-        raise
-    finally:
-        for th in threads:
+    def run(
+        self,
+        batches: list[list[str]],
+        send: Callable[[list[str], Callable[[list[Outcome]], None] | None], list[dict[str, Any]]],
+        bar: _Progress,
+    ) -> list[dict[str, Any]]:
+        self.send = send
+        for n, batch in enumerate(batches):
+            self.jobs.put((n, batch))
+        finished: dict[int, list[dict[str, Any]]] = {}
+        failures: list[tuple[int, BaseException]] = []
+        next_batch = 0
+        try:
+            for _ in self.threads:  # each worker ends when it reaches one of these
+                self.jobs.put(None)
+            while len(finished) + len(failures) < len(batches) and (
+                any(th.is_alive() for th in self.threads) or not self.done.empty()
+            ):
+                try:
+                    n, rows, exc = self.done.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                if exc is not None:
+                    failures.append((n, exc))
+                    continue
+                assert rows is not None
+                finished[n] = rows
+                while next_batch in finished:  # the bar and the callback see batches in their order
+                    bar.advance(len(finished[next_batch]))
+                    next_batch += 1
+        except BaseException:
+            self.stop.set()
+            raise
+        finally:
+            self.close()
+        if failures:
+            raise min(failures, key=lambda f: f[0])[1]
+        if self.finisher.failed is not None:
+            raise self.finisher.failed
+        return [row for n in sorted(finished) for row in finished[n]]
+
+    def close(self) -> None:
+        """End the workers (those given no batch end at once) and wait for every outcome to be written."""
+        if self.closed:
+            return
+        self.closed = True
+        for _ in self.threads:
+            self.jobs.put(None)
+        for th in self.threads:
             th.join()
-    if failures:
-        raise min(failures, key=lambda f: f[0])[1]
-    return [row for n in sorted(finished) for row in finished[n]]
+        self.finisher.close()
+
+
+def _workers(journal: Journal, in_flight: int, records: int, batch_size: int) -> _Workers | None:
+    """The run's workers when it may send more than one batch at once (else None: the serial loop)."""
+    n = min(in_flight, -(-records // batch_size))
+    return _Workers(journal, n) if n > 1 else None
 
 
 def _send_batch(
@@ -301,19 +408,26 @@ def _send_batch(
     action: str,
     module: str,
     batch: list[tuple[str, list[tuple[_Target, Any]]]],
+    finish: Callable[[list[Outcome]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """One batch: journaled 'pending' before it is sent, completed with each record's outcome after."""
+    """One batch: journaled 'pending' before it is sent, completed with each record's outcome after
+    (``finish``: who writes the outcomes; by default this thread, before returning)."""
+    finish = finish or (lambda outcomes: journal.finish(outcomes))
     items = [pair for _, pairs in batch for pair in pairs]
     entry_ids = journal.begin(
         plan_id, action, module, items[0][0].field, [Entry(t.id, before, t.value, t.field) for t, before in items]
     )
     rows = [{"id": rid, **{t.field: _wire(t) for t, _ in pairs}} for rid, pairs in batch]
     try:
-        outcome = client.update(module, rows, progress=False, max_in_flight=1, method="batches").records
+        writer = getattr(client, "_writer", None)
+        if writer is not None:  # the client's own writer: its outcome rows, without the table
+            positional = writer.update_fates(module, rows)
+        else:
+            outcome = client.update(module, rows, progress=False, max_in_flight=1, method="batches").records
+            positional = frames.frame_rows(outcome)
     except ZohoValidationError:
         journal.finish(Outcome(e, "error", "NOT_SENT", "rejected by client-side validation") for e in entry_ids)
         raise
-    positional = outcome.to_dict("records")
     by_id = {str(r["id"]): r for r in positional if not checks.is_missing(r.get("id"))}
     finished = []
     for pos, (rid, pairs) in enumerate(batch):
@@ -323,8 +437,11 @@ def _send_batch(
         message = None if o is None or checks.is_missing(o.get("message")) else str(o["message"])
         for t, before in pairs:
             finished.append((t, before, status, code, message))
-    journal.finish(
-        Outcome(e, status, code, message) for e, (_, _, status, code, message) in zip(entry_ids, finished, strict=True)
+    finish(
+        [
+            Outcome(e, status, code, message)
+            for e, (_, _, status, code, message) in zip(entry_ids, finished, strict=True)
+        ]
     )
     return [_row(t, before, status, code, message) for t, before, status, code, message in finished]
 
@@ -381,62 +498,82 @@ def apply(
     in_flight = _in_flight(max_in_flight, progress)
     plan.validate(_field_meta(client, plan.module))
     j = _journal(journal, client)
-    with j.lock(plan.plan_id):
-        j.save_plan(plan.plan_id, plan.module, plan.field, plan.selection, plan.rule, plan.to_change, plan.fields)
-        last = _last_words(j, plan.plan_id)
+    # One connection for this thread's journal calls (the lock's session included): a connection
+    # per call cost a PostgreSQL backend start each.
+    with j.held(), j.lock(plan.plan_id):
         targets = [
             _Target(r["id"], r["field"], r["old"], r["new"], plan.data_types.get(r["field"]))
-            for r in plan.rows.to_dict("records")
+            for r in frames.frame_rows(plan.rows)
         ]
-        now = _read(client, plan.module, targets)
-        results: list[dict[str, Any]] = []
-        to_send: list[tuple[_Target, Any]] = []
-        found: list[Reconciled] = []
-        for t in targets:
-            current = now[(t.id, t.field)]
-            state = _crm_state(current, t)
-            apply_word, undo_word = last.get(("apply", t.id, t.field)), last.get(("undo", t.id, t.field))
-            if state == "new" and apply_word not in (None, "success"):
-                found.append(Reconciled(t.id, t.field, apply_word, state, "applied"))
-            if state in ("old", "missing") and apply_word in ("pending", "unknown"):
-                found.append(Reconciled(t.id, t.field, apply_word, state, "not_applied"))
-            if state == "old" and undo_word in ("pending", "unknown", "error"):
-                found.append(Reconciled(t.id, t.field, undo_word, state, "restored"))
-            if state == "new":
-                code = "ALREADY_APPLIED" if apply_word is not None else "ALREADY_AT_NEW_VALUE"
-                message = (
-                    "the CRM holds the new value, written by this plan"
-                    if apply_word is not None
-                    else "the CRM already holds the new value"
-                )
-                results.append(_row(t, current, "skipped", code, message))
-            elif state == "other" and on_conflict == "skip":
-                results.append(
-                    _row(
-                        t,
-                        current,
-                        "skipped",
-                        "CHANGED_SINCE_PLAN",
-                        f"the CRM now holds {current!r}, the plan expected {t.expect!r}",
-                    )
-                )
-            else:  # old, other (overwrite), or missing (the CRM gives the per-record verdict)
-                to_send.append((t, t.expect if state == "missing" else current))
-        j.reconcile(plan.plan_id, "apply", found)
-        bar = _Progress(progress, len(targets), "apply")
-        bar.advance(len(results))
-        results += _send_all(
-            client,
-            j,
-            plan_id=plan.plan_id,
-            action="apply",
-            module=plan.module,
-            to_send=to_send,
-            batch_size=batch_size,
-            max_in_flight=in_flight,
-            bar=bar,
-        )
+        # The CRM is read while the plan is saved, its journal read and the workers' journal
+        # connections opened: the read is taken under the lock, like the journal's, and neither
+        # depends on the other.
+        reading = _Background(lambda: _read(client, plan.module, targets))
+        workers = _workers(j, in_flight, len({t.id for t in targets}), batch_size)
+        try:
+            results, to_send = _apply_decisions(j, plan, targets, reading, on_conflict)
+            bar = _Progress(progress, len(targets), "apply")
+            bar.advance(len(results))
+            results += _send_all(
+                client,
+                j,
+                plan_id=plan.plan_id,
+                action="apply",
+                module=plan.module,
+                to_send=to_send,
+                batch_size=batch_size,
+                workers=workers,
+                bar=bar,
+            )
+        finally:
+            if workers is not None:
+                workers.close()
     return ApplyResult(plan.plan_id, "apply", _ordered(results, targets), sent=len(to_send))
+
+
+def _apply_decisions(
+    j: Journal, plan: Any, targets: list[_Target], reading: _Background, on_conflict: OnConflict
+) -> tuple[list[dict[str, Any]], list[tuple[_Target, Any]]]:
+    """The plan saved, each target judged by what the CRM holds (the findings reconciled):
+    the skipped rows, and what to send with the value it replaces."""
+    j.save_plan(plan.plan_id, plan.module, plan.field, plan.selection, plan.rule, plan.to_change, plan.fields)
+    last = _last_words(j, plan.plan_id)
+    now = reading.result()
+    results: list[dict[str, Any]] = []
+    to_send: list[tuple[_Target, Any]] = []
+    found: list[Reconciled] = []
+    for t in targets:
+        current = now[(t.id, t.field)]
+        state = _crm_state(current, t)
+        apply_word, undo_word = last.get(("apply", t.id, t.field)), last.get(("undo", t.id, t.field))
+        if state == "new" and apply_word not in (None, "success"):
+            found.append(Reconciled(t.id, t.field, apply_word, state, "applied"))
+        if state in ("old", "missing") and apply_word in ("pending", "unknown"):
+            found.append(Reconciled(t.id, t.field, apply_word, state, "not_applied"))
+        if state == "old" and undo_word in ("pending", "unknown", "error"):
+            found.append(Reconciled(t.id, t.field, undo_word, state, "restored"))
+        if state == "new":
+            code = "ALREADY_APPLIED" if apply_word is not None else "ALREADY_AT_NEW_VALUE"
+            message = (
+                "the CRM holds the new value, written by this plan"
+                if apply_word is not None
+                else "the CRM already holds the new value"
+            )
+            results.append(_row(t, current, "skipped", code, message))
+        elif state == "other" and on_conflict == "skip":
+            results.append(
+                _row(
+                    t,
+                    current,
+                    "skipped",
+                    "CHANGED_SINCE_PLAN",
+                    f"the CRM now holds {current!r}, the plan expected {t.expect!r}",
+                )
+            )
+        else:  # old, other (overwrite), or missing (the CRM gives the per-record verdict)
+            to_send.append((t, t.expect if state == "missing" else current))
+    j.reconcile(plan.plan_id, "apply", found)
+    return results, to_send
 
 
 def undo(
@@ -471,7 +608,7 @@ def undo(
     _check_conflict(on_conflict)
     in_flight = _in_flight(max_in_flight, progress)
     j = _journal(journal, client)
-    with j.lock(plan_id):
+    with j.held(), j.lock(plan_id):  # one connection for this thread's journal calls, as in apply
         plan = j.plan(plan_id)
         if plan is None:
             raise ZohoError(f"no plan {plan_id} in the journal", {"plan_id": plan_id})
@@ -489,9 +626,16 @@ def undo(
                 meta.get(r["field"], {}).get("data_type"),
                 last.get(("undo", r["record_id"], r["field"])),
             )
-            for r in touched.to_dict("records")
+            for r in frames.frame_rows(touched)
         ]
-        now = _read(client, module, targets)
+        reading = _Background(lambda: _read(client, module, targets))
+        workers = _workers(j, in_flight, len({t.id for t in targets}), batch_size)  # connections open meanwhile
+        try:
+            now = reading.result()
+        except BaseException:
+            if workers is not None:
+                workers.close()
+            raise
         results: list[dict[str, Any]] = []
         to_send: list[tuple[_Target, Any]] = []
         found: list[Reconciled] = []
@@ -525,20 +669,24 @@ def undo(
                 )
             else:
                 to_send.append((t, current))
-        j.reconcile(plan_id, "undo", found)
-        bar = _Progress(progress, len(targets), "undo")
-        bar.advance(len(results))
-        sent = _send_all(
-            client,
-            j,
-            plan_id=plan_id,
-            action="undo",
-            module=module,
-            to_send=to_send,
-            batch_size=batch_size,
-            max_in_flight=in_flight,
-            bar=bar,
-        )
+        try:
+            j.reconcile(plan_id, "undo", found)
+            bar = _Progress(progress, len(targets), "undo")
+            bar.advance(len(results))
+            sent = _send_all(
+                client,
+                j,
+                plan_id=plan_id,
+                action="undo",
+                module=module,
+                to_send=to_send,
+                batch_size=batch_size,
+                workers=workers,
+                bar=bar,
+            )
+        finally:
+            if workers is not None:
+                workers.close()
         for r in sent:
             if r["status"] == "success":
                 back.setdefault(r["field"], []).append(r["id"])
@@ -554,7 +702,7 @@ def _last_words(j: Journal, plan_id: str, applied: pd.DataFrame | None = None) -
     out: dict[tuple[str, str, str], str] = {}
     for action in ("apply", "undo"):
         touched = applied if action == "apply" and applied is not None else j.touched(plan_id, action)
-        for r in touched.to_dict("records"):
+        for r in frames.frame_rows(touched):
             out[(action, r["record_id"], r["field"])] = r["status"]
     return out
 

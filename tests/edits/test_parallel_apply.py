@@ -16,30 +16,17 @@ from sergas_nb.client import connect
 from sergas_nb.edits.journal import Journal
 from sergas_nb.edits.plans import EditPlan
 from sergas_nb.edits.runs import apply, current_values, undo
+from tests.edits.conftest import BATCH
 
 PUT = "^/crm/v8/Accounts$"
-BATCH = 50
-
-
-@pytest.fixture
-def crm(fresh_emulator):
-    with connect(emulator=fresh_emulator, env_file=None, backoff=0.01) as client:
-        yield client
-
-
-def _plan(crm) -> EditPlan:
-    selected = crm.records("Accounts", fields=["Rating"], limit=400)
-    plan = EditPlan.from_frame(selected, "Rating", "Active", fields=crm.fields("Accounts"))
-    assert plan.to_change > 6 * BATCH
-    return plan
 
 
 def _olds(plan: EditPlan) -> dict[str, object]:
     return dict(zip(plan.diff()["id"], plan.diff()["old"], strict=True))
 
 
-def test_parallel_apply_with_lost_answers_journals_each_record_once(crm, fresh_emulator, database_url):
-    plan = _plan(crm)
+def test_parallel_apply_with_lost_answers_journals_each_record_once(crm, rating_plan, fresh_emulator, database_url):
+    plan = rating_plan(6)
     olds = _olds(plan)
     ids = list(olds)
     puts = fresh_emulator.control.requests_to("/crm/v8/Accounts", "PUT")
@@ -91,8 +78,10 @@ def _apply_in_child(creds: dict, dsn: str, plan_file: str, in_flight: int) -> No
         apply(plan, client, journal=dsn, batch_size=BATCH, max_in_flight=in_flight, progress=False)
 
 
-def test_parallel_apply_killed_with_batches_in_flight_resumes_to_the_plan(crm, fresh_emulator, database_url, tmp_path):
-    plan = _plan(crm)
+def test_parallel_apply_killed_with_batches_in_flight_resumes_to_the_plan(
+    crm, rating_plan, fresh_emulator, database_url, tmp_path
+):
+    plan = rating_plan(6)
     olds = _olds(plan)
     ids = list(olds)
     in_flight = 3

@@ -16,9 +16,9 @@ from sergas_nb.client import connect
 from sergas_nb.edits.journal import Journal
 from sergas_nb.edits.plans import EditPlan
 from sergas_nb.edits.runs import apply, current_values, undo
+from tests.edits.conftest import BATCH
 
 PUT = "^/crm/v8/Accounts$"
-BATCH = 50
 
 
 def _creds(z) -> dict:
@@ -80,21 +80,8 @@ def _kill_while_a_write_hangs(z, creds, dsn, plan, action: str, tmp_path, after_
     return after_batches + 1
 
 
-@pytest.fixture
-def crm(fresh_emulator):
-    with connect(emulator=fresh_emulator, env_file=None, backoff=0.01) as client:
-        yield client
-
-
-def _plan(crm) -> EditPlan:
-    selected = crm.records("Accounts", fields=["Rating"], limit=400)
-    plan = EditPlan.from_frame(selected, "Rating", "Active", fields=crm.fields("Accounts"))
-    assert plan.to_change > 4 * BATCH
-    return plan
-
-
-def test_killed_apply_is_resumed_and_undone_completely(crm, fresh_emulator, database_url, tmp_path):
-    plan = _plan(crm)
+def test_killed_apply_is_resumed_and_undone_completely(crm, rating_plan, fresh_emulator, database_url, tmp_path):
+    plan = rating_plan(4)
     ids, olds = list(plan.diff()["id"]), dict(zip(plan.diff()["id"], plan.diff()["old"], strict=True))
     killed_batch = _kill_while_a_write_hangs(
         fresh_emulator, _creds(fresh_emulator), database_url, plan, "apply", tmp_path, after_batches=2
@@ -120,8 +107,8 @@ def test_killed_apply_is_resumed_and_undone_completely(crm, fresh_emulator, data
     assert [i for i in ids if after[i] != olds[i]] == []  # none left changed
 
 
-def test_killed_undo_then_reapply_sends_what_was_restored(crm, fresh_emulator, database_url, tmp_path):
-    plan = _plan(crm)
+def test_killed_undo_then_reapply_sends_what_was_restored(crm, rating_plan, fresh_emulator, database_url, tmp_path):
+    plan = rating_plan(4)
     ids, olds = list(plan.diff()["id"]), dict(zip(plan.diff()["id"], plan.diff()["old"], strict=True))
     assert apply(plan, crm, journal=database_url, batch_size=BATCH, progress=False).succeeded == plan.to_change
     _kill_while_a_write_hangs(fresh_emulator, _creds(fresh_emulator), database_url, plan, "undo", tmp_path, 1)
@@ -141,14 +128,15 @@ def test_killed_undo_then_reapply_sends_what_was_restored(crm, fresh_emulator, d
     assert [i for i in ids if final[i] != olds[i]] == []
 
 
-def test_undo_restores_records_whose_apply_answer_was_lost(crm, fresh_emulator, database_url):
-    plan = _plan(crm)
+def test_undo_restores_records_whose_apply_answer_was_lost(crm, rating_plan, fresh_emulator, database_url):
+    plan = rating_plan(4)
     ids, olds = list(plan.diff()["id"]), dict(zip(plan.diff()["id"], plan.diff()["old"], strict=True))
 
     def lose_the_next_answer(done: int, total: int) -> None:
         if done == BATCH:  # batch 2 is applied, its answer lost, and reading it back fails too
             fresh_emulator.control.add_fault("reset", path=PUT, method="PUT", after=True)
-            fresh_emulator.control.add_fault("status", path="^/crm/v8/coql$", method="POST", status=503, count=10)
+            # (lost updates are read back by id: GET /Accounts?ids=...)
+            fresh_emulator.control.add_fault("status", path="^/crm/v8/Accounts$", method="GET", status=503, count=10)
 
     result = apply(plan, crm, journal=database_url, batch_size=BATCH, progress=lose_the_next_answer)
     fresh_emulator.control.clear_faults()
