@@ -16,6 +16,7 @@ field metadata), so a read gives back exactly what ``crm.records`` gives:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -144,9 +145,9 @@ def _objects(arr: pa.ChunkedArray, n: int) -> np.ndarray:
     out = shared[idx]
     row_kind = kind[idx]
     with _gc_paused():  # many new containers, none of them cyclic (see _reads)
-        empty = np.flatnonzero(row_kind == 1)
-        if len(empty):
-            out[empty] = np.fromiter((type(values[i])() for i in idx[empty].tolist()), dtype=object, count=len(empty))
+        for j in np.flatnonzero(kind == 1).tolist():  # each distinct empty value: [] or {}
+            rows = np.flatnonzero(idx == j)
+            out[rows] = np.fromiter(map(type(values[j]), repeat((), len(rows))), dtype=object, count=len(rows))
         other = np.flatnonzero(row_kind == 2)
         if len(other):
             rows = enc.indices.take(pa.array(other)).to_pylist()

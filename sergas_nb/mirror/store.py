@@ -257,9 +257,10 @@ class MirrorStore:
 
 @contextlib.contextmanager
 def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
-    """DuckDB's memory limit lowered for a while (it is the process's: readers in other threads
-    share it meanwhile, and spill to the mirror's temp folder rather than fail)."""
-    before = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    """DuckDB's memory limit lowered for a while, then back to DuckDB's default (the mirror's
+    connections never set another; the setting is shown rounded, so it is reset, not re-set).
+    It is the process's: readers in other threads share it meanwhile, and spill to the mirror's
+    temp folder rather than fail."""
     try:
         con.execute(f"SET memory_limit = '{limit}'")
     except duckdb.Error:  # more than that is pinned now (a large read running): write without it
@@ -269,4 +270,4 @@ def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
         yield
     finally:
         with contextlib.suppress(duckdb.Error):
-            con.execute(f"SET memory_limit = '{before}'")
+            con.execute("RESET memory_limit")
