@@ -16,6 +16,7 @@ field metadata), so a read gives back exactly what ``crm.records`` gives:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from sergas_nb import frames
+from sergas_nb._reads import _gc_paused
 
 SQL_TYPES = {
     "string": "VARCHAR",
@@ -124,14 +126,40 @@ def _column(arr: pa.ChunkedArray, dtype: str, field: Mapping[str, Any], n: int) 
         return pd.Series(arr.cast(pa.timestamp("us", tz="UTC")).to_pandas()).astype("datetime64[us, UTC]").array
     if dtype == "category":
         return _categorical(arr, frames.picklist_values(field))
-    obj = np.full(n, None, dtype=object)
-    col = arr.cast(pa.large_string()).combine_chunks()
-    where = np.flatnonzero(col.is_valid().to_numpy(zero_copy_only=False))
-    if len(where):  # one JSON parse for the column's values (most are empty), not one per value
-        texts = col.take(pa.array(where)).to_pylist()
-        for i, v in zip(where.tolist(), orjson.loads("[" + ",".join(texts) + "]"), strict=True):
-            obj[i] = v  # one by one: numpy would read a list value as more dimensions
-    return obj
+    return _objects(arr, n)
+
+
+def _objects(arr: pa.ChunkedArray, n: int) -> np.ndarray:
+    """JSON texts back to their values, parsed once per distinct text: most are the same few
+    (``[]`` in every Tag), and parsing 100,000 of them was half of ``frame()``. Rows never share
+    a list or dict (changing one row's value must not change another's): empty ones are made
+    anew per row, others are parsed per row."""
+    enc = arr.cast(pa.large_string()).combine_chunks().dictionary_encode()
+    texts = enc.dictionary.to_pylist()
+    values = orjson.loads("[" + ",".join(texts) + "]") if texts else []
+    # per distinct text: 0 a value rows may share (text, number, null), 1 an empty list/dict, 2 another
+    kind = np.array([_sharing(v) for v in values] + [0], dtype=np.int8)
+    idx = enc.indices.fill_null(len(values)).to_numpy(zero_copy_only=False)
+    shared = np.empty(len(values) + 1, dtype=object)
+    shared[: len(values)] = [v if k == 0 else None for v, k in zip(values, kind[:-1].tolist(), strict=True)]
+    out = shared[idx]
+    row_kind = kind[idx]
+    with _gc_paused():  # many new containers, none of them cyclic (see _reads)
+        for j in np.flatnonzero(kind == 1).tolist():  # each distinct empty value: [] or {}
+            rows = np.flatnonzero(idx == j)
+            out[rows] = np.fromiter(map(type(values[j]), repeat((), len(rows))), dtype=object, count=len(rows))
+        other = np.flatnonzero(row_kind == 2)
+        if len(other):
+            rows = enc.indices.take(pa.array(other)).to_pylist()
+            parsed = orjson.loads("[" + ",".join(texts[i] for i in rows) + "]")
+            out[other] = np.fromiter(parsed, dtype=object, count=len(other))
+    return out
+
+
+def _sharing(v: Any) -> int:
+    if not isinstance(v, (list, dict)):
+        return 0
+    return 2 if v else 1
 
 
 def _categorical(arr: pa.ChunkedArray, allowed: list[str]) -> pd.Categorical:

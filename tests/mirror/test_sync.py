@@ -128,3 +128,21 @@ def test_the_assistant_queries_the_mirror_read_only_without_api_calls(small_org,
     with pytest.raises(ToolInputError):
         tools.query_mirror("drop table Accounts")
     assert tools.query_mirror("select count(*) as n from Accounts")["rows"][0]["n"] > 0
+
+
+def test_each_row_of_a_list_column_holds_its_own_list(small_org, crm, tmp_path):
+    with Mirror(crm, tmp_path / "m") as m:
+        m.sync(["Accounts"], progress=False)
+        tags = m.frame("Accounts")["Tag"]
+    assert len(tags) > 2 and all(isinstance(t, list) for t in tags)
+    tags.iloc[0].append({"name": "mine"})  # one row's list changed in place ...
+    assert tags.iloc[1] == [] or tags.iloc[1] != tags.iloc[0]  # ... no other row's changes with it
+    assert sum(t is tags.iloc[0] for t in tags) == 1
+
+
+def test_a_sync_leaves_duckdbs_memory_limit_as_it_was_for_queries(small_org, crm, tmp_path):
+    with Mirror(crm, tmp_path / "m") as m:
+        before = m.sql("select current_setting('memory_limit') AS v")["v"][0]
+        m.sync(["Accounts"], progress=False)
+        after = m.sql("select current_setting('memory_limit') AS v")["v"][0]
+    assert after == before
