@@ -5,6 +5,7 @@
                                           # a journalled plan apply of 2,000
     python benchmarks/scale.py --quick    # reads of 2,000 and 20,000; update 2,000; plan 2,000
     python benchmarks/scale.py --smoke    # seconds: small sizes, one repeat (the suite runs it)
+    python benchmarks/scale.py --quick --reads-only --no-seed   # the reads alone (CPU, memory)
 
 The emulator runs in its own process (``sergas-nb emulator``: 0.1 s per call + 0.2 ms per record,
 concurrency 20 / sub-concurrency 10; ``--smoke`` uses 10 ms per call). The plan's journal is a
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-seed", action="store_true", help="skip the seed guide's serial SDK path")
     ap.add_argument("--no-memory", action="store_true", help="skip the child-process memory measurement")
     ap.add_argument("--no-plan", action="store_true", help="skip the journalled plan apply (needs PostgreSQL)")
+    ap.add_argument("--reads-only", action="store_true", help="only the reads (with their CPU and memory figures)")
     args = ap.parse_args(argv)
 
     from sergas_nb.benchmarking.scale import LATENCY_FIXED, LATENCY_PER_RECORD, run_scale
@@ -47,13 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     repeats = 1 if args.smoke else args.repeats
     result = run_scale(
         sizes["reads"],
-        sizes["updates"],
+        () if args.reads_only else sizes["updates"],
         repeats,
         seed_path=not args.no_seed,
         memory=not args.no_memory,
         latency=latency,
         progress=print,
-        plan_size=None if args.no_plan else sizes["plan"],
+        plan_size=None if args.no_plan or args.reads_only else sizes["plan"],
     )
     print()
     print(
