@@ -36,10 +36,10 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pandas as pd
 
 from sergas_nb import frames
@@ -65,6 +65,7 @@ from sergas_nb.errors import Problem, ZohoAPIError, ZohoValidationError
 log = logging.getLogger("sergas_nb.reads")
 client_log = logging.getLogger("sergas_nb.client")
 
+Body = bytes  # an answer, unparsed
 STRATEGIES = ("auto", "pages", "coql_partitions", "bulk_read")
 MAX_FIELDS = 50  # fields per list call
 PART_SIZE = 1800  # records per COQL partition: under 2,000 so most parts take one call
@@ -216,9 +217,9 @@ class Read:
         first: list[dict[str, Any]] = []  # typed as one chunk: ten small ones cost more than their rows
         for f in pages:
             body = f.result()
-            data = orjson.loads(body) if body else {}
-            rows, more = data.get("data") or [], has_more(data)
-            del body, data
+            rows, info = rows_and_info(body) if body else ([], {})
+            more = bool(info.get("more_records"))
+            del body, info
             if rows:
                 got += len(rows)
                 lowest = int(rows[-1]["id"])  # pages come in descending id order
@@ -269,7 +270,7 @@ class Read:
             bounds.reverse()
         _PartWindow(self, pool, shape, bounds, descending).run()
 
-    def _part(self, shape: CoqlColumns, a: int, b: int, descending: bool) -> list[bytes]:
+    def _part(self, shape: CoqlColumns, a: int, b: int, descending: bool) -> list[Body]:
         """One id range (in a worker thread): the raw COQL answers until the range is exhausted.
 
         Answers are parsed and typed by the thread collecting them (``_collect``), one at a time:
@@ -277,7 +278,7 @@ class Read:
         malloc arena holding its own peak. A worker parses only an answer that may say
         ``more_records``, to learn where to continue.
         """
-        out: list[bytes] = []
+        out: list[Body] = []
         lo, hi = a, b
         order = "desc" if descending else "asc"
         cond = self._coql_where() if self.where else None
@@ -314,7 +315,7 @@ class Read:
                 lo = last + 1
         return out
 
-    def _typed(self, body: bytes, shape: CoqlColumns | None) -> pd.DataFrame:
+    def _typed(self, body: Body, shape: CoqlColumns | None) -> pd.DataFrame:
         """One raw answer parsed and typed; its dicts die here."""
         with self._convert:
             rows, _ = rows_and_info(body)
@@ -401,7 +402,7 @@ class Read:
             self.operation, f"/crm/v8/{self.module}", dict(self._page_params(per_page), page=page), self.module
         )
 
-    def _page_bytes(self, page: int) -> bytes | None:
+    def _page_bytes(self, page: int) -> Body | None:
         params = dict(self._page_params(PER_PAGE), page=page)
         path = f"/crm/v8/{self.module}"
         return self.p.call(
@@ -527,7 +528,7 @@ class _PartWindow:
         self.read, self.pool, self.shape, self.bounds, self.descending = read, pool, shape, bounds, descending
         self.limit = read.p.governor.sub_concurrency + 2
         self.window = min(self.START_WINDOW, self.limit)
-        self.outstanding: dict[int, Future[list[bytes]]] = {}
+        self.outstanding: dict[int, Future[list[Body]]] = {}
         self.landed: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.next_part = 0
 
@@ -537,8 +538,11 @@ class _PartWindow:
             a, b = self.bounds[i]
             f = self.pool.submit(self.read._part, self.shape, a, b, self.descending)
             self.outstanding[i] = f
-            f.add_done_callback(lambda _f, i=i: self.landed.put(i))
+            f.add_done_callback(partial(self._landed, i))
             self.next_part += 1
+
+    def _landed(self, i: int, _f: Future[list[Body]]) -> None:
+        self.landed.put(i)
 
     def run(self) -> None:
         typed: dict[int, list[pd.DataFrame]] = {}
