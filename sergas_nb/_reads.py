@@ -128,8 +128,10 @@ class Read:
         progress: bool | None = None,
         to_parquet: str | Path | None = None,
         operation: str = "records",
+        prefetched: dict[int, Future[Body | None]] | None = None,
     ) -> None:
         self.r, self.p = reader, reader.p
+        self.prefetched = prefetched or {}
         self.module, self.names = module, names
         self.meta = reader.fields.meta(module)
         self.where = where.strip() if where and where.strip() else None
@@ -151,6 +153,7 @@ class Read:
             with _gc_paused():
                 choice = self._run(strategy)
         finally:
+            _cancel(self.prefetched)  # pages sent beside the metadata call that this strategy did not take
             if self.bar is not None:
                 self.bar.close()
         self.p.metrics.add(
@@ -212,7 +215,10 @@ class Read:
         pool = self.p.workers()
         count_f = pool.submit(self.r.count, self.module)
         low_f = pool.submit(self._edge_id, "asc", None)
-        pages = [pool.submit(self._page_bytes, p) for p in range(1, PAGE_LIMIT // PER_PAGE + 1)]
+        pages = [
+            self.prefetched.pop(p) if p in self.prefetched else pool.submit(self._page_bytes, p)
+            for p in range(1, PAGE_LIMIT // PER_PAGE + 1)
+        ]
         got, more, lowest = 0, False, None
         first: list[dict[str, Any]] = []  # typed as one chunk: ten small ones cost more than their rows
         for f in pages:
@@ -403,11 +409,7 @@ class Read:
         )
 
     def _page_bytes(self, page: int) -> Body | None:
-        params = dict(self._page_params(PER_PAGE), page=page)
-        path = f"/crm/v8/{self.module}"
-        return self.p.call(
-            self.operation, lambda: self.p.http_bytes("GET", path, params=params), idempotent=True, module=self.module
-        )
+        return _list_page(self.p, self.module, self._page_params(PER_PAGE), page, self.operation)
 
     def _coql_where(self) -> str:
         assert self.where is not None
@@ -646,6 +648,28 @@ def _field_chunks(names: list[str]) -> list[list[str]]:
     return [names[i : i + MAX_FIELDS - 1] for i in range(0, len(names), MAX_FIELDS - 1)] or [[]]
 
 
+def _list_page(p: Pipeline, module: str, params: dict[str, Any], page: int, operation: str) -> Body | None:
+    """Page ``page`` of the list API, its answer unparsed."""
+    query = dict(params, page=page)
+    path = f"/crm/v8/{module}"
+    return p.call(operation, lambda: p.http_bytes("GET", path, params=query), idempotent=True, module=module)
+
+
+def _cancel(futures: dict[int, Future[Any]]) -> None:
+    for f in futures.values():
+        f.cancel()
+    futures.clear()
+
+
+def _named_fields(fields: Any) -> list[str] | None:
+    """The field names a read asks for as ``FieldMeta.resolve`` will give them when all are known
+    (``X.name`` -> ``X``, no ``id``), without the metadata; None when ``fields`` names none."""
+    if fields is None:
+        return None
+    given = [fields] if isinstance(fields, str) else list(fields)
+    return list(dict.fromkeys(f.split(".", 1)[0] for f in given if f.split(".", 1)[0] != "id"))
+
+
 class Reader:
     """Every read of one client: ``records()`` (a :class:`Read`), lists, search, COQL, count, by id.
     Takes the client's pipeline and field metadata, never the client."""
@@ -666,9 +690,18 @@ class Reader:
         progress: bool | None = None,
         to_parquet: str | Path | None = None,
     ) -> Any:
-        names = self.fields.resolve(module, fields)
         if limit is not None and limit < 0:
             raise ValueError("limit must be >= 0")
+        if fields is not None and not isinstance(fields, str):
+            fields = list(fields)  # read twice below
+        prefetched = self._first_pages(module, fields, where, sort_by, limit, strategy)
+        try:
+            names = self.fields.resolve(module, fields)  # the metadata call, while the pages travel
+        except BaseException:
+            _cancel(prefetched)
+            raise
+        if prefetched and names != _named_fields(fields):
+            _cancel(prefetched)  # a name resolve reads otherwise (a dotted api_name): asked again
         read = Read(
             self,
             module,
@@ -679,8 +712,39 @@ class Reader:
             limit=limit,
             progress=progress,
             to_parquet=to_parquet,
+            prefetched=prefetched,
         )
         return read.run(strategy)
+
+    def _first_pages(
+        self, module: str, fields: Any, where: str | None, sort_by: str | None, limit: int | None, strategy: str
+    ) -> dict[int, Future[Body | None]]:
+        """The first ten list pages, sent before the field metadata is fetched, for a full read
+        whose ``fields=`` names the columns and whose metadata is not cached yet: the pages then
+        cross the metadata call instead of waiting for it (the auto strategy starts every full
+        read with them). The names are still checked against the metadata before any other call
+        and before a frame is returned; an unknown name raises as before, and these pages are
+        dropped. Without ``fields`` the pages must wait for the metadata, which gives the names:
+        Zoho v8's list API takes ``fields`` as "mandatory when fetching all records"
+        (https://www.zoho.com/crm/developer/docs/api/v8/get-records.html; the emulator answers
+        REQUIRED_PARAM_MISSING without it), so there is no list call without names."""
+        names = _named_fields(fields)
+        if (
+            not names
+            or len(names) > MAX_FIELDS - 1
+            or self.fields.cached(module)
+            or strategy != "auto"
+            or where is not None
+            or sort_by is not None
+            or limit is not None
+        ):
+            return {}
+        params: dict[str, Any] = {"fields": ",".join(names), "per_page": PER_PAGE}
+        pool = self.p.workers()
+        return {
+            page: pool.submit(_list_page, self.p, module, params, page, "records")
+            for page in range(1, PAGE_LIMIT // PER_PAGE + 1)
+        }
 
     def by_ids(self, module: str, ids: list[str], fields: Any = None) -> pd.DataFrame:
         read = Read(self, module, self.fields.resolve(module, fields), operation="records_by_ids")
