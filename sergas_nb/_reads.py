@@ -65,7 +65,6 @@ from sergas_nb.errors import Problem, ZohoAPIError, ZohoValidationError
 log = logging.getLogger("sergas_nb.reads")
 client_log = logging.getLogger("sergas_nb.client")
 
-Body = bytes  # an answer, unparsed
 STRATEGIES = ("auto", "pages", "coql_partitions", "bulk_read")
 MAX_FIELDS = 50  # fields per list call
 PART_SIZE = 1800  # records per COQL partition: under 2,000 so most parts take one call
@@ -128,7 +127,7 @@ class Read:
         progress: bool | None = None,
         to_parquet: str | Path | None = None,
         operation: str = "records",
-        prefetched: dict[int, Future[Body | None]] | None = None,
+        prefetched: dict[int, Future[bytes | None]] | None = None,
     ) -> None:
         self.r, self.p = reader, reader.p
         self.prefetched = prefetched or {}
@@ -276,15 +275,15 @@ class Read:
             bounds.reverse()
         _PartWindow(self, pool, shape, bounds, descending).run()
 
-    def _part(self, shape: CoqlColumns, a: int, b: int, descending: bool) -> list[Body]:
+    def _part(self, shape: CoqlColumns, a: int, b: int, descending: bool) -> list[bytes]:
         """One id range (in a worker thread): the raw COQL answers until the range is exhausted.
 
-        Answers are parsed and typed by the thread collecting them (``_collect``), one at a time:
+        Answers are parsed and typed by the thread collecting them (``_PartWindow``), one at a time:
         parsed rows weigh about 5 KB each, and parsing in every worker would leave each worker's
         malloc arena holding its own peak. A worker parses only an answer that may say
         ``more_records``, to learn where to continue.
         """
-        out: list[Body] = []
+        out: list[bytes] = []
         lo, hi = a, b
         order = "desc" if descending else "asc"
         cond = self._coql_where() if self.where else None
@@ -321,7 +320,7 @@ class Read:
                 lo = last + 1
         return out
 
-    def _typed(self, body: Body, shape: CoqlColumns | None) -> pd.DataFrame:
+    def _typed(self, body: bytes, shape: CoqlColumns | None) -> pd.DataFrame:
         """One raw answer parsed and typed; its dicts die here."""
         with self._convert:
             rows, _ = rows_and_info(body)
@@ -408,7 +407,7 @@ class Read:
             self.operation, f"/crm/v8/{self.module}", dict(self._page_params(per_page), page=page), self.module
         )
 
-    def _page_bytes(self, page: int) -> Body | None:
+    def _page_bytes(self, page: int) -> bytes | None:
         return _list_page(self.p, self.module, self._page_params(PER_PAGE), page, self.operation)
 
     def _coql_where(self) -> str:
@@ -530,7 +529,7 @@ class _PartWindow:
         self.read, self.pool, self.shape, self.bounds, self.descending = read, pool, shape, bounds, descending
         self.limit = read.p.governor.sub_concurrency + 2
         self.window = min(self.START_WINDOW, self.limit)
-        self.outstanding: dict[int, Future[list[Body]]] = {}
+        self.outstanding: dict[int, Future[list[bytes]]] = {}
         self.landed: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.next_part = 0
 
@@ -543,7 +542,7 @@ class _PartWindow:
             f.add_done_callback(partial(self._landed, i))
             self.next_part += 1
 
-    def _landed(self, i: int, _f: Future[list[Body]]) -> None:
+    def _landed(self, i: int, _f: Future[list[bytes]]) -> None:
         self.landed.put(i)
 
     def run(self) -> None:
@@ -648,7 +647,7 @@ def _field_chunks(names: list[str]) -> list[list[str]]:
     return [names[i : i + MAX_FIELDS - 1] for i in range(0, len(names), MAX_FIELDS - 1)] or [[]]
 
 
-def _list_page(p: Pipeline, module: str, params: dict[str, Any], page: int, operation: str) -> Body | None:
+def _list_page(p: Pipeline, module: str, params: dict[str, Any], page: int, operation: str) -> bytes | None:
     """Page ``page`` of the list API, its answer unparsed."""
     query = dict(params, page=page)
     path = f"/crm/v8/{module}"
@@ -718,7 +717,7 @@ class Reader:
 
     def _first_pages(
         self, module: str, fields: Any, where: str | None, sort_by: str | None, limit: int | None, strategy: str
-    ) -> dict[int, Future[Body | None]]:
+    ) -> dict[int, Future[bytes | None]]:
         """The first ten list pages, sent before the field metadata is fetched, for a full read
         whose ``fields=`` names the columns and whose metadata is not cached yet: the pages then
         cross the metadata call instead of waiting for it (the auto strategy starts every full
