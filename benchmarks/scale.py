@@ -7,6 +7,7 @@
     python benchmarks/scale.py --smoke    # seconds: small sizes, one repeat (the suite runs it)
     python benchmarks/scale.py --quick --no-seed --only writes,plan --ops update,insert,upsert \
         --write-sizes 200,2000,4999       # the batch writes and the plan alone, with client CPU
+    python benchmarks/scale.py --quick --only reads --no-seed   # the reads alone (CPU, memory)
 
 The emulator runs in its own process (``sergas-nb emulator``: 0.1 s per call + 0.2 ms per record,
 concurrency 20 / sub-concurrency 10; ``--smoke`` uses 10 ms per call). The plan's journal is a

@@ -83,6 +83,10 @@ class FieldMeta:
                 self._meta[module] = fields
         return self._meta[module]
 
+    def cached(self, module: str) -> bool:
+        """Whether ``module``'s metadata is here already (no call to get it)."""
+        return module in self._meta
+
     def field_map(self, module: str) -> dict[str, dict[str, Any]]:
         return frames.field_map(self.meta(module))
 

@@ -29,22 +29,23 @@ from __future__ import annotations
 import gc
 import logging
 import math
+import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pandas as pd
 
 from sergas_nb import frames
 from sergas_nb._coql import aggregate_frame, aggregate_select, coql_shape, criteria_to_coql, has_limit
 from sergas_nb._fields import FieldMeta, names_with_lookups
+from sergas_nb._json_rows import rows_and_info
 from sergas_nb._metrics import Event
 from sergas_nb._paging import (
     COQL_LIMIT,
@@ -124,8 +125,10 @@ class Read:
         progress: bool | None = None,
         to_parquet: str | Path | None = None,
         operation: str = "records",
+        prefetched: dict[int, Future[bytes | None]] | None = None,
     ) -> None:
         self.r, self.p = reader, reader.p
+        self.prefetched = prefetched or {}
         self.module, self.names = module, names
         self.meta = reader.fields.meta(module)
         self.where = where.strip() if where and where.strip() else None
@@ -147,6 +150,7 @@ class Read:
             with _gc_paused():
                 choice = self._run(strategy)
         finally:
+            _cancel(self.prefetched)  # pages sent beside the metadata call that this strategy did not take
             if self.bar is not None:
                 self.bar.close()
         self.p.metrics.add(
@@ -220,14 +224,17 @@ class Read:
         pool = self.p.workers()
         count_f = pool.submit(self.r.count, self.module)
         low_f = pool.submit(self._edge_id, "asc", None)
-        pages = [pool.submit(self._page_bytes, p) for p in range(1, PAGE_LIMIT // PER_PAGE + 1)]
+        pages = [
+            self.prefetched.pop(p) if p in self.prefetched else pool.submit(self._page_bytes, p)
+            for p in range(1, PAGE_LIMIT // PER_PAGE + 1)
+        ]
         got, more, lowest = 0, False, None
         first: list[dict[str, Any]] = []  # typed as one chunk: ten small ones cost more than their rows
         for f in pages:
             body = f.result()
-            data = orjson.loads(body) if body else {}
-            rows, more = data.get("data") or [], has_more(data)
-            del body, data
+            rows, info = rows_and_info(body) if body else ([], {})
+            more = bool(info.get("more_records"))
+            del body, info
             if rows:
                 got += len(rows)
                 lowest = int(rows[-1]["id"])  # pages come in descending id order
@@ -276,26 +283,12 @@ class Read:
         bounds = [(a, min(a + step, high)) for a in range(low, high, step)]
         if descending:
             bounds.reverse()
-        # A sliding window of parts: answers fetched ahead of the typing wait in memory, so no more
-        # than the sub-concurrency (and two spare) are outstanding at once.
-        window = self.p.governor.sub_concurrency + 2
-        pending: deque[Future[list[bytes]]] = deque()
-        try:
-            for a, b in bounds:
-                pending.append(pool.submit(self._part, shape, a, b, descending))
-                if len(pending) >= window:
-                    self._collect([pending.popleft()], shape)
-            while pending:
-                self._collect([pending.popleft()], shape)
-        except BaseException:
-            for f in pending:
-                f.cancel()
-            raise
+        _PartWindow(self, pool, shape, bounds, descending).run()
 
     def _part(self, shape: CoqlColumns, a: int, b: int, descending: bool) -> list[bytes]:
         """One id range (in a worker thread): the raw COQL answers until the range is exhausted.
 
-        Answers are parsed and typed by the thread collecting them (``_collect``), one at a time:
+        Answers are parsed and typed by the thread collecting them (``_PartWindow``), one at a time:
         parsed rows weigh about 5 KB each, and parsing in every worker would leave each worker's
         malloc arena holding its own peak. A worker parses only an answer that may say
         ``more_records``, to learn where to continue.
@@ -325,11 +318,10 @@ class Read:
             if b'"more_records":true' not in body and b'"more_records": true' not in body:
                 break
             with self._convert:
-                data = orjson.loads(body)
-                batch = data.get("data") or []
-                more = bool((data.get("info") or {}).get("more_records"))
+                batch, info = rows_and_info(body)
+                more = bool(info.get("more_records"))
                 last = int(batch[-1]["id"]) if batch else None
-                del data, batch
+                del batch
             if last is None or not more:
                 break
             if descending:  # the part holds more: continue after the last row
@@ -341,7 +333,7 @@ class Read:
     def _typed(self, body: bytes, shape: CoqlColumns | None) -> pd.DataFrame:
         """One raw answer parsed and typed; its dicts die here."""
         with self._convert:
-            rows = orjson.loads(body).get("data") or []
+            rows, _ = rows_and_info(body)
             return self._chunk(rows, shape.aliases if shape is not None else None)
 
     def _pages(self, choice: StrategyChoice) -> StrategyChoice:
@@ -426,11 +418,7 @@ class Read:
         )
 
     def _page_bytes(self, page: int) -> bytes | None:
-        params = dict(self._page_params(PER_PAGE), page=page)
-        path = f"/crm/v8/{self.module}"
-        return self.p.call(
-            self.operation, lambda: self.p.http_bytes("GET", path, params=params), idempotent=True, module=self.module
-        )
+        return _list_page(self.p, self.module, self._page_params(PER_PAGE), page, self.operation)
 
     def _coql_where(self) -> str:
         assert self.where is not None
@@ -529,6 +517,76 @@ class Read:
         return frame
 
 
+class _PartWindow:
+    """COQL parts fetched in parallel, typed in the order they land, added in the read's order.
+
+    The answers that landed but are not typed yet are most of a large read's peak memory (about
+    1.4 KB a record as bytes, against 0.8 KB in the frame): when the typing is slower than the
+    network they pile up. So at most ``window`` parts are outstanding (in flight or landed and
+    waiting): it starts at ``START_WINDOW`` and grows by one, up to the sub-concurrency and two
+    spare, when the typing, after a first answer, finds no answer ready although every part it
+    waits for was sent after the last growth: the network is the slower side even with the
+    window as it is. In flight, an answer costs the client nothing; so the window settles near
+    latency / typing time, the typing stays busy and few answers wait. Typed chunks (small) wait
+    for the parts before them, so rows keep the read's order.
+    """
+
+    START_WINDOW = 3
+
+    def __init__(
+        self, read: Read, pool: ThreadPoolExecutor, shape: CoqlColumns, bounds: list[tuple[int, int]], descending: bool
+    ) -> None:
+        self.read, self.pool, self.shape, self.bounds, self.descending = read, pool, shape, bounds, descending
+        self.limit = read.p.governor.sub_concurrency + 2
+        self.window = min(self.START_WINDOW, self.limit)
+        self.outstanding: dict[int, Future[list[bytes]]] = {}
+        self.landed: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self.next_part = 0
+
+    def _fill(self) -> None:
+        while self.next_part < len(self.bounds) and len(self.outstanding) < self.window:
+            i = self.next_part
+            a, b = self.bounds[i]
+            f = self.pool.submit(self.read._part, self.shape, a, b, self.descending)
+            self.outstanding[i] = f
+            f.add_done_callback(partial(self._landed, i))
+            self.next_part += 1
+
+    def _landed(self, i: int, _f: Future[list[bytes]]) -> None:
+        self.landed.put(i)
+
+    def run(self) -> None:
+        typed: dict[int, list[pd.DataFrame]] = {}
+        emitted, grown_at, typed_any = 0, 0, False
+        try:
+            self._fill()
+            while self.outstanding:
+                try:
+                    i = self.landed.get_nowait()
+                except queue.Empty:
+                    if typed_any and min(self.outstanding) >= grown_at and self.window < self.limit:
+                        self.window += 1
+                        self._fill()
+                        grown_at = self.next_part - 1
+                    i = self.landed.get()
+                typed_any = True
+                bodies = self.outstanding.pop(i).result()
+                chunks = []
+                while bodies:  # each answer's bytes go as soon as it is typed
+                    chunks.append(self.read._typed(bodies.pop(0), self.shape))
+                typed[i] = chunks
+                del bodies
+                self._fill()
+                while emitted in typed:
+                    for chunk in typed.pop(emitted):
+                        self.read._add(chunk)
+                    emitted += 1
+        except BaseException:
+            for f in self.outstanding.values():
+                f.cancel()
+            raise
+
+
 class ParquetSink:
     """Typed chunks appended to one Parquet file as they arrive (pyarrow), nothing kept in memory."""
 
@@ -599,6 +657,28 @@ def _field_chunks(names: list[str]) -> list[list[str]]:
     return [names[i : i + MAX_FIELDS - 1] for i in range(0, len(names), MAX_FIELDS - 1)] or [[]]
 
 
+def _list_page(p: Pipeline, module: str, params: dict[str, Any], page: int, operation: str) -> bytes | None:
+    """Page ``page`` of the list API, its answer unparsed."""
+    query = dict(params, page=page)
+    path = f"/crm/v8/{module}"
+    return p.call(operation, lambda: p.http_bytes("GET", path, params=query), idempotent=True, module=module)
+
+
+def _cancel(futures: dict[int, Future[Any]]) -> None:
+    for f in futures.values():
+        f.cancel()
+    futures.clear()
+
+
+def _named_fields(fields: Any) -> list[str] | None:
+    """The field names a read asks for as ``FieldMeta.resolve`` will give them when all are known
+    (``X.name`` -> ``X``, no ``id``), without the metadata; None when ``fields`` names none."""
+    if fields is None:
+        return None
+    given = [fields] if isinstance(fields, str) else list(fields)
+    return list(dict.fromkeys(f.split(".", 1)[0] for f in given if f.split(".", 1)[0] != "id"))
+
+
 class Reader:
     """Every read of one client: ``records()`` (a :class:`Read`), lists, search, COQL, count, by id.
     Takes the client's pipeline and field metadata, never the client."""
@@ -619,9 +699,18 @@ class Reader:
         progress: bool | None = None,
         to_parquet: str | Path | None = None,
     ) -> Any:
-        names = self.fields.resolve(module, fields)
         if limit is not None and limit < 0:
             raise ValueError("limit must be >= 0")
+        if fields is not None and not isinstance(fields, str):
+            fields = list(fields)  # read twice below
+        prefetched = self._first_pages(module, fields, where, sort_by, limit, strategy)
+        try:
+            names = self.fields.resolve(module, fields)  # the metadata call, while the pages travel
+        except BaseException:
+            _cancel(prefetched)
+            raise
+        if prefetched and names != _named_fields(fields):
+            _cancel(prefetched)  # a name resolve reads otherwise (a dotted api_name): asked again
         read = Read(
             self,
             module,
@@ -632,8 +721,39 @@ class Reader:
             limit=limit,
             progress=progress,
             to_parquet=to_parquet,
+            prefetched=prefetched,
         )
         return read.run(strategy)
+
+    def _first_pages(
+        self, module: str, fields: Any, where: str | None, sort_by: str | None, limit: int | None, strategy: str
+    ) -> dict[int, Future[bytes | None]]:
+        """The first ten list pages, sent before the field metadata is fetched, for a full read
+        whose ``fields=`` names the columns and whose metadata is not cached yet: the pages then
+        cross the metadata call instead of waiting for it (the auto strategy starts every full
+        read with them). The names are still checked against the metadata before any other call
+        and before a frame is returned; an unknown name raises as before, and these pages are
+        dropped. Without ``fields`` the pages must wait for the metadata, which gives the names:
+        Zoho v8's list API takes ``fields`` as "mandatory when fetching all records"
+        (https://www.zoho.com/crm/developer/docs/api/v8/get-records.html; the emulator answers
+        REQUIRED_PARAM_MISSING without it), so there is no list call without names."""
+        names = _named_fields(fields)
+        if (
+            not names
+            or len(names) > MAX_FIELDS - 1
+            or self.fields.cached(module)
+            or strategy != "auto"
+            or where is not None
+            or sort_by is not None
+            or limit is not None
+        ):
+            return {}
+        params: dict[str, Any] = {"fields": ",".join(names), "per_page": PER_PAGE}
+        pool = self.p.workers()
+        return {
+            page: pool.submit(_list_page, self.p, module, params, page, "records")
+            for page in range(1, PAGE_LIMIT // PER_PAGE + 1)
+        }
 
     def by_ids(self, module: str, ids: list[str], fields: Any = None) -> pd.DataFrame:
         read = Read(self, module, self.fields.resolve(module, fields), operation="records_by_ids")

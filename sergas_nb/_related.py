@@ -227,6 +227,9 @@ class Related:
         ``X.name`` / ``X.id`` / ``X.email`` stay as they were (columns a lookup has anyway)."""
         if fields is None or isinstance(fields, str):
             return (None if fields is None else [fields]), []
+        fields = list(fields)
+        if not any("." in f for f in fields):  # nothing to join: no metadata call (reads overlap it)
+            return list(dict.fromkeys(fields)), []
         fmap = frames.field_map(self.fields.meta(module))
         plain: list[str] = []
         dotted: list[str] = []
