@@ -47,6 +47,28 @@ def pytest_configure(config: pytest.Config) -> None:
 # The files holding the `last` tests. pytest-xdist's controller schedules by node id and never sees
 # markers, so it is told here; collection checks the list is complete.
 LAST_FILES = frozenset({"tests/test_suite_log.py"})
+# The longest files (whole-suite --durations, serial), handed out first so none starts near the end;
+# the rest follow in pytest-xdist's usual order. Only an order: a file missing here still runs.
+FIRST_FILES = (
+    "tests/test_demo.py",
+    "tests/client/test_write_outcomes.py",
+    "tests/client/test_tokens.py",
+    "tests/notebooks/test_benchmark_notebook.py",
+    "tests/notebooks/test_browser.py",
+    "tests/assistant/test_mcp_approval.py",
+    "tests/assistant/test_mcp_http.py",
+    "tests/test_benchmarks_smoke.py",
+    "tests/notebooks/test_explorer_widgets.py",
+    "tests/notebooks/test_bulk_notebook.py",
+    "tests/emulator/test_bulk.py",
+    "tests/emulator/test_hostile_input.py",
+    "tests/emulator/test_oas_contract.py",
+    "tests/emulator/test_node_sdk.py",
+    "tests/assistant/test_mcp_stdio.py",
+    "tests/assistant/test_mcp_writes.py",
+    "tests/edits/test_reconcile.py",
+    "tests/notebooks/test_mirror_notebook.py",
+)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -59,12 +81,12 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """``--dist loadfile``, except that the LAST_FILES go out only once every other test has finished."""
+    """``--dist loadfile``, the FIRST_FILES first and the LAST_FILES only once every other test has finished."""
     if config.getvalue("dist") != "loadfile":
         return None
     from tests.xdist_last import LastFilesLastScheduling
 
-    return LastFilesLastScheduling(config, log, LAST_FILES)
+    return LastFilesLastScheduling(config, log, LAST_FILES, FIRST_FILES)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -72,7 +94,15 @@ def _suite_log_holds_no_secret_at_worker_end(request: pytest.FixtureRequest):
     """Under pytest-xdist, the `last` test cannot run after the other workers' tests, and only its own
     process knows the secrets it registered. So every worker, after its last test, scans the whole
     suite log for token-shaped values and for the secrets registered in that worker: a leak fails
-    the run (an error at the teardown of the worker's last test). Serial runs leave it to the test."""
+    the run (an error at the teardown of the worker's last test). Serial runs leave it to the test.
+
+    The log redaction (what ``connect`` installs on the handlers present, pytest's suite-log handler
+    among them) is installed here, at the start: serially the first connecting test installed it for
+    the rest of the run, while a worker whose files never connect (tests/emulator/test_oauth.py's raw
+    OAuth calls, logged by urllib3 with codes in the URL) would otherwise write raw tokens."""
+    from sergas_nb import _secrets
+
+    _secrets.install_log_redaction()
     yield
     if _xdist_worker(request.config) is None:
         return

@@ -1,4 +1,5 @@
-"""pytest-xdist's ``loadfile`` scheduling with the `last` tests held back until the rest is done.
+"""pytest-xdist's ``loadfile`` scheduling, the longest files first and the `last` tests held back
+until the rest is done.
 
 The `last` tests (tests/test_suite_log.py) scan what the whole suite left behind. Plain ``loadfile``
 hands their file to whichever worker is free when the queue reaches it, while other workers may
@@ -18,9 +19,13 @@ from xdist.scheduler import LoadFileScheduling
 
 
 class LastFilesLastScheduling(LoadFileScheduling):
-    def __init__(self, config: pytest.Config, log: Any, last_files: Iterable[str]) -> None:
+    def __init__(
+        self, config: pytest.Config, log: Any, last_files: Iterable[str], first_files: Iterable[str] = ()
+    ) -> None:
         super().__init__(config, log)
         self.last_files = frozenset(last_files)
+        # Longest files first (longest-processing-time order): one started late would be the run's tail.
+        self.first_rank = {name: i for i, name in enumerate(first_files)}
 
     def _others_queued(self) -> bool:
         return any(scope not in self.last_files for scope in self.workqueue)
@@ -32,8 +37,9 @@ class LastFilesLastScheduling(LoadFileScheduling):
 
     def _assign_work_unit(self, node: Any) -> None:
         if self._others_queued():
-            # The first queued file that is not a `last` one (the queue keeps its order otherwise).
-            scope = next(s for s in self.workqueue if s not in self.last_files)
+            # The longest known file still queued, else the first queued that is not a `last` one.
+            others = [s for s in self.workqueue if s not in self.last_files]
+            scope = min(others, key=lambda s: self.first_rank.get(s, len(self.first_rank)))
             self.workqueue.move_to_end(scope, last=False)
             super()._assign_work_unit(node)
             return

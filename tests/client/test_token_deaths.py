@@ -19,15 +19,11 @@ from sergas_nb.emulator.state import metadata
 
 pytestmark = pytest.mark.slow
 
-BIG = 10_000  # was 20,000: the same strategies and deaths, half the seeding and reading
-
 
 @pytest.fixture
 def big(fresh_emulator: LocalZoho) -> Iterator[LocalZoho]:
-    """The session emulator with 10,000 accounts (past the 2,000 that pages reach, so the read goes on
-    by COQL partitions: 12 requests then 5+ partitions, room for 2+ deaths at every=8); back to its
-    seed afterwards."""
-    fresh_emulator.control.reseed(accounts=BIG)
+    """The session emulator with 20,000 accounts; back to its seed afterwards."""
+    fresh_emulator.control.reseed(accounts=20_000)
     yield fresh_emulator
     fresh_emulator.control.reset()
 
@@ -52,14 +48,14 @@ def _forced(crm: ZohoClient) -> int:
     return int(((m["kind"] == "token_refresh") & (m["status"] == "forced")).sum())
 
 
-def test_a_parallel_read_of_10000_records_survives_three_token_deaths(big: LocalZoho) -> None:
+def test_a_parallel_read_of_20000_records_survives_three_token_deaths(big: LocalZoho) -> None:
     with connect(emulator=big, env_file=None, backoff=0.01) as crm:
         crm.fields("Accounts")
         before = _refreshes(big)
         # pages, the count, the id range and the COQL partitions all go out 10 or 20 at a time
         big.control.add_fault("token_death", path="^/crm/v8/(Accounts|coql)", every=8, count=3)
         df = crm.records("Accounts", fields=["Account_Name", "Owner"], progress=False)
-        assert len(df) == BIG and df["id"].is_unique
+        assert len(df) == 20_000 and df["id"].is_unique
         deaths = _deaths(big)  # a fault firing while the token is already dead kills nothing
         assert deaths >= 2
         assert _refreshes(big) - before == deaths  # one per death, however many threads saw it
