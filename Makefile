@@ -24,8 +24,12 @@ demo: venv
 	bash .ci/system-deps --no-browser
 	SERGAS_NB_CACHE=$(CURDIR)/.sergas-nb/cache $(BIN)/sergas-nb demo --reports reports --work-dir .sergas-nb
 
+# pytest-xdist: the tests mostly wait on servers (emulator, PostgreSQL, JupyterLab, subprocesses), so
+# 4 workers suit 2 cores. --dist loadfile keeps a file on one worker (its module fixtures start once:
+# the benchmark scripts, a notebook's kernel). TEST_WORKERS=0 runs it serially.
+TEST_WORKERS ?= 4
 test: venv system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Guard rails: ruff (lint + format), mypy and the import contract (import-linter), configured in pyproject.toml.
 lint: venv
