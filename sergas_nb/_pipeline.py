@@ -33,7 +33,11 @@ from sergas_nb.errors import ZohoAuthError, ZohoError, ZohoRateLimitError
 
 log = logging.getLogger("sergas_nb.client")
 T = TypeVar("T")
-FINAL_FRESH_REJECTIONS = 2  # rejections of tokens refreshed after the call began that end it
+# Rejections of tokens refreshed after the call began that end it. Three, not two: when deaths
+# come close together (another process refreshing in a loop), a fresh token can die out of band
+# before any answer carrying it has reached us, and under load that happened to one batch of a
+# 4,999-record update twice in a row, which failed the run's remaining 2,799 records.
+FINAL_FRESH_REJECTIONS = 3
 MAX_TOKEN_DEATHS = 8  # token deaths one call survives in all
 
 
@@ -206,8 +210,8 @@ class Pipeline:
         A 401 INVALID_TOKEN is a dead token, and nothing was applied: the call is sent again with
         the token that replaces it (one refresh per dead token across threads: ``_token_deaths``).
         Final only when Zoho rejects tokens refreshed after this call's request was sent, before
-        they ever worked, twice: one such death is survivable (tokens die out of band at any
-        moment), a second means Zoho refuses fresh tokens. A token that worked and then died is
+        they ever worked, three times: such deaths are survivable (tokens die out of band at any
+        moment, and close together), a third means Zoho refuses fresh tokens. A token that worked and then died is
         always survived; ``MAX_TOKEN_DEATHS`` bounds those."""
         start = time.perf_counter()
         retries = 0

@@ -89,6 +89,8 @@ def test_a_lost_job_that_cannot_be_read_back_is_unknown_never_resent(crm, fresh_
     edit = _edit(crm, 150, 76)
     z = fresh_emulator
     z.control.add_fault("status", path=BULK_WRITE_RESULT, method="GET", status=502, body="html", count=10)
+    # Lost records are read back by id (GET /crm/v8/Accounts?ids=...), and by COQL before that.
+    z.control.add_fault("status", path="^/crm/v8/Accounts$", method="GET", status=503, body="html", count=50)
     z.control.add_fault("status", path="^/crm/v8/coql$", method="POST", status=503, body="html", count=50)
     result = crm.update("Accounts", edit, method="bulk_write")
     assert result.unknown == 150 and result.succeeded == 0 and _puts(z) == 0

@@ -213,9 +213,11 @@ def test_notebook_shows_plots_and_tables_and_no_secret(executed):
 def test_notebook_large_section_compares_toolkit_floor_and_seed(executed):
     summary, _, _, _ = executed
     large = summary["large"]
-    assert set(large["workloads"]) == {"read_300", "read_2300", "update_150"}
+    assert set(large["workloads"]) == {"read_300", "read_300_cold_meta", "read_2300", "update_150"}
     for name, w in large["workloads"].items():
-        assert w["toolkit_s"] > 0 and w["floor_s"] > 0 and w["seed_s"] > 0, name
+        assert w["toolkit_s"] > 0 and w["floor_s"] > 0, name
+        # A first read with cold metadata is the toolkit's own case: the seed's path has no cache.
+        assert name.endswith("_cold_meta") or w["seed_s"] > 0, name
         assert w["ratio_to_floor"] == pytest.approx(w["toolkit_s"] / w["floor_s"], rel=0.05)
     assert large["workloads"]["update_150"]["toolkit_batches_s"] > 0
     # A wide margin for a loaded machine: the seed's serial SDK pages are far behind at 2,300.
