@@ -139,9 +139,9 @@ def test_multi_select_values_are_lists_and_subforms_a_child_frame(crm):
 def test_whole_module_reads_of_the_new_modules_agree_across_strategies(crm, module):
     auto = crm.records(module, progress=False).sort_values("id", ignore_index=True)
     assert len(auto) and auto[f"{'Parent_Id' if module == 'Notes' else 'What_Id'}.module"].notna().all()
-    # COQL partitions too (issue 18 brief: they used to refuse the polymorphic link; now they
-    # select its module as the $se_module column).
-    for strategy in ("pages", "bulk_read", "coql_partitions"):
+    # COQL partitions too (they select the link's module as the $se_module column), except for
+    # Notes, which Zoho's COQL does not serve (refused: tests/client/test_read_activity_strategies).
+    for strategy in ("pages", "bulk_read", *(() if module == "Notes" else ("coql_partitions",))):
         other = crm.records(module, strategy=strategy, progress=False).sort_values("id", ignore_index=True)
         pd.testing.assert_frame_equal(auto, other)
 
