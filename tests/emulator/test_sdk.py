@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
-from zohocrmsdk.src.com.zoho.api.authenticator.store import FileStore
-from zohocrmsdk.src.com.zoho.crm.api import HeaderMap, Initializer, ParameterMap, SDKConfig
+from zohocrmsdk.src.com.zoho.crm.api import HeaderMap, ParameterMap
 from zohocrmsdk.src.com.zoho.crm.api.coql import BodyWrapper as CoqlBody
 from zohocrmsdk.src.com.zoho.crm.api.coql import CoqlOperations
-from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
 from zohocrmsdk.src.com.zoho.crm.api.org import OrgOperations
 from zohocrmsdk.src.com.zoho.crm.api.record import (
     APIException,
@@ -22,27 +19,14 @@ from zohocrmsdk.src.com.zoho.crm.api.record import (
 )
 from zohocrmsdk.src.com.zoho.crm.api.users import GetUsersParam, UsersOperations
 
+from tests.emulator.sdk_setup import initialize_sdk
 from tests.fixtures.emulator import SESSION_ACCOUNTS
 
 
 @pytest.fixture(scope="module")
 def sdk(emulator, tmp_path_factory):
     emulator.control.reset()
-    folder = tmp_path_factory.mktemp("sdk")
-    env = DataCenter.Environment(emulator.url, emulator.token_url, emulator.content_url)
-    token = OAuthToken(
-        client_id=emulator.client_id,
-        client_secret=emulator.client_secret,
-        refresh_token=emulator.refresh_token,
-        redirect_url=emulator.redirect_url,
-    )
-    Initializer.initialize(
-        environment=env,
-        token=token,
-        store=FileStore(str(folder / "tokens.csv")),
-        sdk_config=SDKConfig(auto_refresh_fields=False, pick_list_validation=False),
-        resource_path=str(folder),
-    )
+    initialize_sdk(emulator, tmp_path_factory.mktemp("sdk"), content_url=emulator.content_url)
     yield emulator
 
 

@@ -6,30 +6,17 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
-from zohocrmsdk.src.com.zoho.api.authenticator.store import FileStore
-from zohocrmsdk.src.com.zoho.crm.api import HeaderMap, Initializer, ParameterMap, SDKConfig
-from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
+from zohocrmsdk.src.com.zoho.crm.api import HeaderMap, ParameterMap
 from zohocrmsdk.src.com.zoho.crm.api.record import BodyWrapper, Record, RecordOperations, SuccessResponse
 from zohocrmsdk.src.com.zoho.crm.api.util import Choice
+
+from tests.emulator.sdk_setup import initialize_sdk
 
 
 @pytest.fixture(scope="module")
 def sdk(emulator, tmp_path_factory):
     emulator.control.reset()
-    folder = tmp_path_factory.mktemp("sdk-subform")
-    Initializer.initialize(
-        environment=DataCenter.Environment(emulator.url, emulator.token_url, emulator.url),
-        token=OAuthToken(
-            client_id=emulator.client_id,
-            client_secret=emulator.client_secret,
-            refresh_token=emulator.refresh_token,
-            redirect_url=emulator.redirect_url,
-        ),
-        store=FileStore(str(folder / "tokens.csv")),
-        sdk_config=SDKConfig(auto_refresh_fields=False, pick_list_validation=False),
-        resource_path=str(folder),
-    )
+    initialize_sdk(emulator, tmp_path_factory.mktemp("sdk-subform"))
     yield emulator
 
 
