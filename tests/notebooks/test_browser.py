@@ -36,27 +36,43 @@ def prepare_notebook(root: Path, name: str = "explore.ipynb", **parameters: obje
     return target
 
 
+def choose_offered_kernel(page) -> None:
+    """Accept Lab's "Select Kernel" dialog (the notebook's own python3 preselected), as a user
+    would: on a loaded machine Lab sometimes asks after the notebook showed idle, and the modal
+    then takes every click. Any other dialog is a failure, reported with its text."""
+    dialog = page.locator(".jp-Dialog")
+    if not dialog.count() or not dialog.first.is_visible():
+        return
+    text = dialog.first.inner_text()
+    if "Select Kernel" not in text:
+        raise AssertionError(f"JupyterLab shows a dialog: {text!r}")
+    dialog.first.locator(".jp-Dialog-button.jp-mod-accept").click()
+    dialog.first.wait_for(state="detached", timeout=UI_TIMEOUT_MS)
+
+
 def run_all_cells(page, lab: LabServer, notebook: Path) -> None:
     """Open the notebook and choose Run > Run All Cells, checking that execution really started."""
     page.goto(f"{lab.url}/lab/tree/{notebook.relative_to(lab.root).as_posix()}")
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=UI_TIMEOUT_MS)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=UI_TIMEOUT_MS)
     # Lab enables notebook commands for the *current* widget: click into the notebook first.
+    choose_offered_kernel(page)
     page.locator(".jp-NotebookPanel .jp-Cell").first.click()
     started = (
         "() => [...document.querySelectorAll('.jp-NotebookPanel .jp-InputPrompt')]"
         ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"
     )
     for _attempt in range(3):
-        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-        page.locator(
-            ".lm-Menu-item:not(.lm-mod-disabled) .lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")
-        ).click()
+        choose_offered_kernel(page)
         try:
+            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click(timeout=15_000)
+            page.locator(
+                ".lm-Menu-item:not(.lm-mod-disabled) .lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")
+            ).click(timeout=15_000)
             # A queued cell shows [*] at once, so no prompt change means the click did not take.
             page.wait_for_function(started, timeout=15_000)
             return
-        except PlaywrightTimeoutError:
+        except PlaywrightTimeoutError:  # a dialog took the click, or the menu did not open
             print("Run All Cells did not start; trying the menu again")
             page.keyboard.press("Escape")
     raise AssertionError("Run > Run All Cells did not start executing the notebook")
