@@ -10,13 +10,6 @@ from sergas_nb.client import ZohoClient, connect
 PUT = "^/crm/v8/Accounts$"
 
 
-@pytest.fixture
-def crm(fresh_emulator) -> ZohoClient:
-    client = connect(emulator=fresh_emulator, env_file=None, backoff=0.01, retries=2)
-    yield client
-    client.close()
-
-
 def _puts(z) -> int:
     return int(z.control.stats()["requests"].get("PUT /crm/v8/Accounts", 0))
 

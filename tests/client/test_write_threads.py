@@ -9,19 +9,11 @@ import threading
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from sergas_nb import frames
-from sergas_nb.client import ZohoClient, connect
+from sergas_nb.client import ZohoClient
 
 PUT = "^/crm/v8/Accounts$"
-
-
-@pytest.fixture
-def crm(fresh_emulator) -> ZohoClient:
-    client = connect(emulator=fresh_emulator, env_file=None, backoff=0.01, retries=2)
-    yield client
-    client.close()
 
 
 def _ids(crm: ZohoClient, n: int) -> list[str]:
