@@ -242,20 +242,35 @@ class Journal:
         # a (record, field) twice in one call: identities are drawn in the rows' order
         return sorted(int(r[0]) for r in rows)
 
-    def finish(self, outcomes: Iterable[Outcome]) -> None:
-        """Record each write's outcome (applied_at = now); one statement for them all."""
+    def finish(self, outcomes: Iterable[Outcome], *, restored: bool = False) -> None:
+        """Record each write's outcome (applied_at = now); one statement for them all.
+
+        ``restored``: these are undo writes; the plan's apply entries that each successful one
+        restored are flagged undone in the same transaction (an undo flagged them all after its
+        last batch, one statement of thousands of ids that cost it a tenth of a second; a kill
+        in between left them for the next undo's read of the CRM to flag)."""
         last = {o.entry_id: o for o in outcomes}  # an entry given twice: its last outcome
         if not last:
             return
         done = list(last.values())
+        doc = Jsonb([{"id": o.entry_id, "s": o.status, "c": o.code, "m": o.message} for o in done])
         with self._connect() as conn, conn.transaction():
             conn.execute(  # one JSON document, as in begin()
                 "UPDATE edit_journal AS j SET status = u.e->>'s', code = u.e->>'c', message = u.e->>'m',"
                 " applied_at = now()"
                 " FROM jsonb_array_elements(%s) AS u(e)"
                 " WHERE j.entry_id = (u.e->>'id')::bigint",
-                (Jsonb([{"id": o.entry_id, "s": o.status, "c": o.code, "m": o.message} for o in done]),),
+                (doc,),
             )
+            if restored and any(o.status == "success" for o in done):
+                conn.execute(
+                    "UPDATE edit_journal AS a SET undone_at = now() FROM edit_journal AS u"
+                    " WHERE u.entry_id IN (SELECT (e->>'id')::bigint FROM jsonb_array_elements(%s) AS e"
+                    " WHERE e->>'s' = 'success') AND u.action = 'undo' AND a.plan_id = u.plan_id"
+                    " AND a.action = 'apply' AND a.undone_at IS NULL AND a.record_id = u.record_id"
+                    " AND a.field = u.field",
+                    (doc,),
+                )
 
     def applied(self, plan_id: str) -> pd.DataFrame:
         """The latest successful, not yet undone 'apply' entry per record of the plan."""
@@ -278,6 +293,32 @@ class Journal:
                 (plan_id, action),
             ).fetchall()
         return _entries_frame(rows)
+
+    def touched_values(self, plan_id: str, action: str = "apply") -> list[dict[str, Any]]:
+        """:meth:`touched` as plain dicts of record_id, field, old_value, new_value and status,
+        read as one JSON document: an undo reads its plan's thousands of entries before it can
+        read the CRM, and rows typed into a frame and read back out cost it a tenth of a second."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT coalesce(jsonb_agg(jsonb_build_object('record_id', t.record_id, 'field', t.field,"
+                " 'old_value', t.old_value, 'new_value', t.new_value, 'status', t.status)"
+                " ORDER BY t.record_id, t.field), '[]'::jsonb)"
+                " FROM (SELECT DISTINCT ON (record_id, field) record_id, field, old_value, new_value, status"
+                " FROM edit_journal WHERE plan_id = %s AND action = %s"
+                " ORDER BY record_id, field, entry_id DESC) AS t",
+                (plan_id, action),
+            ).fetchone()
+        return list(row[0]) if row is not None else []
+
+    def last_words(self, plan_id: str) -> dict[tuple[str, str, str], str]:
+        """(action, record, field) -> the status of the plan's latest entry for it (no values read)."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT ON (action, record_id, field) action, record_id, field, status FROM edit_journal"
+                " WHERE plan_id = %s ORDER BY action, record_id, field, entry_id DESC",
+                (plan_id,),
+            ).fetchall()
+        return {(a, r, f): s for a, r, f, s in rows}
 
     def mark_undone(self, plan_id: str, record_ids: Iterable[str], field: str | None = None) -> None:
         """Flag the plan's apply entries of these records (of one field, or all) as restored."""
