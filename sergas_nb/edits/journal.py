@@ -27,6 +27,7 @@ from psycopg.types.json import Jsonb, set_json_loads
 
 from sergas_nb._database import connect, database_error
 from sergas_nb.config import dsn_label, normalise_database_url
+from sergas_nb.edits import pgpool
 from sergas_nb.errors import ZohoDatabaseError, ZohoError
 
 JOURNAL_COLUMNS = [
@@ -126,9 +127,20 @@ class Journal:
             with self._errors():
                 yield held
             return
-        conn = _connect_journal(self._dsn)  # ZohoDatabaseError (host:port/db, no password) when unreachable
-        with self._errors(), conn:
+        with self._pooled() as conn, self._errors():
             yield conn
+
+    @contextmanager
+    def _pooled(self) -> Iterator[psycopg.Connection]:
+        """A connection of this process's pool (``pgpool``), given back if its use raised nothing."""
+        # ZohoDatabaseError (host:port/db, no password) when unreachable
+        conn = pgpool.checkout(self._dsn, _connect_journal)
+        try:
+            yield conn
+        except BaseException:
+            conn.close()
+            raise
+        pgpool.checkin(self._dsn, conn)
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -156,14 +168,13 @@ class Journal:
         if self._held() is not None:
             yield
             return
-        conn = _connect_journal(self._dsn)
-        local = self.__dict__.setdefault("_local", threading.local())
-        local.conn = conn
-        try:
-            yield
-        finally:
-            local.conn = None
-            conn.close()
+        with self._pooled() as conn:
+            local = self.__dict__.setdefault("_local", threading.local())
+            local.conn = conn
+            try:
+                yield
+            finally:
+                local.conn = None
 
     @contextmanager
     def lock(self, plan_id: str) -> Iterator[None]:
