@@ -311,9 +311,11 @@ class Journal:
         read the CRM, and rows typed into a frame and read back out cost it a tenth of a second."""
         with self._connect() as conn:
             row = conn.execute(
-                "SELECT coalesce(jsonb_agg(jsonb_build_object('record_id', t.record_id, 'field', t.field,"
+                # json, not jsonb: the server builds json text as it goes, a jsonb document it
+                # builds whole (a third of the query's time at 2,000 entries)
+                "SELECT coalesce(json_agg(json_build_object('record_id', t.record_id, 'field', t.field,"
                 " 'old_value', t.old_value, 'new_value', t.new_value, 'status', t.status)"
-                " ORDER BY t.record_id, t.field), '[]'::jsonb)"
+                " ORDER BY t.record_id, t.field), '[]'::json)"
                 " FROM (SELECT DISTINCT ON (record_id, field) record_id, field, old_value, new_value, status"
                 " FROM edit_journal WHERE plan_id = %s AND action = %s"
                 " ORDER BY record_id, field, entry_id DESC) AS t",
