@@ -239,7 +239,9 @@ class Journal:
         # Python (a regex per text), which cost more client CPU than the rest of a plan's batch.
         # A JSON null stays the jsonb 'null' it was as an element of a jsonb[].
         doc = [{"r": k[0], "f": k[1], "o": e.old_value, "v": e.new_value} for k, e in zip(keys, entries, strict=True)]
-        with self._connect() as conn, conn.transaction():
+        # One statement is atomic on its own: no BEGIN and COMMIT round trips around it (each a
+        # wake-up of the backend while ten workers journal at once).
+        with self._connect() as conn:
             rows = conn.execute(
                 "INSERT INTO edit_journal (plan_id, action, module, record_id, field, old_value, new_value)"
                 " SELECT %s, %s, %s, u.e->>'r', u.e->>'f', u.e->'o', u.e->'v'"
@@ -257,7 +259,7 @@ class Journal:
         """Record each write's outcome (applied_at = now); one statement for them all.
 
         ``restored``: these are undo writes; the plan's apply entries that each successful one
-        restored are flagged undone in the same transaction (an undo flagged them all after its
+        restored are flagged undone in the same statement (an undo flagged them all after its
         last batch, one statement of thousands of ids that cost it a tenth of a second; a kill
         in between left them for the next undo's read of the CRM to flag)."""
         last = {o.entry_id: o for o in outcomes}  # an entry given twice: its last outcome
@@ -265,23 +267,25 @@ class Journal:
             return
         done = list(last.values())
         doc = Jsonb([{"id": o.entry_id, "s": o.status, "c": o.code, "m": o.message} for o in done])
-        with self._connect() as conn, conn.transaction():
-            conn.execute(  # one JSON document, as in begin()
-                "UPDATE edit_journal AS j SET status = u.e->>'s', code = u.e->>'c', message = u.e->>'m',"
-                " applied_at = now()"
-                " FROM jsonb_array_elements(%s) AS u(e)"
-                " WHERE j.entry_id = (u.e->>'id')::bigint",
+        outcomes_sql = (
+            "UPDATE edit_journal AS j SET status = u.e->>'s', code = u.e->>'c', message = u.e->>'m',"
+            " applied_at = now()"
+            " FROM jsonb_array_elements(%s) AS u(e)"
+            " WHERE j.entry_id = (u.e->>'id')::bigint"
+        )
+        with self._connect() as conn:  # one statement (one JSON document, as in begin()), atomic on its own
+            if not restored:
+                conn.execute(outcomes_sql, (doc,))
+                return
+            # the undo entries' outcomes and the apply entries they restored, in one statement
+            conn.execute(
+                f"WITH done AS ({outcomes_sql} RETURNING j.plan_id, j.record_id, j.field, j.status, j.action)"
+                " UPDATE edit_journal AS a SET undone_at = now() FROM done"
+                " WHERE done.status = 'success' AND done.action = 'undo' AND a.plan_id = done.plan_id"
+                " AND a.action = 'apply' AND a.undone_at IS NULL AND a.record_id = done.record_id"
+                " AND a.field = done.field",
                 (doc,),
             )
-            if restored and any(o.status == "success" for o in done):
-                conn.execute(
-                    "UPDATE edit_journal AS a SET undone_at = now() FROM edit_journal AS u"
-                    " WHERE u.entry_id IN (SELECT (e->>'id')::bigint FROM jsonb_array_elements(%s) AS e"
-                    " WHERE e->>'s' = 'success') AND u.action = 'undo' AND a.plan_id = u.plan_id"
-                    " AND a.action = 'apply' AND a.undone_at IS NULL AND a.record_id = u.record_id"
-                    " AND a.field = u.field",
-                    (doc,),
-                )
 
     def applied(self, plan_id: str) -> pd.DataFrame:
         """The latest successful, not yet undone 'apply' entry per record of the plan."""
