@@ -36,8 +36,9 @@ from sergas_nb.errors import ZohoValidationError
 if TYPE_CHECKING:
     from sergas_nb.client import ZohoClient
 
-# Zoho's GET /{module}?ids= takes at most 100 ids
-# (https://www.zoho.com/crm/developer/docs/api/v8/get-records.html: "ids ... maximum of 100").
+# Ids a chunk: what the client's reader sends in one GET /{module}?ids= call (_reads.py), Zoho's
+# limit of 100 ids a call (documented for the older API's idlist,
+# https://www.zoho.com/developer/help/api/getrecordbyid.html; not re-checked on the v8 page).
 READ_IDS = 100
 # Reads at once: the governor allows 20 calls and 10 writes of more than 10 records (the
 # sub-concurrency pool), so ten reads run beside ten batches without a 429.
