@@ -11,6 +11,13 @@ out: a connection whose use raised anything is closed, not kept (so an advisory 
 hold ends with it), and one the server has closed or written to since (a restart, an
 administrator's ``pg_terminate_backend``) shows that as a readable socket and is replaced by a
 new connection, without a round trip.
+
+Not psycopg_pool: its connections are opened by background workers that retry a failing server
+for minutes, so a wrong or unreachable journal DSN would surface as a ``PoolTimeout`` after
+``timeout`` seconds instead of at once as the ``ZohoDatabaseError`` naming host, port and
+database that every journal call raises; and a pool's ``max_size`` would make a second run wait
+behind the first one's twelve connections. Here a connection is opened in the caller's thread, and
+only idle ones are kept.
 """
 
 from __future__ import annotations
