@@ -7,6 +7,7 @@
     python benchmarks/scale.py --smoke    # seconds: small sizes, one repeat (the suite runs it)
     python benchmarks/scale.py --quick --no-seed --only writes,plan --ops update,insert,upsert \
         --write-sizes 200,2000,4999       # the batch writes and the plan alone, with client CPU
+    python benchmarks/scale.py --quick --no-seed --no-memory --only plan --plan-sizes 2000,4999
     python benchmarks/scale.py --quick --only reads --no-seed   # the reads alone (CPU, memory)
 
 The emulator runs in its own process (``sergas-nb emulator``: 0.1 s per call + 0.2 ms per record,
@@ -17,7 +18,7 @@ last line, one JSON object:
 {"workloads": {name: {"toolkit_s", "floor_s", "seed_s", "ratio_to_floor", "speedup_vs_seed", ...}},
  "cpu_per_1k_ratio", "mem_ratio_100k", ...}. ``mem_ratio_100k`` is measured on the largest read run
 (``memory.records`` says which: 20,000 with --quick). A plan's row also has ``toolkit_update_s``
-(``crm.update`` of the same records), ``toolkit_undo_s`` and ``ratio_to_update``.
+(``crm.update`` of the same records), ``toolkit_undo_s`` and ``ratio_to_update`` and ``undo_ratio_to_update``.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         help="writes to measure at each update size: update, insert, upsert (comma-separated)",
     )
     ap.add_argument("--write-sizes", default=None, help="comma-separated write sizes instead of the mode's")
+    ap.add_argument("--plan-sizes", default=None, help="comma-separated plan sizes instead of the mode's")
     args = ap.parse_args(argv)
     only = {p.strip() for p in args.only.split(",") if p.strip()}
     ops = tuple(o.strip() for o in args.ops.split(",") if o.strip())
@@ -64,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     latency = SMOKE_LATENCY if args.smoke else (LATENCY_FIXED, LATENCY_PER_RECORD)
     repeats = 1 if args.smoke else args.repeats
     write_sizes = tuple(int(n) for n in args.write_sizes.split(",")) if args.write_sizes else sizes["updates"]
+    plan_sizes = tuple(int(n) for n in args.plan_sizes.split(",")) if args.plan_sizes else (sizes["plan"],)
     result = run_scale(
         sizes["reads"] if "reads" in only else (),
         write_sizes if "writes" in only else (),
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         memory=not args.no_memory,
         latency=latency,
         progress=print,
-        plan_size=None if args.no_plan or "plan" not in only else sizes["plan"],
+        plan_size=None if args.no_plan or "plan" not in only else plan_sizes,
         write_ops=ops,
     )
     print()

@@ -246,6 +246,8 @@ class ScaleResult:
             out["speedup_vs_seed"] = (med["seed"] / med["toolkit"]).round(2)
         if "toolkit_update" in med:
             out["ratio_to_update"] = (med["toolkit"] / med["toolkit_update"]).round(2)
+            if "toolkit_undo" in med:
+                out["undo_ratio_to_update"] = (med["toolkit_undo"] / med["toolkit_update"]).round(2)
         if "cpu" in self.samples:
             # Client CPU (every thread of this process; the emulator runs in its own) per 1,000
             # records, medians; only the writes' rows carry it (reads have their own CPU figure).
@@ -275,6 +277,7 @@ class ScaleResult:
                         "toolkit_update_s",
                         "toolkit_undo_s",
                         "ratio_to_update",
+                        "undo_ratio_to_update",
                         "toolkit_cpu_ms_per_1k",
                         "floor_cpu_ms_per_1k",
                         "cpu_ratio",
@@ -311,14 +314,14 @@ def run_scale(
     memory: bool = True,
     latency: tuple[float, float] = (LATENCY_FIXED, LATENCY_PER_RECORD),
     progress: Callable[[str], None] = print,
-    plan_size: int | None = None,
+    plan_size: int | Sequence[int] | None = None,
     journal: str | None = None,
     write_ops: Sequence[str] = ("update",),
 ) -> ScaleResult:
     """Every workload, paths taking turns in a rotating order inside each repeat.
 
     ``update_size``: one size or several (0 or none: no update). ``plan_size``: records of the
-    journalled plan apply (None: no plan); ``journal``: its PostgreSQL DSN (migrations applied
+    journalled plan apply, one size or several (None: no plan); ``journal``: its PostgreSQL DSN (migrations applied
     here), else a throwaway cluster is started for the run. ``latency``: the emulator's (seconds
     per call, seconds per record). ``write_ops``: which of update, insert and upsert run at each
     update size (inserts and upserts in 100-record batches, 10 in flight, beside the floor's)."""
@@ -330,7 +333,8 @@ def run_scale(
 
     update_sizes = sorted({update_size} if isinstance(update_size, int) else set(update_size)) if update_size else []
     update_sizes = [u for u in update_sizes if u > 0]
-    writes = [*update_sizes, *([plan_size] if plan_size else [])]
+    plan_sizes = sorted({plan_size} if isinstance(plan_size, int) else set(plan_size)) if plan_size else []
+    writes = [*update_sizes, *plan_sizes]
     emu = EmulatorProcess(accounts=min(read_sizes) if read_sizes else max(writes, default=1), latency=latency)
     samples: list[dict[str, Any]] = []
     cpu: dict[str, float] = {}
@@ -424,10 +428,11 @@ def run_scale(
             for size in update_sizes:
                 _create_workload(crm, floor, op, all_names[:size], repeats, timed, samples)
                 progress(f"{op}_{size}: done")
-        if plan_size:
+        if plan_sizes:
             dsn = journal or _throwaway_journal(stack)
-            _plan_workload(crm, floor, all_ids[:plan_size], dsn, repeats, timed, samples)
-            progress(f"plan_{plan_size}: done")
+        for size in plan_sizes:
+            _plan_workload(crm, floor, all_ids[:size], dsn, repeats, timed, samples)
+            progress(f"plan_{size}: done")
         floor.close()
         if seed is not None:
             seed.close()
