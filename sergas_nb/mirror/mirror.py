@@ -244,7 +244,9 @@ class Mirror:
         """The module as a typed frame: the columns and dtypes of ``crm.records(module)``, rows in
         its order (id descending). ``removed=True`` adds the columns of fields removed in the CRM."""
         self._open()
-        with self.store.read() as con:
+        # The field metadata (the dtypes) and the table from one snapshot: a sync committing between
+        # the two reads (a field added or retyped) must not give columns and dtypes that disagree.
+        with self.store.read() as con, self.store.snapshot(con):
             state = self._state(module, con)
             dtypes = write.table_dtypes(state.meta, state.removed) if removed else columns.dtypes_for(state.meta)
             return write.read_frame(con, module, dtypes, state.meta + state.removed)

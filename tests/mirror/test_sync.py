@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pandas.testing import assert_frame_equal
 
 from sergas_nb.mirror import Mirror
 from tests.mirror.conftest import assert_mirrors, by_id
@@ -146,3 +147,33 @@ def test_a_sync_leaves_duckdbs_memory_limit_as_it_was_for_queries(small_org, crm
         m.sync(["Accounts"], progress=False)
         after = m.sql("select current_setting('memory_limit') AS v")["v"][0]
     assert after == before
+
+
+def test_a_frame_read_while_a_sync_adds_a_field_is_one_snapshot(small_org, crm, tmp_path, monkeypatch):
+    """frame() reads the field metadata, then the table: a sync committing between the two (a field
+    added, a record changed) must give the frame from before the sync, not old dtypes over new rows."""
+    from sergas_nb.mirror import write
+
+    path = tmp_path / "m"
+    with Mirror(crm, path) as m, Mirror(crm, path) as other:
+        m.sync(["Deals"], progress=False)
+        before = m.frame("Deals")
+        rid = str(before["id"][0])
+        small_org.control.add_field("Deals", "Region", "text")
+        crm.refresh_metadata("Deals")
+        crm.update("Deals", [{"id": rid, "Region": "EMEA", "Amount": 4242.0}])
+        real, synced = write.read_frame, []
+
+        def sync_between_the_reads(*args, **kwargs):
+            if not synced:  # the metadata is read; a sync commits before the table is
+                synced.append(other.sync(["Deals"], check_schema=True, progress=False))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(write, "read_frame", sync_between_the_reads)
+        during = m.frame("Deals")
+        monkeypatch.setattr(write, "read_frame", real)
+        assert synced and int(synced[0]["changed"][0]) >= 1
+        assert_frame_equal(during, before)  # all of the copy before the sync, none of it after
+        after = m.frame("Deals")
+        assert after.set_index("id").loc[rid, "Region"] == "EMEA"
+        assert_mirrors(m, crm, ["Deals"])
