@@ -78,8 +78,7 @@ def _diff(con: duckdb.DuckDBPyConnection, module: str, src: str, cols: list[str]
         "CREATE OR REPLACE TEMP TABLE _diff (id VARCHAR, change VARCHAR, field VARCHAR, old VARCHAR, new VARCHAR)"
     )
     old = t
-    (n_src,) = con.execute(f"SELECT count(*) FROM {src}").fetchone() or (0,)
-    (n_table,) = con.execute(f"SELECT count(*) FROM {t}").fetchone() or (0,)
+    n_src, n_table = con.execute(f"SELECT (SELECT count(*) FROM {src}), (SELECT count(*) FROM {t})").fetchall()[0]
     if n_src * _FEW <= n_table:
         # A few rows against a large table: find their rows on the id column alone, then take only
         # those rows' other columns. Joining every column of the table scanned (decompressed) all of
@@ -108,7 +107,7 @@ def _diff(con: duckdb.DuckDBPyConnection, module: str, src: str, cols: list[str]
     # Which columns differ in any row first (one pass): the change rows are then built from those
     # alone, not from a select per column of the module (45 of them for Accounts, most unchanged).
     any_diff = ", ".join(f"bool_or({quote('o:' + c)} IS DISTINCT FROM {quote('n:' + c)})" for c in names)
-    flags = con.execute(f"SELECT {any_diff} FROM _pairs").fetchone() or ()
+    flags = con.execute(f"SELECT {any_diff} FROM _pairs").fetchall()[0]
     differ = [c for c, f in zip(names, flags, strict=True) if f]
     parts = [
         f"SELECT id, 'changed', {_literal(c)}, {_text('o:' + c, types[c])}, {_text('n:' + c, types[c])} "
