@@ -159,8 +159,10 @@ class Mirror:
                         # The next module's reads from the CRM run while this one lands in the file.
                         # Reads stay in order (this one's are done), so a rollup re-read by a later
                         # module is never older than what an earlier module read; writes stay in order.
+                        # Not beside a whole module landing (a first or full sync): the next frame
+                        # would be built while this one is written, and the two add up in memory.
                         nxt = names[i + 1] if i + 1 < len(names) else None
-                        if nxt is not None and nxt not in names[: i + 1]:
+                        if nxt is not None and nxt not in names[: i + 1] and got.delta.full is None:
                             ahead = (nxt, pool.submit(read, nxt, dict(metas), watched))
                         try:
                             rows.append(self._write_module(got))

@@ -177,3 +177,24 @@ def test_a_frame_read_while_a_sync_adds_a_field_is_one_snapshot(small_org, crm, 
         after = m.frame("Deals")
         assert after.set_index("id").loc[rid, "Region"] == "EMEA"
         assert_mirrors(m, crm, ["Deals"])
+
+
+def test_each_module_reports_its_own_calls_when_the_next_modules_reads_overlap_its_write(small_org, crm, tmp_path):
+    with Mirror(crm, tmp_path / "m", reconcile_every=0) as m:
+        m.sync(["Accounts", "Deals"], progress=False)
+        ids = list(m.frame("Accounts")["id"][:3])
+        crm.update("Accounts", [{"id": i, "Phone": "555-3131"} for i in ids])
+        before = small_org.control.stats()["requests"]
+        report = m.sync(["Accounts", "Deals"], progress=False)
+        after = small_org.control.stats()["requests"]
+        sent = {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
+        assert sent == {
+            "GET /crm/v8/Accounts": 1,
+            "GET /crm/v8/Accounts/deleted": 1,
+            "GET /crm/v8/Deals": 1,
+            "GET /crm/v8/Deals/deleted": 1,
+        }, sent
+        assert list(report["module"]) == ["Accounts", "Deals"]
+        assert list(report["calls"]) == [2, 2]
+        assert list(report["changed"]) == [3, 0]
+        assert_mirrors(m, crm)
