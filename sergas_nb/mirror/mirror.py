@@ -11,9 +11,13 @@ How a sync reads is in sync.py; the file, its lock and transactions in store.py.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,13 +30,24 @@ from sergas_nb.mirror import columns, write
 from sergas_nb.mirror import report as report_mod
 from sergas_nb.mirror.columns import quote
 from sergas_nb.mirror.store import MirrorError, MirrorStore
-from sergas_nb.mirror.sync import ModuleSync, Options, State, parents_of
+from sergas_nb.mirror.sync import Delta, ModuleSync, Options, State, parents_of
 
 if TYPE_CHECKING:
     from sergas_nb.client import ZohoClient
 
 # Modules Zoho lists but whose records the list API does not serve (settings-like, or not records).
 _NOT_RECORDS = frozenset({"Home", "Feeds", "Reports", "Dashboards", "Analytics", "Documents", "Visits", "Social"})
+
+
+@dataclass
+class _Read:
+    """A module's reads, waiting to be written: the state they started from, and their cost."""
+
+    state: State
+    delta: Delta
+    calls: int
+    credits: int
+    seconds: float
 
 
 class Mirror:
@@ -125,16 +140,39 @@ class Mirror:
             sync_no = 1 + max((int(r["syncs"] or 0) for r in known.values()), default=0)
             # modules whose syncs refresh their parents' rollups: what this mirror syncs
             watched = set(self.modules) if self.modules is not None else set(known) | set(names)
+            read = functools.partial(self._read_module, full=full, reconcile=reconcile, check_schema=check_schema)
+            # The field metadata of every module known, and of each module as this run reads it (a
+            # parent read earlier in the run: its children's syncs refresh its rollups).
+            metas = {name: State.from_row(name, r).meta for name, r in known.items()}
             try:
-                for module in names:
-                    if bar is not None:
-                        bar.set_postfix_str(module)
-                    known = self.store.modules()  # a parent synced earlier in this run is in it now
-                    rows.append(
-                        self._sync_module(module, known.get(module), full, reconcile, check_schema, known, watched)
-                    )
-                    if bar is not None:
-                        bar.update(1)
+                with ThreadPoolExecutor(1, thread_name_prefix="sergas-mirror-read") as pool:
+                    ahead: tuple[str, Future[_Read]] | None = None
+                    for i, module in enumerate(names):
+                        if bar is not None:
+                            bar.set_postfix_str(module)
+                        if ahead is not None and ahead[0] == module:
+                            got = ahead[1].result()
+                        else:
+                            got = read(module, dict(metas), watched)
+                        ahead = None
+                        metas[module] = got.delta.meta
+                        # The next module's reads from the CRM run while this one lands in the file.
+                        # Reads stay in order (this one's are done), so a rollup re-read by a later
+                        # module is never older than what an earlier module read; writes stay in order.
+                        # Not beside a whole module landing (a first or full sync): the next frame
+                        # would be built while this one is written, and the two add up in memory.
+                        nxt = names[i + 1] if i + 1 < len(names) else None
+                        if nxt is not None and nxt not in names[: i + 1] and got.delta.full is None:
+                            ahead = (nxt, pool.submit(read, nxt, dict(metas), watched))
+                        try:
+                            rows.append(self._write_module(got))
+                        except BaseException:
+                            if ahead is not None:
+                                with contextlib.suppress(BaseException):
+                                    ahead[1].result()
+                            raise
+                        if bar is not None:
+                            bar.update(1)
             finally:
                 if bar is not None:
                     bar.close()
@@ -142,19 +180,21 @@ class Mirror:
             self._record(out, sync_no)
         return out
 
-    def _sync_module(
+    def _read_module(
         self,
         module: str,
-        row: dict[str, Any] | None,
+        metas: dict[str, list[dict[str, Any]]],
+        watched: set[str],
+        *,
         full: bool,
         reconcile: bool,
         check_schema: bool,
-        known: dict[str, dict[str, Any]],
-        watched: set[str],
-    ) -> report_mod.ModuleReport:
+    ) -> _Read:
+        """One module's reads from the CRM (nothing written): its ``Delta`` and what they cost."""
         start, t0 = pd.Timestamp.now(tz="UTC"), time.perf_counter()
-        state = State.from_row(module, row)
-        metas = {name: State.from_row(name, r).meta for name, r in known.items()}
+        # Only this module's own write changes its row, so the committed copy has it even while an
+        # earlier module of the run is landing.
+        state = State.from_row(module, self.store.modules().get(module))
         job = ModuleSync(
             self.crm,
             state,
@@ -168,18 +208,23 @@ class Mirror:
             watched=watched,
         )
         delta = job.run()
+        calls, credits = report_mod.usage(self.crm.events_since(start))
+        return _Read(state, delta, calls, credits, time.perf_counter() - t0)
+
+    def _write_module(self, got: _Read) -> report_mod.ModuleReport:
+        t0 = time.perf_counter()
+        delta, state = got.delta, got.state
         with self.store.transaction() as con:
             counts = write.apply(con, delta, state, state.syncs + 1)
-        self._checked.add(module)
-        calls, credits = report_mod.usage(self.crm.events_since(start))
+        self._checked.add(delta.module)
         return report_mod.ModuleReport(
-            module,
+            delta.module,
             counts["added"],
             counts["changed"],
             counts["deleted"],
-            calls,
-            credits,
-            round(time.perf_counter() - t0, 3),
+            got.calls,
+            got.credits,
+            round(got.seconds + time.perf_counter() - t0, 3),
             delta.strategy,
             delta.watermark,
         )
@@ -244,7 +289,9 @@ class Mirror:
         """The module as a typed frame: the columns and dtypes of ``crm.records(module)``, rows in
         its order (id descending). ``removed=True`` adds the columns of fields removed in the CRM."""
         self._open()
-        with self.store.read() as con:
+        # The field metadata (the dtypes) and the table from one snapshot: a sync committing between
+        # the two reads (a field added or retyped) must not give columns and dtypes that disagree.
+        with self.store.read() as con, self.store.snapshot(con):
             state = self._state(module, con)
             dtypes = write.table_dtypes(state.meta, state.removed) if removed else columns.dtypes_for(state.meta)
             return write.read_frame(con, module, dtypes, state.meta + state.removed)

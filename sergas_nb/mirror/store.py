@@ -202,6 +202,16 @@ class MirrorStore:
         finally:
             self._release(con)
 
+    @staticmethod
+    @contextlib.contextmanager
+    def snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+        """Reads on ``con`` from one snapshot of the file: what a sync commits meanwhile is not seen."""
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        finally:
+            con.execute("ROLLBACK")  # nothing was written; a read-only transaction ends either way
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One transaction: everything in it lands, or (on error, or a kill) none of it."""

@@ -67,36 +67,60 @@ def _text(col: str, sql_type_name: str) -> str:
     return f"CAST({q} AS VARCHAR)"
 
 
-def _diff(con: duckdb.DuckDBPyConnection, module: str, src: str, cols: list[str], *, added: bool) -> None:
+def _diff(con: duckdb.DuckDBPyConnection, module: str, src: str, cols: list[str], *, added: bool) -> list[str]:
     """The temp table ``_diff`` (id, change, field, old, new): the rows of ``src`` the module's
     table lacks (``added``), and one row per column whose value differs. All in SQL: a sync of
-    100,000 records builds no Python object per record."""
+    100,000 records builds no Python object per record. Returns the columns that differ somewhere."""
     t = quote(module)
     types = existing_columns(con, module)
     names = [c for c in cols if c != "id" and c in types]
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _diff (id VARCHAR, change VARCHAR, field VARCHAR, old VARCHAR, new VARCHAR)"
     )
+    old = t
+    n_src, n_table = con.execute(f"SELECT (SELECT count(*) FROM {src}), (SELECT count(*) FROM {t})").fetchall()[0]
+    if n_src * _FEW <= n_table:
+        # A few rows against a large table: find their rows on the id column alone, then take only
+        # those rows' other columns. Joining every column of the table scanned (decompressed) all of
+        # it: at 100,000 accounts and 1,000 changed, 0.14 s of a re-sync's 0.3 s of writing.
+        taken = ", ".join(quote(c) for c in ["id", *names])
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _old AS SELECT {taken} FROM {t} "
+            f"WHERE rowid IN (SELECT o.rowid FROM {src} i JOIN {t} o ON o.id = i.id)"
+        )
+        old = "_old"
     if added:
         con.execute(
             f"INSERT INTO _diff SELECT i.id, 'added', NULL, NULL, NULL FROM {src} i "
-            f"WHERE i.id NOT IN (SELECT id FROM {t})"
+            f"WHERE i.id NOT IN (SELECT id FROM {old})"
         )
     if not names:
-        return
+        con.execute("DROP TABLE IF EXISTS _old")
+        return []
     pairs = ", ".join(f"o.{quote(c)} AS {quote('o:' + c)}, i.{quote(c)} AS {quote('n:' + c)}" for c in names)
     differs = " OR ".join(f"o.{quote(c)} IS DISTINCT FROM i.{quote(c)}" for c in names)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _pairs AS SELECT i.id, {pairs} FROM {src} i JOIN {t} o ON o.id = i.id "
+        f"CREATE OR REPLACE TEMP TABLE _pairs AS SELECT i.id, {pairs} FROM {src} i JOIN {old} o ON o.id = i.id "
         f"WHERE {differs}"
     )
+    con.execute("DROP TABLE IF EXISTS _old")
+    # Which columns differ in any row first (one pass): the change rows are then built from those
+    # alone, not from a select per column of the module (45 of them for Accounts, most unchanged).
+    any_diff = ", ".join(f"bool_or({quote('o:' + c)} IS DISTINCT FROM {quote('n:' + c)})" for c in names)
+    flags = con.execute(f"SELECT {any_diff} FROM _pairs").fetchall()[0]
+    differ = [c for c, f in zip(names, flags, strict=True) if f]
     parts = [
         f"SELECT id, 'changed', {_literal(c)}, {_text('o:' + c, types[c])}, {_text('n:' + c, types[c])} "
         f"FROM _pairs WHERE {quote('o:' + c)} IS DISTINCT FROM {quote('n:' + c)}"
-        for c in names
+        for c in differ
     ]
-    con.execute("INSERT INTO _diff " + " UNION ALL ".join(parts))  # one statement: each costs ~10 ms
+    if parts:
+        con.execute("INSERT INTO _diff " + " UNION ALL ".join(parts))  # one statement: each costs ~10 ms
     con.execute("DROP TABLE _pairs")
+    return differ
+
+
+_FEW = 8  # _diff takes the rowid path when the table has at least this many rows per row compared
 
 
 def _literal(text: str) -> str:
@@ -237,16 +261,19 @@ def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 def _upsert(con: duckdb.DuckDBPyConnection, module: str, df: pd.DataFrame, dtypes: dict[str, str]) -> dict[str, int]:
     df = df.drop_duplicates("id", keep="last")
     _register(con, "_up_in", df, dtypes)
-    _diff(con, module, "_up_in", list(dtypes), added=True)
+    differ = _diff(con, module, "_up_in", list(dtypes), added=True)
     t = quote(module)
-    sets = ", ".join(f"{quote(c)} = i.{quote(c)}" for c in dtypes if c != "id")
+    # Only the columns that changed in some record: the others would be set to what they hold.
+    sets = ", ".join(f"{quote(c)} = i.{quote(c)}" for c in differ)
     if sets:
         con.execute(
             f"UPDATE {t} SET {sets} FROM _up_in i WHERE {t}.id = i.id "
             "AND i.id IN (SELECT id FROM _diff WHERE change = 'changed')"
         )
     cols = ", ".join(quote(c) for c in dtypes)
-    con.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM _up_in WHERE id NOT IN (SELECT id FROM {t})")
+    con.execute(
+        f"INSERT INTO {t} ({cols}) SELECT {cols} FROM _up_in WHERE id IN (SELECT id FROM _diff WHERE change = 'added')"
+    )
     _untombstone_from(con, module, "_up_in")
     con.unregister("_up_in")
     _keep_diff(con, module)
@@ -261,9 +288,10 @@ def _refresh(
     dtypes = {c: full[c] for c in df.columns if c in full}
     df = df.drop_duplicates("id", keep="last")
     _register(con, "_ref_in", df, dtypes)
-    _diff(con, module, "_ref_in", list(dtypes), added=False)
+    differ = _diff(con, module, "_ref_in", list(dtypes), added=False)
     t = quote(module)
-    sets = ", ".join(f"{quote(c)} = i.{quote(c)}" for c in dtypes if c != "id")
+    # Only the columns that changed in some record: the others would be set to what they hold.
+    sets = ", ".join(f"{quote(c)} = i.{quote(c)}" for c in differ)
     if sets:
         con.execute(f"UPDATE {t} SET {sets} FROM _ref_in i WHERE {t}.id = i.id AND i.id IN (SELECT id FROM _diff)")
     con.unregister("_ref_in")
@@ -278,6 +306,7 @@ def _delete(con: duckdb.DuckDBPyConnection, module: str, delta: Delta) -> list[c
     t = quote(module)
     ids = list(dict.fromkeys(e["id"] for e in entries))
     con.register("_del_ids", pa.table({"id": pa.array(ids, type=pa.large_string())}))
+    # Not DELETE ... RETURNING: at 100,000 records it took four times the SELECT and DELETE apart.
     present = [r[0] for r in con.execute(f"SELECT id FROM {t} WHERE id IN (SELECT id FROM _del_ids)").fetchall()]
     con.execute(f"DELETE FROM {t} WHERE id IN (SELECT id FROM _del_ids)")
     con.unregister("_del_ids")

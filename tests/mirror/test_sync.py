@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pandas.testing import assert_frame_equal
 
 from sergas_nb.mirror import Mirror
 from tests.mirror.conftest import assert_mirrors, by_id
@@ -146,3 +147,54 @@ def test_a_sync_leaves_duckdbs_memory_limit_as_it_was_for_queries(small_org, crm
         m.sync(["Accounts"], progress=False)
         after = m.sql("select current_setting('memory_limit') AS v")["v"][0]
     assert after == before
+
+
+def test_a_frame_read_while_a_sync_adds_a_field_is_one_snapshot(small_org, crm, tmp_path, monkeypatch):
+    """frame() reads the field metadata, then the table: a sync committing between the two (a field
+    added, a record changed) must give the frame from before the sync, not old dtypes over new rows."""
+    from sergas_nb.mirror import write
+
+    path = tmp_path / "m"
+    with Mirror(crm, path) as m, Mirror(crm, path) as other:
+        m.sync(["Deals"], progress=False)
+        before = m.frame("Deals")
+        rid = str(before["id"][0])
+        small_org.control.add_field("Deals", "Region", "text")
+        crm.refresh_metadata("Deals")
+        crm.update("Deals", [{"id": rid, "Region": "EMEA", "Amount": 4242.0}])
+        real, synced = write.read_frame, []
+
+        def sync_between_the_reads(*args, **kwargs):
+            if not synced:  # the metadata is read; a sync commits before the table is
+                synced.append(other.sync(["Deals"], check_schema=True, progress=False))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(write, "read_frame", sync_between_the_reads)
+        during = m.frame("Deals")
+        monkeypatch.setattr(write, "read_frame", real)
+        assert synced and int(synced[0]["changed"][0]) >= 1
+        assert_frame_equal(during, before)  # all of the copy before the sync, none of it after
+        after = m.frame("Deals")
+        assert after.set_index("id").loc[rid, "Region"] == "EMEA"
+        assert_mirrors(m, crm, ["Deals"])
+
+
+def test_each_module_reports_its_own_calls_when_the_next_modules_reads_overlap_its_write(small_org, crm, tmp_path):
+    with Mirror(crm, tmp_path / "m", reconcile_every=0) as m:
+        m.sync(["Accounts", "Deals"], progress=False)
+        ids = list(m.frame("Accounts")["id"][:3])
+        crm.update("Accounts", [{"id": i, "Phone": "555-3131"} for i in ids])
+        before = small_org.control.stats()["requests"]
+        report = m.sync(["Accounts", "Deals"], progress=False)
+        after = small_org.control.stats()["requests"]
+        sent = {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
+        assert sent == {
+            "GET /crm/v8/Accounts": 1,
+            "GET /crm/v8/Accounts/deleted": 1,
+            "GET /crm/v8/Deals": 1,
+            "GET /crm/v8/Deals/deleted": 1,
+        }, sent
+        assert list(report["module"]) == ["Accounts", "Deals"]
+        assert list(report["calls"]) == [2, 2]
+        assert list(report["changed"]) == [3, 0]
+        assert_mirrors(m, crm)
