@@ -19,23 +19,27 @@ from typing import Any
 
 import orjson
 
+from sergas_nb._http import Body
+
 PIECE = 256 * 1024
 RETRIES = 4  # cuts tried per piece before the whole answer is parsed at once
 _HEAD = b'{"data":['
 _TAIL = b'],"info":'
 
 
-def rows_and_info(body: bytes, piece: int = PIECE) -> tuple[list[Any], dict[str, Any]]:
-    """The answer's ``data`` records and its ``info`` object (``{}`` when it has none)."""
+def rows_and_info(body: Body, piece: int = PIECE) -> tuple[list[Any], dict[str, Any]]:
+    """The answer's ``data`` records and its ``info`` object (``{}`` when it has none).
+    ``body``: bytes, or the memory mapping a read's answer arrives in (_http.read_body)."""
     if len(body) > 2 * piece and body[: len(_HEAD)] == _HEAD:
         got = _in_pieces(body, piece)
         if got is not None:
             return got
-    data = orjson.loads(body) or {}
+    with memoryview(body) as view:
+        data = orjson.loads(view) or {}
     return data.get("data") or [], data.get("info") or {}
 
 
-def _in_pieces(body: bytes, piece: int) -> tuple[list[Any], dict[str, Any]] | None:
+def _in_pieces(body: Body, piece: int) -> tuple[list[Any], dict[str, Any]] | None:
     end = body.rfind(_TAIL)
     if end < 0:
         return None
@@ -66,7 +70,7 @@ def _in_pieces(body: bytes, piece: int) -> tuple[list[Any], dict[str, Any]] | No
     return rows, rest.get("info") or {}
 
 
-def _separator(body: bytes, start: int) -> bytes:
+def _separator(body: Body, start: int) -> bytes:
     """What lies between two records: ``}`` ``,`` and the opening of the first record up to its
     first key (``},{"Owner":``), as every record of one answer begins with the same key; cuts
     then rarely fall inside a record's own objects (a Tag list's ``},{"name":``)."""

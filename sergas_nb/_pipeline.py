@@ -23,7 +23,16 @@ import requests
 
 from sergas_nb import _secrets
 from sergas_nb._governor import DEFAULT_CONCURRENCY, DEFAULT_SUB_CONCURRENCY, Governor, is_sub_call
-from sergas_nb._http import DEFAULT_TIMEOUT, AuthFailure, BoundedSession, Seen, parse_response, transport_error
+from sergas_nb._http import (
+    DEFAULT_TIMEOUT,
+    AuthFailure,
+    Body,
+    BoundedSession,
+    Seen,
+    parse_response,
+    read_body,
+    transport_error,
+)
 from sergas_nb._metrics import Event, Metrics
 from sergas_nb._paging import data_rows
 from sergas_nb._retry import RetryPolicy, run
@@ -378,17 +387,18 @@ class Pipeline:
 
     def http_bytes(
         self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None
-    ) -> bytes | None:
+    ) -> Body | None:
         """Like ``http``, but a 200 answer's body is returned unparsed (large reads parse it one
         at a time: see _reads.py). None for 204/304; errors raise as in ``http``."""
         resp, token = self._api(method, path, params, json_body, stream=True)
         try:
             if resp.status_code == 200:
-                # One read of the whole body: requests' .content joins 10 KB pieces, and those
-                # pieces, allocated in every worker thread, left each thread's heap at its peak.
-                body = resp.raw.read(decode_content=True)
-                if body:
-                    return bytes(body)
+                # Into a memory mapping, not this worker's heap (see _http.read_body).
+                encoded = resp.headers.get("Content-Encoding", "identity").lower() != "identity"
+                size = resp.headers.get("Content-Length", "")
+                body = read_body(resp.raw, None if encoded or not size.isdigit() else int(size))
+                if body is not None:
+                    return body
             parse_response(resp, f"{method} {path}", token)
             return None
         except requests.exceptions.RequestException as exc:

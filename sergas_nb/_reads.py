@@ -29,6 +29,7 @@ from __future__ import annotations
 import gc
 import logging
 import math
+import mmap
 import queue
 import threading
 import time
@@ -45,6 +46,7 @@ import pandas as pd
 from sergas_nb import frames
 from sergas_nb._coql import aggregate_frame, aggregate_select, coql_shape, criteria_to_coql, has_limit
 from sergas_nb._fields import FieldMeta, names_with_lookups
+from sergas_nb._http import Body
 from sergas_nb._json_rows import rows_and_info
 from sergas_nb._metrics import Event
 from sergas_nb._paging import (
@@ -136,7 +138,7 @@ class Read:
         progress: bool | None = None,
         to_parquet: str | Path | None = None,
         operation: str = "records",
-        prefetched: dict[int, Future[bytes | None]] | None = None,
+        prefetched: dict[int, Future[Body | None]] | None = None,
     ) -> None:
         self.r, self.p = reader, reader.p
         self.prefetched = prefetched or {}
@@ -296,7 +298,7 @@ class Read:
             bounds.reverse()
         _PartWindow(self, pool, shape, bounds, descending).run()
 
-    def _part(self, shape: CoqlColumns, a: int, b: int, descending: bool) -> list[bytes]:
+    def _part(self, shape: CoqlColumns, a: int, b: int, descending: bool) -> list[Body]:
         """One id range (in a worker thread): the raw COQL answers until the range is exhausted.
 
         Answers are parsed and typed by the thread collecting them (``_PartWindow``), one at a time:
@@ -304,7 +306,7 @@ class Read:
         malloc arena holding its own peak. A worker parses only an answer that may say
         ``more_records``, to learn where to continue.
         """
-        out: list[bytes] = []
+        out: list[Body] = []
         lo, hi = a, b
         order = "desc" if descending else "asc"
         cond = self._coql_where() if self.where else None
@@ -326,7 +328,7 @@ class Read:
                 break
             out.append(body)
             # A cheap look (compact or spaced JSON); a false hit only costs a parse.
-            if b'"more_records":true' not in body and b'"more_records": true' not in body:
+            if body.find(b'"more_records":true') < 0 and body.find(b'"more_records": true') < 0:
                 break
             with self._convert:
                 batch, info = rows_and_info(body)
@@ -341,7 +343,7 @@ class Read:
                 lo = last + 1
         return out
 
-    def _typed(self, body: bytes, shape: CoqlColumns | None) -> pd.DataFrame:
+    def _typed(self, body: Body, shape: CoqlColumns | None) -> pd.DataFrame:
         """One raw answer parsed and typed; its dicts die here."""
         with self._convert:
             rows, _ = rows_and_info(body)
@@ -428,7 +430,7 @@ class Read:
             self.operation, f"/crm/v8/{self.module}", dict(self._page_params(per_page), page=page), self.module
         )
 
-    def _page_bytes(self, page: int) -> bytes | None:
+    def _page_bytes(self, page: int) -> Body | None:
         return _list_page(self.p, self.module, self._page_params(PER_PAGE), page, self.operation)
 
     def _coql_where(self) -> str:
@@ -486,7 +488,7 @@ class Read:
             for f in futures:
                 got = f.result()
                 for item in got if isinstance(got, list) else [got]:
-                    self._add(self._typed(item, shape) if isinstance(item, bytes) else item)
+                    self._add(self._typed(item, shape) if isinstance(item, bytes | mmap.mmap) else item)
         except BaseException:
             for f in futures:
                 f.cancel()
@@ -550,7 +552,7 @@ class _PartWindow:
         self.read, self.pool, self.shape, self.bounds, self.descending = read, pool, shape, bounds, descending
         self.limit = read.p.governor.sub_concurrency + 2
         self.window = min(self.START_WINDOW, self.limit)
-        self.outstanding: dict[int, Future[list[bytes]]] = {}
+        self.outstanding: dict[int, Future[list[Body]]] = {}
         self.landed: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.next_part = 0
 
@@ -563,7 +565,7 @@ class _PartWindow:
             f.add_done_callback(partial(self._landed, i))
             self.next_part += 1
 
-    def _landed(self, i: int, _f: Future[list[bytes]]) -> None:
+    def _landed(self, i: int, _f: Future[list[Body]]) -> None:
         self.landed.put(i)
 
     def run(self) -> None:
@@ -668,7 +670,7 @@ def _field_chunks(names: list[str]) -> list[list[str]]:
     return [names[i : i + MAX_FIELDS - 1] for i in range(0, len(names), MAX_FIELDS - 1)] or [[]]
 
 
-def _list_page(p: Pipeline, module: str, params: dict[str, Any], page: int, operation: str) -> bytes | None:
+def _list_page(p: Pipeline, module: str, params: dict[str, Any], page: int, operation: str) -> Body | None:
     """Page ``page`` of the list API, its answer unparsed."""
     query = dict(params, page=page)
     path = f"/crm/v8/{module}"
@@ -738,7 +740,7 @@ class Reader:
 
     def _first_pages(
         self, module: str, fields: Any, where: str | None, sort_by: str | None, limit: int | None, strategy: str
-    ) -> dict[int, Future[bytes | None]]:
+    ) -> dict[int, Future[Body | None]]:
         """The first ten list pages, sent before the field metadata is fetched, for a full read
         whose ``fields=`` names the columns and whose metadata is not cached yet: the pages then
         cross the metadata call instead of waiting for it (the auto strategy starts every full
