@@ -47,7 +47,7 @@ from sergas_nb import frames
 from sergas_nb._coql import aggregate_frame, aggregate_select, coql_shape, criteria_to_coql, has_limit
 from sergas_nb._fields import FieldMeta, names_with_lookups
 from sergas_nb._http import Body
-from sergas_nb._json_rows import rows_and_info
+from sergas_nb._json_rows import rows_and_info, rows_in_pieces
 from sergas_nb._metrics import Event
 from sergas_nb._paging import (
     COQL_LIMIT,
@@ -242,19 +242,23 @@ class Read:
             for p in range(1, PAGE_LIMIT // PER_PAGE + 1)
         ]
         got, more, lowest = 0, False, None
-        first: list[dict[str, Any]] = []  # typed as one chunk: ten small ones cost more than their rows
+        # Typed as one chunk (ten small ones cost more than their rows); each page's dicts go
+        # as soon as its values are taken apart into columns.
+        first = self._columns()
         for f in pages:
             body = f.result()
             rows, info = rows_and_info(body) if body else ([], {})
             more = bool(info.get("more_records"))
             del body, info
-            if rows:
-                got += len(rows)
+            n = len(rows)
+            if n:
+                got += n
                 lowest = int(rows[-1]["id"])  # pages come in descending id order
-                first.extend(rows)
-            if not rows or not more:
+                first.add(rows)
+            del rows
+            if not n or not more:
                 break
-        self._add(self._chunk(first))
+        self._add(first.frame())
         del first
         total = count_f.result()
         self._start_bar(total)
@@ -344,10 +348,14 @@ class Read:
         return out
 
     def _typed(self, body: Body, shape: CoqlColumns | None) -> pd.DataFrame:
-        """One raw answer parsed and typed; its dicts die here."""
+        """One raw answer parsed a piece at a time and typed; each piece's dicts die before the next."""
         with self._convert:
-            rows, _ = rows_and_info(body)
-            return self._chunk(rows, shape.aliases if shape is not None else None)
+            columns = self._columns(shape.aliases if shape is not None else None)
+            pieces, _ = rows_in_pieces(body)
+            for rows in pieces:
+                columns.add(rows)
+                del rows
+            return columns.frame()
 
     def _pages(self, choice: StrategyChoice) -> StrategyChoice:
         if self.where is not None:  # ids by COQL, then the records by id (100 a call, in parallel)
@@ -481,6 +489,9 @@ class Read:
 
     def _chunk(self, rows: list[dict[str, Any]], aliases: dict[str, str] | None = None) -> pd.DataFrame:
         return frames.to_frame(rows, self.meta, self.names, aliases=aliases)
+
+    def _columns(self, aliases: dict[str, str] | None = None) -> frames.RecordColumns:
+        return frames.RecordColumns(self.meta, self.names, aliases=aliases)
 
     def _collect(self, futures: Sequence[Future[Any]], shape: CoqlColumns | None = None) -> None:
         """Results in submission order: typed chunks, or raw answers typed here one at a time."""
