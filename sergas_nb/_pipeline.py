@@ -213,8 +213,13 @@ class Pipeline:
         idempotent: bool,
         module: str | None = None,
         count: Callable[[T], int] | None = None,
+        speculative: bool = False,
     ) -> T:
         """Run ``fn`` with retries, token deaths survived, metrics and logging.
+
+        ``speculative``: a call whose answer may be dropped unread (a read's first pages, sent
+        before the field names are checked): its failure is logged at DEBUG; the caller that
+        does use its answer logs the failure it then raises.
 
         A 401 INVALID_TOKEN is a dead token, and nothing was applied: the call is sent again with
         the token that replaces it (one refresh per dead token across threads: ``_token_deaths``).
@@ -286,7 +291,7 @@ class Pipeline:
             self.event(
                 "call", operation, status_of(exc), start, retries=retries, module=module, detail=_secrets.redact(exc)
             )
-            log.error("%s failed: %s", operation, _secrets.redact(exc))
+            log.log(logging.DEBUG if speculative else logging.ERROR, "%s failed: %s", operation, _secrets.redact(exc))
             raise
         self.sync_store_refreshes()
         n = count(result) if count is not None else 0

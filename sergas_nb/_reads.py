@@ -43,7 +43,7 @@ from typing import Any
 
 import pandas as pd
 
-from sergas_nb import frames
+from sergas_nb import _secrets, frames
 from sergas_nb._coql import aggregate_frame, aggregate_select, coql_shape, criteria_to_coql, has_limit
 from sergas_nb._fields import FieldMeta, names_with_lookups
 from sergas_nb._http import Body
@@ -62,7 +62,7 @@ from sergas_nb._paging import (
 )
 from sergas_nb._paging import more as has_more
 from sergas_nb._pipeline import Pipeline
-from sergas_nb.errors import Problem, ZohoAPIError, ZohoValidationError
+from sergas_nb.errors import Problem, ZohoAPIError, ZohoError, ZohoValidationError
 
 log = logging.getLogger("sergas_nb.reads")
 client_log = logging.getLogger("sergas_nb.client")
@@ -238,15 +238,17 @@ class Read:
         count_f = pool.submit(self.r.count, self.module)
         low_f = pool.submit(self._edge_id, "asc", None)
         pages = [
-            self.prefetched.pop(p) if p in self.prefetched else pool.submit(self._page_bytes, p)
+            partial(_taken, self.prefetched.pop(p), self.operation)
+            if p in self.prefetched
+            else pool.submit(self._page_bytes, p).result
             for p in range(1, PAGE_LIMIT // PER_PAGE + 1)
         ]
         got, more, lowest = 0, False, None
         # Typed as one chunk (ten small ones cost more than their rows); each page's dicts go
         # as soon as its values are taken apart into columns.
         first = self._columns()
-        for f in pages:
-            body = f.result()
+        for answer in pages:
+            body = answer()
             rows, info = rows_and_info(body) if body else ([], {})
             more = bool(info.get("more_records"))
             del body, info
@@ -681,11 +683,29 @@ def _field_chunks(names: list[str]) -> list[list[str]]:
     return [names[i : i + MAX_FIELDS - 1] for i in range(0, len(names), MAX_FIELDS - 1)] or [[]]
 
 
-def _list_page(p: Pipeline, module: str, params: dict[str, Any], page: int, operation: str) -> Body | None:
-    """Page ``page`` of the list API, its answer unparsed."""
+def _list_page(
+    p: Pipeline, module: str, params: dict[str, Any], page: int, operation: str, *, speculative: bool = False
+) -> Body | None:
+    """Page ``page`` of the list API, its answer unparsed (``speculative``: see ``Pipeline.call``)."""
     query = dict(params, page=page)
     path = f"/crm/v8/{module}"
-    return p.call(operation, lambda: p.http_bytes("GET", path, params=query), idempotent=True, module=module)
+    return p.call(
+        operation,
+        lambda: p.http_bytes("GET", path, params=query),
+        idempotent=True,
+        module=module,
+        speculative=speculative,
+    )
+
+
+def _taken(f: Future[Body | None], operation: str) -> Body | None:
+    """A prefetched page's answer, now that the read uses it: its failure, logged at DEBUG while
+    the page might have been dropped, is logged here as any other call's."""
+    try:
+        return f.result()
+    except ZohoError as exc:
+        client_log.error("%s failed: %s", operation, _secrets.redact(exc))
+        raise
 
 
 def _cancel(futures: dict[int, Future[Any]]) -> None:
@@ -775,7 +795,7 @@ class Reader:
         params: dict[str, Any] = {"fields": ",".join(names), "per_page": PER_PAGE}
         pool = self.p.workers()
         return {
-            page: pool.submit(_list_page, self.p, module, params, page, "records")
+            page: pool.submit(_list_page, self.p, module, params, page, "records", speculative=True)
             for page in range(1, PAGE_LIMIT // PER_PAGE + 1)
         }
 
