@@ -167,8 +167,13 @@ class _Routing:
 
 # ------------------------------------------------------------------------ large answer bodies
 
-READ_CHUNK = 64 * 1024  # under glibc's initial mmap threshold (128 KB): each piece reuses one heap chunk
+# The pieces a body is read in: each passes through the worker's heap and is freed at once. Under
+# glibc's first mmap threshold (128 KB) a piece's block is reused; 256 KB pieces cost 40% less
+# CPU but left ~0.5 MB in each worker's arena (4.5 MB more peak on a 20,000-record read).
+READ_CHUNK = 64 * 1024
 FIRST_CAPACITY = 256 * 1024  # an answer without Content-Length starts here and doubles
+# Pages faulted in by one call rather than one fault per 4 KB page as the body is copied in.
+_MAP_FLAGS = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0)
 
 Body = bytes | mmap.mmap  # an unparsed answer: bytes, or a read's page in an anonymous mapping
 
@@ -181,11 +186,11 @@ def read_body(raw: Any, length: int | None = None) -> mmap.mmap | None:
     ``bytes`` the body comes from that thread's malloc arena, and glibc keeps a freed block of
     that size in the arena for the next one (its mmap threshold rises to the largest block
     freed): ten workers kept about 30 MB of free heap past a 20,000-record read, twice the
-    frame. A mapping is handed back to the kernel when the body is dropped; only one 64 KB piece
+    frame. A mapping is handed back to the kernel when the body is dropped; only one piece
     at a time passes through the worker's heap. ``length``: the Content-Length, when the body is
     not re-encoded, to map it at once."""
     capacity = length if length and length > 0 else FIRST_CAPACITY
-    buf = mmap.mmap(-1, capacity)
+    buf = mmap.mmap(-1, capacity, flags=_MAP_FLAGS)
     pos = 0
     try:
         while True:
