@@ -16,9 +16,11 @@ ten pages and the count and id range together, and stops there when the module h
 select the fields). The choice and the reason go to the log and to ``metrics()`` (kind
 ``read_strategy``).
 
-Rows are turned into typed frame chunks as each answer arrives (the parsed dicts of a page live
-only until its chunk is built); ``frames.concat_frames`` joins the chunks at the end, or each
-chunk is appended to a Parquet file (``to_parquet=``) and nothing is kept in memory.
+Rows are turned into typed frame chunks as each answer arrives: an answer body lands in a memory
+mapping of its own (``_http.read_body``), is parsed a piece at a time, and each piece's dicts are
+taken apart into value lists (``frames.RecordColumns``) before the next piece is parsed;
+``frames.concat_frames`` joins the chunks at the end, or each chunk is appended to a Parquet file
+(``to_parquet=``) and nothing is kept in memory.
 
 Row order without ``sort_by``: the list API's default order (id descending) for a full read, and
 ascending id (COQL's default) when ``where`` is given, whichever strategy ran.
