@@ -15,6 +15,7 @@ sending, read timeout, an unreadable answer); decided from exception types, neve
 
 from __future__ import annotations
 
+import mmap
 import threading
 import time
 from collections.abc import Callable
@@ -162,6 +163,55 @@ class _Routing:
     def __exit__(self, *exc: object) -> None:
         assert self._old is not None
         self._route.session, self._route.allowed, self._route.observer = self._old
+
+
+# ------------------------------------------------------------------------ large answer bodies
+
+# The pieces a body is read in: each passes through the worker's heap and is freed at once. Under
+# glibc's first mmap threshold (128 KB) a piece's block is reused; 256 KB pieces cost 40% less
+# CPU but left ~0.5 MB in each worker's arena (4.5 MB more peak on a 20,000-record read).
+READ_CHUNK = 64 * 1024
+FIRST_CAPACITY = 256 * 1024  # an answer without Content-Length starts here and doubles
+# Pages faulted in by one call rather than one fault per 4 KB page as the body is copied in.
+_MAP_FLAGS = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0)
+
+Body = bytes | mmap.mmap  # an unparsed answer: bytes, or a read's page in an anonymous mapping
+
+
+def read_body(raw: Any, length: int | None = None) -> mmap.mmap | None:
+    """A whole answer body (urllib3's decoded stream ``raw``) in an anonymous memory mapping of
+    its own; None when it is empty.
+
+    Read workers take a large answer (2.5 MB for a COQL part) each in its own thread. As one
+    ``bytes`` the body comes from that thread's malloc arena, and glibc keeps a freed block of
+    that size in the arena for the next one (its mmap threshold rises to the largest block
+    freed): ten workers kept about 30 MB of free heap past a 20,000-record read, twice the
+    frame. A mapping is handed back to the kernel when the body is dropped; only one piece
+    at a time passes through the worker's heap. ``length``: the Content-Length, when the body is
+    not re-encoded, to map it at once."""
+    capacity = length if length and length > 0 else FIRST_CAPACITY
+    buf = mmap.mmap(-1, capacity, flags=_MAP_FLAGS)
+    pos = 0
+    try:
+        while True:
+            piece = raw.read(READ_CHUNK, decode_content=True)
+            if not piece:
+                break
+            end = pos + len(piece)
+            if end > capacity:
+                capacity = max(2 * capacity, end)
+                buf.resize(capacity)
+            buf[pos:end] = piece
+            pos = end
+        if pos == 0:
+            buf.close()
+            return None
+        if pos < capacity:
+            buf.resize(pos)
+        return buf
+    except BaseException:
+        buf.close()
+        raise
 
 
 def origin(url: str) -> str:

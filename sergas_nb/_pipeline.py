@@ -23,7 +23,16 @@ import requests
 
 from sergas_nb import _secrets
 from sergas_nb._governor import DEFAULT_CONCURRENCY, DEFAULT_SUB_CONCURRENCY, Governor, is_sub_call
-from sergas_nb._http import DEFAULT_TIMEOUT, AuthFailure, BoundedSession, Seen, parse_response, transport_error
+from sergas_nb._http import (
+    DEFAULT_TIMEOUT,
+    AuthFailure,
+    Body,
+    BoundedSession,
+    Seen,
+    parse_response,
+    read_body,
+    transport_error,
+)
 from sergas_nb._metrics import Event, Metrics
 from sergas_nb._paging import data_rows
 from sergas_nb._retry import RetryPolicy, run
@@ -204,8 +213,13 @@ class Pipeline:
         idempotent: bool,
         module: str | None = None,
         count: Callable[[T], int] | None = None,
+        speculative: bool = False,
     ) -> T:
         """Run ``fn`` with retries, token deaths survived, metrics and logging.
+
+        ``speculative``: a call whose answer may be dropped unread (a read's first pages, sent
+        before the field names are checked): its failure is logged at DEBUG; the caller that
+        does use its answer logs the failure it then raises.
 
         A 401 INVALID_TOKEN is a dead token, and nothing was applied: the call is sent again with
         the token that replaces it (one refresh per dead token across threads: ``_token_deaths``).
@@ -277,7 +291,7 @@ class Pipeline:
             self.event(
                 "call", operation, status_of(exc), start, retries=retries, module=module, detail=_secrets.redact(exc)
             )
-            log.error("%s failed: %s", operation, _secrets.redact(exc))
+            log.log(logging.DEBUG if speculative else logging.ERROR, "%s failed: %s", operation, _secrets.redact(exc))
             raise
         self.sync_store_refreshes()
         n = count(result) if count is not None else 0
@@ -378,17 +392,18 @@ class Pipeline:
 
     def http_bytes(
         self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None
-    ) -> bytes | None:
+    ) -> Body | None:
         """Like ``http``, but a 200 answer's body is returned unparsed (large reads parse it one
         at a time: see _reads.py). None for 204/304; errors raise as in ``http``."""
         resp, token = self._api(method, path, params, json_body, stream=True)
         try:
             if resp.status_code == 200:
-                # One read of the whole body: requests' .content joins 10 KB pieces, and those
-                # pieces, allocated in every worker thread, left each thread's heap at its peak.
-                body = resp.raw.read(decode_content=True)
-                if body:
-                    return bytes(body)
+                # Into a memory mapping, not this worker's heap (see _http.read_body).
+                encoded = resp.headers.get("Content-Encoding", "identity").lower() != "identity"
+                size = resp.headers.get("Content-Length", "")
+                body = read_body(resp.raw, None if encoded or not size.isdigit() else int(size))
+                if body is not None:
+                    return body
             parse_response(resp, f"{method} {path}", token)
             return None
         except requests.exceptions.RequestException as exc:

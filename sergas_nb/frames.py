@@ -210,59 +210,116 @@ def to_frame(
         names.extend(extra)
     else:
         names = list(fields)
-    first = records[0] if records else {}
-    alias = aliases or {}
-    # Every key to read, then one C-level pass turns rows into columns (a .get per cell and
-    # column in Python was most of the typing cost).
-    keys = ["id"]
-    for name in names:
-        if name != "id":
+    columns = RecordColumns(meta, names, aliases=aliases)
+    columns.add(records)
+    return columns.frame()
+
+
+class RecordColumns:
+    """Records taken apart into one value list per key, a batch at a time, then typed as one
+    frame: ``to_frame`` of all the batches' records at once, without keeping their dicts.
+
+    A parsed record's dict weighs several times its values; a large read parses an answer a
+    piece at a time (_json_rows) and adds each piece here, so one piece's dicts live at once
+    instead of a whole answer's (2,000 records: about 10 MB). The keys to read are decided by
+    the first record added, as ``to_frame`` decides them by the first record.
+    """
+
+    def __init__(self, meta: FieldsMeta, names: Sequence[str], *, aliases: Mapping[str, str] | None = None) -> None:
+        self.fmap = field_map(meta)
+        self.names = list(names)
+        self.alias = aliases or {}
+        self.keys: list[str] | None = None
+        self.raw: dict[str, list[Any]] = {}
+        self.rows = 0
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def add(self, records: Sequence[Mapping[str, Any]]) -> None:
+        if not records:
+            return
+        if self.keys is None:
+            self.keys = self._keys(records[0])
+            self.raw = {k: [] for k in self.keys}
+        for key, col in _transpose(records, self.keys).items():
+            self.raw[key].extend(col)
+        self.rows += len(records)
+
+    def _keys(self, first: Mapping[str, Any]) -> list[str]:
+        # Every key to read, then one C-level pass turns rows into columns (a .get per cell and
+        # column in Python was most of the typing cost).
+        keys = ["id"]
+        for name in self.names:
+            if name == "id":
+                continue
             keys.append(name)
-            if kind_of(fmap.get(name)) in _SUBKEYS:
-                flat = [alias.get(f"{name}.{sub}", f"{name}.{sub}") for sub in _SUBKEYS[kind_of(fmap.get(name))]]
-                keys += [k for k in flat if k in first]
-    keys = list(dict.fromkeys(keys))
-    raw = _transpose(records, keys)
-    columns: dict[str, Any] = {"id": _text_array(raw["id"])}
-    for name in names:
-        if name == "id" or name in columns:
-            continue
-        field = fmap.get(name)
-        k = kind_of(field)
-        if k == POLY:
-            links = raw[name]
-            columns[f"{name}.id"] = _text_array(_subs(links, "id"))
-            columns[f"{name}.module"] = _text_array(
-                [_poly_module(r, link) for r, link in zip(records, links, strict=True)]
-            )
-            continue
-        if k in _SUBKEYS:
-            links = raw[name]
-            for sub in _SUBKEYS[k]:
-                col = f"{name}.{sub}"
-                flat_key = alias.get(col, col)
-                if flat_key in raw:  # COQL may return the dotted key itself
-                    vals = raw[flat_key]
-                    if None in vals and sub == "id":
-                        vals = [v if v is not None else _sub(link, sub) for v, link in zip(vals, links, strict=False)]
-                else:
-                    vals = _subs(links, sub)
-                columns[col] = _text_array(vals)
-            continue
-        if field is None and "." in name:
-            base, sub = name.split(".", 1)
-            vals = [r[name] if name in r else _sub(r.get(base), sub) for r in records]
-            columns[name] = _column(vals, TEXT if sub in ("id", "name", "email") else OBJECT, None, name)
-            continue
-        columns[name] = _column(raw[name], k, field, name)
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(records)))
+            field = self.fmap.get(name)
+            k = kind_of(field)
+            if k in _SUBKEYS:
+                flat = [self.alias.get(f"{name}.{sub}", f"{name}.{sub}") for sub in _SUBKEYS[k]]
+                keys += [key for key in flat if key in first]
+            if k == POLY and "$se_module" in first:
+                keys.append("$se_module")
+            if field is None and "." in name and name.split(".", 1)[0] in first:
+                keys.append(name.split(".", 1)[0])
+        return list(dict.fromkeys(keys))
+
+    def frame(self) -> pd.DataFrame:
+        """The typed frame; the value lists are let go column by column as they are typed."""
+        if self.keys is None:
+            self.keys = self._keys({})
+            self.raw = {k: [] for k in self.keys}
+        raw, n = self.raw, self.rows
+        self.raw = {}
+        columns: dict[str, Any] = {"id": _text_array(raw["id"])}
+        for name in self.names:
+            if name == "id" or name in columns:
+                continue
+            field = self.fmap.get(name)
+            k = kind_of(field)
+            if k == POLY:
+                links = raw[name]
+                modules = raw.get("$se_module") or [None] * n
+                columns[f"{name}.id"] = _text_array(_subs(links, "id"))
+                columns[f"{name}.module"] = _text_array(
+                    [_poly_module(se, link) for se, link in zip(modules, links, strict=True)]
+                )
+                continue
+            if k in _SUBKEYS:
+                links = raw[name]
+                for sub in _SUBKEYS[k]:
+                    col = f"{name}.{sub}"
+                    flat_key = self.alias.get(col, col)
+                    if flat_key in raw:  # COQL may return the dotted key itself
+                        vals = raw[flat_key]
+                        if None in vals and sub == "id":
+                            vals = [
+                                v if v is not None else _sub(link, sub) for v, link in zip(vals, links, strict=False)
+                            ]
+                    else:
+                        vals = _subs(links, sub)
+                    columns[col] = _text_array(vals)
+                continue
+            if field is None and "." in name:
+                base, sub = name.split(".", 1)
+                direct, bases = raw[name], raw.get(base)
+                vals = (
+                    direct
+                    if bases is None
+                    else [v if v is not None else _sub(b, sub) for v, b in zip(direct, bases, strict=True)]
+                )
+                columns[name] = _column(vals, TEXT if sub in ("id", "name", "email") else OBJECT, None, name)
+                continue
+            columns[name] = _column(raw.pop(name), k, field, name)
+        return pd.DataFrame(columns, index=pd.RangeIndex(n))
 
 
-def _poly_module(record: Mapping[str, Any], link: Any) -> str | None:
+def _poly_module(se_module: Any, link: Any) -> str | None:
     """The module a polymorphic link points into: ``$se_module`` beside it, or the link's own ``module``."""
     if not isinstance(link, Mapping):
         return None
-    module = record.get("$se_module") or link.get("module")
+    module = se_module or link.get("module")
     return module.get("api_name") if isinstance(module, Mapping) else module
 
 

@@ -3,11 +3,13 @@ cross the metadata call (issue 16), and a bad name is still refused, named, befo
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 import pytest
 
 from sergas_nb.client import ZohoClient, connect
-from sergas_nb.errors import ZohoValidationError
+from sergas_nb.errors import ZohoAPIError, ZohoValidationError
 
 FIELDS = ["Account_Name", "Owner", "Annual_Revenue", "Created_Time"]
 
@@ -62,3 +64,24 @@ def test_cached_metadata_or_no_field_list_takes_the_usual_path(crm: ZohoClient) 
     assert min(e.at - pd.Timedelta(seconds=e.duration) for e in pages) >= meta_call.at
     narrow = crm.records("Accounts", fields=FIELDS, progress=False)
     pd.testing.assert_frame_equal(narrow, whole[narrow.columns.tolist()])
+
+
+def test_a_bad_name_shows_only_the_validation_error(crm: ZohoClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="sergas_nb")
+    with pytest.raises(ZohoValidationError):
+        crm.records("Accounts", fields=["Account_Name", "Acount_Nmae"], progress=False)
+    # The pages sent beside the metadata call were refused (INVALID_DATA) and dropped ...
+    assert any(e.status != "ok" for e in _calls(crm, "records"))
+    # ... without an ERROR the user would read beside the validation error.
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_a_prefetched_page_that_fails_when_used_is_logged_and_raised(
+    crm: ZohoClient, fresh_emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    fresh_emulator.control.add_fault("status", path="^/crm/v8/Accounts$", method="GET", status=400, count=10)
+    caplog.set_level(logging.INFO, logger="sergas_nb")
+    with pytest.raises(ZohoAPIError):
+        crm.records("Accounts", fields=FIELDS, progress=False)
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and errors[0].startswith("records failed")
