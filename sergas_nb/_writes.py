@@ -747,7 +747,8 @@ class Writer:
                     module, "update", [payload[p] for p in rest], prep.fmap, None, None, None, MAX_IN_FLIGHT, False
                 )
                 for pos, sent in zip(rest, again, strict=True):
-                    fates[pos] = sent
+                    # the table says these took more than one answer, as a batch's resent records do
+                    fates[pos] = {**sent, "resolution": sent.get("resolution") or BULK_WRITE_LOST.not_applied}
             self.p.event(
                 "write_method",
                 "update",
