@@ -118,13 +118,14 @@ COQL = ("POST", "/crm/v8/coql")
 
 @dataclass
 class Armed:
-    """A fault or token action waiting to land on a workload's path. ``done()`` (the workload
-    returned) stops the wait, so a fault that never got its moment costs no time, and ``fired``
-    says whether it landed: a row whose fault never fired tested nothing and says so."""
+    """A fault or token action landing on a workload's path. ``done()`` (the workload returned)
+    stops a wait that has not ended, so an action that never got its moment costs no time, and
+    ``fired`` says whether it landed: a row whose fault never fired tested nothing and says so."""
 
     z: LocalZoho
     path: str
     method: str
+    refreshes: int  # the token endpoint's refresh count before the workload
     finished: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
     acted: bool = False
@@ -135,52 +136,56 @@ class Armed:
             self.thread.join()
 
     def fired(self) -> bool:
-        """Whether the fault fired at least once (a token action: whether it was taken)."""
+        """Whether the fault fired at least once; a token action: whether the client had to refresh."""
+        if not self.acted:
+            return False
+        if self.thread is not None:
+            return int(self.z.oauth.stats()["refresh_token"]) > self.refreshes
         pending = [f for f in self.z.control.stats()["pending_faults"] if f["path"] == f"^{self.path}$"]
-        return self.acted and not any(f["fired"] == 0 for f in pending)
+        return not any(f["fired"] == 0 for f in pending)
 
 
 def _arm_mid_run(
     z: LocalZoho, scenario: Scenario, workload: str, calls: int, path: tuple[str, str] | None = None
 ) -> Armed | None:
-    """Fire the scenario once the workload has made a third of its ``calls`` on its path (3 at
-    most); ``calls`` 0: arm it now, before the workload's first call (a Bulk Write job has one
-    creation call: a fault armed after it would land on nothing)."""
+    """Land the scenario once the workload has made a third of its ``calls`` on its path (3 at
+    most); ``calls`` 0: on its first call (a Bulk Write job has one creation call).
+
+    A fault is armed before the workload starts and fires on the next call after that third, then
+    on every such call until its count is spent (the emulator's ``every``): writes and plans send
+    ten calls at once, so a fault armed once three had arrived came after all ten and fired on
+    nothing. A token action is taken by a thread once the calls have arrived."""
     if scenario.fault is None and scenario.action not in ("expire", "throttle"):
         return None
     method, route = path or PATHS[workload]
-    armed = Armed(z, route, method)
+    armed = Armed(z, route, method, int(z.oauth.stats()["refresh_token"]))
+    after = 0 if calls == 0 else max(1, min(3, calls // 3))
+    if scenario.fault is not None:
+        z.control.add_fault(path=f"^{route}$", method=method, every=after + 1, **scenario.fault)
+        armed.acted = True
+        return armed
     start = z.control.requests_to(route, method)
 
-    def fire() -> None:
-        armed.acted = True
-        if scenario.fault is not None:
-            z.control.add_fault(path=f"^{route}$", method=method, **scenario.fault)
-        elif scenario.action == "expire":
-            z.oauth.expire_access_tokens()
-        else:  # one refresh goes through; for the next 4 s every refresh is throttled
-            z.oauth.set_limits(refresh_limit=1, refresh_window=4)
-            refreshed = z.oauth.stats()["refresh_token"]
-            z.oauth.expire_access_tokens()
-            waited = time.monotonic() + 5  # (a run that already ended makes no refresh)
-            while z.oauth.stats()["refresh_token"] == refreshed and time.monotonic() < waited:
-                time.sleep(0.01)
-            z.oauth.expire_access_tokens()
-            time.sleep(4.5)
-            z.oauth.set_limits(refresh_limit=1000, refresh_window=600)
-
-    if calls == 0 and scenario.fault is not None:
-        fire()
-        return armed
-
-    def arm() -> None:
-        after = max(1, min(3, calls // 3))
+    def act() -> None:
         while z.control.requests_to(route, method) < start + after:
             if armed.finished.wait(0.01):
                 return  # the workload ended first: nothing to land on
-        fire()
+        armed.acted = True
+        if scenario.action == "expire":
+            z.oauth.expire_access_tokens()
+            return
+        # one refresh goes through; for the next 4 s every refresh is throttled
+        z.oauth.set_limits(refresh_limit=1, refresh_window=4)
+        refreshed = z.oauth.stats()["refresh_token"]
+        z.oauth.expire_access_tokens()
+        waited = time.monotonic() + 5  # (a run that already ended makes no refresh)
+        while z.oauth.stats()["refresh_token"] == refreshed and time.monotonic() < waited:
+            time.sleep(0.01)
+        z.oauth.expire_access_tokens()
+        time.sleep(4.5)
+        z.oauth.set_limits(refresh_limit=1000, refresh_window=600)
 
-    armed.thread = threading.Thread(target=arm, daemon=True)
+    armed.thread = threading.Thread(target=act, daemon=True)
     armed.thread.start()
     return armed
 
@@ -257,9 +262,8 @@ def _insert(crm: ZohoClient, z: LocalZoho, s: Scenario, n: int, dsn: str, tag: s
 
 
 def _read(crm: ZohoClient, z: LocalZoho, s: Scenario, expected: set[str], dsn: str, tag: str) -> Row:
-    # Past 2,000 records a read is parallel pages, then COQL partitions after the edge queries:
-    # the fault lands on the partitions (armed at the first COQL call). Armed on the pages, it came
-    # after all ten had been sent and fired on nothing.
+    # Past 2,000 records a read is ten parallel pages, then COQL partitions after the edge
+    # queries: the fault lands on the partitions (from the second COQL call).
     if len(expected) > 2000:
         armed = _arm_mid_run(z, s, "read", 3, path=COQL)
     else:

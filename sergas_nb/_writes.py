@@ -847,13 +847,12 @@ class Writer:
         result = WriteResult(
             operation, module, result_frame([{"row": lab, **f} for lab, f in zip(labels, fates, strict=True)])
         )
-        if result.failed or result.unknown:
+        # counted on the fates, not the frame: two comparisons over a string column cost more
+        # than the rest of a 200-record write's bookkeeping
+        failed = sum(1 for f in fates if f["status"] == "error")
+        unknown = sum(1 for f in fates if f["status"] == "unknown")
+        if failed or unknown:
             client_log.warning(
-                "%s %s: %d of %d records failed, %d unknown",
-                operation,
-                module,
-                result.failed,
-                result.total,
-                result.unknown,
+                "%s %s: %d of %d records failed, %d unknown", operation, module, failed, len(fates), unknown
             )
         return result
