@@ -726,7 +726,7 @@ class Writer:
 
     def _update_by_bulk_write(self, module: str, prep: Prepared) -> list[dict[str, Any]]:
         """Updates through Bulk Write; when the job's outcome is lost, the CRM decides what was applied."""
-        from sergas_nb._bulk_api import write_payload
+        from sergas_nb._bulk_api import JobNotCreated, write_payload
 
         payload = prep.payload
         start = time.perf_counter()
@@ -734,6 +734,24 @@ class Writer:
             rows = write_payload(self.p, module, "update", payload, prep.fmap, prep.labels)
         except (ZohoValidationError, ZohoConfigError):  # nothing was sent: no outcome to resolve
             raise
+        except JobNotCreated as exc:  # no job exists: nothing to read back, every record in batches
+            client_log.warning(
+                "Bulk Write of %d %s records: no job was created (%s); sending them in batches",
+                len(payload),
+                module,
+                exc.message,
+            )
+            fates = self._batches(module, "update", payload, prep.fmap, None, None, None, MAX_IN_FLIGHT, False)
+            self.p.event(
+                "write_method",
+                "update",
+                "bulk_write",
+                start,
+                records=len(payload),
+                module=module,
+                detail=f"no job created; {len(payload)} sent in batches",
+            )
+            return fates
         except ZohoError as exc:
             client_log.warning(
                 "Bulk Write of %d %s records did not finish (%s): reading them back", len(payload), module, exc.message

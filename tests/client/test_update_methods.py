@@ -100,6 +100,23 @@ def test_a_lost_job_creation_answer_is_settled_at_once_and_says_so(crm, fresh_em
     assert set(held) == {"after a lost job answer"} and len(held) == 150
 
 
+def test_a_job_zoho_refused_to_create_goes_in_batches_without_reading_back(crm, fresh_emulator):
+    # 429 on every attempt at the job: surely no job, so nothing to read back or to call lost
+    ids = list(crm.records("Accounts", fields=["id"], limit=150)["id"])
+    edit = pd.DataFrame({"id": ids, "Description": "after a refused job"})
+    z = fresh_emulator
+    z.control.add_fault("429", path=WRITE, method="POST", count=10)
+    before = z.control.stats()["requests"]
+    result = crm.update("Accounts", edit, method="bulk_write")
+    after = z.control.stats()["requests"]
+    assert result.succeeded == 150 and result.failed == 0 and _puts(z) == 2
+    assert result.records["resolution"].isna().all() and result.resolved == 0
+    read_back = [k for k in ("GET /crm/v8/Accounts", "POST /crm/v8/coql") if after.get(k, 0) != before.get(k, 0)]
+    assert read_back == []
+    held = crm.records_by_ids("Accounts", ids, ["Description"])["Description"]
+    assert set(held) == {"after a refused job"}
+
+
 def test_a_job_applied_whose_result_was_lost_is_read_back_not_resent(crm, fresh_emulator):
     edit = _edit(crm, 150, 74)
     fresh_emulator.control.add_fault("status", path=BULK_WRITE_RESULT, method="GET", status=502, body="html", count=10)
