@@ -760,7 +760,7 @@ class Writer:
                 module,
                 exc.message,
             )
-            fates = self._batches(module, "update", payload, prep.fmap, None, None, None, MAX_IN_FLIGHT, False)
+            batched = self._batches(module, "update", payload, prep.fmap, None, None, None, MAX_IN_FLIGHT, False)
             self.p.event(
                 "write_method",
                 "update",
@@ -770,7 +770,7 @@ class Writer:
                 module=module,
                 detail=f"no job created; {len(payload)} sent in batches",
             )
-            return fates
+            return batched
         except ZohoError as exc:
             client_log.warning(
                 "Bulk Write of %d %s records did not finish (%s): reading them back", len(payload), module, exc.message
