@@ -149,7 +149,7 @@ def _arm_mid_run(
     z: LocalZoho, scenario: Scenario, workload: str, calls: int, path: tuple[str, str] | None = None
 ) -> Armed | None:
     """Land the scenario once the workload has made a third of its ``calls`` on its path (3 at
-    most); ``calls`` 0: on its first call (a Bulk Write job has one creation call).
+    most); ``calls`` 0 or 1: on its first call (a Bulk Write job has one creation call).
 
     A fault is armed before the workload starts and fires on the next call after that third, then
     on every such call until its count is spent (the emulator's ``every``): writes and plans send
@@ -159,7 +159,7 @@ def _arm_mid_run(
         return None
     method, route = path or PATHS[workload]
     armed = Armed(z, route, method, int(z.oauth.stats()["refresh_token"]))
-    after = 0 if calls == 0 else max(1, min(3, calls // 3))
+    after = 0 if calls <= 1 else max(1, min(3, calls // 3))  # one call: it takes the fault
     if scenario.fault is not None:
         z.control.add_fault(path=f"^{route}$", method=method, every=after + 1, **scenario.fault)
         armed.acted = True
@@ -203,7 +203,8 @@ def _update(crm: ZohoClient, z: LocalZoho, s: Scenario, ids: list[str], dsn: str
         targets[::100] = [str(9_000_000_000_000_000_000 + n) for n in range(len(targets[::100]))]  # no such record
     marker = f"upd {tag}"
     if len(targets) >= BULK_WRITE_MIN:  # crm.update sends one Bulk Write job: fault its creation
-        armed = _arm_mid_run(z, s, "update", 1 if s.fault is None else 0, path=BULK_WRITE_JOB)
+        # a token action once the job exists (its polls and download meet the dead tokens)
+        armed = _arm_mid_run(z, s, "update", 2 if s.fault is None else 0, path=BULK_WRITE_JOB)
     else:
         armed = _arm_mid_run(z, s, "update", -(-len(targets) // 100))
     result = crm.update("Accounts", [{"id": i, "Description": marker} for i in targets], progress=False)
