@@ -11,8 +11,10 @@ Each scenario arms its fault once a workload is a few calls in, so it lands mid-
     applying); access tokens expired mid-run; the token endpoint throttling; per-record failures;
     the applying process SIGKILLed mid-run, then resume and undo; undo SIGKILLed, then re-apply.
 
-Workloads: an update of --update records, an insert of --insert records (with a key), a read of
---read records, and a journalled plan over --plan records, undone afterwards. After each run the
+Workloads: an update of --update records (from 5,000 one Bulk Write job, whose creation call
+takes the fault: a lost answer there must be resolved by reading the records back), an insert of
+--insert records (with a key), a read of --read records, and a journalled plan over --plan
+records, undone afterwards. After each run the
 CRM is read back and compared with the result:
 
     applied   records holding what was written (read: records read)
@@ -22,8 +24,12 @@ CRM is read back and compared with the result:
     lost      reported success but not in the CRM, or in no state at all (read: ids never read)
     left changed after undo   plan records not back at their value from before the plan
 
+A fault that never reached its workload (the workload ended first) is noted FAULT NEVER FIRED and
+fails the run: that row tested nothing.
+
 Prints the table and ends with one JSON line:
-{"scenarios": N, "lost": 0, "duplicated": 0, "left_changed_after_undo": 0}
+{"scenarios": N, "runs": R, "lost": 0, "duplicated": 0, "left_changed_after_undo": 0, "unresolved": 0,
+ "faults_never_fired": 0}
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ from typing import Any
 
 import pandas as pd
 
-from sergas_nb.client import ZohoClient, connect
+from sergas_nb.client import BULK_WRITE_MIN, ZohoClient, connect
 from sergas_nb.edits.migrate import apply_migrations
 from sergas_nb.edits.plans import EditPlan
 from sergas_nb.edits.runs import apply, current_values, undo
@@ -106,36 +112,88 @@ class Row:
 
 
 # ------------------------------------------------------------------------------------ arming
-def _arm_mid_run(z: LocalZoho, scenario: Scenario, workload: str, calls: int) -> threading.Thread | None:
-    """Fire the scenario once the workload has made a third of its ``calls`` on its path (3 at most)."""
+BULK_WRITE_JOB = ("POST", "/crm/bulk/v8/write")  # a Bulk Write job's one creation call
+COQL = ("POST", "/crm/v8/coql")
+
+
+@dataclass
+class Armed:
+    """A fault or token action landing on a workload's path. ``done()`` (the workload returned)
+    stops a wait that has not ended, so an action that never got its moment costs no time, and
+    ``fired`` says whether it landed: a row whose fault never fired tested nothing and says so."""
+
+    z: LocalZoho
+    path: str
+    method: str
+    refreshes: int  # the token endpoint's refresh count before the workload
+    finished: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+    acted: bool = False
+
+    def done(self) -> None:
+        self.finished.set()
+        if self.thread is not None:
+            self.thread.join()
+
+    def fired(self) -> bool:
+        """Whether the fault fired at least once; a token action: whether the client had to refresh."""
+        if not self.acted:
+            return False
+        if self.thread is not None:
+            return int(self.z.oauth.stats()["refresh_token"]) > self.refreshes
+        pending = [f for f in self.z.control.stats()["pending_faults"] if f["path"] == f"^{self.path}$"]
+        return not any(f["fired"] == 0 for f in pending)
+
+
+def _arm_mid_run(
+    z: LocalZoho, scenario: Scenario, workload: str, calls: int, path: tuple[str, str] | None = None
+) -> Armed | None:
+    """Land the scenario once the workload has made a third of its ``calls`` on its path (3 at
+    most); ``calls`` 0 or 1: on its first call (a Bulk Write job has one creation call).
+
+    A fault is armed before the workload starts and fires on the next call after that third, then
+    on every such call until its count is spent (the emulator's ``every``): writes and plans send
+    ten calls at once, so a fault armed once three had arrived came after all ten and fired on
+    nothing. A token action is taken by a thread once the calls have arrived."""
     if scenario.fault is None and scenario.action not in ("expire", "throttle"):
         return None
-    method, path = PATHS[workload]
-    start = z.control.requests_to(path, method)
+    method, route = path or PATHS[workload]
+    armed = Armed(z, route, method, int(z.oauth.stats()["refresh_token"]))
+    after = 0 if calls <= 1 else max(1, min(3, calls // 3))  # one call: it takes the fault
+    if scenario.fault is not None:
+        z.control.add_fault(path=f"^{route}$", method=method, every=after + 1, **scenario.fault)
+        armed.acted = True
+        return armed
+    start = z.control.requests_to(route, method)
 
-    def arm() -> None:
-        deadline = time.monotonic() + 120
-        after = max(1, min(3, calls // 3))
-        while z.control.requests_to(path, method) < start + after and time.monotonic() < deadline:
+    def act() -> None:
+        while z.control.requests_to(route, method) < start + after:
+            if armed.finished.wait(0.01):
+                return  # the workload ended first: nothing to land on
+        armed.acted = True
+        if scenario.action == "expire":
+            z.oauth.expire_access_tokens()
+            return
+        # one refresh goes through; for the next 4 s every refresh is throttled
+        z.oauth.set_limits(refresh_limit=1, refresh_window=4)
+        refreshed = z.oauth.stats()["refresh_token"]
+        z.oauth.expire_access_tokens()
+        waited = time.monotonic() + 5  # (a run that already ended makes no refresh)
+        while z.oauth.stats()["refresh_token"] == refreshed and time.monotonic() < waited:
             time.sleep(0.01)
-        if scenario.fault is not None:
-            z.control.add_fault(path=f"^{path}$", method=method, **scenario.fault)
-        elif scenario.action == "expire":
-            z.oauth.expire_access_tokens()
-        else:  # one refresh goes through; for the next 4 s every refresh is throttled
-            z.oauth.set_limits(refresh_limit=1, refresh_window=4)
-            refreshed = z.oauth.stats()["refresh_token"]
-            z.oauth.expire_access_tokens()
-            waited = time.monotonic() + 5  # (a run that already ended makes no refresh)
-            while z.oauth.stats()["refresh_token"] == refreshed and time.monotonic() < waited:
-                time.sleep(0.01)
-            z.oauth.expire_access_tokens()
-            time.sleep(4.5)
-            z.oauth.set_limits(refresh_limit=1000, refresh_window=600)
+        z.oauth.expire_access_tokens()
+        time.sleep(4.5)
+        z.oauth.set_limits(refresh_limit=1000, refresh_window=600)
 
-    t = threading.Thread(target=arm, daemon=True)
-    t.start()
-    return t
+    armed.thread = threading.Thread(target=act, daemon=True)
+    armed.thread.start()
+    return armed
+
+
+def _fired_note(armed: Armed | None, note: str) -> str:
+    if armed is None or armed.fired():
+        return note
+    return ("FAULT NEVER FIRED; " + note).rstrip("; ")
 
 
 # ---------------------------------------------------------------------------------- workloads
@@ -144,10 +202,14 @@ def _update(crm: ZohoClient, z: LocalZoho, s: Scenario, ids: list[str], dsn: str
     if s.action == "records":
         targets[::100] = [str(9_000_000_000_000_000_000 + n) for n in range(len(targets[::100]))]  # no such record
     marker = f"upd {tag}"
-    armed = _arm_mid_run(z, s, "update", -(-len(targets) // 100))
+    if len(targets) >= BULK_WRITE_MIN:  # crm.update sends one Bulk Write job: fault its creation
+        # a token action once the job exists (its polls and download meet the dead tokens)
+        armed = _arm_mid_run(z, s, "update", 2 if s.fault is None else 0, path=BULK_WRITE_JOB)
+    else:
+        armed = _arm_mid_run(z, s, "update", -(-len(targets) // 100))
     result = crm.update("Accounts", [{"id": i, "Description": marker} for i in targets], progress=False)
     if armed:
-        armed.join()
+        armed.done()
     now = crm.records("Accounts", fields=["Description"], where=None)
     holds = set(now.loc[now["Description"] == marker, "id"])
     rec = result.records
@@ -163,7 +225,7 @@ def _update(crm: ZohoClient, z: LocalZoho, s: Scenario, ids: list[str], dsn: str
         resolved=result.resolved,
         duplicated=int(rec["id"].duplicated().sum()),
         lost=lost,
-        note=_failure_codes(rec),
+        note=_fired_note(armed, _failure_codes(rec)),
     )
 
 
@@ -177,7 +239,7 @@ def _insert(crm: ZohoClient, z: LocalZoho, s: Scenario, n: int, dsn: str, tag: s
     armed = _arm_mid_run(z, s, "insert", -(-n // 100))
     result = crm.insert("Accounts", rows, key="Account_Name", progress=False)
     if armed:
-        armed.join()
+        armed.done()
     found = crm.records("Accounts", fields=["Account_Name"], where=f"Account_Name like '{prefix}%'")
     rec = result.records
     ok = rec[rec["status"] == "success"]
@@ -196,28 +258,34 @@ def _insert(crm: ZohoClient, z: LocalZoho, s: Scenario, n: int, dsn: str, tag: s
         resolved=result.resolved,
         duplicated=int(len(found) - found["Account_Name"].nunique()),
         lost=lost,
-        note=_failure_codes(rec),
+        note=_fired_note(armed, _failure_codes(rec)),
     )
 
 
 def _read(crm: ZohoClient, z: LocalZoho, s: Scenario, expected: set[str], dsn: str, tag: str) -> Row:
-    armed = _arm_mid_run(z, s, "read", -(-len(expected) // 200))
+    # Past 2,000 records a read is ten parallel pages, then COQL partitions after the edge
+    # queries: the fault lands on the partitions (from the second COQL call).
+    if len(expected) > 2000:
+        armed = _arm_mid_run(z, s, "read", 3, path=COQL)
+    else:
+        armed = _arm_mid_run(z, s, "read", -(-len(expected) // 200))
     try:
         df = crm.records("Accounts", fields=["Account_Name"])
         note = ""
     except Exception as exc:  # a read may raise (all or nothing); that is not a loss
         df, note = pd.DataFrame({"id": pd.Series([], dtype="string")}), f"raised {type(exc).__name__}"
     if armed:
-        armed.join()
+        armed.done()
     got = list(df["id"])
     if note:
-        return Row(s.name, "read", note=note)
+        return Row(s.name, "read", note=_fired_note(armed, note))
     return Row(
         s.name,
         "read",
         applied=len(set(got)),
         duplicated=len(got) - len(set(got)),
         lost=len(expected - set(got)),
+        note=_fired_note(armed, ""),
     )
 
 
@@ -278,6 +346,7 @@ def _plan(crm: ZohoClient, z: LocalZoho, s: Scenario, ids: list[str], dsn: str, 
         gone = planned[::100]
         crm.delete("Accounts", gone, progress=False)
     result = None
+    fired_note = ""
     if s.action == "kill_apply":
         _kill_mid_run(z, dsn, plan, "apply", workdir)
         result = apply(plan, crm, journal=dsn, batch_size=PLAN_BATCH, progress=False)  # resume
@@ -289,7 +358,8 @@ def _plan(crm: ZohoClient, z: LocalZoho, s: Scenario, ids: list[str], dsn: str, 
         armed = _arm_mid_run(z, s, "plan", -(-len(planned) // PLAN_BATCH))
         result = apply(plan, crm, journal=dsn, batch_size=PLAN_BATCH, progress=False)
         if armed:
-            armed.join()
+            armed.done()
+        fired_note = _fired_note(armed, "")
     now = current_values(crm, "Accounts", "Description", planned)
     rec = result.records
     at_new = {i for i, v in now.items() if v == f"plan {tag}"}
@@ -309,6 +379,7 @@ def _plan(crm: ZohoClient, z: LocalZoho, s: Scenario, ids: list[str], dsn: str, 
         duplicated=int(rec.duplicated(["id", "field"]).sum()),
         lost=lost,
         left_changed_after_undo=left,
+        note=fired_note,
         extra={"undo_failed": undone.failed},
     )
 
@@ -376,9 +447,12 @@ def main(argv: list[str] | None = None) -> int:
         "lost": sum(r.lost for r in rows),
         "duplicated": sum(r.duplicated for r in rows),
         "left_changed_after_undo": sum(r.left_changed_after_undo for r in rows),
+        "unresolved": sum(r.unknown - r.resolved for r in rows if r.workload in ("update", "insert")),
+        "faults_never_fired": sum("FAULT NEVER FIRED" in r.note for r in rows),
     }
     print(json.dumps(total))
-    return 0 if total["lost"] == total["duplicated"] == total["left_changed_after_undo"] == 0 else 1
+    bad = ("lost", "duplicated", "left_changed_after_undo", "unresolved", "faults_never_fired")
+    return 0 if all(total[k] == 0 for k in bad) else 1
 
 
 def _print_row(r: Row, first: bool) -> None:

@@ -28,7 +28,14 @@ from sergas_nb import frames
 from sergas_nb._download import download_target
 from sergas_nb._fields import names_with_lookups
 from sergas_nb._pipeline import Pipeline
-from sergas_nb.errors import ZohoAPIError, ZohoConfigError
+from sergas_nb.errors import (
+    ZohoAPIError,
+    ZohoConfigError,
+    ZohoError,
+    ZohoNotSentError,
+    ZohoOutcomeUnknownError,
+    ZohoValidationError,
+)
 
 WRITE_FILE_ROWS = 25_000  # rows per Bulk Write file (Zoho's limit)
 POLL_FIRST, POLL_MAX, POLL_TIMEOUT = 0.2, 5.0, 3600.0
@@ -42,6 +49,28 @@ _MESSAGES = {
     "LIMIT_EXCEEDED": "limit exceeded",
     "RESOURCE_NOT_FOUND": "the record was not found",
 }
+
+
+class JobNotCreated(ZohoError):
+    """No Bulk Write job exists for any of the rows: the upload failed (a file no job names is
+    never applied), or Zoho refused the job's creation without applying it (a 429, a request
+    never sent, a 4xx). The rows may be sent again in batches without reading them back."""
+
+    def __init__(self, cause: ZohoError) -> None:
+        super().__init__(cause.message, cause.details)
+        self.cause = cause
+        self.code = getattr(cause, "code", None)
+
+
+def _surely_not_created(exc: ZohoError) -> bool:
+    """Whether a failed job-creation call surely created no job: a refusal (4xx, 429) or a request
+    never sent. A lost answer (reset, timeout, 5xx, an unreadable 200) may follow a job Zoho made."""
+    if isinstance(exc, ZohoOutcomeUnknownError):
+        return False
+    if isinstance(exc, ZohoNotSentError):
+        return True
+    status = getattr(exc, "status", None)
+    return isinstance(exc, ZohoAPIError) and status is not None and 400 <= status < 500
 
 
 # ----------------------------------------------------------------------------------- raw calls
@@ -176,7 +205,12 @@ def write_payload(
     rows: list[dict[str, Any]] = []
     for start in range(0, len(payload), WRITE_FILE_ROWS):
         part = [dict(row) for row in payload[start : start + WRITE_FILE_ROWS]]
-        rows += _write_file(p, module, operation, part, columns, fmap, labels[start:], find_by, not clears)
+        try:
+            rows += _write_file(p, module, operation, part, columns, fmap, labels[start:], find_by, not clears)
+        except JobNotCreated as exc:
+            if start == 0:
+                raise
+            raise exc.cause from None  # earlier files' jobs ran: the caller reads every row back
     return rows
 
 
@@ -203,18 +237,23 @@ def _write_file(
     zipped = io.BytesIO()
     with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(f"{module}.csv", buf.getvalue().encode("utf-8"))
-    _, upload = _raw(
-        p,
-        "bulk_upload",
-        "POST",
-        p.endpoints.content_url.rstrip("/") + "/crm/v8/upload",
-        module,
-        headers={"feature": "bulk-write", "X-CRM-ORG": p.org_id()},
-        files={"file": (f"{module}.zip", zipped.getvalue(), "application/zip")},
-    )
+    try:
+        _, upload = _raw(
+            p,
+            "bulk_upload",
+            "POST",
+            p.endpoints.content_url.rstrip("/") + "/crm/v8/upload",
+            module,
+            headers={"feature": "bulk-write", "X-CRM-ORG": p.org_id()},
+            files={"file": (f"{module}.zip", zipped.getvalue(), "application/zip")},
+        )
+    except (ZohoConfigError, ZohoValidationError):
+        raise  # a setting or input problem: the caller sees it as it is
+    except ZohoError as exc:
+        raise JobNotCreated(exc) from None
     file_id = str(((upload or {}).get("details") or {}).get("file_id") or "")
     if not file_id:
-        raise ZohoAPIError("bulk write: the upload answered no file_id", code="MALFORMED_RESPONSE")
+        raise JobNotCreated(ZohoAPIError("bulk write: the upload answered no file_id", code="MALFORMED_RESPONSE"))
     mappings = []
     for i, c in enumerate(columns):
         m: dict[str, Any] = {"api_name": c, "index": i}
@@ -232,12 +271,17 @@ def _write_file(
     elif operation == "upsert" and find_by:
         resource["find_by"] = find_by
     body = {"operation": operation, "ignore_empty": ignore_empty, "resource": [resource]}
-    created = p.call(
-        "bulk_write",
-        lambda: p.http("POST", "/crm/bulk/v8/write", json_body=body),
-        idempotent=False,
-        module=module,
-    )
+    try:
+        created = p.call(
+            "bulk_write",
+            lambda: p.http("POST", "/crm/bulk/v8/write", json_body=body),
+            idempotent=False,
+            module=module,
+        )
+    except ZohoError as exc:
+        # Zoho lists no Bulk Write jobs (crm-oas v8.0 bulk_write.json: upload, create, one job by
+        # id, download): a job whose id was lost cannot be found, so its rows are read back.
+        raise JobNotCreated(exc) if _surely_not_created(exc) else exc from None
     job_id = str(((created or {}).get("details") or {}).get("id") or "")
     if not job_id:
         raise ZohoAPIError("bulk write: no job id in the answer", code="MALFORMED_RESPONSE")

@@ -76,6 +76,47 @@ def test_a_job_that_never_started_is_sent_in_batches(crm, fresh_emulator):
     assert _scores(crm, list(edit["id"])) == {73}
 
 
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "reset", "after": True},
+        {"kind": "status", "status": 502, "body": "html", "after": True},
+        {"kind": "malformed", "after": True},
+    ],
+    ids=["reset", "502-html", "malformed"],
+)
+def test_a_lost_job_creation_answer_is_settled_at_once_and_says_so(crm, fresh_emulator, fault):
+    # Zoho created the job but its answer (the job id) is lost: Bulk Write has no call that lists
+    # jobs (crm-oas v8.0 bulk_write.json: upload, create, GET one job by id, download), so the
+    # records are read back at once, never waited out, and those not applied go in batches.
+    ids = list(crm.records("Accounts", fields=["id"], limit=150)["id"])
+    edit = pd.DataFrame({"id": ids, "Description": "after a lost job answer"})  # a value no seed holds
+    fresh_emulator.control.add_fault(path=WRITE, method="POST", **fault)
+    result = crm.update("Accounts", edit, method="bulk_write")
+    assert result.succeeded == 150 and result.failed == 0 and result.unknown == 0
+    assert _jobs(fresh_emulator) == 1 and _puts(fresh_emulator) == 2  # once each, never twice
+    assert set(result.records["resolution"]) == {"read back: not applied; sent again"}
+    held = crm.records_by_ids("Accounts", ids, ["Description"])["Description"]
+    assert set(held) == {"after a lost job answer"} and len(held) == 150
+
+
+def test_a_job_zoho_refused_to_create_goes_in_batches_without_reading_back(crm, fresh_emulator):
+    # 429 on every attempt at the job: surely no job, so nothing to read back or to call lost
+    ids = list(crm.records("Accounts", fields=["id"], limit=150)["id"])
+    edit = pd.DataFrame({"id": ids, "Description": "after a refused job"})
+    z = fresh_emulator
+    z.control.add_fault("429", path=WRITE, method="POST", count=10)
+    before = z.control.stats()["requests"]
+    result = crm.update("Accounts", edit, method="bulk_write")
+    after = z.control.stats()["requests"]
+    assert result.succeeded == 150 and result.failed == 0 and _puts(z) == 2
+    assert result.records["resolution"].isna().all() and result.resolved == 0
+    read_back = [k for k in ("GET /crm/v8/Accounts", "POST /crm/v8/coql") if after.get(k, 0) != before.get(k, 0)]
+    assert read_back == []
+    held = crm.records_by_ids("Accounts", ids, ["Description"])["Description"]
+    assert set(held) == {"after a refused job"}
+
+
 def test_a_job_applied_whose_result_was_lost_is_read_back_not_resent(crm, fresh_emulator):
     edit = _edit(crm, 150, 74)
     fresh_emulator.control.add_fault("status", path=BULK_WRITE_RESULT, method="GET", status=502, body="html", count=10)
