@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from sergas_nb._http import Body
+from sergas_nb.errors import ZohoAPIError
 
 PIECE = 256 * 1024
 RETRIES = 4  # cuts tried per piece before the whole answer is parsed at once
@@ -50,9 +51,19 @@ def rows_in_pieces(body: Body, piece: int = PIECE) -> tuple[Iterator[list[Any]],
                 rest = None
             if isinstance(rest, dict):
                 return _in_pieces(body, piece, end), rest.get("info") or {}
-    with memoryview(body) as view:
-        data = orjson.loads(view) or {}
+    try:
+        with memoryview(body) as view:
+            data = orjson.loads(view) or {}
+    except orjson.JSONDecodeError as exc:
+        raise _malformed(exc) from None
+    if not isinstance(data, dict):
+        raise ZohoAPIError("the answer is not a JSON object", code="MALFORMED_RESPONSE", status=200)
     return iter([data.get("data") or []]), data.get("info") or {}
+
+
+def _malformed(exc: orjson.JSONDecodeError) -> ZohoAPIError:
+    # Zoho's own words are gone: say where the JSON broke, never the text (it holds records).
+    return ZohoAPIError(f"the answer's JSON does not parse at byte {exc.pos}", code="MALFORMED_RESPONSE", status=200)
 
 
 def _in_pieces(body: Body, piece: int, end: int) -> Iterator[list[Any]]:
@@ -67,12 +78,17 @@ def _in_pieces(body: Body, piece: int, end: int) -> Iterator[list[Any]]:
                 part = orjson.loads(b"[" + body[start:stop] + b"]")
                 break
             except orjson.JSONDecodeError:
-                if cut < 0:
-                    raise  # the last piece: the answer itself is broken
+                if cut < 0:  # the last piece: the answer itself is broken
+                    raise ZohoAPIError(
+                        "the answer's JSON does not parse", code="MALFORMED_RESPONSE", status=200
+                    ) from None
                 cut = body.find(sep, cut + 1, end)  # that cut was inside a record: try the next
         if part is None:  # no cut near here falls between records: the rest at once
             stop = end
-            part = orjson.loads(b"[" + body[start:stop] + b"]")
+            try:
+                part = orjson.loads(b"[" + body[start:stop] + b"]")
+            except orjson.JSONDecodeError as exc:
+                raise _malformed(exc) from None
         yield part
         del part
         start = stop + 1  # past the comma between the two records

@@ -38,7 +38,7 @@ from sergas_nb._paging import data_rows
 from sergas_nb._retry import RetryPolicy, run
 from sergas_nb._sdk import MemoryTokenStore, SdkBinding, resource_dir_for
 from sergas_nb._token_deaths import TokenDeaths
-from sergas_nb.errors import ZohoAuthError, ZohoError, ZohoRateLimitError
+from sergas_nb.errors import ZohoAuthError, ZohoError, ZohoOutcomeUnknownError, ZohoRateLimitError
 
 log = logging.getLogger("sergas_nb.client")
 T = TypeVar("T")
@@ -402,6 +402,15 @@ class Pipeline:
                 encoded = resp.headers.get("Content-Encoding", "identity").lower() != "identity"
                 size = resp.headers.get("Content-Length", "")
                 body = read_body(resp.raw, None if encoded or not size.isdigit() else int(size))
+                if body is not None and not _looks_whole(body):
+                    # A cut-off 200 (a proxy, a dropped stream) is found here, where an idempotent
+                    # read is retried, rather than when its pieces are parsed after the call.
+                    body.close()
+                    raise ZohoOutcomeUnknownError(
+                        f"{method} {path}: HTTP 200 with malformed JSON (a write may have been applied)",
+                        code="MALFORMED_RESPONSE",
+                        status=200,
+                    )
                 if body is not None:
                     return body
             parse_response(resp, f"{method} {path}", token)
@@ -452,3 +461,11 @@ class Pipeline:
 
 
 __all__ = ["Pipeline", "status_of"]
+
+
+def _looks_whole(body: Body) -> bool:
+    """A JSON object from its first byte to its last (whitespace aside): what every Zoho answer
+    read raw is. A full parse here would cost the piecewise parse its memory (see _json_rows)."""
+    head = body[:64].lstrip()
+    tail = body[-64:].rstrip()
+    return head[:1] == b"{" and tail[-1:] == b"}"

@@ -154,3 +154,27 @@ def test_parts_holding_more_than_one_coql_answer_are_continued(crm, monkeypatch)
         "Accounts", fields=["Account_Name"], where="Account_Name like '%a%'", strategy="coql_partitions"
     )
     pd.testing.assert_frame_equal(got_where, where)
+
+
+def test_a_cut_off_coql_answer_is_retried_and_the_frame_is_whole(crm, fresh_emulator):
+    # A truncated 200 ('{"data": [{"id": "6250...') on a COQL part, as a proxy or a dropped stream
+    # gives: the read sends that part again rather than failing with a bare JSON error later.
+    expected = crm.records("Accounts", strategy="coql_partitions", progress=False)
+    # The read's first two COQL calls find the id range's ends; the third is its first part.
+    fresh_emulator.control.add_fault("malformed", path="^/crm/v8/coql$", method="POST", every=3, count=1)
+    got = crm.records("Accounts", strategy="coql_partitions", progress=False)
+    pd.testing.assert_frame_equal(got, expected)
+    m = crm.metrics()
+    assert m[(m["kind"] == "call") & (m["operation"] == "coql")]["retries"].sum() == 1
+
+
+def test_an_answer_broken_inside_reads_as_a_zoho_error_not_a_json_one():
+    from sergas_nb._json_rows import rows_and_info
+    from sergas_nb.errors import ZohoAPIError
+
+    records = ",".join(f'{{"id":"{i}","Account_Name":"A {i}"}}' for i in range(20_000))
+    broken = f'{{"data":[{records}],"info":{{"more_records":false}}}}'.encode().replace(b'"A 19000"', b'"A 19000')
+    for body in (broken, b'{"data": [1, 2,'):
+        with pytest.raises(ZohoAPIError) as err:
+            rows_and_info(body)
+        assert err.value.code == "MALFORMED_RESPONSE" and "A 1" not in str(err.value)
