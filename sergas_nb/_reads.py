@@ -28,7 +28,6 @@ ascending id (COQL's default) when ``where`` is given, whichever strategy ran.
 
 from __future__ import annotations
 
-import gc
 import logging
 import math
 import mmap
@@ -36,9 +35,8 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -49,6 +47,7 @@ import pandas as pd
 from sergas_nb import _secrets, frames
 from sergas_nb._coql import aggregate_frame, aggregate_select, coql_shape, criteria_to_coql, has_limit
 from sergas_nb._fields import FieldMeta, names_with_lookups
+from sergas_nb._gc import gc_paused
 from sergas_nb._http import Body
 from sergas_nb._json_rows import rows_and_info, rows_in_pieces
 from sergas_nb._metrics import Event
@@ -163,7 +162,7 @@ class Read:
             raise ZohoValidationError([Problem("strategy", f"must be one of {', '.join(STRATEGIES)}", None, strategy)])
         start = time.perf_counter()
         try:
-            with _gc_paused():
+            with gc_paused():
                 choice = self._run(strategy)
         finally:
             _cancel(self.prefetched)  # pages sent beside the metadata call that this strategy did not take
@@ -652,34 +651,6 @@ class ParquetSink:
             if self.schema is not None:
                 pq.read_metadata(self.path)  # fail here, not in the analyst's next cell, if it is unreadable
         return self.path
-
-
-_gc_lock = threading.Lock()
-_gc_holders = 0
-_gc_was_enabled = True
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Cyclic GC off while a read builds its frame (reads from several threads share one count).
-
-    A read allocates millions of small containers that die by reference counting; the collector
-    would walk every live one again and again (half the typing CPU for 20,000 rows). Cycles
-    made meanwhile are collected once it is back on.
-    """
-    global _gc_holders, _gc_was_enabled
-    with _gc_lock:
-        if _gc_holders == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_holders += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_holders -= 1
-            if _gc_holders == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 def _release_arrow_cache() -> None:

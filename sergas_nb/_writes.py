@@ -34,9 +34,10 @@ import pandas as pd
 from sergas_nb import _checks, _record_json, frames
 from sergas_nb._coql import quote
 from sergas_nb._fields import FieldMeta
+from sergas_nb._gc import gc_paused
 from sergas_nb._outcomes import WriteResult, outcome_frame, result_frame
 from sergas_nb._pipeline import Pipeline
-from sergas_nb._reads import Reader, _gc_paused
+from sergas_nb._reads import Reader
 from sergas_nb._sdk import BATCH, RecordOutcome
 from sergas_nb.errors import (
     Problem,
@@ -645,11 +646,11 @@ class Writer:
     ) -> WriteResult:
         data = check_write_input(data, operation)
         check_in_flight(max_in_flight)
-        # Cyclic GC off for the write, as for reads (_reads._gc_paused): the payload, JSON and
+        # Cyclic GC off for the write, as for reads (sergas_nb._gc): the payload, JSON and
         # outcomes are thousands of containers that die by reference counting, and the collector
         # walked them again and again: 40-odd collections and up to a quarter second of pauses
         # in a 4,999-record update, against 3 collections for the floor client's.
-        with _gc_paused():
+        with gc_paused():
             prep = prepare(self.fields, module, data, operation, na=na)
             frames.check_write_payload(
                 prep.payload, prep.fmap, operation, key=key, duplicate_check_fields=duplicate_check_fields

@@ -573,7 +573,8 @@ def _cpu(crm: Any, floor: FloorClient, n: int) -> dict[str, float]:
     ``typing_ratio``: the toolkit's parsing and typing alone (the same answers, no HTTP) against
     the same baseline."""
     from sergas_nb import frames
-    from sergas_nb._reads import _gc_paused, coql_columns
+    from sergas_nb._gc import gc_paused
+    from sergas_nb._reads import coql_columns
 
     meta = crm.field_metadata("Accounts")
     names = [f["api_name"] for f in meta]
@@ -594,7 +595,7 @@ def _cpu(crm: Any, floor: FloorClient, n: int) -> dict[str, float]:
         raw.append(time.process_time() - t)
         del rows, df
         t = time.process_time()
-        with _gc_paused():
+        with gc_paused():
             chunks = [frames.to_frame(orjson.loads(b).get("data") or [], meta, names, aliases=aliases) for b in bodies]
             frames.concat_frames(chunks, meta, names)
         typing.append(time.process_time() - t)

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from sergas_nb import frames
-from sergas_nb._reads import _gc_paused
+from sergas_nb._gc import gc_paused
 
 SQL_TYPES = {
     "string": "VARCHAR",
@@ -144,7 +144,7 @@ def _objects(arr: pa.ChunkedArray, n: int) -> np.ndarray:
     shared[: len(values)] = [v if k == 0 else None for v, k in zip(values, kind[:-1].tolist(), strict=True)]
     out = shared[idx]
     row_kind = kind[idx]
-    with _gc_paused():  # many new containers, none of them cyclic (see _reads)
+    with gc_paused():  # many new containers, none of them cyclic (see sergas_nb._gc)
         for j in np.flatnonzero(kind == 1).tolist():  # each distinct empty value: [] or {}
             rows = np.flatnonzero(idx == j)
             out[rows] = np.fromiter(map(type(values[j]), repeat((), len(rows))), dtype=object, count=len(rows))

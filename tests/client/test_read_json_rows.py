@@ -7,6 +7,7 @@ import orjson
 import pytest
 
 from sergas_nb._json_rows import rows_and_info
+from sergas_nb.errors import ZohoAPIError
 
 
 def _answer(rows: list[dict], info: dict | None = None) -> bytes:
@@ -52,8 +53,9 @@ def test_other_layouts_and_empty_answers() -> None:
 
 def test_a_broken_answer_is_still_an_error() -> None:
     body = _answer(_rows(200))[:-40]
-    with pytest.raises(orjson.JSONDecodeError):
+    with pytest.raises(ZohoAPIError) as err:  # one of ours (the one exception tree), not orjson's
         rows_and_info(body, piece=64)
+    assert err.value.code == "MALFORMED_RESPONSE"
 
 
 def test_a_large_answer_is_parsed_in_pieces_not_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
