@@ -23,14 +23,16 @@ in flight 'pending', and the next run's read of the CRM settles them.
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 import pandas as pd
 
 from sergas_nb import frames
+from sergas_nb._gc import gc_paused
 from sergas_nb._writes import MAX_IN_FLIGHT, check_in_flight
 from sergas_nb.config import load_settings
 from sergas_nb.edits import checks
@@ -144,6 +146,27 @@ def _crm_state(current: Any, target: Target) -> str:
 
 
 # ------------------------------------------------------------------------------------ apply/undo
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _collector_paused(run: Callable[_P, _R]) -> Callable[_P, _R]:
+    """The whole run with cyclic GC paused (sergas_nb._gc), as the client's own writes are.
+
+    A run's targets, reads, judged rows, journal documents and outcomes are many short-lived
+    containers, none cyclic: a 4,999-record apply set off about 95 collections (against 1 for
+    ``crm.update`` of the same records), each walking every live object with the GIL held, so
+    every reader and worker thread stood still meanwhile (0.07 to 0.36 s of a run's wall time)."""
+
+    @functools.wraps(run)
+    def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with gc_paused():
+            return run(*args, **kwargs)
+
+    return paused
+
+
+@_collector_paused
 def apply(
     plan: Any,
     client: Any,
@@ -168,7 +191,7 @@ def apply(
         warnings.warn(
             "apply(client, plan) is deprecated: give the plan first, apply(plan, client)",
             DeprecationWarning,
-            stacklevel=2,
+            stacklevel=3,  # past the _collector_paused wrapper: the caller's line
         )
         client, plan = plan, client
     _check_batch(batch_size)
@@ -241,6 +264,7 @@ def _judge_apply(
     return None, t.expect if state == "missing" else current
 
 
+@_collector_paused
 def undo(
     plan: Any,
     client: Any,
@@ -265,7 +289,7 @@ def undo(
         warnings.warn(
             "undo(client, plan_id) is deprecated: give the plan (or its id) first, undo(plan, client)",
             DeprecationWarning,
-            stacklevel=2,
+            stacklevel=3,  # past the _collector_paused wrapper: the caller's line
         )
         client, plan = plan, client
     plan_id = plan.plan_id if isinstance(plan, Plan) else str(plan)
