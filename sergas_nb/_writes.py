@@ -35,7 +35,7 @@ from sergas_nb import _checks, _record_json, frames
 from sergas_nb._coql import quote
 from sergas_nb._fields import FieldMeta
 from sergas_nb._gc import gc_paused
-from sergas_nb._outcomes import WriteResult, outcome_frame, result_frame
+from sergas_nb._outcomes import WriteResult, result_frame
 from sergas_nb._pipeline import Pipeline
 from sergas_nb._reads import Reader
 from sergas_nb._sdk import BATCH, RecordOutcome
@@ -884,7 +884,7 @@ class Writer:
     def result(self, operation: str, module: str, labels: Sequence[Any], fates: list[dict[str, Any]]) -> WriteResult:
         if len(labels) != len(fates):
             raise AssertionError("one fate per input row")
-        result = WriteResult(operation, module, outcome_frame(list(labels), fates))
+        result = WriteResult.of_fates(operation, module, list(labels), fates)
         # counted on the fates, not the frame: two comparisons over a string column cost more
         # than the rest of a 200-record write's bookkeeping
         failed = sum(1 for f in fates if f["status"] == "error")

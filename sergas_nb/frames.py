@@ -552,7 +552,11 @@ def to_payload(
                 [Problem(None, "duplicate index labels: results could not name rows (reset_index first)")]
             )
         labels: list[Any] = list(data.index)
-        rows: list[Mapping[str, Any]] = list(frame_rows(data))
+        names, columns = _frame_columns(data)
+        quick = _columns_payload(names, columns, fmap, operation)
+        if quick is not None:
+            return quick
+        rows: list[Mapping[str, Any]] = list(_zip_rows(names, columns, len(labels)))
     else:
         if isinstance(data, Mapping):
             raise TypeError("give a list of dicts or a DataFrame, not a single dict")
@@ -585,33 +589,92 @@ def to_payload(
 def frame_rows(data: pd.DataFrame) -> list[dict[str, Any]]:
     """``data.to_dict("records")``, built column by column: the same values (Python scalars,
     missing values of extension columns as None), at a tenth of the cost on 2,000-row writes."""
-    from pandas.core.dtypes.cast import maybe_box_native
+    names, columns = _frame_columns(data)
+    return _zip_rows(names, columns, len(data.index))
 
-    names = list(data.columns)
-    columns: list[list[Any]] = []
-    for k in range(len(names)):
-        ser = data.iloc[:, k]
-        values = ser.tolist()
-        if ser.dtype == object:
-            values = [maybe_box_native(v) for v in values]
-        elif isinstance(ser.dtype, pd.api.extensions.ExtensionDtype) and _has_missing(ser):
-            values = [None if v is pd.NA else v for v in values]
-        columns.append(values)
+
+def _zip_rows(names: list[Any], columns: list[list[Any]], n: int) -> list[dict[str, Any]]:
     # Every column of a frame has one value per row: zip's length check (strict) is not needed,
     # and cost half the time of building the dicts.
     return (
         [dict(zip(names, row, strict=False)) for row in zip(*columns, strict=False)]
         if names
-        else [{} for _ in data.index]
+        else [{} for _ in range(n)]
     )
 
 
-def _has_missing(ser: pd.Series) -> bool:
-    """``ser.hasnans``; for pyarrow-backed columns the array's own null count (``hasnans`` goes
-    through a boolean mask: a hundred times the cost on a 200-row write)."""
+def _columns_payload(
+    names: list[Any], columns: list[list[Any]], fmap: Mapping[str, Mapping[str, Any]], operation: Operation
+) -> list[dict[str, Any]] | None:
+    """The payload of a frame whose every cell is plainly valid (clean string ids, values each
+    field's fast converter takes), checked a column at a time; None when any column or cell
+    needs the row-by-row path, which words every problem. The same payload that path builds:
+    keys in column order, one dict per row. A 200-record write spent a sixth of its client CPU
+    on the per-row checks of cells a column pass settles."""
+    if not names or not columns or not columns[0]:
+        return None
+    out_names: list[str] = []
+    out_columns: list[list[Any]] = []
+    for name, values in zip(names, columns, strict=True):
+        if type(name) is not str:
+            return None
+        if name == "id":
+            if operation == "insert":
+                return None  # a frame's ids are dropped from inserts: the row path does that
+            match = _ID_RE.fullmatch
+            if not all(type(v) is str and match(v) for v in values) or len(set(values)) != len(values):
+                return None  # missing, unclean or repeated ids: worded per row
+            out_names.append(name)
+            out_columns.append(values)
+            continue
+        field = fmap.get(name)
+        if field is None or "." in name or is_read_only(field) or field.get("data_type") == "subform":
+            return None
+        conv = _fast_converter(field)
+        if conv is None:
+            return None
+        converted = [conv(v) for v in values]
+        if any(v is _SLOW for v in converted):
+            return None
+        out_names.append(name)
+        out_columns.append(converted)
+    has_id = "id" in out_names
+    if operation == "update" and (not has_id or len(out_names) == 1):
+        return None  # missing id, or nothing to change: worded per row
+    if operation == "insert":
+        mandatory = [n for n, f in fmap.items() if f.get("system_mandatory") and not is_read_only(f)]
+        if any(n not in out_names for n in mandatory):
+            return None
+    return _zip_rows(out_names, out_columns, len(columns[0]))
+
+
+def _frame_columns(data: pd.DataFrame) -> tuple[list[Any], list[list[Any]]]:
+    """A frame's column names and each column's values as Python objects (``to_dict``'s)."""
+    from pandas.core.dtypes.cast import maybe_box_native
+
+    names = list(data.columns)
+    columns: list[list[Any]] = []
+    # The column's array, not a Series: ``iloc[:, k]`` built a Series per column, 70 us each, a
+    # third of a 200-row update's payload (the array is the Series' ``_values``, its ``tolist``
+    # the Series' own).
+    column_array = getattr(data, "_get_column_array", None)
+    for k in range(len(names)):
+        arr = column_array(k) if column_array is not None else data.iloc[:, k]._values
+        values = arr.tolist()
+        if arr.dtype == object:
+            values = [maybe_box_native(v) for v in values]
+        elif isinstance(arr.dtype, pd.api.extensions.ExtensionDtype) and _has_missing(arr):
+            values = [None if v is pd.NA else v for v in values]
+        columns.append(values)
+    return names, columns
+
+
+def _has_missing(arr: Any) -> bool:
+    """``hasnans`` of a column's array; for pyarrow-backed ones the array's own null count (``hasnans``
+    goes through a boolean mask: a hundred times the cost on a 200-row write)."""
     # (pandas' isna of an Arrow-backed array is its null mask, so the two always agree)
-    nulls = getattr(getattr(ser.array, "_pa_array", None), "null_count", None)
-    return nulls > 0 if isinstance(nulls, int) else bool(ser.hasnans)
+    nulls = getattr(getattr(arr, "_pa_array", None), "null_count", None)
+    return nulls > 0 if isinstance(nulls, int) else bool(pd.isna(arr).any())
 
 
 def _row_payload(

@@ -1,0 +1,90 @@
+"""The 200-record write's fast paths give what the full paths give (no network): a clean frame's
+payload checked a column at a time, and the outcome table built when first read."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sergas_nb import frames
+from sergas_nb._outcomes import WriteResult, outcome_frame
+from sergas_nb._writes import fate
+from sergas_nb.errors import ZohoValidationError
+from tests.client.test_frames import META, _first
+
+IDS = [str(10**17 + i) for i in range(150)]
+
+
+def _row_path(frame: pd.DataFrame, operation: str) -> list[dict]:
+    """The payload the row-by-row path builds for ``frame`` (the column pass switched off)."""
+    saved = frames._columns_payload
+    frames._columns_payload = lambda *a: None
+    try:
+        return frames.to_payload(frame, META, operation)
+    finally:
+        frames._columns_payload = saved
+
+
+@pytest.mark.parametrize("operation", ["update", "upsert", "insert"])
+def test_a_clean_frames_payload_is_the_row_paths_value_for_value(operation):
+    text, number, picklist = _first("text"), _first("int"), _first("picklist")
+    allowed = frames.picklist_values(frames.field_map(META)[picklist])
+    columns = {
+        text: [f"name {i}" for i in range(len(IDS))],
+        number: list(range(len(IDS))),
+        picklist: [allowed[i % len(allowed)] for i in range(len(IDS))],
+    }
+    frame = pd.DataFrame({"id": IDS, **columns} if operation != "insert" else columns)
+    mandatory = [n for n, f in frames.field_map(META).items() if f.get("system_mandatory")]
+    for name in mandatory:
+        if name not in frame:
+            frame[name] = [f"{name} {i}" for i in range(len(IDS))]
+    names, values = frames._frame_columns(frame)
+    assert frames._columns_payload(names, values, frames.field_map(META), operation) is not None  # the column pass
+    got = frames.to_payload(frame, META, operation)
+    want = _row_path(frame, operation)
+    assert got == want
+    assert [list(r) for r in got] == [list(r) for r in want]  # keys in column order
+    assert all(type(g[k]) is type(w[k]) for g, w in zip(got, want, strict=True) for k in g)
+
+
+def test_a_frame_with_one_bad_cell_is_still_refused_naming_row_field_and_value():
+    number = _first("int")
+    frame = pd.DataFrame({"id": IDS[:3], number: [1, "many", 3]})
+    with pytest.raises(ZohoValidationError) as err:
+        frames.to_payload(frame, META, "update")
+    (problem,) = err.value.problems
+    assert (problem.row, problem.field, problem.value) == (1, number, "many")
+
+
+def test_a_frame_with_a_repeated_id_is_refused_by_the_row_path_wording():
+    frame = pd.DataFrame({"id": [IDS[0], IDS[0]], _first("text"): ["a", "b"]})
+    with pytest.raises(ZohoValidationError, match="duplicate id"):
+        frames.to_payload(frame, META, "update")
+
+
+def _fates() -> list[dict]:
+    return [
+        fate("success", "1", "SUCCESS", "record updated"),
+        fate("error", "2", "INVALID_DATA", "invalid data", field="Phone"),
+        fate("unknown", "3", "HTTP_502", "lost", resolution="unresolved"),
+        fate("success", "4", "SUCCESS", "read back: applied", resolution="read back: applied"),
+    ]
+
+
+def test_a_results_counters_before_and_after_its_table_is_built_agree():
+    labels = ["a", "b", "c", "d"]
+    lazy = WriteResult.of_fates("update", "Accounts", labels, _fates())
+    counts = (lazy.total, lazy.succeeded, lazy.failed, lazy.unknown, lazy.resolved, lazy.ok)
+    assert counts == (4, 2, 1, 1, 1, False)
+    pd.testing.assert_frame_equal(lazy.records, outcome_frame(labels, _fates()))
+    assert (lazy.total, lazy.succeeded, lazy.failed, lazy.unknown, lazy.resolved, lazy.ok) == counts
+    assert repr(lazy) == "WriteResult(update Accounts: total=4, succeeded=2, failed=1, unknown=1)"
+
+
+def test_a_results_counters_follow_its_table_once_built():
+    result = WriteResult.of_fates("update", "Accounts", [0, 1, 2, 3], _fates())
+    result.records.loc[1, "status"] = "success"  # the table is what a user sees and edits
+    assert (result.succeeded, result.failed, result.ok) == (3, 0, False)
+    result.records = result.records.iloc[:2]
+    assert (result.total, result.succeeded, result["failed"]) == (2, 2, 0)
