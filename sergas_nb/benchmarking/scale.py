@@ -526,8 +526,8 @@ def _create_workload(
 
     def toolkit(frame: pd.DataFrame) -> int:
         if op == "insert":
-            return int(crm.insert("Accounts", frame).succeeded)
-        return int(crm.upsert("Accounts", frame, duplicate_check_fields=["Account_Name"]).succeeded)
+            return _succeeded(crm.insert("Accounts", frame))
+        return _succeeded(crm.upsert("Accounts", frame, duplicate_check_fields=["Account_Name"]))
 
     for rep in range(repeats):
         paths: list[tuple[str, Callable[[], int]]] = [
@@ -554,12 +554,17 @@ def _floor_read(floor: FloorClient, n: int) -> int:
     return len(floor.read(n))
 
 
+def _succeeded(result: Any) -> int:
+    # The outcome table is built when first read; a user sees it, so it is part of the cost.
+    return int((result.records["status"] == "success").sum())
+
+
 def _toolkit_update(crm: Any, frame: pd.DataFrame) -> int:
-    return int(crm.update("Accounts", frame).succeeded)
+    return _succeeded(crm.update("Accounts", frame))
 
 
 def _toolkit_batches(crm: Any, frame: pd.DataFrame) -> int:
-    return int(crm.update("Accounts", frame, method="batches").succeeded)
+    return _succeeded(crm.update("Accounts", frame, method="batches"))
 
 
 def _rotate(items: list[Any], k: int) -> list[Any]:
