@@ -170,7 +170,9 @@ class Store:
         self._version = dict.fromkeys(md.MODULES, 0)
         self._order_cache: dict[tuple[str, str, str], tuple[int, list[str]]] = {}
         self._id_indexes: dict[str, IdIndex] = {}
-        self._modified_indexes: dict[str, ModifiedIndex] = {}  # built on first use, kept by _index
+        # Built with the data, not on the first incremental read (a sort of 100,000 records, 0.1 s, would
+        # land on the re-sync that finds nothing changed); kept current by _index.
+        self._modified_indexes = {m: ModifiedIndex(recs) for m, recs in self._records.items() if recs}
         self.epoch += 1  # a reseed or reset replaces the data: what was made from the old data is stale
         # Serialised rows per (module, projected keys): id -> (record object, JSON bytes). Records are
         # replaced, never mutated, on write, so an identity check tells a stale entry from a good one.
