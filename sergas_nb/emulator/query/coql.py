@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import sergas_nb.emulator.query.values as V
 from sergas_nb.emulator.errors import EmulatorError
 from sergas_nb.emulator.query.coql_grammar import NULL, Aggregate, Compare, Logic, Query, Ref, parse_query
-from sergas_nb.emulator.query.id_range import id_bounds
+from sergas_nb.emulator.query.id_range import conjuncts, id_bounds
 
 Record = dict[str, Any]
 Predicate = Callable[[Record], bool]
@@ -357,6 +357,23 @@ def filter_sort_slice(
     return matches[offset : offset + limit], len(matches) > offset + limit
 
 
+def _modified_from(where: Compare | Logic | None, resolver: _Resolver) -> str | None:
+    """The lowest Modified_Time a top-level ``and`` of the where clause allows (``Modified_Time >
+    / >= / = '...'``, as an incremental read asks), as the text records hold; None: not bounded.
+    The predicate still runs on each record from there, so the answer is exactly a scan's."""
+    low: str | None = None
+    for node in conjuncts(where):
+        if not isinstance(node, Compare) or node.op not in (">", ">=", "=") or len(node.ref.parts) != 1:
+            continue
+        col = resolver.column(node.ref)
+        if col.key != "Modified_Time" or col.data_type not in V.DATETIME or len(node.values) != 1:
+            continue
+        bound = _coerce(col, node.ref, node.values[0])
+        if isinstance(bound, str) and (low is None or bound > low):
+            low = bound
+    return low
+
+
 def _ordered(items: list[Any], order: list[tuple[Callable[[Any], Any], bool]]) -> list[Any]:
     """Stable multi-key sort; nulls first ascending, last descending (as MySQL, which COQL follows)."""
     for key, descending in reversed(order):
@@ -409,11 +426,13 @@ def run_coql(select_query: str, catalog: Catalog) -> tuple[list[dict], bool]:
         order.append((_sort_key(col), descending))
 
     low, high = id_bounds(query.where)
-    records = (
-        catalog.records(query.module)
-        if low is None and high is None
-        else catalog.records_between(query.module, low, high)
-    )
+    since = _modified_from(query.where, resolver)
+    if low is not None or high is not None:
+        records = catalog.records_between(query.module, low, high)
+    elif since is not None and (narrow := getattr(catalog, "records_modified_from", None)) is not None:
+        records = narrow(query.module, since)
+    else:
+        records = catalog.records(query.module)
     page, more = filter_sort_slice(records, predicate, order, offset, limit)
     readers = [(col.key, _output(col)) for col in columns]
     rows = []

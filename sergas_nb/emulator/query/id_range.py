@@ -21,7 +21,7 @@ def id_bounds(where: Compare | Logic | None) -> tuple[int | None, int | None]:
     """
     low: int | None = None
     high: int | None = None
-    for node in _conjuncts(where):
+    for node in conjuncts(where):
         if not isinstance(node, Compare) or len(node.ref.parts) != 1 or node.ref.parts[0].lower() != "id":
             continue
         vals = [_as_int(v) for v in node.values]
@@ -36,11 +36,11 @@ def id_bounds(where: Compare | Logic | None) -> tuple[int | None, int | None]:
     return low, high
 
 
-def _conjuncts(node: Compare | Logic | None) -> Iterable[Compare | Logic]:
+def conjuncts(node: Compare | Logic | None) -> Iterable[Compare | Logic]:
     if node is None:
         return []
     if isinstance(node, Logic) and node.op == "and":
-        return [*_conjuncts(node.left), *_conjuncts(node.right)]
+        return [*conjuncts(node.left), *conjuncts(node.right)]
     return [node]
 
 
