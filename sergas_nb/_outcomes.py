@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pandas as pd
@@ -72,8 +71,9 @@ class WriteResult(OutcomeTable):
     def __init__(self, operation: str, module: str, records: pd.DataFrame | None = None) -> None:
         self.operation, self.module = operation, module
         self._records = records
+        # No lock: a result is pickled and copied like any value (a lock is neither), and two
+        # threads building the table at once build equal frames, one of which is kept.
         self._fates: tuple[list[Any], list[dict[str, Any]]] | None = None
-        self._lock = threading.Lock()
 
     @classmethod
     def of_fates(cls, operation: str, module: str, labels: list[Any], fates: list[dict[str, Any]]) -> WriteResult:
@@ -85,22 +85,21 @@ class WriteResult(OutcomeTable):
 
     @property
     def records(self) -> pd.DataFrame:
-        with self._lock:
-            if self._records is None:
-                labels, fates = self._fates if self._fates is not None else ([], [])
-                self._records = outcome_frame(labels, fates)
-                self._fates = None
-            return self._records
+        records = self._records
+        if records is None:
+            labels, fates = self._fates if self._fates is not None else ([], [])
+            records = self._records = outcome_frame(labels, fates)
+            self._fates = None
+        return records
 
     @records.setter
     def records(self, frame: pd.DataFrame) -> None:
-        with self._lock:
-            self._records, self._fates = frame, None
+        self._records, self._fates = frame, None
 
     def _pending(self) -> list[dict[str, Any]] | None:
         """The fates, while the table is not built (nothing could have changed it yet)."""
-        with self._lock:
-            return self._fates[1] if self._records is None and self._fates is not None else None
+        fates = self._fates
+        return fates[1] if self._records is None and fates is not None else None
 
     def _count(self, status: str) -> int:
         fates = self._pending()

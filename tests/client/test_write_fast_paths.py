@@ -88,3 +88,16 @@ def test_a_results_counters_follow_its_table_once_built():
     assert (result.succeeded, result.failed, result.ok) == (3, 0, False)
     result.records = result.records.iloc[:2]
     assert (result.total, result.succeeded, result["failed"]) == (2, 2, 0)
+
+
+def test_a_result_pickles_and_copies_like_the_value_it_is():
+    import copy
+    import pickle
+
+    for built in (False, True):
+        result = WriteResult.of_fates("update", "Accounts", ["a", "b", "c", "d"], _fates())
+        if built:
+            assert len(result.records) == 4
+        for back in (pickle.loads(pickle.dumps(result)), copy.deepcopy(result)):
+            assert (back.total, back.succeeded, back.failed, back.unknown) == (4, 2, 1, 1)
+            pd.testing.assert_frame_equal(back.records, result.records)
