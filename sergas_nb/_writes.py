@@ -750,6 +750,15 @@ class Writer:
 
         payload = prep.payload
         start = time.perf_counter()
+
+        def in_batches(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return self._batches(module, "update", rows, prep.fmap, None, None, None, MAX_IN_FLIGHT, False)
+
+        def method_event(detail: str | None = None) -> None:
+            self.p.event(
+                "write_method", "update", "bulk_write", start, records=len(payload), module=module, detail=detail
+            )
+
         try:
             rows = write_payload(self.p, module, "update", payload, prep.fmap, prep.labels)
         except (ZohoValidationError, ZohoConfigError):  # nothing was sent: no outcome to resolve
@@ -761,16 +770,8 @@ class Writer:
                 module,
                 exc.message,
             )
-            batched = self._batches(module, "update", payload, prep.fmap, None, None, None, MAX_IN_FLIGHT, False)
-            self.p.event(
-                "write_method",
-                "update",
-                "bulk_write",
-                start,
-                records=len(payload),
-                module=module,
-                detail=f"no job created; {len(payload)} sent in batches",
-            )
+            batched = in_batches(payload)
+            method_event(f"no job created; {len(payload)} sent in batches")
             return batched
         except ZohoError as exc:
             client_log.warning(
@@ -781,23 +782,15 @@ class Writer:
             fates = settle_lost(payload, resolve, ids, [exc] * len(payload), BULK_WRITE_LOST)
             rest = [pos for pos, f in enumerate(fates) if f is None]
             if rest:
-                again = self._batches(
-                    module, "update", [payload[p] for p in rest], prep.fmap, None, None, None, MAX_IN_FLIGHT, False
-                )
+                again = in_batches([payload[p] for p in rest])
                 for pos, sent in zip(rest, again, strict=True):
                     # the table says these took more than one answer, as a batch's resent records do
                     fates[pos] = {**sent, "resolution": sent.get("resolution") or BULK_WRITE_LOST.not_applied}
-            self.p.event(
-                "write_method",
-                "update",
-                "bulk_write",
-                start,
-                records=len(payload),
-                module=module,
-                detail=f"job unfinished; {len(payload) - len(rest)} read back as applied, {len(rest)} sent in batches",
+            method_event(
+                f"job unfinished; {len(payload) - len(rest)} read back as applied, {len(rest)} sent in batches"
             )
             return [f for f in fates if f is not None]
-        self.p.event("write_method", "update", "bulk_write", start, records=len(payload), module=module)
+        method_event()
         return [{**{k: v for k, v in row.items() if k != "row"}, "resolution": None} for row in rows]
 
     def _batches(
