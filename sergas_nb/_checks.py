@@ -69,6 +69,27 @@ def to_json_value(value: Any, data_type: str | None = None) -> Any:
     return value
 
 
+def answered_json_value(value: Any, field: Mapping[str, Any] | None) -> Any:
+    """A value as an API answer carries it, made what :func:`to_json_value` gives for the same
+    answer's typed-frame cell (lookups by id, datetimes in UTC, multi-selects sorted), without
+    building the frame: a plan judges what the CRM holds against values taken from typed frames.
+    ``tests/edits/test_answered_values.py`` holds the two ways equal for every field the emulator has."""
+    data_type = field.get("data_type") if field else None
+    kind = frames.kind_of(field)
+    if value is None:
+        return [] if kind == frames.MULTI else None  # the frame's multi-select cell: an empty list
+    if kind in (frames.LOOKUP, frames.USER, frames.POLY):
+        link = frames.sub_value(value, "id")  # the frame's "<field>.id" column
+        return to_json_value(None if link is None else str(link), data_type)
+    if kind in (frames.TEXT, frames.PICK) and not isinstance(value, list | dict):
+        return to_json_value(value if isinstance(value, str) else str(value), data_type)
+    if kind in (frames.DATE, frames.DATETIME):
+        return to_json_value(pd.Timestamp(value), data_type)
+    if kind == frames.MULTI and not isinstance(value, list | tuple):
+        value = [value]
+    return to_json_value(value, data_type)
+
+
 def same_value(a: Any, b: Any) -> bool:
     """Equality of two JSON-native values the way the CRM sees them (lookups by id, lists unordered)."""
     if isinstance(a, dict) and isinstance(b, dict) and "id" in a and "id" in b:

@@ -16,6 +16,7 @@ sending, read timeout, an unreadable answer); decided from exception types, neve
 from __future__ import annotations
 
 import mmap
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.sessions import merge_setting
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from sergas_nb import _secrets
@@ -49,6 +51,7 @@ class BoundedSession(requests.Session):
     def __init__(self, timeout: tuple[float, float] | float = DEFAULT_TIMEOUT, pool_size: int = 8) -> None:
         super().__init__()
         self.timeout = timeout
+        self._env_proxies: dict[tuple[str, str, Any], dict[str, str]] = {}
         # No urllib3-level retries: retry policy lives in _retry.py, where it knows what is safe.
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         self.mount("http://", adapter)
@@ -58,6 +61,30 @@ class BoundedSession(requests.Session):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         return super().request(method, url, *args, **kwargs)
+
+    def merge_environment_settings(self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
+        """requests' own merge, with the environment's proxies for a host read once per session, as
+        httpx reads them once per client: requests walks the whole environment for every request
+        (``getproxies``, about 0.3 ms a call, 12 ms of a 2,000-record plan apply's CPU)."""
+        if not self.trust_env:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        no_proxy = proxies.get("no_proxy") if proxies is not None else None
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc, no_proxy)
+        env_proxies = self._env_proxies.get(key)
+        if env_proxies is None:
+            env_proxies = self._env_proxies[key] = requests.utils.get_environ_proxies(url, no_proxy=no_proxy)
+        if proxies is not None:
+            for k, v in env_proxies.items():
+                proxies.setdefault(k, v)
+        if verify is True or verify is None:
+            verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or verify
+        return {
+            "proxies": merge_setting(proxies, self.proxies),
+            "stream": merge_setting(stream, self.stream),
+            "verify": merge_setting(verify, self.verify),
+            "cert": merge_setting(cert, self.cert),
+        }
 
 
 @dataclass

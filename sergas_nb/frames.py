@@ -375,6 +375,11 @@ def _id_str(v: Any) -> str | None:
     return None if v is None else str(v)
 
 
+def sub_value(v: Any, key: str) -> Any:
+    """One key of a lookup as its frame column holds it (a bare id stands for its own ``id``)."""
+    return _sub(v, key)
+
+
 def _sub(v: Any, key: str) -> Any:
     if v.__class__ is dict:  # the common case first: isinstance(Mapping) is an ABC check per value
         return v.get(key)
@@ -562,6 +567,11 @@ def to_payload(
             raise TypeError("give a list of dicts or a DataFrame, not a single dict")
         rows = list(data)
         labels = list(range(len(rows)))
+        uniform = _dict_columns(rows)
+        if uniform is not None:
+            quick = _columns_payload(*uniform, fmap, operation)
+            if quick is not None:
+                return quick
     problems: list[Problem] = []
     payload: list[dict[str, Any]] = []
     seen_ids: dict[str, Any] = {}
@@ -646,6 +656,18 @@ def _columns_payload(
         if any(n not in out_names for n in mandatory):
             return None
     return _zip_rows(out_names, out_columns, len(columns[0]))
+
+
+def _dict_columns(rows: Sequence[Any]) -> tuple[list[Any], list[list[Any]]] | None:
+    """Dicts that all have the same keys in the same order, as names and columns (for the column
+    pass, which builds the same payload: keys in that order); None for anything else."""
+    if not rows or type(rows[0]) is not dict:
+        return None
+    keys = list(rows[0])
+    if not keys or not all(type(r) is dict and len(r) == len(keys) and list(r) == keys for r in rows):
+        return None
+    columns = _transpose(rows, keys)
+    return keys, [columns[k] for k in keys]
 
 
 def _frame_columns(data: pd.DataFrame) -> tuple[list[Any], list[list[Any]]]:

@@ -4,6 +4,7 @@ read back and compared by the same rules; this module keeps the name edits and t
 from sergas_nb._checks import (
     LOOKUP_TYPES,
     NOT_EDITABLE_TYPES,
+    answered_json_value,
     check_ids,
     field_map,
     field_problems,
@@ -17,6 +18,7 @@ from sergas_nb._checks import (
 __all__ = [
     "LOOKUP_TYPES",
     "NOT_EDITABLE_TYPES",
+    "answered_json_value",
     "check_ids",
     "field_map",
     "field_problems",

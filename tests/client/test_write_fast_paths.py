@@ -101,3 +101,32 @@ def test_a_result_pickles_and_copies_like_the_value_it_is():
         for back in (pickle.loads(pickle.dumps(result)), copy.deepcopy(result)):
             assert (back.total, back.succeeded, back.failed, back.unknown) == (4, 2, 1, 1)
             pd.testing.assert_frame_equal(back.records, result.records)
+
+
+@pytest.mark.parametrize("operation", ["update", "upsert"])
+def test_clean_dict_rows_take_the_column_pass_and_give_the_row_paths_payload(operation, monkeypatch):
+    text, number = _first("text"), _first("int")
+    rows = [{"id": i, text: f"name {n}", number: n} for n, i in enumerate(IDS)]
+    taken: list[bool] = []
+    column_pass = frames._columns_payload
+    monkeypatch.setattr(frames, "_columns_payload", lambda *a: taken.append(True) or column_pass(*a))
+    got = frames.to_payload(rows, META, operation)
+    assert taken == [True]
+    monkeypatch.setattr(frames, "_columns_payload", lambda *a: None)
+    want = frames.to_payload(rows, META, operation)
+    assert got == want and [list(r) for r in got] == [list(r) for r in want]
+    assert all(type(g[k]) is type(w[k]) for g, w in zip(got, want, strict=True) for k in g)
+
+
+def test_dict_rows_keep_the_row_paths_refusals_a_frame_does_not_have():
+    """A read-only field in a dict is refused (a frame as read may carry one), an insert with an id
+    is refused (a frame's ids are dropped), and rows with different keys are each checked."""
+    read_only = next(f["api_name"] for f in META if frames.is_read_only(f) and f["api_name"] != "id")
+    text = _first("text")
+    with pytest.raises(ZohoValidationError, match="read-only field"):
+        frames.to_payload([{"id": IDS[0], read_only: "x"}], META, "update")
+    with pytest.raises(ZohoValidationError, match="an insert cannot set the id"):
+        mandatory = {n: "x" for n, f in frames.field_map(META).items() if f.get("system_mandatory")}
+        frames.to_payload([{"id": IDS[0], text: "a", **mandatory}], META, "insert")
+    mixed = frames.to_payload([{"id": IDS[0], text: "a"}, {text: "b", "id": IDS[1]}], META, "update")
+    assert mixed == [{"id": IDS[0], text: "a"}, {text: "b", "id": IDS[1]}]
