@@ -92,10 +92,11 @@ def _text(col: str, sql_type_name: str) -> str:
 
 def _diff(
     con: duckdb.DuckDBPyConnection, module: str, src: str, cols: list[str], types: dict[str, str], *, added: bool
-) -> list[str]:
+) -> tuple[list[str], int]:
     """The temp table ``_diff`` (id, change, field, old, new): the rows of ``src`` the module's
     table lacks (``added``), and one row per column whose value differs. All in SQL: a sync of
-    100,000 records builds no Python object per record. Returns the columns that differ somewhere."""
+    100,000 records builds no Python object per record. Returns the columns that differ somewhere
+    and how many rows were added."""
     t = quote(module)
     names = [c for c in cols if c != "id" and c in types]
     con.execute(
@@ -113,14 +114,16 @@ def _diff(
             f"WHERE rowid IN (SELECT o.rowid FROM {src} i JOIN {t} o ON o.id = i.id)"
         )
         old = "_old"
+    n_added = 0
     if added:
-        con.execute(
+        got = con.execute(
             f"INSERT INTO _diff SELECT i.id, 'added', NULL, NULL, NULL FROM {src} i "
             f"WHERE i.id NOT IN (SELECT id FROM {old})"
-        )
+        ).fetchall()
+        n_added = int(got[0][0]) if got else 0  # DuckDB answers an INSERT with its row count
     if not names:
         con.execute("DROP TABLE IF EXISTS _old")
-        return []
+        return [], n_added
     pairs = ", ".join(f"o.{quote(c)} AS {quote('o:' + c)}, i.{quote(c)} AS {quote('n:' + c)}" for c in names)
     differs = " OR ".join(f"o.{quote(c)} IS DISTINCT FROM i.{quote(c)}" for c in names)
     con.execute(
@@ -141,7 +144,7 @@ def _diff(
     if parts:
         con.execute("INSERT INTO _diff " + " UNION ALL ".join(parts))  # one statement: each costs ~10 ms
     con.execute("DROP TABLE _pairs")
-    return differ
+    return differ, n_added
 
 
 _FEW = 8  # _diff takes the rowid path when the table has at least this many rows per row compared
@@ -291,7 +294,7 @@ def _upsert(
 ) -> dict[str, int]:
     df = df.drop_duplicates("id", keep="last")
     _register(con, "_up_in", df, dtypes)
-    differ = _diff(con, module, "_up_in", list(dtypes), types, added=True)
+    differ, n_added = _diff(con, module, "_up_in", list(dtypes), types, added=True)
     t = quote(module)
     # Only the columns that changed in some record: the others would be set to what they hold.
     sets = ", ".join(f"{quote(c)} = i.{quote(c)}" for c in differ)
@@ -300,10 +303,12 @@ def _upsert(
             f"UPDATE {t} SET {sets} FROM _up_in i WHERE {t}.id = i.id "
             "AND i.id IN (SELECT id FROM _diff WHERE change = 'changed')"
         )
-    cols = ", ".join(quote(c) for c in dtypes)
-    con.execute(
-        f"INSERT INTO {t} ({cols}) SELECT {cols} FROM _up_in WHERE id IN (SELECT id FROM _diff WHERE change = 'added')"
-    )
+    if n_added:  # none in a re-sync of changed records: a statement (5-10 ms at 100,000) saved
+        cols = ", ".join(quote(c) for c in dtypes)
+        con.execute(
+            f"INSERT INTO {t} ({cols}) SELECT {cols} FROM _up_in "
+            "WHERE id IN (SELECT id FROM _diff WHERE change = 'added')"
+        )
     _untombstone_from(con, module, "_up_in")
     con.unregister("_up_in")
     _keep_diff(con, module)
@@ -322,7 +327,7 @@ def _refresh(
     dtypes = {c: full[c] for c in df.columns if c in full}
     df = df.drop_duplicates("id", keep="last")
     _register(con, "_ref_in", df, dtypes)
-    differ = _diff(con, module, "_ref_in", list(dtypes), types, added=False)
+    differ, _ = _diff(con, module, "_ref_in", list(dtypes), types, added=False)
     t = quote(module)
     # Only the columns that changed in some record: the others would be set to what they hold.
     sets = ", ".join(f"{quote(c)} = i.{quote(c)}" for c in differ)
