@@ -14,6 +14,8 @@ def test_more_than_a_page_of_changes_comes_by_coql_and_matches_a_full_read(small
         changed = ids[:230]
         crm.update("Accounts", [{"id": i, "Phone": "555-0199"} for i in changed])
         crm.delete("Accounts", ids[-3:])
+        added = crm.insert("Accounts", [{"Account_Name": f"added since the sync {k}"} for k in range(5)])
+        assert added.succeeded == 5
         before = small_org.control.stats()["requests"]
         report = m.sync(["Accounts"], progress=False)
         after = small_org.control.stats()["requests"]
@@ -22,6 +24,7 @@ def test_more_than_a_page_of_changes_comes_by_coql_and_matches_a_full_read(small
         assert sent.get("POST /crm/v8/coql", 0) == 1, sent
         assert sent.get("GET /crm/v8/Accounts", 0) == 1, sent
         assert int(report["changed"][0]) == len(changed)
+        assert int(report["added"][0]) == 5
         assert int(report["deleted"][0]) == 3
         ch = m.changes("Accounts")
         assert set(ch[ch["field"] == "Phone"]["id"]) == set(changed)
