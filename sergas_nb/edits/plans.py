@@ -198,19 +198,22 @@ class EditPlan:
         current = _column_of(frame, field)
         problems: list[Problem] = []
         rows = []
-        for idx, rec in frame.iterrows():
+        if not callable(new):  # a constant: no row Series to build (iterrows cost 0.3 s for 5,000)
+            for rid, cell in zip(frame["id"].tolist(), current.tolist(), strict=True):
+                old, value = checks.to_json_value(cell, data_type), checks.to_json_value(new, data_type)
+                if not checks.same_value(old, value):
+                    rows.append({"id": str(rid), "field": field, "old": old, "new": value})
+        for idx, rec in frame.iterrows() if callable(new) else ():
             record_id = str(rec["id"])
             old = checks.to_json_value(current.loc[idx], data_type)
-            if callable(new):
-                try:
-                    row = rec.copy()
-                    row["__value__"] = current.loc[idx]
-                    value = new(row)
-                except Exception as exc:  # a rule bug must name the record it failed on
-                    problems.append(Problem(field, f"rule failed: {type(exc).__name__}: {exc}", row=record_id))
-                    continue
-            else:
-                value = new
+            try:
+                # object: a row of string columns cannot take another type (pandas 4 will raise)
+                row = rec.astype(object)
+                row["__value__"] = current.loc[idx]
+                value = new(row)
+            except Exception as exc:  # a rule bug must name the record it failed on
+                problems.append(Problem(field, f"rule failed: {type(exc).__name__}: {exc}", row=record_id))
+                continue
             value = checks.to_json_value(value, data_type)
             if not checks.same_value(old, value):
                 rows.append({"id": record_id, "field": field, "old": old, "new": value})
