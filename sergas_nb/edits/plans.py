@@ -203,7 +203,8 @@ class EditPlan:
                 old, value = checks.to_json_value(cell, data_type), checks.to_json_value(new, data_type)
                 if not checks.same_value(old, value):
                     rows.append({"id": str(rid), "field": field, "old": old, "new": value})
-        for idx, rec in frame.iterrows() if callable(new) else ():
+            return cls._made(module, field, rows, frame, selection, new, data_type)
+        for idx, rec in frame.iterrows():
             record_id = str(rec["id"])
             old = checks.to_json_value(current.loc[idx], data_type)
             try:
@@ -219,6 +220,20 @@ class EditPlan:
                 rows.append({"id": record_id, "field": field, "old": old, "new": value})
         if problems:
             raise ZohoValidationError(problems)
+        return cls._made(module, field, rows, frame, selection, new, data_type)
+
+    @classmethod
+    def _made(
+        cls,
+        module: str,
+        field: str,
+        rows: list[dict[str, Any]],
+        frame: pd.DataFrame,
+        selection: str | None,
+        new: NewValue,
+        data_type: str | None,
+    ) -> EditPlan:
+        """The plan of ``from_frame``'s rows (a selection that names a record twice is refused)."""
         plan_rows = _frame(rows, PLAN_COLUMNS)
         dupes = plan_rows["id"][plan_rows["id"].duplicated()].unique().tolist()
         if dupes:
