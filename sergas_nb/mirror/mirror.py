@@ -165,7 +165,9 @@ class Mirror:
                         if nxt is not None and nxt not in names[: i + 1] and got.delta.full is None:
                             ahead = (nxt, pool.submit(read, nxt, dict(metas), watched))
                         try:
-                            rows.append(self._write_module(got))
+                            # The last module's transaction writes the run's report rows too.
+                            last = rows if i == len(names) - 1 else None
+                            rows.append(self._write_module(got, report=last, sync_no=sync_no))
                         except BaseException:
                             if ahead is not None:
                                 with contextlib.suppress(BaseException):
@@ -176,9 +178,7 @@ class Mirror:
             finally:
                 if bar is not None:
                     bar.close()
-            out = report_mod.frame(rows)
-            self._record(out, sync_no)
-        return out
+        return report_mod.frame(rows)
 
     def _read_module(
         self,
@@ -211,45 +211,37 @@ class Mirror:
         calls, credits = report_mod.usage(self.crm.events_since(start))
         return _Read(state, delta, calls, credits, time.perf_counter() - t0)
 
-    def _write_module(self, got: _Read) -> report_mod.ModuleReport:
+    def _write_module(
+        self, got: _Read, *, report: list[report_mod.ModuleReport] | None = None, sync_no: int = 0
+    ) -> report_mod.ModuleReport:
+        """Land one module's reads in one transaction; with ``report`` (the run's earlier rows),
+        the run's report rows, this module's included, land in it as well (a transaction saved)."""
         t0 = time.perf_counter()
         delta, state = got.delta, got.state
         with self.store.transaction() as con:
             counts = write.apply(con, delta, state, state.syncs + 1)
+            row = report_mod.ModuleReport(
+                delta.module,
+                counts["added"],
+                counts["changed"],
+                counts["deleted"],
+                got.calls,
+                got.credits,
+                round(got.seconds + time.perf_counter() - t0, 3),
+                delta.strategy,
+                delta.watermark,
+            )
+            if report is not None:
+                self._record(con, [*report, row], sync_no)
         self._checked.add(delta.module)
-        return report_mod.ModuleReport(
-            delta.module,
-            counts["added"],
-            counts["changed"],
-            counts["deleted"],
-            got.calls,
-            got.credits,
-            round(got.seconds + time.perf_counter() - t0, 3),
-            delta.strategy,
-            delta.watermark,
-        )
+        return row
 
-    def _record(self, report: pd.DataFrame, sync_no: int) -> None:
-        if report.empty:
-            return
-        df = report.astype(object).where(report.notna(), None)
-        with self.store.transaction() as con:
-            for r in df.itertuples(index=False):
-                con.execute(
-                    "INSERT INTO _mirror_syncs VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        sync_no,
-                        r.module,
-                        r.added,
-                        r.changed,
-                        r.deleted,
-                        r.calls,
-                        r.credits,
-                        r.seconds,
-                        r.strategy,
-                        r.watermark,
-                    ],
-                )
+    @staticmethod
+    def _record(con: duckdb.DuckDBPyConnection, rows: list[report_mod.ModuleReport], sync_no: int) -> None:
+        con.executemany(
+            "INSERT INTO _mirror_syncs VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [[sync_no, *(getattr(r, c) for c in report_mod.COLUMNS)] for r in rows],
+        )
 
     def _local_times(self, module: str) -> pd.DataFrame:
         meta = self._state(module).meta

@@ -41,7 +41,7 @@ def test_a_sync_killed_mid_run_leaves_the_copy_intact_and_the_next_sync_converge
     ids = list(before["Accounts"]["id"][:5])
     crm.update("Accounts", [{"id": i, "Phone": "555-0000"} for i in ids])
     crm.delete("Accounts", ids[3:])
-    small_org.control.set_latency(fixed=0.05)  # slow enough to be killed in the middle
+    small_org.control.set_latency(fixed=0.3)  # slow enough to be killed in the middle
     child = subprocess.Popen(
         [
             sys.executable,
@@ -58,7 +58,7 @@ def test_a_sync_killed_mid_run_leaves_the_copy_intact_and_the_next_sync_converge
     )
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "syncing"
-        time.sleep(1.0)  # inside the full reads (each a dozen calls of 50 ms)
+        time.sleep(1.0)  # inside the full reads (metadata, then pages: several calls of 0.3 s one after another)
         assert child.poll() is None, "the sync finished before it could be killed"
         os.kill(child.pid, signal.SIGKILL)
         child.wait(10)
