@@ -98,20 +98,18 @@ def _diff(
     types: dict[str, str],
     *,
     added: bool,
-    rows: pa.Table | None = None,
+    rows: pa.Table,
 ) -> tuple[list[str], int]:
     """The temp table ``_diff`` (id, change, field, old, new): the rows of ``src`` the module's
     table lacks (``added``), and one row per column whose value differs. A sync of 100,000 records
     builds no Python object per record. Returns the columns that differ somewhere and how many
-    rows were added. ``rows`` is ``src`` as Arrow (ids unique), when the caller has it."""
+    rows were added. ``rows`` is ``src`` as Arrow (ids unique)."""
     t = quote(module)
     names = [c for c in cols if c != "id" and c in types]
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _diff (id VARCHAR, change VARCHAR, field VARCHAR, old VARCHAR, new VARCHAR)"
     )
-    n_table = con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
-    n_src = rows.num_rows if rows is not None else con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0]
-    if rows is not None and n_src * _FEW <= n_table:
+    if rows.num_rows * _FEW <= con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]:
         return _diff_few(con, module, src, rows, names, types, added=added)
     n_added = 0
     if added:
