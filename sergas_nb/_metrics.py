@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from typing import Any, TypeVar
 
 import pandas as pd
+
+_SCOPE: contextvars.ContextVar[str | None] = contextvars.ContextVar("sergas_metrics_scope", default=None)
+_T = TypeVar("_T")
+
+
+@contextmanager
+def scope(tag: str) -> Iterator[None]:
+    """Events made inside (in this thread, and in the client's pools' tasks it submits) carry
+    ``tag`` as their ``scope``: how one of several reads running at once counts its own calls."""
+    token = _SCOPE.set(tag)
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
+
+
+class ContextExecutor(ThreadPoolExecutor):
+    """A thread pool whose tasks run in the submitter's context (its metrics ``scope``);
+    ThreadPoolExecutor runs them in the worker thread's own."""
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
 
 COLUMNS = ["at", "kind", "operation", "module", "status", "duration", "records", "retries", "detail"]
 
@@ -28,6 +56,7 @@ class Event:
     module: str | None = None
     detail: str | None = None
     at: pd.Timestamp = field(default_factory=lambda: pd.Timestamp(time.time(), unit="s", tz="UTC"))
+    scope: str | None = field(default_factory=_SCOPE.get)
 
 
 class Metrics:

@@ -33,7 +33,7 @@ from sergas_nb._http import (
     read_body,
     transport_error,
 )
-from sergas_nb._metrics import Event, Metrics
+from sergas_nb._metrics import ContextExecutor, Event, Metrics
 from sergas_nb._paging import data_rows
 from sergas_nb._retry import RetryPolicy, run
 from sergas_nb._sdk import MemoryTokenStore, SdkBinding, resource_dir_for
@@ -135,7 +135,7 @@ class Pipeline:
         with self._workers_lock:
             if self._workers is None:
                 size = max(12, self.governor.concurrency)
-                self._workers = ThreadPoolExecutor(size, thread_name_prefix="sergas-read")
+                self._workers = ContextExecutor(size, thread_name_prefix="sergas-read")
             return self._workers
 
     def writers(self, size: int) -> ThreadPoolExecutor:
@@ -145,7 +145,7 @@ class Pipeline:
         pages. ``size``: the writes' in-flight limit (the pool holds that many threads)."""
         with self._workers_lock:
             if self._writers is None:
-                self._writers = ThreadPoolExecutor(size, thread_name_prefix="sergas-write")
+                self._writers = ContextExecutor(size, thread_name_prefix="sergas-write")
             return self._writers
 
     def close(self) -> None:

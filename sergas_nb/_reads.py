@@ -810,11 +810,15 @@ class Reader:
                 f.cancel()
             raise
 
-    def modified_since(self, module: str, fields: Any, since: str) -> pd.DataFrame | None:
-        """Records with ``Modified_Time`` at or after ``since`` (ISO, with offset): one COQL query,
-        2,000 rows a call, typed like ``records()`` (its COQL columns, lookups' names aliased). The
-        list API serves 200 a call, one page after another, with ``If-Modified-Since``. None when
-        COQL cannot select these fields (over 50 COQL columns, or fields COQL does not serve)."""
+    def modified_since(self, module: str, fields: Any, since: str, below: str | None = None) -> pd.DataFrame | None:
+        """Records with ``Modified_Time`` at or after ``since`` (ISO, with offset), and ids below
+        ``below`` when given: COQL, 2,000 rows a call, typed like ``records()`` (its COQL columns,
+        lookups' names aliased). The list API serves 200 a call, one page after another, with
+        ``If-Modified-Since``. None when COQL cannot select these fields (over 50 COQL columns, or
+        fields COQL does not serve).
+
+        Each call continues below the last call's lowest id, not at an offset: a record deleted
+        from a part already read between two calls would shift an offset past a record."""
         names = self.fields.resolve(module, fields)
         meta = self.fields.meta(module)
         shape, _ = coql_columns(meta, names, module)
@@ -822,8 +826,17 @@ class Reader:
             return None
         # Zoho's COQL compares datetimes given as quoted ISO text with their offset
         # (https://www.zoho.com/crm/developer/docs/api/v8/Get-Records-through-COQL-Query.html).
-        query = f"select {', '.join(shape.select)} from {module} where Modified_Time >= '{since}' order by id desc"
-        rows = self.coql_rows(query, module)
+        base = f"select {', '.join(shape.select)} from {module} where Modified_Time >= '{since}'"
+        rows: list[dict[str, Any]] = []
+        while True:
+            if below is not None and not str(below).isdigit():
+                raise ValueError(f"not a record id: {below!r}")
+            where = f" and id < {below}" if below is not None else ""
+            got = data_rows(self.p.coql(f"{base}{where} order by id desc limit {COQL_LIMIT}", module))
+            rows.extend(got)
+            if len(got) < COQL_LIMIT:
+                break
+            below = str(got[-1]["id"])
         return frames.to_frame(rows, meta, names, aliases=shape.aliases)
 
     def list_wide(

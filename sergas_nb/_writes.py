@@ -35,6 +35,7 @@ from sergas_nb import _checks, _record_json, frames
 from sergas_nb._coql import quote
 from sergas_nb._fields import FieldMeta
 from sergas_nb._gc import gc_paused
+from sergas_nb._metrics import ContextExecutor
 from sergas_nb._outcomes import WriteResult, result_frame
 from sergas_nb._pipeline import Pipeline
 from sergas_nb._reads import Reader
@@ -141,7 +142,7 @@ def dispatch(
     if max_in_flight <= 1 or len(batches) <= 1:
         return [one(b) for b in batches]
     if pool is None:
-        with ThreadPoolExecutor(min(max_in_flight, len(batches)), thread_name_prefix="sergas-write") as own:
+        with ContextExecutor(min(max_in_flight, len(batches)), thread_name_prefix="sergas-write") as own:
             return list(own.map(one, batches))
     # A shared pool may be larger than this call's limit, or busy with another write: a window
     # of max_in_flight keeps exactly that many of this call's batches going, the next one

@@ -310,10 +310,13 @@ class ZohoClient:
         clean = check_ids(ids)
         return self._reader.json_by_ids(module, clean, fields)
 
-    def modified_since(self, module: str, fields: Iterable[str] | None, since: str) -> pd.DataFrame | None:
-        """Records modified at or after ``since`` by COQL, typed as ``records()`` (the mirror's
-        incremental read of more than a page of changes); None when COQL cannot select ``fields``."""
-        return self._reader.modified_since(module, fields, since)
+    def modified_since(
+        self, module: str, fields: Iterable[str] | None, since: str, *, below: str | None = None
+    ) -> pd.DataFrame | None:
+        """Records modified at or after ``since`` (with ids below ``below`` when given) by COQL,
+        typed as ``records()`` (the mirror's incremental read of more than a page of changes);
+        None when COQL cannot select ``fields``."""
+        return self._reader.modified_since(module, fields, since, below)
 
     def search(
         self,

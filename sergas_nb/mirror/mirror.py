@@ -11,7 +11,6 @@ How a sync reads is in sync.py; the file, its lock and transactions in store.py.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import time
@@ -26,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from sergas_nb import frames
+from sergas_nb._metrics import scope as metrics_scope
 from sergas_nb.mirror import columns, write
 from sergas_nb.mirror import report as report_mod
 from sergas_nb.mirror.columns import quote
@@ -48,6 +48,20 @@ class _Read:
     calls: int
     credits: int
     seconds: float
+
+
+class _Earlier:
+    """The modules read before one in a run: their field metadata once their reads are done (a
+    parent read earlier in the run: its children's syncs refresh its rollups, as it now has them)."""
+
+    def __init__(self, names: list[str], reads: list[Future[_Read]], known: dict[str, list[dict[str, Any]]]) -> None:
+        self.names, self.reads, self.known = names, reads, known
+
+    def metas(self) -> dict[str, list[dict[str, Any]]]:
+        out = dict(self.known)
+        for name, f in zip(self.names, self.reads, strict=True):
+            out[name] = f.result().delta.meta
+        return out
 
 
 class Mirror:
@@ -135,44 +149,44 @@ class Mirror:
             names = list(modules) if modules is not None else self.modules
             if names is None:
                 names = self._default_modules() if full or not known or not self._checked else sorted(known)
+            names = list(dict.fromkeys(names))  # a module named twice is synced once
             bar = _bar(len(names), progress)
             rows: list[report_mod.ModuleReport] = []
             sync_no = 1 + max((int(r["syncs"] or 0) for r in known.values()), default=0)
             # modules whose syncs refresh their parents' rollups: what this mirror syncs
             watched = set(self.modules) if self.modules is not None else set(known) | set(names)
             read = functools.partial(self._read_module, full=full, reconcile=reconcile, check_schema=check_schema)
-            # The field metadata of every module known, and of each module as this run reads it (a
-            # parent read earlier in the run: its children's syncs refresh its rollups).
-            metas = {name: State.from_row(name, r).meta for name, r in known.items()}
+            base = {name: State.from_row(name, r).meta for name, r in known.items()}
+            # Up to two modules' reads run at once: the next module's reads from the CRM go beside
+            # this one's when this one reads only its changes (an unchanged module is two calls of
+            # a round trip each, which need nothing from the module before), and beside this one's
+            # landing otherwise. Not beside a whole module read or landing (a first or full sync):
+            # two frames of whole modules would add up in memory. Writes stay in order, and the
+            # rollups a module re-reads for its parents wait for every earlier module's reads
+            # (``_Earlier``), so they are never older than what an earlier module read.
+            reads: list[Future[_Read]] = []
+
+            def start(j: int) -> None:
+                if j == len(reads) and j < len(names):
+                    earlier = _Earlier(names[:j], reads[:j], base)
+                    reads.append(pool.submit(read, names[j], earlier, watched))
+
             try:
-                with ThreadPoolExecutor(1, thread_name_prefix="sergas-mirror-read") as pool:
-                    ahead: tuple[str, Future[_Read]] | None = None
+                # On a failure, leaving the pool waits for the read still running: none is left
+                # running against a closed client or file.
+                with ThreadPoolExecutor(2, thread_name_prefix="sergas-mirror-read") as pool:
                     for i, module in enumerate(names):
                         if bar is not None:
                             bar.set_postfix_str(module)
-                        if ahead is not None and ahead[0] == module:
-                            got = ahead[1].result()
-                        else:
-                            got = read(module, dict(metas), watched)
-                        ahead = None
-                        metas[module] = got.delta.meta
-                        # The next module's reads from the CRM run while this one lands in the file.
-                        # Reads stay in order (this one's are done), so a rollup re-read by a later
-                        # module is never older than what an earlier module read; writes stay in order.
-                        # Not beside a whole module landing (a first or full sync): the next frame
-                        # would be built while this one is written, and the two add up in memory.
-                        nxt = names[i + 1] if i + 1 < len(names) else None
-                        if nxt is not None and nxt not in names[: i + 1] and got.delta.full is None:
-                            ahead = (nxt, pool.submit(read, nxt, dict(metas), watched))
-                        try:
-                            # The last module's transaction writes the run's report rows too.
-                            last = rows if i == len(names) - 1 else None
-                            rows.append(self._write_module(got, report=last, sync_no=sync_no))
-                        except BaseException:
-                            if ahead is not None:
-                                with contextlib.suppress(BaseException):
-                                    ahead[1].result()
-                            raise
+                        start(i)
+                        if not full and module in known:
+                            start(i + 1)
+                        got = reads[i].result()
+                        if got.delta.full is None:
+                            start(i + 1)
+                        # The last module's transaction writes the run's report rows too.
+                        last = rows if i == len(names) - 1 else None
+                        rows.append(self._write_module(got, report=last, sync_no=sync_no))
                         if bar is not None:
                             bar.update(1)
             finally:
@@ -183,15 +197,32 @@ class Mirror:
     def _read_module(
         self,
         module: str,
-        metas: dict[str, list[dict[str, Any]]],
+        earlier: _Earlier,
         watched: set[str],
         *,
         full: bool,
         reconcile: bool,
         check_schema: bool,
     ) -> _Read:
-        """One module's reads from the CRM (nothing written): its ``Delta`` and what they cost."""
-        start, t0 = pd.Timestamp.now(tz="UTC"), time.perf_counter()
+        """One module's reads from the CRM (nothing written): its ``Delta`` and what they cost
+        (its own calls: another module's reads may run meanwhile, in their own metrics scope)."""
+        tag = f"mirror:{id(self)}:{module}:{time.monotonic_ns()}"
+        with metrics_scope(tag):
+            start, t0 = pd.Timestamp.now(tz="UTC"), time.perf_counter()
+            got = self._read_module_scoped(module, earlier, watched, full, reconcile, check_schema)
+            events = [e for e in self.crm.events_since(start) if e.scope == tag]
+        calls, credits = report_mod.usage(events)
+        return _Read(got[0], got[1], calls, credits, time.perf_counter() - t0)
+
+    def _read_module_scoped(
+        self,
+        module: str,
+        earlier: _Earlier,
+        watched: set[str],
+        full: bool,
+        reconcile: bool,
+        check_schema: bool,
+    ) -> tuple[State, Delta]:
         # Only this module's own write changes its row, so the committed copy has it even while an
         # earlier module of the run is landing.
         state = State.from_row(module, self.store.modules().get(module))
@@ -203,13 +234,11 @@ class Mirror:
             full=full,
             reconcile=reconcile,
             check_schema=check_schema or module not in self._checked,
-            parents=parents_of(module, state.meta, metas),
+            parents=lambda: parents_of(module, state.meta, earlier.metas()),
             local_lookups=lambda ids, column: self._local_lookups(module, ids, column),
             watched=watched,
         )
-        delta = job.run()
-        calls, credits = report_mod.usage(self.crm.events_since(start))
-        return _Read(state, delta, calls, credits, time.perf_counter() - t0)
+        return state, job.run()
 
     def _write_module(
         self, got: _Read, *, report: list[report_mod.ModuleReport] | None = None, sync_no: int = 0

@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -36,6 +35,8 @@ import orjson
 import pandas as pd
 
 from sergas_nb import frames
+from sergas_nb._metrics import ContextExecutor
+from sergas_nb._paging import COQL_LIMIT
 from sergas_nb.errors import ZohoAPIError
 from sergas_nb.mirror import drift as drift_mod
 
@@ -236,12 +237,14 @@ class ModuleSync:
         full: bool = False,
         reconcile: bool = False,
         check_schema: bool = False,
-        parents: list[Parent] | None = None,
+        parents: Callable[[], list[Parent]] | None = None,
         local_lookups: Callable[[list[str], str], list[str]] | None = None,
         watched: set[str] | None = None,
     ) -> None:
         self.crm, self.state, self.opts = crm, state, opts
-        self.parents = parents or []  # mirrored modules with rollups over this one
+        # The mirrored modules with rollups over this one; asked only when this sync touched records
+        # (it may wait for the reads of modules synced before this one).
+        self.parents = parents or list
         self.local_lookups = local_lookups  # (child ids, lookup column) -> parent ids in the copy
         self.watched = watched or set()  # modules mirrored (their syncs refresh their parents' rollups)
         self.module = state.module
@@ -255,6 +258,11 @@ class ModuleSync:
         )
         self.check_schema = check_schema or self.full or self.reconcile
         self.started = pd.Timestamp.now(tz="UTC")
+        # When this module's reads began, if they took more than one call: a record changed
+        # meanwhile, in a part already read, is missed, though records read later may be newer. The
+        # watermark then stops at the reads' start (less ``clock_skew``: Zoho's clock, not ours), so
+        # the next sync asks from before that record's change. One call is one moment: no cap.
+        self.spread_from: datetime | None = None
 
     def run(self) -> Delta:
         read_started = _iso(datetime.now(UTC))
@@ -291,9 +299,10 @@ class ModuleSync:
 
     # -- reads ---------------------------------------------------------------------------------
     def _read_full(self, delta: Delta) -> None:
+        self.spread_from = datetime.now(UTC)  # many calls, in parallel: see ``spread_from``
         df = self.crm.records(self.module, strategy="auto")
         delta.full = df
-        delta.watermark = _max_time(df["Modified_Time"]) if "Modified_Time" in df else None
+        delta.watermark = self._capped(_max_time(df["Modified_Time"])) if "Modified_Time" in df else None
         delta.reconciled = True
         # Deletions before this read are not in the copy; the next sync asks from a little before now.
         started = _parse(delta.read_started or _iso(datetime.now(UTC)))
@@ -309,7 +318,7 @@ class ModuleSync:
             del_headers["If-Modified-Since"] = del_since
         # The deletions and the changed records are independent reads: both at once (a call each
         # when nothing changed, so an unchanged module costs one round trip, not two).
-        with ThreadPoolExecutor(1, thread_name_prefix="sergas-mirror") as pool:
+        with ContextExecutor(1, thread_name_prefix="sergas-mirror") as pool:
             deleted_f = pool.submit(
                 lambda: list(self.crm.paginate(f"/crm/v8/{self.module}/deleted", {"type": "all"}, headers=del_headers))
             )
@@ -320,7 +329,9 @@ class ModuleSync:
                     deleted_f.result()
                 raise
             entries = deleted_f.result()
-        delta.watermark = _later(st.watermark, _max_time(upserts["Modified_Time"]) if len(upserts) else None)
+        newest = _max_time(upserts["Modified_Time"]) if len(upserts) else None
+        # The old watermark was read before these reads began: never later than their start.
+        delta.watermark = _later(st.watermark, self._capped(newest))
         delta.deleted = [
             {"id": str(e["id"]), "deleted_time": e.get("deleted_time"), "display_name": e.get("display_name")}
             for e in entries
@@ -362,35 +373,49 @@ class ModuleSync:
             headers["If-Modified-Since"] = mod_since
         first = names[:MAX_FIELDS] if len(names) > MAX_FIELDS else names
         rows: dict[str, dict[str, Any]] = {}
+        began = datetime.now(UTC)
         pages = self.crm.paginate(f"/crm/v8/{self.module}", {"fields": ",".join(first)}, headers=headers, pages=True)
-        for page in pages:
+        for n, page in enumerate(pages):
             for r in page.get("data") or []:
                 rows[str(r["id"])] = r  # read twice (the overlap, a page shift): the last copy wins
+            if n:
+                self.spread_from = began  # more than one page
             more = bool((page.get("info") or {}).get("more_records"))
             if more and mod_since and len(names) <= MAX_FIELDS:
+                # The COQL reads this page's records again: no record changed after this page was
+                # served is missed, so the two calls need no cap while the COQL is one call.
                 got = self.crm.modified_since(self.module, names, mod_since)
                 if got is not None:
                     close = getattr(pages, "close", None)
                     if close is not None:
                         close()
+                    if len(got) >= COQL_LIMIT:  # more than one COQL call
+                        self.spread_from = began
                     return got.drop_duplicates("id", keep="last").reset_index(drop=True)
         if len(names) > MAX_FIELDS and rows:
+            self.spread_from = began  # the rows' other fields, read by id after the pages
             return self.crm.records_by_ids(self.module, list(rows), names)
         if rows:
             return frames.to_frame(list(rows.values()), meta, names)
         # nothing changed (a 304): no typed frame to build (a tenth of a second for none)
         return pd.DataFrame({c: pd.Series(dtype="object") for c in ["id", "Modified_Time"]})
 
+    def _capped(self, newest: str | None) -> str | None:
+        """The newest ``Modified_Time`` read, no later than the reads' start when they were spread
+        over several calls (``spread_from``)."""
+        if newest is None or self.spread_from is None:
+            return newest
+        cap = _iso(self.spread_from - timedelta(seconds=self.opts.clock_skew))
+        return newest if _parse(newest) <= _parse(cap) else cap
+
     def _touch_parents(self, delta: Delta) -> None:
         """Re-read the rollups of the parents this sync's changed, deleted and restored records point
         at, before (in the copy) and after (in what was read)."""
-        if not self.parents:
-            return
         up = delta.upserts if delta.upserts is not None else pd.DataFrame({"id": []})
         touched_ids = [str(i) for i in up["id"]] + [d["id"] for d in delta.deleted] + list(delta.vanished)
         if not touched_ids:
             return
-        for parent in self.parents:
+        for parent in self.parents():
             ids = set(up[parent.column].dropna().astype(str)) if parent.column in up else set()
             if self.local_lookups is not None:
                 ids |= set(self.local_lookups(touched_ids, parent.column))

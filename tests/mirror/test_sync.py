@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
@@ -197,4 +198,35 @@ def test_each_module_reports_its_own_calls_when_the_next_modules_reads_overlap_i
         assert list(report["module"]) == ["Accounts", "Deals"]
         assert list(report["calls"]) == [2, 2]
         assert list(report["changed"]) == [3, 0]
+        assert_mirrors(m, crm)
+
+
+def test_two_modules_read_at_once_each_report_their_own_calls_and_parent_rollups_follow_the_parent_read(
+    small_org, crm, tmp_path
+):
+    """Deals' reads run beside Accounts' (both read only their changes), yet each report row counts
+    only its own calls, and the rollups Deals re-reads for its parent accounts leave only after
+    Accounts' own reads are done (so they are never older than what Accounts read)."""
+    with Mirror(crm, tmp_path / "m", reconcile_every=0) as m:
+        m.sync(["Accounts", "Deals"], progress=False)
+        accounts = list(m.frame("Accounts")["id"][:3])
+        deal = m.frame("Deals").dropna(subset=["Account_Name.id"]).iloc[0]
+        crm.update("Accounts", [{"id": i, "Phone": "555-4242"} for i in accounts])
+        crm.update("Deals", [{"id": deal["id"], "Amount": 43210.0, "Stage": "Qualification"}])
+        # Accounts' reads end late: its deletions call is held 0.6 s
+        small_org.control.add_fault("stall", path="^/crm/v8/Accounts/deleted$", method="GET", seconds=0.6)
+        t0 = pd.Timestamp.now(tz="UTC")
+        report = m.sync(["Accounts", "Deals"], progress=False)
+        events = [e for e in crm.events_since(t0) if e.kind == "call"]
+        # Deals' first calls were sent before Accounts' reads were answered: the two ran at once.
+        first_deals = min(e.at - pd.Timedelta(seconds=e.duration) for e in events if e.scope and ":Deals:" in e.scope)
+        last_accounts = max(e.at for e in events if e.scope and ":Accounts:" in e.scope)
+        assert first_deals < last_accounts
+        refresh = [e for e in events if e.operation == "records_by_ids" and e.module == "Accounts"]
+        assert len(refresh) == 1 and ":Deals:" in refresh[0].scope
+        assert refresh[0].at - pd.Timedelta(seconds=refresh[0].duration) >= last_accounts
+        assert list(report["module"]) == ["Accounts", "Deals"]
+        assert list(report["calls"]) == [2, 3]  # Deals: its list page, its deletions, its parents' rollups
+        assert list(report["changed"]) == [3, 1]
+        assert deal["Account_Name.id"] in set(m.changes("Accounts")["id"])
         assert_mirrors(m, crm)
