@@ -206,23 +206,7 @@ class Mirror:
     ) -> _Read:
         """One module's reads from the CRM (nothing written): its ``Delta`` and what they cost
         (its own calls: another module's reads may run meanwhile, in their own metrics scope)."""
-        tag = f"mirror:{id(self)}:{module}:{time.monotonic_ns()}"
-        with metrics_scope(tag):
-            start, t0 = pd.Timestamp.now(tz="UTC"), time.perf_counter()
-            got = self._read_module_scoped(module, earlier, watched, full, reconcile, check_schema)
-            events = [e for e in self.crm.events_since(start) if e.scope == tag]
-        calls, credits = report_mod.usage(events)
-        return _Read(got[0], got[1], calls, credits, time.perf_counter() - t0)
-
-    def _read_module_scoped(
-        self,
-        module: str,
-        earlier: _Earlier,
-        watched: set[str],
-        full: bool,
-        reconcile: bool,
-        check_schema: bool,
-    ) -> tuple[State, Delta]:
+        t0 = time.perf_counter()
         # Only this module's own write changes its row, so the committed copy has it even while an
         # earlier module of the run is landing.
         state = State.from_row(module, self.store.modules().get(module))
@@ -238,7 +222,13 @@ class Mirror:
             local_lookups=lambda ids, column: self._local_lookups(module, ids, column),
             watched=watched,
         )
-        return state, job.run()
+        tag = f"mirror:{id(self)}:{module}:{time.monotonic_ns()}"
+        with metrics_scope(tag):
+            start = pd.Timestamp.now(tz="UTC")
+            delta = job.run()
+            events = [e for e in self.crm.events_since(start) if e.scope == tag]
+        calls, credits = report_mod.usage(events)
+        return _Read(state, delta, calls, credits, time.perf_counter() - t0)
 
     def _write_module(
         self, got: _Read, *, report: list[report_mod.ModuleReport] | None = None, sync_no: int = 0
