@@ -9,12 +9,60 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import pandas as pd
 
 _SCOPE: contextvars.ContextVar[str | None] = contextvars.ContextVar("sergas_metrics_scope", default=None)
 _T = TypeVar("_T")
+
+
+class ServerClock:
+    """The earliest ``Date`` the CRM's answers carried while it was open: Zoho's own clock, the one
+    its ``Modified_Time`` values come from (RFC 9110 section 6.6.1: an origin server with a clock
+    sends ``Date``). A read spread over several calls knows from it how early its first part was
+    read without guessing how far this machine's clock is from Zoho's."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.earliest: datetime | None = None
+
+    def saw(self, header: str | None) -> None:
+        if not header:
+            return
+        try:
+            when = parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return  # a malformed Date says nothing: the caller falls back to its own clock
+        if when.tzinfo is None:
+            return
+        with self._lock:
+            if self.earliest is None or when < self.earliest:
+                self.earliest = when
+
+
+_CLOCK: contextvars.ContextVar[ServerClock | None] = contextvars.ContextVar("sergas_server_clock", default=None)
+
+
+@contextmanager
+def server_clock() -> Iterator[ServerClock]:
+    """Answers received inside (in this thread and in the client's pools' tasks it submits) are
+    noted on the clock this yields."""
+    clock = ServerClock()
+    token = _CLOCK.set(clock)
+    try:
+        yield clock
+    finally:
+        _CLOCK.reset(token)
+
+
+def saw_answer(date_header: str | None) -> None:
+    """Called for every CRM answer: notes its ``Date`` on the open ``server_clock``, if any."""
+    clock = _CLOCK.get()
+    if clock is not None:
+        clock.saw(date_header)
 
 
 @contextmanager

@@ -31,6 +31,22 @@ COQL_OFFSET_LIMIT = 100_000  # rows COQL reaches by offset
 Answer = Mapping[str, Any] | None
 
 
+@dataclass(frozen=True)
+class IdRange:
+    """Record ids in [lo, hi) (None: unbounded), read ``limit`` rows a COQL call; Zoho charges
+    COQL by its LIMIT (up to 200: one credit, 1,000: two, 2,000: three)."""
+
+    lo: int | None = None
+    hi: int | None = None
+    limit: int = COQL_LIMIT
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= COQL_LIMIT:
+            raise ValueError(f"a COQL LIMIT is between 1 and {COQL_LIMIT}, not {self.limit}")
+        if self.lo is not None and self.hi is not None and self.lo >= self.hi:
+            raise ValueError(f"an empty id range: [{self.lo}, {self.hi})")
+
+
 def more(data: Any) -> bool:
     """Whether an answer says more records follow."""
     return bool(((data or {}).get("info") or {}).get("more_records"))

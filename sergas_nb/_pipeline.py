@@ -33,7 +33,7 @@ from sergas_nb._http import (
     read_body,
     transport_error,
 )
-from sergas_nb._metrics import ContextExecutor, Event, Metrics
+from sergas_nb._metrics import ContextExecutor, Event, Metrics, saw_answer
 from sergas_nb._paging import data_rows
 from sergas_nb._retry import RetryPolicy, run
 from sergas_nb._sdk import MemoryTokenStore, SdkBinding, resource_dir_for
@@ -327,6 +327,7 @@ class Pipeline:
                     **kw,
                 )
                 self.governor.observe(resp)
+            saw_answer(resp.headers.get("Date"))
         except requests.exceptions.RequestException as exc:
             raise transport_error(exc, doing or f"{method} {url}") from None
         if resp.status_code != 401:

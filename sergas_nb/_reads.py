@@ -35,7 +35,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -57,6 +57,7 @@ from sergas_nb._paging import (
     PER_PAGE,
     SEARCH_REACH,
     TOKEN_LIMIT,
+    IdRange,
     OffsetCursor,
     PageCursor,
     Walk,
@@ -810,15 +811,26 @@ class Reader:
                 f.cancel()
             raise
 
-    def modified_since(self, module: str, fields: Any, since: str, below: str | None = None) -> pd.DataFrame | None:
-        """Records with ``Modified_Time`` at or after ``since`` (ISO, with offset), and ids below
-        ``below`` when given: COQL, 2,000 rows a call, typed like ``records()`` (its COQL columns,
-        lookups' names aliased). The list API serves 200 a call, one page after another, with
-        ``If-Modified-Since``. None when COQL cannot select these fields (over 50 COQL columns, or
-        fields COQL does not serve).
+    def modified_since(
+        self,
+        module: str,
+        fields: Any,
+        since: str,
+        *,
+        ranges: Sequence[IdRange] = (IdRange(),),
+        listed: Sequence[Mapping[str, Any]] = (),
+    ) -> pd.DataFrame | None:
+        """Records with ``Modified_Time`` at or after ``since`` (ISO, with offset) and ids in
+        ``ranges`` (read at once, in the order given): COQL, typed like ``records()`` (its COQL
+        columns, lookups' names aliased), each range highest id first, then ``listed`` (records
+        of these fields as the list API served them, typed with these rather than apart). The list
+        API serves 200 a call, one page after another, with ``If-Modified-Since``. None when COQL
+        cannot select these fields (over 50 COQL columns, or fields COQL does not serve).
 
         Each call continues below the last call's lowest id, not at an offset: a record deleted
         from a part already read between two calls would shift an offset past a record."""
+        if not ranges:
+            raise ValueError("no id range to read")
         names = self.fields.resolve(module, fields)
         meta = self.fields.meta(module)
         shape, _ = coql_columns(meta, names, module)
@@ -827,17 +839,32 @@ class Reader:
         # Zoho's COQL compares datetimes given as quoted ISO text with their offset
         # (https://www.zoho.com/crm/developer/docs/api/v8/Get-Records-through-COQL-Query.html).
         base = f"select {', '.join(shape.select)} from {module} where Modified_Time >= '{since}'"
+        if len(ranges) == 1:
+            rows = self._changed_range(module, base, ranges[0])
+        else:
+            pool = self.p.workers()
+            futures = {i: pool.submit(self._changed_range, module, base, r) for i, r in enumerate(ranges)}
+            try:
+                rows = [row for i in range(len(ranges)) for row in futures[i].result()]
+            except BaseException:
+                _cancel(futures)
+                raise
+        return frames.to_frame([*rows, *listed], meta, names, aliases=shape.aliases)
+
+    def _changed_range(self, module: str, base: str, r: IdRange) -> list[dict[str, Any]]:
+        """``modified_since``'s rows in one id range, call after call."""
         rows: list[dict[str, Any]] = []
+        hi = r.hi
         while True:
-            if below is not None and not str(below).isdigit():
-                raise ValueError(f"not a record id: {below!r}")
-            where = f" and id < {below}" if below is not None else ""
-            got = data_rows(self.p.coql(f"{base}{where} order by id desc limit {COQL_LIMIT}", module))
+            span = [f"id >= {int(r.lo)}"] if r.lo is not None else []
+            span += [f"id < {int(hi)}"] if hi is not None else []
+            # COQL takes two conditions per level: a third needs its own parentheses.
+            where = f" and ({span[0]} and {span[1]})" if len(span) == 2 else "".join(f" and {c}" for c in span)
+            got = data_rows(self.p.coql(f"{base}{where} order by id desc limit {r.limit}", module))
             rows.extend(got)
-            if len(got) < COQL_LIMIT:
-                break
-            below = str(got[-1]["id"])
-        return frames.to_frame(rows, meta, names, aliases=shape.aliases)
+            if len(got) < r.limit:
+                return rows
+            hi = int(got[-1]["id"])
 
     def list_wide(
         self,

@@ -44,7 +44,7 @@ from sergas_nb._governor import DEFAULT_CONCURRENCY, DEFAULT_SUB_CONCURRENCY, Go
 from sergas_nb._http import DEFAULT_TIMEOUT
 from sergas_nb._metrics import Event
 from sergas_nb._outcomes import WriteResult
-from sergas_nb._paging import PER_PAGE, SEARCH_REACH
+from sergas_nb._paging import PER_PAGE, SEARCH_REACH, IdRange
 from sergas_nb._pipeline import Pipeline
 from sergas_nb._reads import Reader
 from sergas_nb._related import Related, subform
@@ -311,12 +311,19 @@ class ZohoClient:
         return self._reader.json_by_ids(module, clean, fields)
 
     def modified_since(
-        self, module: str, fields: Iterable[str] | None, since: str, *, below: str | None = None
+        self,
+        module: str,
+        fields: Iterable[str] | None,
+        since: str,
+        *,
+        ranges: Sequence[IdRange] = (IdRange(),),
+        listed: Sequence[Mapping[str, Any]] = (),
     ) -> pd.DataFrame | None:
-        """Records modified at or after ``since`` (with ids below ``below`` when given) by COQL,
-        typed as ``records()`` (the mirror's incremental read of more than a page of changes);
-        None when COQL cannot select ``fields``."""
-        return self._reader.modified_since(module, fields, since, below)
+        """Records modified at or after ``since`` with ids in ``ranges`` (read in parallel,
+        ``IdRange.limit`` rows a call), by COQL, typed as ``records()`` with ``listed`` (the same
+        fields' records as the list API served them): the mirror's incremental read of more than a
+        page of changes. None when COQL cannot select ``fields``."""
+        return self._reader.modified_since(module, fields, since, ranges=ranges, listed=listed)
 
     def search(
         self,

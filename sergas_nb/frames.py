@@ -293,7 +293,9 @@ class RecordColumns:
                     flat_key = self.alias.get(col, col)
                     if flat_key in raw:  # COQL may return the dotted key itself
                         vals = raw[flat_key]
-                        if None in vals and sub == "id":
+                        # a row without it (COQL's own null, or a list row typed with COQL rows:
+                        # the mirror's changes) reads it from the link
+                        if None in vals:
                             vals = [
                                 v if v is not None else _sub(link, sub) for v, link in zip(vals, links, strict=False)
                             ]

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -220,6 +221,7 @@ class Mirror:
             check_schema=check_schema or module not in self._checked,
             parents=lambda: parents_of(module, state.meta, earlier.metas()),
             local_lookups=lambda ids, column: self._local_lookups(module, ids, column),
+            local_ids=lambda: self._local_ids(module),
             watched=watched,
         )
         tag = f"mirror:{id(self)}:{module}:{time.monotonic_ns()}"
@@ -269,6 +271,17 @@ class Mirror:
             if module not in self._tables(con):
                 return frames.to_frame([], meta, ["Modified_Time"])
             return write.read_frame(con, module, dtypes, meta)
+
+    def _local_ids(self, module: str) -> np.ndarray:
+        """The copy's record ids as integers, ascending (Zoho's ids are digits; any other is left out)."""
+        with self.store.read() as con:
+            if module not in self._tables(con):
+                return np.empty(0, np.int64)
+            got = con.execute(
+                f"SELECT i FROM (SELECT TRY_CAST(id AS BIGINT) AS i FROM {quote(module)}) "
+                "WHERE i IS NOT NULL ORDER BY i"
+            ).fetchnumpy()["i"]
+        return np.asarray(got, dtype=np.int64)
 
     def _local_lookups(self, module: str, ids: list[str], column: str) -> list[str]:
         """The values of a lookup column (parent ids) the copy holds for these records."""

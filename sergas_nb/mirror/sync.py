@@ -26,17 +26,19 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import orjson
 import pandas as pd
 
 from sergas_nb import frames
-from sergas_nb._metrics import ContextExecutor
-from sergas_nb._paging import COQL_LIMIT
+from sergas_nb._metrics import ContextExecutor, ServerClock, server_clock
+from sergas_nb._paging import COQL_LIMIT, IdRange
 from sergas_nb.errors import ZohoAPIError
 from sergas_nb.mirror import drift as drift_mod
 
@@ -44,6 +46,12 @@ if TYPE_CHECKING:
     from sergas_nb.client import ZohoClient
 
 MAX_FIELDS = 50  # fields per list call
+PART_ROWS = 150  # changes an id range is sized for: a LIMIT of 200 (one credit) holds it with room
+MAX_PARTS = 8  # id ranges of changes read at once (COQL counts against Zoho's sub-concurrency of 10)
+NEAR = 50  # the first page's lowest ids that tell how dense the changes are just below it
+# A capped watermark stops this long before the earliest answer's Date: Date has one-second
+# resolution and is written after the server read what it answers.
+DATE_MARGIN = timedelta(seconds=1)
 
 
 @dataclass
@@ -224,6 +232,61 @@ def _meta_json(text: str | None) -> list[dict[str, Any]]:
     return got  # shared: nothing in the mirror changes a parsed field list in place
 
 
+def change_ranges(local_ids: np.ndarray, listed: Sequence[int]) -> list[IdRange]:
+    """Id ranges, highest first, for the changes below a first list page of changes (id-descending)
+    whose ids are ``listed``. Each range has a LIMIT for the changes it is expected to hold, and
+    they are read at once.
+
+    ``local_ids`` (the copy's ids, ascending) tell how dense the changes are just above the page's
+    floor: its lowest ``NEAR`` ids among the copy's ids they span. Ranges of the copy's ids that
+    hold ``PART_ROWS`` changes at that density tile the ids below: evenly when ``MAX_PARTS`` of
+    them reach the bottom, else from the page down, the last two taking what is left. Changes
+    spread evenly fill them all; a block of changes (edits follow the newest records, or one
+    import) the first ones; either way no range is read one call after another."""
+    below = min(listed) if listed else None
+    if below is None:
+        return [IdRange()]
+    ids = local_ids[: int(np.searchsorted(local_ids, below, "left"))]
+    n = len(ids)
+    if n == 0:
+        return [IdRange(None, below)]
+    near = sorted(listed)[: min(len(listed), NEAR)]
+    spanned = int(np.searchsorted(local_ids, near[-1], "right")) - n  # the copy's ids in [below, near[-1]]
+    density = min(1.0, len(near) / max(spanned, 1))
+    out: list[IdRange] = []
+    top: int | None = below
+    taken = 0
+    sizes = _range_sizes(max(1.0, PART_ROWS / density), n, MAX_PARTS)
+    for i, size in enumerate(sizes):
+        taken += size
+        lo = None if i == len(sizes) - 1 else int(ids[n - taken])
+        expected = density * size * 1.3  # room for the density's error
+        out.append(IdRange(lo, top, next((t for t in (200, 1000) if expected <= t), COQL_LIMIT)))
+        top = lo
+    return out
+
+
+def _range_sizes(first: float, n: int, parts: int) -> list[int]:
+    """``n`` split into at most ``parts`` whole sizes: equal ones of about ``first`` when they
+    suffice; else ``parts - 2`` of ``first`` (where the changes are likeliest) and the rest in two."""
+    if n <= first * parts:
+        k = max(1, math.ceil(n / first))
+        return [n // k + (1 if i < n % k else 0) for i in range(k)]
+    head = [max(1, int(first))] * (parts - 2)
+    rest = n - sum(head)
+    return [*head, rest // 2, rest - rest // 2]
+
+
+def listed_ids(info: Mapping[str, Any], rows: list[dict[str, Any]]) -> list[int] | None:
+    """The ids of a list page that says it is id-descending (its ``info.sort_by`` and
+    ``sort_order``): every change with a higher id than its lowest is on it. None when it says
+    otherwise (or an id is not digits)."""
+    if info.get("sort_by") != "id" or info.get("sort_order") != "desc" or not rows:
+        return None
+    ids = [str(r.get("id")) for r in rows]
+    return [int(i) for i in ids] if all(i.isdigit() for i in ids) else None
+
+
 class ModuleSync:
     """Reads one module's changes from the CRM (no writes to the mirror)."""
 
@@ -239,6 +302,7 @@ class ModuleSync:
         check_schema: bool = False,
         parents: Callable[[], list[Parent]] | None = None,
         local_lookups: Callable[[list[str], str], list[str]] | None = None,
+        local_ids: Callable[[], np.ndarray] | None = None,
         watched: set[str] | None = None,
     ) -> None:
         self.crm, self.state, self.opts = crm, state, opts
@@ -249,6 +313,8 @@ class ModuleSync:
         self.watched = watched or set()  # modules mirrored (their syncs refresh their parents' rollups)
         self.module = state.module
         self.local_times = local_times  # id + Modified_Time of the copy (for reconciliation)
+        self.local_ids = local_ids  # the copy's ids as integers, ascending (to split a read of changes)
+        self._local_ids_f: Future[np.ndarray] | None = None
         self.sync_no = state.syncs + 1
         self.full = full or not state.meta
         self.reconcile = (
@@ -260,11 +326,17 @@ class ModuleSync:
         self.started = pd.Timestamp.now(tz="UTC")
         # When this module's reads began, if they took more than one call: a record changed
         # meanwhile, in a part already read, is missed, though records read later may be newer. The
-        # watermark then stops at the reads' start (less ``clock_skew``: Zoho's clock, not ours), so
-        # the next sync asks from before that record's change. One call is one moment: no cap.
+        # watermark then stops at the reads' start, so the next sync asks from before that record's
+        # change: at the earliest Date the CRM's answers carried (Zoho's clock), or without one at
+        # this machine's time less ``clock_skew``. One call is one moment: no cap.
         self.spread_from: datetime | None = None
+        self.clock: ServerClock | None = None
 
     def run(self) -> Delta:
+        with server_clock() as self.clock:
+            return self._run()
+
+    def _run(self) -> Delta:
         read_started = _iso(datetime.now(UTC))
         meta, removed, drift = self.state.meta, list(self.state.removed), None
         if self.check_schema:
@@ -281,7 +353,7 @@ class ModuleSync:
                 if self.check_schema or not _field_trouble(exc):
                     raise
                 self.check_schema = True
-                return self.run()
+                return self._run()
             if drift and drift.added:
                 self._read_columns(delta, drift.added)
         delta.strategy = _strategy(self.crm, self.module, self.started) or ("full" if full else "incremental")
@@ -317,8 +389,11 @@ class ModuleSync:
         if del_since:
             del_headers["If-Modified-Since"] = del_since
         # The deletions and the changed records are independent reads: both at once (a call each
-        # when nothing changed, so an unchanged module costs one round trip, not two).
-        with ContextExecutor(1, thread_name_prefix="sergas-mirror") as pool:
+        # when nothing changed, so an unchanged module costs one round trip, not two). The copy's
+        # ids, which a read of more than a page of changes is cut by, are fetched meanwhile too.
+        with ContextExecutor(2, thread_name_prefix="sergas-mirror") as pool:
+            if self.local_ids is not None:
+                self._local_ids_f = pool.submit(self.local_ids)
             deleted_f = pool.submit(
                 lambda: list(self.crm.paginate(f"/crm/v8/{self.module}/deleted", {"type": "all"}, headers=del_headers))
             )
@@ -362,9 +437,10 @@ class ModuleSync:
         """Records modified since the watermark (moved back by the overlap), de-duplicated by id.
 
         The first list page goes with ``If-Modified-Since`` (a 304 when nothing changed: one call).
-        When it says more records changed, the rest comes from one COQL query on ``Modified_Time``
-        (2,000 a call instead of 200 a page, one page after another): the same records and more,
-        since the query starts from the same time."""
+        When it says more records changed, the rest comes by COQL on ``Modified_Time`` (2,000 a call
+        instead of 200 a page, one page after another): below the page's lowest id, in id ranges
+        read at once (``change_ranges``), when the page is id-descending; else everything since
+        the same time, this page's records again."""
         st = self.state
         names = _names(meta)
         headers = {}
@@ -376,21 +452,34 @@ class ModuleSync:
         began = datetime.now(UTC)
         pages = self.crm.paginate(f"/crm/v8/{self.module}", {"fields": ",".join(first)}, headers=headers, pages=True)
         for n, page in enumerate(pages):
-            for r in page.get("data") or []:
+            listed = page.get("data") or []
+            for r in listed:
                 rows[str(r["id"])] = r  # read twice (the overlap, a page shift): the last copy wins
             if n:
                 self.spread_from = began  # more than one page
-            more = bool((page.get("info") or {}).get("more_records"))
-            if more and mod_since and len(names) <= MAX_FIELDS:
-                # The COQL reads this page's records again: no record changed after this page was
-                # served is missed, so the two calls need no cap while the COQL is one call.
-                got = self.crm.modified_since(self.module, names, mod_since)
+            info = page.get("info") or {}
+            if info.get("more_records") and mod_since and len(names) <= MAX_FIELDS:
+                page_ids = listed_ids(info, listed) if n == 0 else None
+                if page_ids is None:
+                    ranges = [IdRange()]
+                else:
+                    local = self._local_ids_f.result() if self._local_ids_f else np.empty(0, np.int64)
+                    ranges = change_ranges(local, page_ids)
+                got = self.crm.modified_since(
+                    self.module, names, mod_since, ranges=ranges, listed=listed if page_ids is not None else ()
+                )
                 if got is not None:
                     close = getattr(pages, "close", None)
                     if close is not None:
                         close()
-                    if len(got) >= COQL_LIMIT:  # more than one COQL call
+                    if page_ids is not None:
+                        # This page's part is not read again: a record of it changed before the
+                        # COQL calls would be missed, so the watermark stops at this read's start.
                         self.spread_from = began
+                    elif len(got) >= COQL_LIMIT:
+                        self.spread_from = began  # more than one COQL call
+                    # Else the COQL read this page's records again, in one call: no record changed
+                    # after the page was served is missed, so the two calls need no cap.
                     return got.drop_duplicates("id", keep="last").reset_index(drop=True)
         if len(names) > MAX_FIELDS and rows:
             self.spread_from = began  # the rows' other fields, read by id after the pages
@@ -405,7 +494,11 @@ class ModuleSync:
         over several calls (``spread_from``)."""
         if newest is None or self.spread_from is None:
             return newest
-        cap = _iso(self.spread_from - timedelta(seconds=self.opts.clock_skew))
+        earliest = self.clock.earliest if self.clock is not None else None
+        if earliest is not None:
+            cap = _iso(earliest - DATE_MARGIN)
+        else:
+            cap = _iso(self.spread_from - timedelta(seconds=self.opts.clock_skew))
         return newest if _parse(newest) <= _parse(cap) else cap
 
     def _touch_parents(self, delta: Delta) -> None:

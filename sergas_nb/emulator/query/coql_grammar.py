@@ -98,7 +98,6 @@ GRAMMAR = r"""
     %ignore WS
 """
 
-_PARSER = Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
 
 SYNTAX_MESSAGE = "invalid query formed"
 MAX_NESTING = 50  # bracket depth; 25 criteria never need more than 24 levels
@@ -354,14 +353,19 @@ def _check_nesting(text: str) -> None:
         i += 1
 
 
+# The tree is built by ``_Build`` as the parser reduces (no parse tree, then a walk over it): a
+# mirror's read of changes sends a few queries at once of some fifty columns each, and the parse
+# was most of the emulator's own time per query.
+_PARSER = Lark(GRAMMAR, parser="lalr", maybe_placeholders=False, transformer=_Build())
+
+
 def parse_query(text: str) -> Query:
     """Parse a select query; SYNTAX_ERROR with {line, column, near} or {clause} when malformed."""
     if not isinstance(text, str) or not text.strip():
         raise EmulatorError("SYNTAX_ERROR", SYNTAX_MESSAGE, {"line": 1, "column": 1, "near": ""})
     _check_nesting(text)
     try:
-        tree = _PARSER.parse(text)
-        query = _Build().transform(tree)
+        query = _PARSER.parse(text)
     except (UnexpectedToken, UnexpectedCharacters, UnexpectedEOF) as exc:
         raise _syntax_error(text, exc) from None
     except VisitError as exc:  # pragma: no cover - transformer bugs surface as syntax errors, not 500s

@@ -39,6 +39,10 @@ class ModifiedIndex:
     def stale(self) -> bool:
         return len(self.dirty) > max(1000, len(self.ids) // 8)
 
+    def size_from(self, low: str) -> int:
+        """At most how many ids ``at_least(low)`` gives (the dirty ones counted whatever they hold)."""
+        return len(self.ids) - bisect.bisect_left(self.keys, low) + len(self.dirty)
+
     def at_least(self, records: dict[str, Record], low: str) -> list[str]:
         """Ids (no order) of the current records whose Modified_Time text is ``>= low``: a superset
         of those after ``low``; callers apply their own comparison to these few."""

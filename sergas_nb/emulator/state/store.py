@@ -87,6 +87,10 @@ class _Catalog:
             return ()
         return [recs[k] for k in self._index(canon).between(low, high)]
 
+    def modified_from_size(self, module: str, low: str) -> int:
+        canon = md.canonical_module(module) or module
+        return self._modified(canon).size_from(low) if canon in self._records else 0
+
     def records_modified_from(self, module: str, low: str) -> Iterable[dict]:
         canon = md.canonical_module(module) or module
         recs = self._records.get(canon)
