@@ -63,7 +63,7 @@ class State:
     removed: list[dict[str, Any]] = field(default_factory=list)
     watermark: str | None = None
     deleted_watermark: str | None = None
-    read_started: str | None = None
+    read_started: str | None = None  # Zoho's clock when it ends in Z, else this machine's (see ``since``)
     syncs: int = 0
     last_reconcile: int = 0
 
@@ -175,14 +175,22 @@ def _parse(text: str) -> datetime:
 
 def since(watermark: str | None, read_started: str | None, opts: Options) -> str | None:
     """The If-Modified-Since to send: the watermark, moved back ``overlap`` seconds when the last
-    read may have run within the watermark's second (allowing ``clock_skew`` between clocks)."""
+    read may have run within the watermark's second. ``read_started`` is Zoho's clock when it ends
+    in ``Z`` (``server_started``: its answers' ``Date``, allowing ``DATE_MARGIN``), else this
+    machine's (allowing ``clock_skew`` between the clocks)."""
     if watermark is None:
         return None
     wm = _parse(watermark)
     started = _parse(read_started) if read_started else None
-    if started is None or started <= wm + timedelta(seconds=opts.overlap + opts.clock_skew):
+    slack = DATE_MARGIN.total_seconds() if read_started and read_started.endswith("Z") else opts.clock_skew
+    if started is None or started <= wm + timedelta(seconds=opts.overlap + slack):
         return _iso(wm - timedelta(seconds=max(opts.overlap, 1.0)))
     return _iso(wm)
+
+
+def server_started(when: datetime) -> str:
+    """A read's start by Zoho's clock, as ``read_started`` keeps it (``Z``: see ``since``)."""
+    return when.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def fetch_meta(crm: ZohoClient, module: str) -> list[dict[str, Any]]:
@@ -334,7 +342,13 @@ class ModuleSync:
 
     def run(self) -> Delta:
         with server_clock() as self.clock:
-            return self._run()
+            delta = self._run()
+        if self.clock.earliest is not None:
+            # When the reads began by Zoho's clock: the next sync knows from it, without allowing
+            # for this machine's clock, whether a write could have followed them in the
+            # watermark's second (``since``).
+            delta.read_started = server_started(self.clock.earliest)
+        return delta
 
     def _run(self) -> Delta:
         read_started = _iso(datetime.now(UTC))

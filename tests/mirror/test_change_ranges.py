@@ -7,7 +7,7 @@ import pytest
 
 from sergas_nb._metrics import ServerClock
 from sergas_nb._paging import IdRange
-from sergas_nb.mirror.sync import MAX_PARTS, PART_ROWS, change_ranges, listed_ids
+from sergas_nb.mirror.sync import MAX_PARTS, PART_ROWS, Options, change_ranges, listed_ids, since
 
 IDS = np.arange(5_000_000, 5_100_000, dtype=np.int64)  # the copy: 100,000 ids
 
@@ -88,3 +88,14 @@ def test_the_server_clock_keeps_the_earliest_date_and_ignores_what_is_not_one():
         clock.saw(header)
     assert clock.earliest is not None
     assert clock.earliest.isoformat() == "2026-12-02T21:23:01+00:00"
+
+
+def test_the_watermark_moves_back_unless_the_last_read_began_surely_after_its_second():
+    opts = Options()  # overlap 1 s, clock_skew 300 s
+    wm = "2026-12-02T10:00:00+00:00"
+    back = "2026-12-02T09:59:59+00:00"
+    assert since(wm, "2026-12-02T10:00:01Z", opts) == back  # Zoho's clock, within overlap + margin
+    assert since(wm, "2026-12-02T10:00:03Z", opts) == wm  # Zoho's clock, surely after
+    assert since(wm, "2026-12-02T10:01:40+00:00", opts) == back  # this machine's: clock_skew applies
+    assert since(wm, "2026-12-02T10:05:02+00:00", opts) == wm
+    assert since(wm, None, opts) == back

@@ -143,3 +143,23 @@ def test_a_large_syncs_watermark_is_its_newest_change_not_minutes_back(small_org
         report = m.sync(["Accounts"], progress=False)
         assert int(report["changed"][0]) == 900 and int(report["calls"][0]) > 3
         assert pd.Timestamp(report["watermark"][0]) >= before, report["watermark"][0]
+
+
+def test_a_sync_after_a_burst_of_edits_does_not_read_them_again(small_org, crm, tmp_path):
+    """900 records edited in one second, then synced: the next sync, nothing changed since, is a
+    304 (two calls, no records), not a re-read of the burst. The sync knows from Zoho's Date that
+    its read began seconds after the watermark's second, so no write of that second can have
+    followed it, whatever this machine's clock says (``clock_skew`` 300 s)."""
+    small_org.control.reseed(seed=7, accounts=2300)
+    with Mirror(crm, tmp_path / "m", reconcile_every=0, computed_every=0) as m:
+        m.sync(["Accounts"], progress=False)
+        ids = sorted(m.frame("Accounts")["id"], key=int, reverse=True)
+        crm.update("Accounts", [{"id": i, "Phone": "555-0900"} for i in ids[:900]], progress=False)
+        time.sleep(3.1)  # the watermark's second is more than the overlap and the margin before the read
+        assert int(m.sync(["Accounts"], progress=False)["changed"][0]) == 900
+        again = m.sync(["Accounts"], progress=False)
+        assert int(again["changed"][0]) == 0
+        assert int(again["calls"][0]) == 2, again  # the list's 304 and the deletions' answer
+        crm.update("Accounts", [{"id": ids[5], "Phone": "555-0005"}])
+        assert int(m.sync(["Accounts"], progress=False)["changed"][0]) == 1
+        assert_mirrors(m, crm, ["Accounts"])

@@ -365,13 +365,15 @@ def parse_query(text: str) -> Query:
         raise EmulatorError("SYNTAX_ERROR", SYNTAX_MESSAGE, {"line": 1, "column": 1, "near": ""})
     _check_nesting(text)
     try:
-        query = _PARSER.parse(text)
+        query = _PARSER.parse(text)  # with a transformer, the parser answers what _Build builds
     except (UnexpectedToken, UnexpectedCharacters, UnexpectedEOF) as exc:
         raise _syntax_error(text, exc) from None
     except VisitError as exc:  # pragma: no cover - transformer bugs surface as syntax errors, not 500s
         raise EmulatorError(
             "SYNTAX_ERROR", SYNTAX_MESSAGE, {"line": 1, "column": 1, "near": str(exc.orig_exc)}
         ) from None
+    if not isinstance(query, Query):  # pragma: no cover - the grammar's start rule builds a Query
+        raise EmulatorError("SYNTAX_ERROR", SYNTAX_MESSAGE, {"line": 1, "column": 1, "near": ""})
     if query.where is None:
         # Zoho's answer to a select without a where clause.
         raise EmulatorError("SYNTAX_ERROR", "missing clause", {"clause": "where"})
