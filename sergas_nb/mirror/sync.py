@@ -7,7 +7,10 @@ A module's first sync (and ``full``, and a changed field type) reads the whole m
   call and a 304 when nothing changed). Zoho's timestamps have one-second resolution, so when the
   last read may have run in the watermark's own second the watermark is moved back ``overlap``
   seconds (a write in that second after the read is not missed); rows read twice are de-duplicated
-  by id and only real differences count as changes;
+  by id and only real differences count as changes. More changes than the first page holds are read
+  by COQL below that page, in id ranges at once (``change_ranges``). The reads are timed by Zoho's
+  clock (its answers' ``Date``): when the last one began, and, for a read spread over several
+  calls, where its watermark stops;
 - deletions from Get Deleted Records since the deletion watermark (also with ``If-Modified-Since``);
 - rollup fields (they change without ``Modified_Time``, when a child record changes): the child
   module's sync knows which parents its changed, deleted and restored records point at (old and new
