@@ -150,9 +150,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             # The same share of changes spread evenly over the ids rather than on the newest records
             # (the read below the first page is cut differently; beside the table, not a target).
-            # First a sync that starts two seconds after those edits (untimed): the one above began
+            # First a sync that starts three seconds after those edits (untimed): the one above began
             # within their second, so it must read them again (a write of that second may follow it).
-            time.sleep(2.1)
+            time.sleep(3.1)
             m.sync(MODULES, progress=False)
             spread = ids[:: max(1, len(ids) // max(1, n // 100))][: max(1, n // 100)]
             crm.update("Accounts", [{"id": i, "Phone": "555-0101"} for i in spread], progress=False)

@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from email.utils import formatdate
 from typing import Any
 
 import orjson
@@ -72,11 +73,33 @@ def base_url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+class ExactDate:
+    """Each answer's ``Date`` taken as its headers go out, as an origin server writes it (RFC 9110
+    section 6.6.1; Zoho's answers carry one). uvicorn's own is refreshed by its main loop about once
+    a second and lagged by seconds on a loaded machine: the mirror times its reads by it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def dated(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                date = (b"date", formatdate(time.time(), usegmt=True).encode())
+                message = {**message, "headers": [*message.get("headers", []), date]}
+            await send(message)
+
+        await self.app(scope, receive, dated)
+
+
 def _config(app: Any) -> uvicorn.Config:
     # log_config=None: uvicorn's dictConfig would close every logging handler of the host process
     # (a notebook's, pytest's log file) when the emulator starts in process.
     return uvicorn.Config(
-        app,
+        ExactDate(app),
         http=_protocol(),
         loop=_loop(),
         lifespan="off",
@@ -85,6 +108,7 @@ def _config(app: Any) -> uvicorn.Config:
         log_level="warning",
         timeout_keep_alive=30,
         server_header=False,
+        date_header=False,  # ExactDate's instead
     )
 
 

@@ -53,8 +53,9 @@ PART_ROWS = 150  # changes an id range is sized for: a LIMIT of 200 (one credit)
 MAX_PARTS = 8  # id ranges of changes read at once (COQL counts against Zoho's sub-concurrency of 10)
 NEAR = 50  # the first page's lowest ids that tell how dense the changes are just below it
 # A capped watermark stops this long before the earliest answer's Date: Date has one-second
-# resolution and is written after the server read what it answers.
-DATE_MARGIN = timedelta(seconds=1)
+# resolution and is written after the server read what it answers (a large answer's reading and
+# sending take a good part of a second).
+DATE_MARGIN = timedelta(seconds=2)
 
 
 @dataclass

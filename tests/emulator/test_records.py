@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from email.utils import formatdate
+from email.utils import formatdate, parsedate_to_datetime
 
 import pytest
 
@@ -120,6 +120,18 @@ def test_ids_filter_and_unknown_ids(api):
     r = api.get("/Accounts", params={"fields": "Account_Name", "ids": ",".join([ids[2], ids[0], "1"])})
     assert [row["id"] for row in r.json()["data"]] == [ids[2], ids[0]]
     assert api.get("/Accounts", params={"fields": "Account_Name", "ids": "1,2"}).status_code == 204
+
+
+def test_every_answer_carries_the_time_it_was_sent_as_its_date(api):
+    """An origin server's ``Date`` (RFC 9110 6.6.1), as Zoho's answers carry it: the time the
+    answer left, to the second, even on a busy loop (the mirror times its reads by it)."""
+    for _ in range(3):
+        before = int(time.time())
+        r = api.get("/Accounts", params={"fields": "Account_Name", "per_page": 1})
+        after = time.time()
+        sent = parsedate_to_datetime(r.headers["Date"]).timestamp()
+        assert before <= sent <= after, (before, r.headers["Date"], after)
+        time.sleep(0.4)
 
 
 def test_if_modified_since_returns_only_newer_records_or_304(api):
