@@ -75,8 +75,8 @@ class Mirror:
     changed records point at are re-read. ``computed_every``: rollups over a module that is not
     mirrored are re-read for every record every N syncs (0: only on reconciliation).
     ``overlap``: seconds the watermark is moved back when the last read may have shared its second.
-    ``clock_skew``: how far this machine's clock may be from Zoho's (used only when Zoho's answers
-    carry no ``Date``: the sync otherwise times its reads by Zoho's own clock).
+    ``clock_skew``: how far this machine's clock may be from Zoho's (for a first sync's deletions,
+    and where Zoho's answers carry no ``Date``: otherwise the sync times its reads by Zoho's clock).
     """
 
     def __init__(
