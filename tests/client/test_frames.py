@@ -352,3 +352,27 @@ def test_frames_duplicate_ids_in_a_frame():
         frames.to_payload(df, META)
     (p,) = err.value.problems
     assert p.row == "b" and p.field == "id" and "duplicate" in p.reason
+
+
+def test_a_picklist_column_is_the_categorical_pandas_builds_from_the_same_values():
+    # The column is built from codes (frames._categorical); it must be pandas' own result for
+    # the same values: unlisted values after the allowed ones, sorted; None missing; numbers as text.
+    field = _field("Rating", "picklist", pick_list_values=_pick("Hot", "Warm", "Cold"))
+    values = ["Warm", None, "Zeta", "Hot", 7, "Alpha", "Warm", None]
+    df = frames.to_frame([{"id": str(i), "Rating": v} for i, v in enumerate(values)], [field], ["id", "Rating"])
+    expected = pd.Categorical(
+        [None if v is None else str(v) for v in values], categories=["Hot", "Warm", "Cold", "7", "Alpha", "Zeta"]
+    )
+    got = df["Rating"].array
+    assert got.dtype == expected.dtype and got.codes.dtype == expected.codes.dtype
+    assert got.codes.tolist() == expected.codes.tolist()
+    # Chunks typed apart and joined hold the categories of all of them, in the same order.
+    chunks = [
+        frames.to_frame([{"id": str(i), "Rating": v} for i, v in enumerate(part)], [field], ["id", "Rating"])
+        for part in (values[:3], values[3:5], values[5:])
+    ]
+    joined = frames.concat_frames(chunks, [field], ["id", "Rating"])
+    assert joined["Rating"].dtype == expected.dtype
+    assert joined["Rating"].astype(object).where(joined["Rating"].notna(), None).tolist() == [
+        None if v is None else str(v) for v in values
+    ]
